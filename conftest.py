@@ -1,0 +1,82 @@
+"""Fixtures every test layer shares.
+
+Integration and end-to-end tests run against a real Apache Kafka broker and a
+real SecantusDB server, started once per test session on free ports.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from jmo_shared.testing import TokenIssuer
+
+ROOT = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class ExternalInfra:
+    kafka_bootstrap: str
+    mongo_uri: str
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The broker and database: started here, or already running ones named by
+    JMO_TEST_KAFKA_BOOTSTRAP and JMO_TEST_MONGODB_URI (topics must exist there)."""
+    external_kafka = os.environ.get("JMO_TEST_KAFKA_BOOTSTRAP")
+    external_mongo = os.environ.get("JMO_TEST_MONGODB_URI")
+    if external_kafka and external_mongo:
+        yield ExternalInfra(external_kafka, external_mongo)
+        return
+    from jmo_local.stack import LocalInfra
+
+    base = Path(os.environ.get("JMO_TEST_DATA_DIR") or tmp_path_factory.mktemp("infra"))
+    with LocalInfra(base) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def token_issuer() -> TokenIssuer:
+    return TokenIssuer()
+
+
+@pytest.fixture
+def unique_db() -> str:
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def service_env(infra: object, token_issuer: TokenIssuer, unique_db: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Environment that points a service's settings at the test broker, database and token keys."""
+    env = {
+        "MONGODB_URI": infra.mongo_uri,  # type: ignore[attr-defined]
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,  # type: ignore[attr-defined]
+        "JWKS_JSON": token_issuer.jwks(),
+        "CONSUMER_GROUP_PREFIX": f"test-{unique_db}",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run an app's lifespan in this process and give an HTTP client bound to it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+@pytest.fixture
+def run_app():
+    return running

@@ -1,0 +1,45 @@
+"""Events of the identity service (topic identity.events, keyed by member id)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from ..topics import IDENTITY_EVENTS
+from .base import EventData
+
+Purpose = Literal["profile_update", "claim", "balance_merge", "login", "bank_account_change"]
+
+
+class AccountRegistered(EventData):
+    event_type = "jht.identity.AccountRegistered.v1"
+    topic = IDENTITY_EVENTS
+    key_field = "member_id"
+    summary = "A member opened an app account, matched against the membership and population registries."
+
+    member_id: str
+    nik: str = Field(pattern=r"^\d{16}$")
+    kpj_numbers: list[str]
+    full_name: str
+    email: str
+    phone: str
+    registered_at: datetime
+
+
+class FaceVerified(EventData):
+    event_type = "jht.identity.FaceVerified.v1"
+    topic = IDENTITY_EVENTS
+    key_field = "member_id"
+    summary = "A selfie matched the member's KTP photo for a purpose; valid until expires_at."
+
+    verification_id: str
+    member_id: str
+    nik: str = Field(pattern=r"^\d{16}$")
+    purpose: Purpose
+    score: float
+    threshold: float
+    model_version: str
+    verified_at: datetime
+    expires_at: datetime

@@ -1,0 +1,92 @@
+"""Idempotency-Key for POSTs that create or move money.
+
+A replay with the same key returns the first answer; the same key while the
+first request is still in flight answers 409; the same key with a different
+body answers 422. The stored answer is written in the same transaction as the
+business change, so a crash cannot leave a change without its answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from .errors import DomainError
+from .mongo import Database, Tx
+
+COLLECTION = "idempotency_keys"
+# A request that holds its key longer than this is taken to have crashed.
+IN_FLIGHT_TIMEOUT = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    status: int
+    body: dict[str, Any]
+
+
+def fingerprint(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class IdempotencyStore:
+    def __init__(self, db: Database, scope: str) -> None:
+        self._db = db
+        self._scope = scope
+
+    async def ensure_indexes(self) -> None:
+        await self._db[COLLECTION].create_index("created_at", expireAfterSeconds=7 * 24 * 3600)
+
+    def _id(self, owner: str, key: str) -> str:
+        return f"{self._scope}:{owner}:{key}"
+
+    async def begin(self, owner: str, key: str, request_fingerprint: str) -> StoredAnswer | None:
+        """Take the key. Returns the stored answer of a completed twin, or None to go ahead."""
+        if not key or len(key) > 200:
+            raise DomainError(code="invalid_idempotency_key", detail="Idempotency-Key must be 1-200 characters",
+                              status=400)
+        now = datetime.now(UTC)
+        doc_id = self._id(owner, key)
+        try:
+            await self._db[COLLECTION].insert_one(
+                {"_id": doc_id, "state": "in_flight", "fingerprint": request_fingerprint, "created_at": now,
+                 "taken_at": now}
+            )
+            return None
+        except DuplicateKeyError:
+            pass
+        existing = await self._db[COLLECTION].find_one({"_id": doc_id})
+        if existing is None:  # expired between the two calls
+            return await self.begin(owner, key, request_fingerprint)
+        if existing["fingerprint"] != request_fingerprint:
+            raise DomainError(code="idempotency_key_reused",
+                              detail="this Idempotency-Key was used with a different request", status=422)
+        if existing["state"] == "done":
+            return StoredAnswer(existing["status"], existing["body"])
+        if now - existing["taken_at"] < IN_FLIGHT_TIMEOUT:
+            raise DomainError(code="request_in_flight",
+                              detail="a request with this Idempotency-Key is still being processed", status=409)
+        retaken = await self._db[COLLECTION].find_one_and_update(
+            {"_id": doc_id, "state": "in_flight", "taken_at": existing["taken_at"]}, {"$set": {"taken_at": now}}
+        )
+        if retaken is None:
+            raise DomainError(code="request_in_flight",
+                              detail="a request with this Idempotency-Key is still being processed", status=409)
+        return None
+
+    async def complete(self, tx: Tx, owner: str, key: str, status: int, body: dict[str, Any]) -> None:
+        """Store the answer inside the business transaction."""
+        await tx[COLLECTION].update_one(
+            {"_id": self._id(owner, key)},
+            {"$set": {"state": "done", "status": status, "body": body, "done_at": datetime.now(UTC)}},
+            session=tx.session,
+        )
+
+    async def release(self, owner: str, key: str) -> None:
+        """Give the key back after a refusal, so a corrected request may use it."""
+        await self._db[COLLECTION].delete_one({"_id": self._id(owner, key), "state": "in_flight"})
