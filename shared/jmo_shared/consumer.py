@@ -37,6 +37,10 @@ LAG = Gauge("consumer_lag", "Messages behind the end of the partition", ["group"
 HANDLE_SECONDS = Histogram("consumer_handle_seconds", "Time to apply one event", ["group"])
 
 
+class _AlreadyProcessed(Exception):
+    """A concurrent delivery of the same event committed first."""
+
+
 class IdempotentConsumer:
     def __init__(
         self,
@@ -167,15 +171,22 @@ class IdempotentConsumer:
             # a concurrent twin still fails on the unique _id and is reported below.
             if await tx[PROCESSED].find_one({"_id": processed_id}, {"_id": 1}, session=tx.session):
                 return "duplicate"
-            await tx[PROCESSED].insert_one(
-                {"_id": processed_id, "type": event.type, "at": datetime.now(UTC)}, session=tx.session
-            )
-            await handler(tx, data, event)
+            try:
+                await tx[PROCESSED].insert_one(
+                    {"_id": processed_id, "type": event.type, "at": datetime.now(UTC)}, session=tx.session
+                )
+            except DuplicateKeyError as exc:
+                raise _AlreadyProcessed from exc
+            try:
+                await handler(tx, data, event)
+            except DuplicateKeyError as exc:
+                # The handler's own unique index refused a write: a rule of its data, not a redelivery.
+                raise DomainError(code="unique_violation", detail=str(exc)) from exc
             return "applied"
 
         try:
             return await self._db.transaction(work)
-        except DuplicateKeyError:
+        except _AlreadyProcessed:
             return "duplicate"
 
     async def _dead_letter(self, event: CloudEvent | None, raw: bytes, code: str, error: str, where: str) -> None:

@@ -26,13 +26,18 @@ class KafkaProbe:
     """Answers readiness: can this process reach the broker right now? (cached for a few seconds)."""
 
     def __init__(self, bootstrap: str, client_id: str, ttl_seconds: float = 5.0) -> None:
-        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, client_id=f"{client_id}-probe")
+        # Built in start(): aiokafka clients need the running event loop.
+        self._bootstrap = bootstrap
+        self._client_id = f"{client_id}-probe"
+        self._producer: AIOKafkaProducer | None = None
         self._started = False
         self._ttl = ttl_seconds
         self._checked_at = 0.0
         self._ok = False
 
     async def start(self) -> None:
+        if self._producer is None:
+            self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, client_id=self._client_id)
         try:
             await asyncio.wait_for(self._producer.start(), timeout=10)
             self._started = True
@@ -45,7 +50,7 @@ class KafkaProbe:
         try:
             if not self._started:
                 await self.start()
-            if self._started:
+            if self._started and self._producer is not None:
                 await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=3)
                 self._ok = True
             else:
@@ -56,5 +61,6 @@ class KafkaProbe:
         return self._ok
 
     async def stop(self) -> None:
-        if self._started:
+        if self._producer is not None:
             await self._producer.stop()
+            self._started = False

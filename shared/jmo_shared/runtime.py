@@ -119,7 +119,8 @@ def worker_app(
             await _start_producer(producer)
             outbox_relay = OutboxRelay(runtime.db, producer, poll_seconds=runtime.settings.outbox_poll_seconds)
             tasks += [asyncio.create_task(outbox_relay.run()), asyncio.create_task(outbox_relay.watch_inserts())]
-        tasks += [asyncio.create_task(c.run(), name=c.group_id) for c in consumers]
+        consumer_tasks = [asyncio.create_task(c.run(), name=c.group_id) for c in consumers]
+        tasks += consumer_tasks
         tasks += [asyncio.create_task(t()) for t in (extra_tasks or [])]
         for task in tasks:
             task.add_done_callback(_crash_on_failure)
@@ -132,7 +133,8 @@ def worker_app(
             if outbox_relay:
                 outbox_relay.stop()
             # Consumers finish the batch in hand and commit; then everything else stops.
-            await asyncio.wait(tasks, timeout=15)
+            if consumer_tasks:
+                await asyncio.wait(consumer_tasks, timeout=15)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -174,12 +176,13 @@ def _crash_on_failure(task: asyncio.Task) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def serve(app: FastAPI, settings: ServiceSettings) -> None:
+def serve(app: FastAPI, settings: ServiceSettings, port: int | None = None) -> None:
+    """Run an app until SIGTERM/SIGINT; `port` defaults to the API port (workers pass worker_port)."""
     configure_logging(settings.service_name, settings.log_level)
     uvicorn.run(
         app,
         host=settings.host,
-        port=settings.port,
+        port=port or settings.port,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=20,

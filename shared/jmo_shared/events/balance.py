@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ..topics import BALANCE_EVENTS
 from .base import EventData
@@ -86,3 +86,24 @@ class BalanceReleased(EventData):
     amount_idr: int
     reason_code: str
     released_at: datetime
+
+
+class MergedCard(BaseModel):
+    kpj: str
+    amount_idr: int = Field(ge=0)
+
+
+class BalanceMerged(EventData):
+    event_type = "jht.balance.BalanceMerged.v1"
+    topic = BALANCE_EVENTS
+    # Keyed like BalanceChanged, so the cards' changes and the merge stay in order.
+    key_field = "nik"
+    summary = "A member merged KPJ cards (penggabungan saldo): every source card's balance moved onto the target card."
+
+    merge_id: str
+    member_id: str
+    nik: str
+    target_kpj: str
+    sources: list[MergedCard]
+    target_balance_idr: int
+    merged_at: datetime

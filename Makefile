@@ -1,0 +1,31 @@
+# The two commands: `make run` (the whole system on this machine) and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+DATA_DIR ?= ./.data
+export DATA_DIR
+
+.PHONY: run test install unit integration e2e bench schemas check-contracts clean
+
+run: install          ## install what is missing, start Kafka, SecantusDB, every service and demo data
+	$(PY) -m jmo_local.run
+
+test: install         ## install what is missing and run unit, integration, contract and e2e tests
+	$(PY) -m pytest -q -p no:cacheprovider
+
+install:
+	@scripts/install.sh
+
+unit: install
+	$(PY) -m pytest -q -m "not integration and not e2e"
+
+e2e: install
+	$(PY) -m pytest -q tests/e2e
+
+bench: install        ## drive N members through a claim against the running system (make run first)
+	$(PY) -m jmo_local.bench $(BENCH_ARGS)
+
+schemas: install      ## regenerate shared/schemas and shared/asyncapi.yaml after an additive change
+	$(PY) -m jmo_shared.contracts write
+
+clean:
+	rm -rf $(DATA_DIR)

@@ -1,0 +1,91 @@
+"""Loads the demo members into a running system: bank accounts in the simulator, feeds on Kafka."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from jmo_shared.events import EventData
+
+from .demo import DemoMember, build_members, feed_events
+from .faces import face_photos
+from .services import ProcessSpec
+
+
+def demo_photo_pairs(cache_dir: Path) -> list[tuple[Path, Path]]:
+    """(KTP photo, selfie) pairs of the same person from the offline test photos."""
+    photos = face_photos(cache_dir / "faces")
+    return [(photos["person_a_1"], photos["person_a_2"]), (photos["person_b_1"], photos["person_b_1"])]
+
+
+async def publish_events(bootstrap: str, events: list[EventData], source: str, progress: bool = True) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=20)
+    await producer.start()
+    try:
+        started = time.monotonic()
+        pending = []
+        for n, data in enumerate(events, 1):
+            event = data.to_event(source)
+            pending.append(
+                await producer.send(data.topic, value=event.to_bytes(), key=data.key().encode(),
+                                    headers=event.kafka_headers())
+            )
+            if len(pending) >= 2000:
+                for fut in pending:
+                    await fut
+                pending.clear()
+                if progress:
+                    print(f"    published {n}/{len(events)} feed events", flush=True)
+        for fut in pending:
+            await fut
+        if progress:
+            print(f"    published {len(events)} feed events in {time.monotonic() - started:.1f}s", flush=True)
+    finally:
+        await producer.stop()
+
+
+async def open_bank_accounts(banksim_url: str, members: list[DemoMember]) -> None:
+    async with httpx.AsyncClient(base_url=banksim_url, timeout=10) as client:
+        for member in members:
+            resp = await client.post(
+                "/sim/accounts",
+                json={"bank_code": member.bank_code, "account_number": member.account_number,
+                      "holder_name": member.full_name},
+            )
+            resp.raise_for_status()
+
+
+def describe(member: DemoMember) -> dict:
+    card = member.claimable_card
+    return {
+        "nik": member.nik,
+        "full_name": member.full_name,
+        "birth_date": member.birth_date.isoformat(),
+        "kpj_numbers": [c.kpj for c in member.cards],
+        "claimable_kpj": card.kpj if card else None,
+        "ktp_photo": str(member.photo) if member.photo else None,
+        "selfie": str(member.selfie) if member.selfie else None,
+        "bank_code": member.bank_code,
+        "account_number": member.account_number,
+    }
+
+
+async def load_demo(bootstrap: str, specs: list[ProcessSpec], count: int, cache_dir: Path, data_dir: Path) -> dict:
+    today = date.today()
+    print(f"==> loading demo data: {count} members", flush=True)
+    members = build_members(count, today, demo_photo_pairs(cache_dir))
+    banksim = next(s for s in specs if s.name == "banksim")
+    await open_bank_accounts(banksim.url, members)
+    print(f"    opened {count} accounts at the partner-bank simulator", flush=True)
+    events: list[EventData] = []
+    for member in members:
+        events += feed_events(member, today)
+    await publish_events(bootstrap, events, source="/demo/upstream")
+    (data_dir / "demo-members.json").write_text(json.dumps([describe(m) for m in members], indent=2))
+    print("    the services are projecting them now (watch their logs or /metrics consumer_lag)", flush=True)
+    return {"members": count, "events": len(events), "at": datetime.now(UTC).isoformat()}

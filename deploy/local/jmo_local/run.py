@@ -1,0 +1,156 @@
+"""`make run`: the whole system on this machine.
+
+Starts a single-node KRaft Apache Kafka and SecantusDB with their data under
+DATA_DIR, creates the topics, starts every service (API + worker) and the
+partner-bank simulator under supervisord, waits for each to be ready, loads
+the demo data once, prints where everything is, and on Ctrl-C stops every
+process it started. Run again, it resumes on the same data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from .demo_loader import load_demo
+from .kafka import KafkaNode, ensure_kafka_jars
+from .mongo import SecantusNode
+from .services import ROOT, ProcessSpec, process_env, process_specs
+from .supervisor import Program, Supervisor
+from .topics import create_topics
+
+KAFKA_PORT = int(os.environ.get("KAFKA_PORT", "9092"))
+KAFKA_CONTROLLER_PORT = int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093"))
+MONGO_PORT = int(os.environ.get("MONGO_PORT", "27017"))
+DEMO_MEMBERS = int(os.environ.get("DEMO_MEMBERS", "240"))
+
+
+def say(message: str) -> None:
+    print(f"\033[1m==>\033[0m {message}", flush=True)
+
+
+def _port_busy(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    if not path.exists():
+        return f"(no log at {path})"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_ready(specs: list[ProcessSpec], supervisor: Supervisor, timeout: float = 240) -> None:
+    """Poll each process's /readyz until every one answers 200."""
+    pending = {s.name: s for s in specs}
+    started = time.monotonic()
+    last_report = 0.0
+    with httpx.Client(timeout=2) as client:
+        while pending:
+            for name, spec in list(pending.items()):
+                try:
+                    if client.get(f"{spec.url}/readyz").status_code == 200:
+                        del pending[name]
+                        say(f"{name} ready on {spec.url} ({time.monotonic() - started:.1f}s)")
+                except httpx.HTTPError:
+                    pass
+            elapsed = time.monotonic() - started
+            if pending and elapsed > timeout:
+                for name in pending:
+                    print(f"--- {name} log tail ---\n{_tail(supervisor.log_path(name))}", file=sys.stderr)
+                raise SystemExit(f"not ready after {timeout:.0f}s: {', '.join(pending)} (logs in {supervisor.logs})")
+            if pending and elapsed - last_report > 15:
+                last_report = elapsed
+                say(f"waiting for {', '.join(sorted(pending))} ...")
+            time.sleep(0.3)
+
+
+def main() -> None:
+    data_dir = Path(os.environ.get("DATA_DIR", ROOT / ".data")).resolve()
+    cache_dir = Path(os.environ.get("CACHE_DIR", ROOT / ".cache")).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    specs = process_specs()
+    busy = [p for p in (KAFKA_PORT, MONGO_PORT, *(s.port for s in specs)) if _port_busy(p)]
+    if busy:
+        raise SystemExit(f"ports already in use: {busy}. Is another `make run` still running?")
+
+    say(f"data directory {data_dir}")
+    libs = ensure_kafka_jars(cache_dir / "kafka")
+    kafka = KafkaNode(data_dir=data_dir / "kafka", port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, libs_dir=libs)
+    mongo = SecantusNode(data_dir=data_dir / "mongodb", port=MONGO_PORT)
+    bootstrap, mongo_uri = f"127.0.0.1:{KAFKA_PORT}", mongo.uri()
+
+    supervisor = Supervisor(data_dir, ROOT)
+    programs = [
+        Program("kafka", kafka.command(), {}, stop_wait_seconds=60, start_seconds=5),
+        Program("mongodb", mongo.command(), {}, stop_wait_seconds=30, start_seconds=1),
+        *(Program(s.name, s.command(), process_env(s, specs, bootstrap, mongo_uri, data_dir)) for s in specs),
+    ]
+    supervisor.write_config(programs)
+    supervisor.start_daemon()
+
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        say("stopping every process (Ctrl-C again is not needed) ...")
+        supervisor.shutdown()
+        say("stopped")
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        say("starting Kafka (KRaft) and SecantusDB")
+        supervisor.start("kafka", "mongodb")
+        mongo.wait_ready(timeout=60)
+        kafka.wait_ready(timeout=120)
+        asyncio.run(create_topics(bootstrap))
+        say("topics created")
+        say("starting services")
+        supervisor.start(*(s.name for s in specs))
+        wait_ready(specs, supervisor)
+        stamp = data_dir / "demo-loaded.json"
+        if stamp.exists():
+            say(f"demo data already loaded ({json.loads(stamp.read_text())['members']} members)")
+        else:
+            summary = asyncio.run(load_demo(bootstrap, specs, DEMO_MEMBERS, cache_dir, data_dir))
+            stamp.write_text(json.dumps({**summary, "loaded_at": datetime.now(UTC).isoformat()}))
+        print_summary(specs, bootstrap, mongo_uri, data_dir, supervisor)
+        while True:
+            time.sleep(3600)
+    except BaseException:
+        if not stopping:
+            stop()
+        raise
+
+
+def print_summary(specs: list[ProcessSpec], bootstrap: str, mongo_uri: str, data_dir: Path, sup: Supervisor) -> None:
+    lines = ["", "The system is up:", f"  Kafka          {bootstrap}", f"  MongoDB        {mongo_uri}"]
+    for spec in specs:
+        docs = "  (OpenAPI: /docs)" if spec.name.endswith("-api") else ""
+        lines.append(f"  {spec.name:<15}{spec.url}{docs}")
+    demo = data_dir / "demo-members.json"
+    lines += [
+        f"  logs           {sup.logs}",
+        f"  demo members   {demo}",
+        "",
+        "Walk through a claim: see README.md, 'Demo: one JHT claim'. Ctrl-C stops everything.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""The processes of the system, as the local run and the end-to-end tests start them.
+
+One list, so `make run`, the e2e tests and the benchmark start exactly the same
+thing. Every process is a uvicorn app serving /healthz and /readyz.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jmo_shared.topics import PARTNER_BANKS
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str  # e.g. "claims-api"
+    module: str  # python -m <module>
+    port: int
+    env_prefix: str  # settings prefix of the service, e.g. CLAIMS_
+    port_setting: str = "PORT"
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", self.module]
+
+
+SERVICES = ("identity", "profile", "balance", "claims", "payout")
+API_PORTS = {"identity": 8001, "profile": 8002, "balance": 8003, "claims": 8004, "payout": 8005}
+BANKSIM_PORT = 8099
+
+
+def dev_bank_secrets() -> str:
+    return json.dumps({code: f"dev-secret-{code}" for code in PARTNER_BANKS})
+
+
+def process_specs(ports: dict[str, int] | None = None, banksim_port: int = BANKSIM_PORT) -> list[ProcessSpec]:
+    """API and worker of every service plus the partner-bank simulator.
+
+    `ports` overrides the API ports (tests use free ports); a worker listens on
+    its API port + 100 by default, or the next free-port offset given.
+    """
+    api = dict(API_PORTS, **(ports or {}))
+    specs: list[ProcessSpec] = []
+    for svc in SERVICES:
+        prefix = f"{svc.upper()}_"
+        specs.append(ProcessSpec(f"{svc}-api", f"jmo_{svc}.entrypoints.api", api[svc], prefix))
+        worker_port = api.get(f"{svc}-worker", api[svc] + 100)
+        specs.append(
+            ProcessSpec(f"{svc}-worker", f"jmo_{svc}.entrypoints.worker", worker_port, prefix, "WORKER_PORT")
+        )
+    specs.append(ProcessSpec("banksim", "jmo_banksim.entrypoints.api", banksim_port, "BANKSIM_"))
+    return specs
+
+
+def process_env(
+    spec: ProcessSpec, specs: list[ProcessSpec], kafka: str, mongo_uri: str, data_dir: Path, extra: dict | None = None
+) -> dict[str, str]:
+    """The environment of one process: connections, its port, and where its peers are."""
+    by_name = {s.name: s for s in specs}
+    env = {
+        "MONGODB_URI": mongo_uri,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "JWKS_URL": f"{by_name['identity-api'].url}/.well-known/jwks.json",
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "PYTHONUNBUFFERED": "1",
+        # Each process gets one inference/BLAS thread: 2 cores are shared by ~12 processes.
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "IDENTITY_FACE_CACHE_DIR": str(ROOT / ".cache" / "face-models"),
+        "PROFILE_BANK_INQUIRY_URL": by_name["banksim"].url,
+        "PAYOUT_PUBLIC_URL": by_name["payout-api"].url,
+        "PAYOUT_BANK_NOTIFY_SECRETS": dev_bank_secrets(),
+        "BANKSIM_BANK_NOTIFY_SECRETS": dev_bank_secrets(),
+        f"{spec.env_prefix}{spec.port_setting}": str(spec.port),
+    }
+    # The worker of a service also needs to know its API port and vice versa (not to collide).
+    env.update(spec.env)
+    env.update(extra or {})
+    return env

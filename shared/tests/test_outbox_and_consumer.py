@@ -1,0 +1,127 @@
+"""The outbox and the idempotent consumer on the real broker and database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from jmo_shared.consumer import DEAD_LETTERS, PROCESSED, IdempotentConsumer
+from jmo_shared.errors import DomainError
+from jmo_shared.events import CloudEvent, ContributionPosted, MemberRegistered
+from jmo_shared.kafka import make_producer
+from jmo_shared.mongo import OUTBOX, Database, Tx, make_client
+from jmo_shared.outbox import OutboxRelay
+from jmo_shared.testing import eventually
+from jmo_shared.topics import CORE_MEMBERSHIP
+
+pytestmark = pytest.mark.integration
+
+
+def _registered(nik: str, kpj: str) -> MemberRegistered:
+    return MemberRegistered(nik=nik, kpj=kpj, full_name="BUDI SANTOSO", birth_date="1990-06-15",
+                            employer_id="E1", employer_name="PT Maju", registered_on="2020-01-01")
+
+
+@pytest.fixture
+async def database(infra):
+    client = make_client(infra.mongo_uri)
+    db = Database(client, f"t_{uuid.uuid4().hex[:10]}", source="/jmo/test")
+    await db.ensure_outbox_indexes()
+    yield db
+    await client.drop_database(db.db.name)
+    await client.close()
+
+
+async def test_a_failed_transaction_leaves_neither_the_change_nor_its_event(database: Database) -> None:
+    async def work(tx: Tx) -> None:
+        await tx["things"].insert_one({"_id": "a"}, session=tx.session)
+        tx.emit(_registered("3171011506900001", "12345678901"))
+        raise DomainError(code="nope", detail="refused after writing")
+
+    with pytest.raises(DomainError):
+        await database.transaction(work)
+    assert await database["things"].count_documents({}) == 0
+    assert await database[OUTBOX].count_documents({}) == 0
+
+
+async def test_outbox_rows_reach_kafka_and_the_consumer_applies_each_event_once(database: Database, infra) -> None:
+    nik = f"3171{uuid.uuid4().int % 10**12:012d}"
+    kpj = f"{uuid.uuid4().int % 10**11:011d}"
+
+    async def work(tx: Tx) -> None:
+        await tx["things"].insert_one({"_id": nik}, session=tx.session)
+        tx.emit(_registered(nik, kpj))
+
+    await database.transaction(work)
+    row = await database[OUTBOX].find_one({"key": nik})
+    assert row is not None and row["published_at"] is None
+
+    producer = make_producer(infra.kafka_bootstrap, "test-relay")
+    await producer.start()
+    relay = OutboxRelay(database, producer)
+    try:
+        assert await relay.publish_batch() == 1
+        assert (await database[OUTBOX].find_one({"key": nik}))["published_at"] is not None
+    finally:
+        await producer.stop()
+
+    applied: list[str] = []
+
+    async def project(tx: Tx, data: MemberRegistered, event: CloudEvent) -> None:
+        if data.nik == nik:
+            applied.append(event.id)
+            await tx["projection"].update_one({"_id": data.kpj}, {"$inc": {"seen": 1}}, upsert=True,
+                                              session=tx.session)
+
+    consumer = IdempotentConsumer(database, infra.kafka_bootstrap, f"test-{uuid.uuid4().hex}", [CORE_MEMBERSHIP])
+    consumer.on(MemberRegistered, project)
+    await consumer.ensure_indexes()
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: _seen(database, kpj), timeout=60, message="projection of the event")
+        # The same message delivered again (a redelivery after a crash) changes nothing.
+        assert await consumer.apply(row["value"]) == "duplicate"
+        assert (await database["projection"].find_one({"_id": kpj}))["seen"] == 1
+        assert len(applied) == 1
+        assert await database[PROCESSED].count_documents({}) >= 1
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, timeout=30)
+
+
+async def _seen(database: Database, kpj: str) -> bool:
+    return await database["projection"].find_one({"_id": kpj}) is not None
+
+
+async def test_garbage_and_invalid_events_are_parked_not_lost(database: Database, infra) -> None:
+    consumer = IdempotentConsumer(database, infra.kafka_bootstrap, "test-parking", [CORE_MEMBERSHIP])
+
+    async def never(tx, data, event):  # pragma: no cover - must not be reached
+        raise AssertionError("an invalid event reached the handler")
+
+    consumer.on(ContributionPosted, never)
+    assert await consumer.apply(b"not json at all") == "dead_letter"
+    invalid = CloudEvent(source="/test", type=ContributionPosted.event_type, data={"kpj": "123"})
+    assert await consumer.apply(invalid.to_bytes()) == "dead_letter"
+    unknown = CloudEvent(source="/test", type="jht.other.Thing.v1", data={})
+    assert await consumer.apply(unknown.to_bytes()) == "ignored"
+    parked = await database[DEAD_LETTERS].find({}).to_list()
+    assert {p["code"] for p in parked} == {"not_a_cloudevent", "rejected"}
+    assert any(p.get("type") == ContributionPosted.event_type for p in parked)
+
+
+async def test_the_relay_keeps_rows_when_the_broker_is_unreachable(database: Database) -> None:
+    async def work(tx: Tx) -> None:
+        tx.emit(_registered("3171011506900002", "12345678902"))
+
+    await database.transaction(work)
+    producer = make_producer("127.0.0.1:1", "test-unreachable")
+    relay = OutboxRelay(database, producer)
+    with pytest.raises(Exception):
+        await asyncio.wait_for(producer.start(), timeout=5)
+        await relay.publish_batch()
+    assert await database[OUTBOX].count_documents({"published_at": None}) == 1
+    assert datetime.now(UTC) >= (await database[OUTBOX].find_one({}))["created_at"]

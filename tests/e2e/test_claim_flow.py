@@ -1,0 +1,160 @@
+"""One JHT claim from registration to money in the member's bank, through HTTP and Kafka only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from jmo_local.demo import Card, build_members, contribution, feed_events
+from jmo_local.demo_loader import demo_photo_pairs, publish_events
+from jmo_local.journey import Journey
+from jmo_local.services import ROOT
+from jmo_shared.topics import bank_topic
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+RESIGNATION_DOCUMENTS = ["ktp", "kpj_card", "resignation_letter"]
+
+
+def resigned_member(today: date):
+    """A member with two cards: an older active one and one ended by resignation three months ago."""
+    seed = random.randrange(10**9)
+    member = build_members(1, today, demo_photo_pairs(ROOT / ".cache"), seed=seed,
+                           nik_seq_start=random.randrange(1, 9000))[0]
+    rng = random.Random(seed)
+    ended = today - timedelta(days=90)
+    member.cards = [
+        Card(kpj=str(rng.randrange(10**10, 10**11)), employer_id="EMP-0001", employer_name="PT Maju Bersama",
+             registered_on=ended - timedelta(days=730), ended_on=ended, letter_date=ended - timedelta(days=30),
+             wage_idr=5_000_000),
+    ]
+    return member
+
+
+def expected_contributions(member, today: date) -> int:
+    return sum(e.employer_idr + e.worker_idr for e in feed_events(member, today) if e.event_type.endswith("ContributionPosted.v1"))
+
+
+async def payout_sent_for(bootstrap: str, bank_code: str, claim_id: str, timeout: float = 30) -> list[dict]:
+    """Every PayoutSent for the claim on the bank's own topic (read from the beginning)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    found: list[dict] = []
+    try:
+        topic = bank_topic(bank_code)
+        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or
+                                                         await _partitions(consumer, topic))]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for msgs in batch.values():
+                for msg in msgs:
+                    event = json.loads(msg.value)
+                    if event["type"] == "jht.payout.PayoutSent.v1" and event["data"]["claim_id"] == claim_id:
+                        found.append(event)
+            positions = {tp: await consumer.position(tp) for tp in partitions}
+            if all(positions[tp] >= end[tp] for tp in partitions):
+                break
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    await consumer._client.force_metadata_update()  # noqa: SLF001 - aiokafka has no public metadata refresh
+    return consumer.partitions_for_topic(topic) or set()
+
+
+async def prepared_journey(system) -> tuple[Journey, str, int]:
+    """A member registered, logged in, face-verified, data updated, balance projected."""
+    today = date.today()
+    member = resigned_member(today)
+    journey = Journey(system.urls, member)
+    await journey.open_bank_account()
+    await publish_events(system.kafka_bootstrap, feed_events(member, today), source="/test/upstream", progress=False)
+    await journey.register()
+    await journey.login()
+    face = await journey.verify_face("profile_update")
+    assert face["matched"] is True, face
+    await journey.update_profile(face["verification_id"])
+    kpj = member.cards[0].kpj
+    card = await journey.wait_balance(kpj, expected_contributions(member, today))
+    return journey, kpj, card["balance_idr"]
+
+
+async def test_one_jht_claim_from_login_to_money_in_the_bank(system) -> None:
+    journey, kpj, balance_before = await prepared_journey(system)
+    try:
+        eligibility = await journey.wait_claim_ready(kpj, "resignation")
+        assert set(RESIGNATION_DOCUMENTS) <= set(eligibility["required_documents"])
+        assert eligibility["estimated"]["gross_idr"] == balance_before
+        documents = await journey.upload_documents(eligibility["required_documents"])
+        face = await journey.verify_face("claim")
+        resp = await journey.submit_claim(kpj, "resignation", documents, face["verification_id"])
+        assert resp.status_code == 202, resp.text
+        claim_id = resp.json()["claim_id"]
+
+        claim = await journey.wait_claim(claim_id, "PAID")
+        statuses = [t["status"] for t in claim["timeline"]]
+        assert statuses == ["SUBMITTED", "VERIFYING", "APPROVED", "PAYING", "PAID"], claim["timeline"]
+        gross = balance_before
+        tax = 0  # PPh 21 final: 0% on the first Rp50,000,000 of a lump sum paid within two years
+        assert (claim["gross_idr"], claim["tax_idr"], claim["net_idr"]) == (gross, tax, gross - tax)
+
+        sent = await payout_sent_for(system.kafka_bootstrap, journey.member.bank_code, claim_id)
+        assert len(sent) == 1, sent
+        data = sent[0]["data"]
+        assert (data["gross_idr"], data["tax_idr"], data["net_idr"]) == (gross, tax, gross - tax)
+        assert data["instructed_amount"]["amount_idr"] == gross - tax
+        assert data["creditor"]["account_number"] == journey.member.account_number
+
+        card = next(c for c in (await journey.balance())["cards"] if c["kpj"] == kpj)
+        assert card["balance_idr"] == balance_before - gross
+        account = await journey.bank_account()
+        assert account["balance_idr"] == gross - tax
+        payouts = await journey.payouts(claim_id)
+        payouts = payouts if isinstance(payouts, list) else payouts.get("items", [payouts])
+        assert [p["status"] for p in payouts] == ["SETTLED"]
+    finally:
+        await journey.close()
+
+
+async def test_the_same_claim_sent_twice_with_one_idempotency_key_pays_once(system) -> None:
+    journey, kpj, balance_before = await prepared_journey(system)
+    try:
+        eligibility = await journey.wait_claim_ready(kpj, "resignation")
+        documents = await journey.upload_documents(eligibility["required_documents"])
+        face = await journey.verify_face("claim")
+        key = uuid.uuid4().hex
+        first = await journey.submit_claim(kpj, "resignation", documents, face["verification_id"], key)
+        second = await journey.submit_claim(kpj, "resignation", documents, face["verification_id"], key)
+        assert first.status_code == 202, first.text
+        assert second.status_code == 202, second.text
+        assert second.json() == first.json()
+        claim_id = first.json()["claim_id"]
+        await journey.wait_claim(claim_id, "PAID")
+        # Sent once more after it was paid: still the first answer, still one claim.
+        third = await journey.submit_claim(kpj, "resignation", documents, face["verification_id"], key)
+        assert third.json() == first.json()
+        claims = (await journey.client.get(f"{journey.urls.claims}/v1/claims", headers=journey.auth)).json()
+        items = claims if isinstance(claims, list) else claims["items"]
+        assert [c["claim_id"] for c in items] == [claim_id]
+
+        assert len(await payout_sent_for(system.kafka_bootstrap, journey.member.bank_code, claim_id)) == 1
+        account = await journey.bank_account()
+        assert account["balance_idr"] == balance_before  # tax 0 below Rp50 million: net == gross
+        assert len(account["transactions"]) == 1
+        card = next(c for c in (await journey.balance())["cards"] if c["kpj"] == kpj)
+        assert card["balance_idr"] == 0
+    finally:
+        await journey.close()
