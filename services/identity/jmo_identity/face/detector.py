@@ -89,27 +89,58 @@ class YuNetDetector:
         self.nms_threshold = nms_threshold
         self.top_k = top_k
 
-    def _letterbox(self, rgb: np.ndarray) -> tuple[np.ndarray, float]:
-        """Resize to fit 640x640 keeping the aspect ratio, pad right/bottom.
+    def fit(self, rgb: np.ndarray) -> tuple[np.ndarray, float]:
+        """The image resized to fit the 640x640 input (aspect kept), and the scale.
 
-        Padding rather than stretching keeps faces undistorted, so the
-        landmark geometry used by the pose check stays meaningful.
+        Split from detect() so callers can try quarter turns of the small
+        image (cheap) instead of turning the full one (~7 ms per copy).
         """
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError("detect() needs an HxWx3 uint8 RGB image")
         h, w = rgb.shape[:2]
         scale = min(INPUT_SIZE / w, INPUT_SIZE / h)
-        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        resized = cv2.resize(rgb, (nw, nh), interpolation=interp)
-        canvas = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
-        canvas[:nh, :nw] = resized[:, :, ::-1]  # RGB -> BGR: YuNet was trained on OpenCV's BGR
-        blob = canvas.transpose(2, 0, 1)[None].astype(np.float32)
-        return blob, scale
+        nw, nh = min(INPUT_SIZE, max(1, round(w * scale))), min(INPUT_SIZE, max(1, round(h * scale)))
+        # Bilinear, as OpenCV's own YuNet sample does: the working image is at
+        # most 2x the input, where INTER_AREA costs 5 ms more and buys nothing.
+        return cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_LINEAR), scale
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         """Faces in an RGB uint8 image, best score first."""
-        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-            raise ValueError("detect() needs an HxWx3 uint8 RGB image")
-        blob, scale = self._letterbox(rgb)
+        small, scale = self.fit(rgb)
+        return self.detect_fitted(small, scale, rgb.shape[:2])
+
+    def quarter_turn_scores(self, rgb: np.ndarray) -> list[float]:
+        """Best face score of the image turned by 0, 90, 180 and 270 degrees
+        (counter-clockwise), from one run: the four turns, each fitted into a
+        320 px cell of one 640x640 input. -1.0 where no face was found.
+
+        Half resolution is enough to tell which way is up: on the test photos
+        the upright cell scored >= 0.90 and every other cell <= 0.81.
+        """
+        cell = INPUT_SIZE // 2
+        h, w = rgb.shape[:2]
+        scale = min(cell / w, cell / h)
+        small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_LINEAR)
+        mosaic = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
+        for turns in range(4):
+            turned = np.rot90(small, turns)
+            top, left = (turns // 2) * cell, (turns % 2) * cell
+            mosaic[top : top + turned.shape[0], left : left + turned.shape[1]] = turned
+        scores = [-1.0] * 4
+        for det in self.detect_fitted(mosaic, 1.0, (INPUT_SIZE, INPUT_SIZE)):
+            cx, cy = (det.box[0] + det.box[2]) / 2, (det.box[1] + det.box[3]) / 2
+            idx = min(int(cy // cell), 1) * 2 + min(int(cx // cell), 1)
+            scores[idx] = max(scores[idx], det.score)
+        return scores
+
+    def detect_fitted(self, small: np.ndarray, scale: float, full_hw: tuple[int, ...]) -> list[Detection]:
+        """Faces in a fit() image, in the coordinates of the full image (h, w)."""
+        nh, nw = small.shape[:2]
+        # Pad right/bottom rather than stretch: faces stay undistorted, so the
+        # landmark geometry used by the pose check stays meaningful.
+        canvas = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
+        canvas[:nh, :nw] = small[:, :, ::-1]  # RGB -> BGR: YuNet was trained on OpenCV's BGR
+        blob = canvas.transpose(2, 0, 1)[None].astype(np.float32)
         outs = dict(zip(self._outputs, self.session.run(self._outputs, {self._input_name: blob})))
         boxes, scores, marks = [], [], []
         for s in STRIDES:
@@ -134,7 +165,7 @@ class YuNetDetector:
         all_boxes = np.concatenate(boxes) / scale
         all_scores = np.concatenate(scores)
         all_marks = np.concatenate(marks) / scale
-        h, w = rgb.shape[:2]
+        h, w = full_hw[:2]
         all_boxes[:, [0, 2]] = np.clip(all_boxes[:, [0, 2]], 0, w)
         all_boxes[:, [1, 3]] = np.clip(all_boxes[:, [1, 3]], 0, h)
         keep = nms(all_boxes, all_scores, self.nms_threshold)[: self.top_k]

@@ -17,6 +17,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
@@ -35,6 +36,7 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 # What a decoder raises on cut-off or corrupt data once the header was fine.
 _CORRUPT = (OSError, SyntaxError, ValueError, EOFError, zlib.error, struct.error, IndexError)
 
@@ -104,10 +106,12 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> DecodedI
     except Image.DecompressionBombError:
         # PIL's own guard (above ~179 MP) fires inside open(): still too large.
         raise FaceCaptureError("image_too_large") from None
-    except UnidentifiedImageError:
-        raise FaceCaptureError("not_an_image") from None
-    except _CORRUPT:
-        raise FaceCaptureError("not_an_image") from None
+    except (UnidentifiedImageError, *_CORRUPT):
+        # A JPEG/PNG signature whose header cannot be parsed is an upload cut
+        # short (or damaged), which the member fixes differently from sending
+        # the wrong kind of file.
+        code = "image_truncated" if data.startswith(_SIGNATURES) else "not_an_image"
+        raise FaceCaptureError(code) from None
 
     width, height = im.size
     if width <= 0 or height <= 0:
@@ -130,18 +134,25 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> DecodedI
 
     try:
         rgb = _to_rgb(im)
-        if max(rgb.size) > limits.working_size:
-            ratio = limits.working_size / max(rgb.size)
-            size = (max(1, round(rgb.width * ratio)), max(1, round(rgb.height * ratio)))
-            # reducing_gap: box-reduce first, then filter: fast and alias-free.
-            rgb = rgb.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+        factor = max(rgb.size) // limits.working_size
+        if factor >= 2:
+            # Integer box reduction in C: anti-aliased and ~3x faster than
+            # any filtered resize of the full image.
+            rgb = rgb.reduce(factor)
         if orientation != 1:
-            rgb = rgb.transpose(_TRANSPOSE[orientation])
+            rgb = rgb.transpose(_TRANSPOSE[orientation])  # on the reduced image: cheap
         array = np.asarray(rgb, dtype=np.uint8)
     except _CORRUPT:
         raise FaceCaptureError("image_truncated") from None
     finally:
         im.close()
+    h, w = array.shape[:2]
+    if max(h, w) > limits.working_size:
+        # Less than 2x left to go: bilinear barely aliases at that ratio and
+        # costs ~3 ms where PIL's filtered resize costs 30+ ms for 3 MP.
+        ratio = limits.working_size / max(h, w)
+        size = (max(1, round(w * ratio)), max(1, round(h * ratio)))
+        array = cv2.resize(array, size, interpolation=cv2.INTER_LINEAR)
     return DecodedImage(
         rgb=np.ascontiguousarray(array),
         format=fmt,

@@ -1,0 +1,50 @@
+"""Shared by the deploy tests: where things are, what the system is made of, small helpers."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+TOOLS_SH = DEPLOY / "tests" / "tools.sh"
+CRD_SCHEMAS = DEPLOY / "tests" / "schemas" / "crds"
+
+# What the system is made of: every deploy file is checked against this.
+SERVICES = ("identity", "profile", "balance", "claims", "payout")
+API_PORTS = {"identity": 8001, "profile": 8002, "balance": 8003, "claims": 8004, "payout": 8005}
+WORKER_PORTS = {svc: port + 100 for svc, port in API_PORTS.items()}
+BANKSIM_PORT = 8099
+IMAGES = (*SERVICES, "banksim")
+FACE_CACHE_DIR = "/var/cache/jmo/face-models"
+
+
+def run_tool(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, timeout=300, check=False, **kwargs)
+
+
+def of_kind(docs: list[dict], kind: str) -> list[dict]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def by_name(docs: list[dict], kind: str) -> dict[str, dict]:
+    return {d["metadata"]["name"]: d for d in of_kind(docs, kind)}
+
+
+def container(deployment: dict) -> dict:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1, deployment["metadata"]["name"]
+    return containers[0]
+
+
+def env_of(deployment: dict) -> dict[str, dict]:
+    return {e["name"]: e for e in container(deployment).get("env", [])}
+
+
+def services_pods(docs: list[dict]) -> dict[str, dict]:
+    """Every Deployment of the five services, by name (api: <svc>, worker: <svc>-worker)."""
+    names = {*SERVICES, *(f"{svc}-worker" for svc in SERVICES)}
+    found = {name: d for name, d in by_name(docs, "Deployment").items() if name in names}
+    assert set(found) == names
+    return found

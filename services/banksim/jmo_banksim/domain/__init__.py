@@ -1,0 +1,1 @@
+"""How the simulated bank behaves and decides; pure Python."""

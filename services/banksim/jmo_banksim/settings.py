@@ -1,0 +1,43 @@
+"""Settings of the partner-bank simulator (env prefix BANKSIM_). Local runs and tests only."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from jmo_shared.settings import ServiceSettings
+from jmo_shared.topics import BANK_TOPIC_PREFIX, PARTNER_BANKS
+
+
+def dev_bank_secrets() -> dict[str, str]:
+    """The same local-only defaults as the payout service's PAYOUT_BANK_NOTIFY_SECRETS."""
+    return {code: f"dev-secret-{code}" for code in PARTNER_BANKS}
+
+
+class BanksimSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="BANKSIM_", extra="ignore")
+
+    service_name: str = "banksim"
+    port: int = 8099
+    db_name: str = "banksim"
+
+    # JSON object bank_code -> HMAC secret used to sign notifications to the payout service.
+    bank_notify_secrets: dict[str, str] = Field(default_factory=dev_bank_secrets)
+    consumer_group: str = "banksim"
+    instruction_topic_pattern: str = "^" + BANK_TOPIC_PREFIX.replace(".", r"\.") + ".*"
+    # Time between receiving a transfer and executing it (BI-FAST takes ~25 s for real; fast locally).
+    settle_delay_seconds: float = 0.2
+    # The "slow" behaviour's delay when the request names none.
+    slow_delay_seconds: float = 30.0
+    # The "reorder" behaviour holds notifications this long, then sends them newest first.
+    reorder_hold_seconds: float = 2.0
+    # The "reject" behaviour's ISO 20022 reason when the request names none (MS03: reason not specified).
+    reject_reason_code: str = "MS03"
+    reject_reason: str = "not specified reason agent generated"
+    notify_timeout_seconds: float = 5.0
+    notify_retry_initial_seconds: float = 0.5
+    notify_retry_max_seconds: float = 30.0
+    # Stop retrying a notification nobody accepts after this long (a real bank gives up too).
+    notify_give_up_seconds: float = 24 * 3600
+    # On a shared broker several simulators may run: serve only the payout service at this URL prefix.
+    serve_notify_url_prefix: str | None = None

@@ -1,0 +1,72 @@
+"""Helpers for the bank simulator's integration tests: a real HTTP receiver for its reports."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import httpx
+import uvicorn
+from fastapi import FastAPI, Request, Response
+
+
+@asynccontextmanager
+async def in_process(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+            yield c
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """Plays the payout service's notification endpoint; answers can be scripted per payout id."""
+
+    received: list[Received] = field(default_factory=list)
+    scripted: dict[str, list[int]] = field(default_factory=dict)
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/v1/bank/notifications")
+        async def notifications(request: Request) -> Response:
+            import json
+
+            raw = await request.body()
+            self.received.append(Received({k.lower(): v for k, v in request.headers.items()}, raw))
+            answers = self.scripted.get(json.loads(raw)["payout_id"], [])
+            return Response(status_code=answers.pop(0) if answers else 200)
+
+        return app
+
+    def for_payout(self, payout_id: str) -> list[Received]:
+        import json
+
+        return [r for r in self.received if json.loads(r.body)["payout_id"] == payout_id]
+
+
+@asynccontextmanager
+async def serve_http(app: FastAPI) -> AsyncIterator[str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server stopped before it started")
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)

@@ -1,0 +1,136 @@
+"""Mongo document <-> domain values. BSON has no date type: calendar dates are ISO strings."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ..domain.claim import Claim, Status, TimelineEntry
+from ..domain.model import BankAccount, Card, Employment, Estimate, Profile
+
+
+def iso(d: date | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+def day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def card_from_doc(doc: dict[str, Any]) -> Card:
+    employment = doc.get("employment")
+    balance = doc.get("balance") or {}
+    return Card(
+        kpj=doc["_id"],
+        registered_on=day(doc.get("registered_on")),
+        employer_name=doc.get("employer_name"),
+        employment=Employment(day(employment["ended_on"]), employment["cause"], day(employment["letter_date"]))
+        if employment else None,
+        balance_idr=balance.get("balance_idr"),
+        available_idr=balance.get("available_idr"),
+    )
+
+
+def bank_account_from_doc(doc: dict[str, Any] | None) -> BankAccount | None:
+    if not doc:
+        return None
+    return BankAccount(
+        bank_code=doc["bank_code"],
+        account_number=doc["account_number"],
+        account_name=doc["account_name"],
+        inquiry_name=doc.get("inquiry_name"),
+        changed_at=doc.get("changed_at"),
+        face_verification_id=doc.get("face_verification_id"),
+    )
+
+
+def bank_account_to_doc(account: BankAccount | None) -> dict[str, Any] | None:
+    if account is None:
+        return None
+    return {
+        "bank_code": account.bank_code,
+        "account_number": account.account_number,
+        "account_name": account.account_name,
+        "inquiry_name": account.inquiry_name,
+        "changed_at": account.changed_at,
+        "face_verification_id": account.face_verification_id,
+    }
+
+
+def profile_from_doc(doc: dict[str, Any] | None) -> Profile | None:
+    if not doc:
+        return None
+    return Profile(
+        data_update_completed=bool(doc.get("data_update_completed")),
+        full_name=doc.get("full_name", ""),
+        npwp=doc.get("npwp"),
+        bank_account=bank_account_from_doc(doc.get("bank_account")),
+    )
+
+
+def _estimate_doc(e: Estimate) -> dict[str, int]:
+    return {"gross_idr": e.gross_idr, "tax_idr": e.tax_idr, "net_idr": e.net_idr}
+
+
+def claim_to_doc(claim: Claim) -> dict[str, Any]:
+    return {
+        "_id": claim.claim_id,
+        "member_id": claim.member_id,
+        "nik": claim.nik,
+        "kpj": claim.kpj,
+        "reason": claim.reason,
+        "partial_percent": claim.partial_percent,
+        "document_ids": list(claim.document_ids),
+        "verification_id": claim.verification_id,
+        "submitted_at": claim.submitted_at,
+        "sla_due_at": claim.sla_due_at,
+        "estimated": _estimate_doc(claim.estimated),
+        "beneficiary_name": claim.beneficiary_name,
+        "bank_account": bank_account_to_doc(claim.bank_account),
+        "npwp": claim.npwp,
+        "employment_ended_on": iso(claim.employment_ended_on),
+        "status": claim.status.value,
+        "reason_code": claim.reason_code,
+        "gross_idr": claim.gross_idr,
+        "tax_idr": claim.tax_idr,
+        "net_idr": claim.net_idr,
+        "amounts_source": claim.amounts_source,
+        "payout_id": claim.payout_id,
+        "timeline": [
+            {"status": e.status.value, "at": e.at, "note": e.note, "reason_code": e.reason_code}
+            for e in claim.timeline
+        ],
+        "open": claim.open,
+    }
+
+
+def claim_from_doc(doc: dict[str, Any]) -> Claim:
+    est = doc["estimated"]
+    return Claim(
+        claim_id=doc["_id"],
+        member_id=doc["member_id"],
+        nik=doc["nik"],
+        kpj=doc["kpj"],
+        reason=doc["reason"],
+        document_ids=tuple(doc.get("document_ids", ())),
+        verification_id=doc["verification_id"],
+        submitted_at=doc["submitted_at"],
+        sla_due_at=doc["sla_due_at"],
+        estimated=Estimate(est["gross_idr"], est["tax_idr"], est["net_idr"]),
+        beneficiary_name=doc.get("beneficiary_name", ""),
+        bank_account=bank_account_from_doc(doc.get("bank_account")),
+        npwp=doc.get("npwp"),
+        partial_percent=doc.get("partial_percent"),
+        employment_ended_on=day(doc.get("employment_ended_on")),
+        status=Status(doc["status"]),
+        reason_code=doc.get("reason_code"),
+        gross_idr=doc.get("gross_idr"),
+        tax_idr=doc.get("tax_idr"),
+        net_idr=doc.get("net_idr"),
+        amounts_source=doc.get("amounts_source", "estimate"),
+        payout_id=doc.get("payout_id"),
+        timeline=[
+            TimelineEntry(Status(e["status"]), e["at"], e.get("note", ""), e.get("reason_code"))
+            for e in doc.get("timeline", [])
+        ],
+    )

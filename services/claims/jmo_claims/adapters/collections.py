@@ -1,0 +1,25 @@
+"""The claims database: collection names and the indexes the queries rely on."""
+
+from __future__ import annotations
+
+from jmo_shared.mongo import Database
+
+MEMBERS = "members"  # _id = NIK: member id, KTP data, last confirmed profile
+CARDS = "cards"  # _id = KPJ: registration, employment end, balance
+FACE_VERIFICATIONS = "face_verifications"  # _id = verification id
+CLAIMS = "claims"  # _id = claim id
+OPEN_CLAIMS = "open_claims"  # _id = NIK: the one open claim a member may have
+DOCUMENTS_BUCKET = "documents"  # GridFS: documents.files / documents.chunks
+DOCUMENT_FILES = f"{DOCUMENTS_BUCKET}.files"
+
+
+async def ensure_indexes(db: Database) -> None:
+    await db[CARDS].create_index("nik")
+    await db[MEMBERS].create_index("member_id")
+    await db[FACE_VERIFICATIONS].create_index("member_id")
+    # Old face matches are useless after they expire; keep a day for investigations.
+    await db[FACE_VERIFICATIONS].create_index("expires_at", expireAfterSeconds=24 * 3600)
+    await db[CLAIMS].create_index([("member_id", 1), ("submitted_at", -1)])
+    await db[CLAIMS].create_index([("nik", 1), ("reason", 1)])
+    await db[CLAIMS].create_index("verification_id")
+    await db[DOCUMENT_FILES].create_index("metadata.member_id")

@@ -1,0 +1,109 @@
+"""Reads of the projections and the claims, and the claim repository used in transactions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from jmo_shared.mongo import Database, Tx
+
+from ..domain.claim import Claim, Status
+from ..domain.eligibility import PARTIAL_REASONS
+from ..domain.model import BankAccount, Document, FaceMatch, Member, Profile
+from .codec import bank_account_from_doc, card_from_doc, claim_from_doc, claim_to_doc, day, profile_from_doc
+from .collections import CARDS, CLAIMS, DOCUMENT_FILES, FACE_VERIFICATIONS, MEMBERS, OPEN_CLAIMS
+
+# A partial claim counts as taken unless it ended without money leaving the fund.
+_PARTIAL_NOT_TAKEN = [Status.REJECTED.value, Status.PAYOUT_FAILED.value]
+
+
+class ReadModel:
+    """What the API reads; every query is scoped to one member (NIK / member id)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def member(self, nik: str) -> tuple[Member, Profile | None]:
+        doc = await self._db[MEMBERS].find_one({"_id": nik}) or {}
+        cards = [card_from_doc(c) async for c in self._db[CARDS].find({"nik": nik}).sort("_id", 1)]
+        partials = await self._db[CLAIMS].find(
+            {"nik": nik, "reason": {"$in": sorted(PARTIAL_REASONS)}, "status": {"$nin": _PARTIAL_NOT_TAKEN}},
+            {"status": 1},
+        ).to_list()
+        # The registry's KTP is the reference; the employer's registration is the fallback.
+        birth = day((doc.get("person") or {}).get("birth_date"))
+        if birth is None:
+            registered = await self._db[CARDS].find_one({"nik": nik, "birth_date": {"$ne": None}}, {"birth_date": 1})
+            birth = day(registered["birth_date"]) if registered else None
+        member = Member(
+            nik=nik,
+            birth_date=birth,
+            cards=tuple(cards),
+            partial_taken=bool(partials),
+            partial_paid=any(p["status"] == Status.PAID.value for p in partials),
+        )
+        return member, profile_from_doc(doc.get("profile"))
+
+    async def face(self, verification_id: str) -> FaceMatch | None:
+        doc = await self._db[FACE_VERIFICATIONS].find_one({"_id": verification_id})
+        if doc is None:
+            return None
+        return FaceMatch(doc["_id"], doc["member_id"], doc["purpose"], doc["expires_at"])
+
+    async def face_used(self, verification_id: str) -> bool:
+        return await self._db[CLAIMS].find_one({"verification_id": verification_id}, {"_id": 1}) is not None
+
+    async def documents(self, document_ids: list[str]) -> dict[str, Document]:
+        oids = []
+        for document_id in document_ids:
+            try:
+                oids.append(ObjectId(document_id))
+            except (InvalidId, TypeError):
+                continue  # not one of ours: reported as not found
+        found = {}
+        async for doc in self._db[DOCUMENT_FILES].find({"_id": {"$in": oids}}, {"metadata": 1}):
+            meta = doc.get("metadata") or {}
+            found[str(doc["_id"])] = Document(str(doc["_id"]), meta.get("kind", ""), meta.get("member_id", ""))
+        return found
+
+    async def has_open_claim(self, nik: str) -> bool:
+        return await self._db[OPEN_CLAIMS].find_one({"_id": nik}, {"_id": 1}) is not None
+
+    async def claims_of(self, member_id: str) -> list[Claim]:
+        docs = await self._db[CLAIMS].find({"member_id": member_id}).sort("submitted_at", -1).to_list()
+        return [claim_from_doc(d) for d in docs]
+
+    async def claim_of(self, member_id: str, claim_id: str) -> Claim | None:
+        doc = await self._db[CLAIMS].find_one({"_id": claim_id, "member_id": member_id})
+        return claim_from_doc(doc) if doc else None
+
+
+class ClaimRepository:
+    """Claims inside a transaction; the open-claim slot moves with the claim's status."""
+
+    async def get(self, tx: Tx, claim_id: str) -> Claim | None:
+        doc = await tx[CLAIMS].find_one({"_id": claim_id}, session=tx.session)
+        return claim_from_doc(doc) if doc else None
+
+    async def open_claim_of(self, tx: Tx, nik: str) -> str | None:
+        doc = await tx[OPEN_CLAIMS].find_one({"_id": nik}, session=tx.session)
+        return doc["claim_id"] if doc else None
+
+    async def add(self, tx: Tx, claim: Claim) -> None:
+        # Unique per NIK: a concurrent second submission fails here even if both passed the checks.
+        await tx[OPEN_CLAIMS].insert_one(
+            {"_id": claim.nik, "claim_id": claim.claim_id, "since": claim.submitted_at}, session=tx.session
+        )
+        await tx[CLAIMS].insert_one(claim_to_doc(claim), session=tx.session)
+
+    async def save(self, tx: Tx, claim: Claim) -> None:
+        doc: dict[str, Any] = claim_to_doc(claim)
+        await tx[CLAIMS].replace_one({"_id": claim.claim_id}, doc, session=tx.session)
+        if not claim.open:
+            await tx[OPEN_CLAIMS].delete_one({"_id": claim.nik, "claim_id": claim.claim_id}, session=tx.session)
+
+    async def current_bank_account(self, tx: Tx, nik: str) -> BankAccount | None:
+        doc = await tx[MEMBERS].find_one({"_id": nik}, {"profile.bank_account": 1}, session=tx.session)
+        return bank_account_from_doc(((doc or {}).get("profile") or {}).get("bank_account"))

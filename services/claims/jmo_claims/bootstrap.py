@@ -1,0 +1,79 @@
+"""The one place the claims service is put together from its settings. Nothing runs at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jmo_shared.clock import Clock, SystemClock
+from jmo_shared.consumer import IdempotentConsumer
+from jmo_shared.idempotency import IdempotencyStore
+from jmo_shared.runtime import Runtime
+from jmo_shared.topics import (
+    BALANCE_EVENTS,
+    CORE_MEMBERSHIP,
+    IDENTITY_EVENTS,
+    PAYOUT_EVENTS,
+    POPULATION_RECORDS,
+    PROFILE_EVENTS,
+)
+
+from .adapters.collections import ensure_indexes
+from .adapters.documents import DocumentStore
+from .adapters.repository import ClaimRepository, ReadModel
+from .domain.policy import ClaimPolicy
+from .service_layer.documents import DocumentUploads
+from .service_layer.progress import ClaimProgress
+from .service_layer.projections import HANDLERS as PROJECTION_HANDLERS
+from .service_layer.queries import ClaimQueries
+from .service_layer.submission import ClaimSubmission
+from .settings import ClaimsSettings
+
+
+@dataclass
+class ClaimsService:
+    settings: ClaimsSettings
+    runtime: Runtime
+    clock: Clock
+    policy: ClaimPolicy
+    idempotency: IdempotencyStore
+    queries: ClaimQueries
+    submission: ClaimSubmission
+    uploads: DocumentUploads
+    progress: ClaimProgress
+
+    async def ensure_indexes(self) -> None:
+        await ensure_indexes(self.runtime.db)
+        await self.idempotency.ensure_indexes()
+
+    def consumers(self) -> list[IdempotentConsumer]:
+        projections = self.runtime.consumer(
+            "projections",
+            topics=[CORE_MEMBERSHIP, POPULATION_RECORDS, IDENTITY_EVENTS, PROFILE_EVENTS, BALANCE_EVENTS],
+        )
+        for event_cls, handler in PROJECTION_HANDLERS:
+            projections.on(event_cls, handler)
+        progress = self.runtime.consumer("progress", topics=[BALANCE_EVENTS, PAYOUT_EVENTS])
+        for event_cls, handler in self.progress.handlers():
+            progress.on(event_cls, handler)
+        return [projections, progress]
+
+
+def build(settings: ClaimsSettings | None = None, clock: Clock | None = None) -> ClaimsService:
+    settings = settings or ClaimsSettings()
+    clock = clock or SystemClock()
+    policy = settings.policy()
+    runtime = Runtime(settings)
+    read_model = ReadModel(runtime.db)
+    repository = ClaimRepository()
+    idempotency = IdempotencyStore(runtime.db, scope="claims.submit")
+    return ClaimsService(
+        settings=settings,
+        runtime=runtime,
+        clock=clock,
+        policy=policy,
+        idempotency=idempotency,
+        queries=ClaimQueries(read_model, clock, policy),
+        submission=ClaimSubmission(runtime.db, read_model, repository, idempotency, clock, policy),
+        uploads=DocumentUploads(DocumentStore(runtime.db), clock, settings.document_max_bytes),
+        progress=ClaimProgress(repository, clock, policy),
+    )

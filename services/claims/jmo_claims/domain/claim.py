@@ -1,0 +1,220 @@
+"""A claim and its state machine.
+
+SUBMITTED -> VERIFYING -> APPROVED -> PAYING -> PAID, or REJECTED / NEEDS_REVIEW /
+PAYOUT_FAILED with a reason code. Every move is kept on the claim's timeline and
+collected in `changes` so the service layer can publish it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from .model import BankAccount, Estimate
+from .policy import ClaimPolicy
+from .tax import estimate
+from .text import rupiah
+
+
+class Status(StrEnum):
+    SUBMITTED = "SUBMITTED"
+    VERIFYING = "VERIFYING"
+    APPROVED = "APPROVED"
+    PAYING = "PAYING"
+    PAID = "PAID"
+    REJECTED = "REJECTED"
+    NEEDS_REVIEW = "NEEDS_REVIEW"
+    PAYOUT_FAILED = "PAYOUT_FAILED"
+
+
+ALLOWED: dict[Status, frozenset[Status]] = {
+    Status.SUBMITTED: frozenset({Status.VERIFYING, Status.REJECTED}),
+    Status.VERIFYING: frozenset({Status.APPROVED, Status.NEEDS_REVIEW, Status.REJECTED}),
+    Status.NEEDS_REVIEW: frozenset({Status.APPROVED, Status.REJECTED}),
+    # The payout service may fail before it reports the transfer as initiated.
+    Status.APPROVED: frozenset({Status.PAYING, Status.PAYOUT_FAILED}),
+    Status.PAYING: frozenset({Status.PAID, Status.PAYOUT_FAILED}),
+    Status.PAID: frozenset(),
+    Status.REJECTED: frozenset(),
+    # Balance releases the reservation on a failed payout, so the member fixes the
+    # account and submits again; the failed claim itself stays as it is.
+    Status.PAYOUT_FAILED: frozenset(),
+}
+
+# A claim holds the member's one open slot until it ends one way or the other.
+CLOSED = frozenset({Status.PAID, Status.REJECTED, Status.PAYOUT_FAILED})
+
+# Position on the way to PAID: an event for a step already behind is late or repeated.
+_PROGRESS = {
+    Status.SUBMITTED: 0,
+    Status.VERIFYING: 1,
+    Status.APPROVED: 2,
+    Status.NEEDS_REVIEW: 2,
+    Status.PAYING: 3,
+    Status.PAID: 4,
+}
+
+# What a member can do about a failed transfer, by ISO 20022 / payout reason code.
+_PAYOUT_FAILURE_ADVICE = {
+    "AC01": "The bank says the account number does not exist.",
+    "AC04": "The bank says the account is closed.",
+    "AC06": "The bank says the account is blocked.",
+    "BE01": "The bank says the account holder's name does not match.",
+    "AG01": "The bank does not accept this transfer on the account.",
+    "bank_timeout": "The bank did not answer in time.",
+}
+
+
+class IllegalTransition(Exception):
+    def __init__(self, claim_id: str, current: Status, target: Status) -> None:
+        super().__init__(f"claim {claim_id} cannot move from {current} to {target}")
+        self.claim_id = claim_id
+        self.current = current
+        self.target = target
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    status: Status
+    at: datetime
+    note: str = ""
+    reason_code: str | None = None
+
+
+def payout_failure_note(reason_code: str, bank_reason: str = "") -> str:
+    advice = _PAYOUT_FAILURE_ADVICE.get(reason_code) or (
+        f"The bank refused the transfer ({bank_reason or reason_code})."
+    )
+    return (f"{advice} Check your bank account in a data update (tax-bank step), "
+            f"then submit the claim again; the amount is back on your card.")
+
+
+@dataclass
+class Claim:
+    claim_id: str
+    member_id: str
+    nik: str
+    kpj: str
+    reason: str
+    document_ids: tuple[str, ...]
+    verification_id: str
+    submitted_at: datetime
+    sla_due_at: datetime
+    estimated: Estimate
+    beneficiary_name: str
+    bank_account: BankAccount | None
+    npwp: str | None = None
+    partial_percent: int | None = None
+    employment_ended_on: date | None = None
+    status: Status = Status.SUBMITTED
+    reason_code: str | None = None
+    gross_idr: int | None = None
+    tax_idr: int | None = None
+    net_idr: int | None = None
+    payout_id: str | None = None
+    # Where gross/tax/net come from: "estimate" (submission), "reservation" (the amount
+    # held, tax estimated) or "payout" (what the payout service computed and withholds).
+    amounts_source: str = "estimate"
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    changes: list[TimelineEntry] = field(default_factory=list)
+
+    @classmethod
+    def submit(cls, **fields) -> "Claim":
+        claim = cls(**fields)
+        est = claim.estimated
+        claim.gross_idr, claim.tax_idr, claim.net_idr = est.gross_idr, est.tax_idr, est.net_idr
+        claim._record(TimelineEntry(Status.SUBMITTED, claim.submitted_at, "Claim received."))
+        return claim
+
+    @property
+    def open(self) -> bool:
+        return self.status not in CLOSED
+
+    def can_move(self, target: Status) -> bool:
+        return target in ALLOWED[self.status]
+
+    def has_reached(self, target: Status) -> bool:
+        """True when the claim is at or past `target`: an event asking for it again changes nothing."""
+        if self.status == target:
+            return True
+        here, there = _PROGRESS.get(self.status), _PROGRESS.get(target)
+        return here is not None and there is not None and here >= there
+
+    def _record(self, entry: TimelineEntry) -> None:
+        self.timeline.append(entry)
+        self.changes.append(entry)
+
+    def move(self, target: Status, at: datetime, note: str = "", reason_code: str | None = None) -> None:
+        if not self.can_move(target):
+            raise IllegalTransition(self.claim_id, self.status, target)
+        self.status = target
+        # The claim's reason code explains its current state only.
+        self.reason_code = reason_code
+        self._record(TimelineEntry(target, at, note, reason_code))
+
+    # --- the steps, in the words of the flow ---------------------------------
+
+    def balance_reserved(self, amount_idr: int, at: datetime, policy: ClaimPolicy) -> None:
+        if not self.can_move(Status.VERIFYING):
+            raise IllegalTransition(self.claim_id, self.status, Status.VERIFYING)
+        held = estimate(amount_idr, bool(self.npwp), policy)
+        self.gross_idr, self.tax_idr, self.net_idr = held.gross_idr, held.tax_idr, held.net_idr
+        self.amounts_source = "reservation"
+        self.move(Status.VERIFYING, at, f"{rupiah(amount_idr)} is held on card {self.kpj}; checking the claim.")
+
+    def review_reason(self, policy: ClaimPolicy, current_account: BankAccount | None) -> tuple[str, str] | None:
+        """Why this claim must go to an officer instead of straight to payment, if it must."""
+        if self.reason == "death":
+            return ("heir_payee_review",
+                    "A death claim is paid to the heirs: an officer checks the heirs and their account.")
+        if (self.gross_idr or 0) > policy.app_channel_cap_idr:
+            return ("above_app_cap",
+                    f"The app pays claims up to {rupiah(policy.app_channel_cap_idr)}; an officer will finish "
+                    f"this one with you by video call or at a branch.")
+        if not _same_account(self.bank_account, current_account):
+            return ("bank_account_changed",
+                    "Your bank account changed after you submitted; an officer confirms it before paying.")
+        return None
+
+    def verify(self, at: datetime, policy: ClaimPolicy, current_account: BankAccount | None) -> bool:
+        """Apply the rules; True when approved for payment."""
+        review = self.review_reason(policy, current_account)
+        if review is not None:
+            code, note = review
+            self.move(Status.NEEDS_REVIEW, at, note, code)
+            return False
+        self.move(Status.APPROVED, at, "Approved; the payment is being prepared.")
+        return True
+
+    def reject(self, reason_code: str, message: str, at: datetime) -> None:
+        self.move(Status.REJECTED, at, message, reason_code)
+
+    def payout_initiated(self, payout_id: str, gross_idr: int, tax_idr: int, net_idr: int, at: datetime) -> None:
+        if not self.can_move(Status.PAYING):
+            raise IllegalTransition(self.claim_id, self.status, Status.PAYING)
+        self.payout_id = payout_id
+        self.gross_idr, self.tax_idr, self.net_idr = gross_idr, tax_idr, net_idr
+        self.amounts_source = "payout"
+        self.move(Status.PAYING, at,
+                  f"{rupiah(net_idr)} is on its way to your bank ({rupiah(tax_idr)} PPh 21 withheld).")
+
+    def paid(self, gross_idr: int, tax_idr: int, net_idr: int, at: datetime) -> None:
+        if not self.can_move(Status.PAID):
+            raise IllegalTransition(self.claim_id, self.status, Status.PAID)
+        self.gross_idr, self.tax_idr, self.net_idr = gross_idr, tax_idr, net_idr
+        self.amounts_source = "payout"
+        self.move(Status.PAID, at, f"{rupiah(net_idr)} was credited to your bank account.")
+
+    def payout_failed(self, reason_code: str, bank_reason: str, at: datetime) -> None:
+        self.move(Status.PAYOUT_FAILED, at, payout_failure_note(reason_code, bank_reason), reason_code)
+
+    def entitlement_date(self, today: date) -> date:
+        """Start of the two-calendar-year window of the lump-sum tax rate."""
+        return self.employment_ended_on or today
+
+
+def _same_account(a: BankAccount | None, b: BankAccount | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (a.bank_code, a.account_number) == (b.bank_code, b.account_number)

@@ -1,0 +1,48 @@
+"""The claims API process: `python -m jmo_claims.entrypoints.api` (port CLAIMS_PORT, 8004)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from jmo_shared.clock import Clock
+from jmo_shared.http import create_app
+from jmo_shared.runtime import api_lifespan, serve
+
+from ..bootstrap import build
+from ..settings import ClaimsSettings
+from .routes import router
+
+
+def create_api(settings: ClaimsSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or ClaimsSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Built here, not in the factory: the runtime's Kafka client needs the running event loop.
+        service = build(settings, clock)
+        app.state.claims = service
+
+        async def on_start(_: FastAPI) -> None:
+            await service.ensure_indexes()
+
+        async with api_lifespan(service.runtime, on_start)(app):
+            yield
+
+    return create_app(
+        title="claims",
+        description="JHT claims: eligibility, documents, submission and the claim's status.",
+        lifespan=lifespan,
+        routers=[router],
+    )
+
+
+def main() -> None:
+    settings = ClaimsSettings()
+    serve(create_api(settings), settings)
+
+
+if __name__ == "__main__":
+    main()

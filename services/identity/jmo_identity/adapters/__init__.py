@@ -1,0 +1,1 @@
+"""MongoDB repositories and the ports to argon2, the signing keys and the face engine."""

@@ -1,0 +1,1 @@
+"""Identity's domain rules: pure Python, no framework, database or bus."""

@@ -1,0 +1,1 @@
+"""Identity's handlers: one per command or event, each a use case in the domain's words."""

@@ -1,0 +1,90 @@
+"""Opening an app account for a member the registries know."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from pymongo.errors import DuplicateKeyError
+
+from jmo_shared.errors import DomainError, FieldError, conflict
+from jmo_shared.events import AccountRegistered
+from jmo_shared.mongo import Tx
+
+from ..domain.accounts import Account, parse_registration
+from ..domain.registry import Applicant, discrepancies, not_in_registry
+from ..metrics import REGISTRATIONS
+from .context import IdentityContext
+
+
+async def register_account(
+    ctx: IdentityContext, *, nik: str, kpj: str, full_name: str, birth_date: date, email: str, phone: str,
+    password: str,
+) -> str:
+    """Check the applicant against the registries, store the account, emit AccountRegistered; the member id."""
+    reg, errors = parse_registration(
+        nik=nik, kpj=kpj, full_name=full_name, birth_date=birth_date, email=email, phone=phone, password=password,
+        policy=ctx.password_policy,
+    )
+    if reg is None:
+        REGISTRATIONS.labels("validation_failed").inc()
+        raise DomainError("validation_failed", "the request has invalid fields", 422, errors)
+
+    entry = await ctx.registry.entry(reg.nik)
+    missing = not_in_registry(entry)
+    if missing or entry is None:
+        REGISTRATIONS.labels("not_in_registry").inc()
+        raise DomainError(
+            "not_in_registry",
+            "this NIK is not (yet) known to the membership and population registries; "
+            "if you were registered recently, try again later",
+            422, missing,
+        )
+    differing = discrepancies(Applicant(reg.nik, reg.kpj, reg.full_name, reg.birth_date), entry)
+    if differing:
+        REGISTRATIONS.labels("registry_mismatch").inc()
+        raise DomainError(
+            "registry_mismatch",
+            "some data differs from the registries; correct the marked fields as written on your KTP and KPJ card",
+            422, differing,
+        )
+    # Only after the applicant proved they know the registry data: whether a NIK has an account is not public.
+    await _refuse_taken(ctx, reg.nik, reg.email)
+
+    now = ctx.clock.now()
+    account = Account(
+        member_id=uuid.uuid4().hex, nik=reg.nik, email=reg.email, phone=reg.phone,
+        full_name=entry.registered_name, birth_date=reg.birth_date, kpj_numbers=tuple(entry.kpj_numbers),
+        password_hash=await ctx.hashing.hash(reg.password), created_at=now,
+    )
+
+    async def work(tx: Tx) -> None:
+        await ctx.accounts.add(account, tx.session)
+        tx.emit(
+            AccountRegistered(
+                member_id=account.member_id, nik=account.nik, kpj_numbers=list(account.kpj_numbers),
+                full_name=account.full_name, email=account.email, phone=account.phone, registered_at=now,
+            ),
+            subject=account.member_id,
+        )
+
+    try:
+        await ctx.db.transaction(work)
+    except DuplicateKeyError:
+        # A concurrent registration won the race; answer as if we had seen it first.
+        await _refuse_taken(ctx, reg.nik, reg.email)
+        raise
+    REGISTRATIONS.labels("registered").inc()
+    return account.member_id
+
+
+async def _refuse_taken(ctx: IdentityContext, nik: str, email: str) -> None:
+    if await ctx.accounts.nik_taken(nik):
+        REGISTRATIONS.labels("account_exists").inc()
+        raise conflict("account_exists", "this NIK already has an account; log in, or reset the password")
+    if await ctx.accounts.email_taken(email):
+        REGISTRATIONS.labels("email_taken").inc()
+        raise DomainError(
+            "email_taken", "this e-mail address belongs to another account", 409,
+            [FieldError("email", "email_taken", "this e-mail address belongs to another account")],
+        )

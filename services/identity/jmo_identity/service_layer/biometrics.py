@@ -1,0 +1,119 @@
+"""Face verification: a selfie compared with the member's KTP photo from the population registry."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid
+
+from jmo_shared.errors import DomainError, FieldError
+from jmo_shared.events import FaceVerified
+from jmo_shared.logging import get_logger
+from jmo_shared.mongo import Tx
+
+from ..adapters.biometric_store import Reference, Verification
+from ..adapters.face import plain
+from ..face import FaceCaptureError
+from ..metrics import FACE_SECONDS, FACE_VERIFICATIONS
+from .context import IdentityContext
+
+log = get_logger(__name__)
+
+
+def capture_refused(exc: FaceCaptureError) -> DomainError:
+    """A bad capture: the member retakes the photo; it is not a mismatch."""
+    return DomainError(
+        exc.code, exc.hint, 422, [FieldError("selfie", exc.code, exc.hint)],
+        extra={"hint": exc.hint, "hint_id": exc.hint_id, "quality": plain(exc.quality)},
+    )
+
+
+async def verify_face(ctx: IdentityContext, *, member_id: str, nik: str, purpose: str, selfie: bytes) -> Verification:
+    face = ctx.face
+    if face is None or not face.ready:
+        raise DomainError("face_engine_unavailable", "face verification is unavailable right now; try again later", 503)
+    policy = ctx.face_policy
+    now = ctx.clock.now()
+    day = policy.budget_day(now)
+    if policy.budget_exhausted(await ctx.biometrics.non_matches_on(member_id, day)):
+        FACE_VERIFICATIONS.labels(purpose, "needs_video_call").inc()
+        resets = policy.budget_resets_in(now)
+        raise DomainError(
+            "needs_video_call",
+            f"your face did not match {policy.daily_non_match_budget} times today. Verify with a video call "
+            "(Video Call BPJAMSOSTEK in the app) or try again tomorrow; your account is not locked.",
+            409,
+            extra={"fallback": "video_call", "retry_after": math.ceil(resets.total_seconds())},
+        )
+
+    reference = await _reference(ctx, nik)
+    try:
+        with FACE_SECONDS.time():
+            selfie_face = await face.analyze_selfie(selfie)
+    except FaceCaptureError as exc:
+        FACE_VERIFICATIONS.labels(purpose, exc.code).inc()
+        raise capture_refused(exc) from exc
+
+    score = round(face.similarity(selfie_face.embedding, reference.embedding), 4)
+    threshold = policy.threshold(purpose)
+    verification = Verification(
+        verification_id=uuid.uuid4().hex, member_id=member_id, nik=nik, purpose=purpose,
+        matched=policy.matched(score, purpose), score=score, threshold=threshold, quality=selfie_face.quality,
+        model_version=face.model_version, selfie_sha256=hashlib.sha256(selfie).hexdigest(),
+        created_at=now, expires_at=now + policy.validity, budget_day=day,
+    )
+
+    async def work(tx: Tx) -> None:
+        await ctx.biometrics.add(verification, tx.session)
+        if verification.matched:
+            tx.emit(
+                FaceVerified(
+                    verification_id=verification.verification_id, member_id=member_id, nik=nik, purpose=purpose,
+                    score=score, threshold=threshold, model_version=verification.model_version,
+                    verified_at=now, expires_at=verification.expires_at,
+                ),
+                subject=member_id,
+            )
+
+    await ctx.db.transaction(work)
+    FACE_VERIFICATIONS.labels(purpose, "matched" if verification.matched else "not_matched").inc()
+    log.info("face_verification", member_id=member_id, purpose=purpose, matched=verification.matched, score=score)
+    return verification
+
+
+async def _reference(ctx: IdentityContext, nik: str) -> Reference:
+    """The KTP photo's embedding: computed once per photo and model, then reused."""
+    face = ctx.face
+    assert face is not None
+    photo_sha = await ctx.registry.ktp_photo_sha256(nik)
+    if photo_sha is None:
+        raise _no_reference()
+    stored = await ctx.biometrics.reference(nik)
+    if stored is not None and stored.photo_sha256 == photo_sha and stored.model_version == face.model_version:
+        return stored
+    photo = await ctx.registry.ktp_photo(nik)
+    if photo is None:
+        raise _no_reference()
+    try:
+        analysis = await face.analyze_reference(photo.photo)
+    except FaceCaptureError as exc:
+        log.warning("ktp_photo_unusable", code=exc.code)
+        raise DomainError(
+            "reference_photo_unusable",
+            "the KTP photo in the population registry cannot be used for face matching; "
+            "verify with a video call or at a branch office",
+            409, extra={"fallback": "video_call"},
+        ) from exc
+    reference = Reference(nik=nik, photo_sha256=photo.sha256, model_version=face.model_version,
+                          embedding=analysis.embedding)
+    await ctx.biometrics.save_reference(reference, ctx.clock.now())
+    return reference
+
+
+def _no_reference() -> DomainError:
+    return DomainError(
+        "no_reference_photo",
+        "the population registry has no KTP photo for your NIK yet, so your face cannot be matched; "
+        "verify with a video call or at a branch office",
+        409, extra={"fallback": "video_call"},
+    )

@@ -1,0 +1,43 @@
+"""What the handlers work with, built once per process by bootstrap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from jmo_shared.clock import Clock
+from jmo_shared.mongo import Database
+
+from ..adapters.account_store import AccountStore, LoginFailureStore
+from ..adapters.biometric_store import BiometricStore
+from ..adapters.password_hashing import PasswordHashing
+from ..adapters.registry_store import RegistryStore
+from ..adapters.signing import AccessTokenIssuer, Keyring
+from ..adapters.token_store import TokenStore
+from ..domain.biometrics import FacePolicy
+from ..domain.lockout import LockoutPolicy
+from ..domain.passwords import PasswordPolicy
+
+if TYPE_CHECKING:  # the worker process never loads the face engine
+    from ..adapters.face import FacePort
+
+
+@dataclass
+class IdentityContext:
+    db: Database
+    clock: Clock
+    registry: RegistryStore
+    accounts: AccountStore
+    login_failures: LoginFailureStore
+    tokens: TokenStore
+    biometrics: BiometricStore
+    hashing: PasswordHashing
+    keyring: Keyring
+    access_tokens: AccessTokenIssuer
+    password_policy: PasswordPolicy
+    lockout: LockoutPolicy
+    face_policy: FacePolicy
+    refresh_ttl: timedelta
+    session_max: timedelta
+    face: "FacePort | None" = None  # API process only

@@ -1,0 +1,59 @@
+"""Identity's settings (env prefix IDENTITY_, e.g. IDENTITY_ACCESS_TOKEN_TTL_SECONDS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from jmo_shared.settings import ServiceSettings
+
+# services/identity/jmo_identity/settings.py -> the repository root
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class IdentitySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="IDENTITY_", extra="ignore")
+
+    service_name: str = "identity"
+    port: int = 8001
+    worker_port: int = 8101
+    db_name: str = "identity"
+
+    # --- tokens -------------------------------------------------------------
+    access_token_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    refresh_token_ttl_days: int = Field(default=30, ge=1)
+    # A refresh family (one login) ends this long after the login, however often it is rotated.
+    session_max_days: int = Field(default=90, ge=1)
+    # PEM of a P-256 private key (IDENTITY_SIGNING_KEY_PEM). Without it a key is
+    # generated once and kept in the identity database, so restarts keep tokens valid.
+    signing_key_pem: str | None = None
+
+    # --- passwords and login ---------------------------------------------------
+    password_min_length: int = Field(default=10, ge=8)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=60)
+    # Failed logins slow down before they lock: this much per failure after the second.
+    login_failure_delay_step_seconds: float = Field(default=0.25, ge=0)
+    login_failure_delay_max_seconds: float = Field(default=2.0, ge=0)
+    # argon2id cost (argon2-cffi's RFC 9106 low-memory profile by default).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+
+    # --- face verification ----------------------------------------------------
+    face_cache_dir: Path = REPO_ROOT / ".cache" / "face-models"
+    face_threads: int = Field(default=1, ge=1)
+    # Photos analysed at the same time; the rest queue (the engine is CPU-bound).
+    face_workers: int = Field(default=1, ge=1)
+    face_threshold_default: float = Field(default=0.50, ge=0, le=1)
+    # Per purpose, e.g. IDENTITY_FACE_THRESHOLDS='{"claim": 0.55}'. A changed
+    # bank account is the fraud hot spot, so it asks for a closer match.
+    face_thresholds: dict[str, float] = Field(default_factory=lambda: {"bank_account_change": 0.60})
+    face_verification_ttl_seconds: int = Field(default=600, ge=60)
+    # Non-matches a member gets per day before we send them to the video call.
+    face_daily_retry_budget: int = Field(default=5, ge=1)
+    # The member's "day" for the budget (WIB).
+    face_budget_timezone: str = "Asia/Jakarta"
+    selfie_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)

@@ -1,0 +1,63 @@
+"""Verifying a partner bank's signed notification.
+
+The bank signs `"{X-Timestamp}.{raw body}"` with HMAC-SHA256 under the secret
+agreed with that bank and sends the hex digest in X-Signature, its code in
+X-Bank-Code. The timestamp is inside the signature and must be recent, so a
+captured report cannot be replayed later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from jmo_shared.errors import DomainError
+
+BANK_CODE_HEADER = "x-bank-code"
+TIMESTAMP_HEADER = "x-timestamp"
+SIGNATURE_HEADER = "x-signature"
+
+
+def signature(secret: str, timestamp: str, raw_body: bytes) -> str:
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + raw_body, hashlib.sha256).hexdigest()
+
+
+def _refused(code: str, detail: str) -> DomainError:
+    return DomainError(code=code, detail=detail, status=401)
+
+
+def parse_timestamp(value: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise _refused("invalid_timestamp", "X-Timestamp must be an RFC 3339 date-time") from exc
+    if at.tzinfo is None:
+        raise _refused("invalid_timestamp", "X-Timestamp must carry a UTC offset")
+    return at
+
+
+def verify_bank_signature(
+    headers: Mapping[str, str],
+    raw_body: bytes,
+    secrets: Mapping[str, str],
+    now: datetime,
+    max_skew: timedelta,
+) -> str:
+    """The verified bank code, or a 401 DomainError. `headers` must be case-insensitive (lower-case keys)."""
+    bank_code = headers.get(BANK_CODE_HEADER, "")
+    timestamp = headers.get(TIMESTAMP_HEADER, "")
+    given = headers.get(SIGNATURE_HEADER, "")
+    if not bank_code or not timestamp or not given:
+        raise _refused("invalid_signature", "X-Bank-Code, X-Timestamp and X-Signature are required")
+    secret = secrets.get(bank_code)
+    if secret is None:
+        # Same answer as a wrong signature: do not tell a prober which bank codes exist.
+        raise _refused("invalid_signature", "signature does not verify")
+    if not hmac.compare_digest(signature(secret, timestamp, raw_body), given.strip().lower()):
+        raise _refused("invalid_signature", "signature does not verify")
+    at = parse_timestamp(timestamp)
+    if abs(now - at) > max_skew:
+        raise _refused("stale_timestamp", f"X-Timestamp is more than {int(max_skew.total_seconds())} s from our clock")
+    return bank_code

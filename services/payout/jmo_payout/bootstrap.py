@@ -1,0 +1,109 @@
+"""The composition root: builds the payout API and worker from settings (nothing runs at import).
+
+The shared Runtime opens Kafka clients that must be created inside a running
+event loop, while `serve()` starts the loop only after it is handed the app.
+So the app factories return an app at once and build the Runtime in its lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from pymongo.errors import PyMongoError
+
+from jmo_shared.clock import Clock
+from jmo_shared.events import BankPayoutStatus, ClaimApproved
+from jmo_shared.http import create_app
+from jmo_shared.logging import get_logger
+from jmo_shared.runtime import Runtime, api_lifespan, worker_app
+from jmo_shared.topics import BANK_STATUS_PREFIX, CLAIMS_EVENTS
+
+from .entrypoints.routers import bank, payouts
+from .service_layer.context import PayoutContext
+from .service_layer.service import PayoutService
+from .settings import PayoutSettings
+
+log = get_logger(__name__)
+
+BANK_STATUS_PATTERN = "^" + BANK_STATUS_PREFIX.replace(".", r"\.") + ".*"
+
+
+def build_service(settings: PayoutSettings, clock: Clock | None = None) -> tuple[Runtime, PayoutService]:
+    runtime = Runtime(settings)
+    return runtime, PayoutService(runtime.db, PayoutContext.from_settings(settings, clock))
+
+
+def create_api(settings: PayoutSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or PayoutSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime, service = build_service(settings, clock)
+        app.state.payout_service = service
+
+        async def on_start(_: FastAPI) -> None:
+            await service.ensure_indexes()
+
+        async with api_lifespan(runtime, on_start)(app):
+            yield
+
+    return create_app(
+        title="payout",
+        description="JHT payouts: PPh 21, rail, the transfer to the member's bank and the bank's reports.",
+        lifespan=lifespan,
+        routers=[payouts, bank],
+    )
+
+
+def _timeout_sweeper(service: PayoutService, interval: float, stopping: asyncio.Event):
+    async def sweep_timeouts() -> None:
+        while not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=interval)
+                return
+            try:
+                failed = await service.time_out_overdue()
+                if failed:
+                    log.warning("payouts_timed_out", count=failed)
+            except PyMongoError as exc:  # database away: the next sweep tries again
+                log.warning("timeout_sweep_retry", error=str(exc))
+
+    return sweep_timeouts
+
+
+def create_worker(settings: PayoutSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or PayoutSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime, service = build_service(settings, clock)
+        app.state.payout_service = service
+        stopping = asyncio.Event()
+        claims = runtime.consumer("claims", topics=[CLAIMS_EVENTS]).on(ClaimApproved, service.on_claim_approved)
+        bank_status = runtime.consumer("bank-status", pattern=BANK_STATUS_PATTERN).on(
+            BankPayoutStatus, service.on_bank_status
+        )
+        inner = worker_app(
+            runtime,
+            [claims, bank_status],
+            on_start=service.ensure_indexes,
+            extra_tasks=[_timeout_sweeper(service, settings.timeout_sweep_interval_seconds, stopping)],
+        )
+        # The shared worker lifespan only keeps state on the app it is given: run it for this one.
+        async with inner.router.lifespan_context(app):
+            try:
+                yield
+            finally:
+                # The shared worker waits for its tasks to end before cancelling them: tell the sweep.
+                stopping.set()
+
+    return create_app(
+        title="payout worker",
+        description="ClaimApproved -> payouts; bank status topics; bank timeouts; the outbox relay.",
+        lifespan=lifespan,
+        routers=[],
+    )

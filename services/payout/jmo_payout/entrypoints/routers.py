@@ -1,0 +1,62 @@
+"""HTTP routes: parse, call one use case, return its answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from jmo_shared.http import CurrentMember
+
+from ..service_layer.notifications import BankNotification, NotificationAnswer
+from ..service_layer.queries import PayoutView
+from ..service_layer.service import PayoutService
+
+
+def get_service(request: Request) -> PayoutService:
+    return request.app.state.payout_service
+
+
+Service = Annotated[PayoutService, Depends(get_service)]
+
+payouts = APIRouter(prefix="/v1/payouts", tags=["payouts"])
+
+
+@payouts.get("", response_model=PayoutView, summary="The payout of one of the member's claims")
+async def payout_of_claim(
+    member: CurrentMember, service: Service, claim_id: Annotated[str, Query(min_length=1, max_length=64)]
+) -> PayoutView:
+    return await service.payout_of_claim(member, claim_id)
+
+
+@payouts.get("/{payout_id}", response_model=PayoutView, summary="One of the member's payouts")
+async def payout_by_id(
+    member: CurrentMember, service: Service, payout_id: Annotated[str, Path(min_length=1, max_length=64)]
+) -> PayoutView:
+    return await service.payout_by_id(member, payout_id)
+
+
+bank = APIRouter(prefix="/v1/bank", tags=["partner banks"])
+
+
+@bank.post(
+    "/notifications",
+    response_model=NotificationAnswer,
+    summary="A partner bank's signed transfer status report (pain.002-like)",
+    description=(
+        "Headers: X-Bank-Code, X-Timestamp (RFC 3339, within 5 minutes), X-Signature = hex "
+        "HMAC-SHA256(bank secret, `{X-Timestamp}.{raw body}`). Idempotent: a repeated or late "
+        "report answers 200 with the payout's current state and changes nothing."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": BankNotification.model_json_schema()}},
+        }
+    },
+)
+async def bank_notification(request: Request, service: Service) -> NotificationAnswer:
+    # The signature covers the exact bytes sent, so the body is read raw, not parsed by FastAPI.
+    raw = await request.body()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return await service.receive_bank_notification(raw, headers)

@@ -1,0 +1,77 @@
+"""The bank's signed HTTP report (pain.002-like): verify, parse, apply, and keep an audit of refusals too."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Literal
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
+
+from jmo_shared.errors import DomainError
+from jmo_shared.logging import get_logger
+from jmo_shared.mongo import Database, Tx
+
+from ..adapters.bank_signature import verify_bank_signature
+from ..adapters.repository import BANK_REPORTS
+from ..domain.model import BankReport
+from .context import PayoutContext
+from .handlers import apply_bank_report
+
+log = get_logger(__name__)
+
+
+class BankNotification(BaseModel):
+    payout_id: str = Field(min_length=1, max_length=64)
+    end_to_end_id: str = Field(min_length=1, max_length=35)
+    bank_code: str = Field(pattern=r"^\d{3}$")
+    status: Literal["ACSC", "RJCT"]
+    reason_code: str | None = Field(default=None, max_length=35)
+    reason: str = Field(default="", max_length=500)
+    bank_reference: str = Field(min_length=1, max_length=64)
+    reported_at: datetime
+
+
+class NotificationAnswer(BaseModel):
+    payout_id: str
+    status: str
+    outcome: Literal["settled", "failed", "duplicate", "late"]
+    settled_at: datetime | None = None
+    failed_at: datetime | None = None
+    reason_code: str | None = None
+
+
+async def receive_bank_notification(
+    db: Database, raw_body: bytes, headers: Mapping[str, str], ctx: PayoutContext
+) -> NotificationAnswer:
+    now = ctx.clock.now()
+    bank_code = verify_bank_signature(headers, raw_body, ctx.bank_secrets, now, ctx.max_notification_skew)
+    try:
+        body = BankNotification.model_validate_json(raw_body)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+    if body.bank_code != bank_code:
+        raise DomainError(code="wrong_bank", detail="bank_code differs from the signing bank", status=403)
+    report = BankReport(payout_id=body.payout_id, end_to_end_id=body.end_to_end_id, bank_code=body.bank_code,
+                        status=body.status, bank_reference=body.bank_reference, reported_at=body.reported_at,
+                        reason_code=body.reason_code, reason=body.reason)
+
+    async def work(tx: Tx):
+        return await apply_bank_report(tx, report, "http", ctx)
+
+    try:
+        outcome, payout = await db.transaction(work)
+    except DomainError as exc:
+        await _audit_refusal(db, body, exc, now)
+        raise
+    return NotificationAnswer(payout_id=payout.payout_id, status=payout.status.value, outcome=outcome,
+                              settled_at=payout.settled_at, failed_at=payout.failed_at,
+                              reason_code=payout.failure_code)
+
+
+async def _audit_refusal(db: Database, body: BankNotification, exc: DomainError, now: datetime) -> None:
+    """A signed report we refused is still evidence of what a bank said: keep it."""
+    log.warning("bank_report_refused", payout_id=body.payout_id, bank_code=body.bank_code, code=exc.code)
+    await db[BANK_REPORTS].insert_one({**body.model_dump(), "received_at": now, "channel": "http",
+                                       "outcome": f"refused:{exc.code}"})

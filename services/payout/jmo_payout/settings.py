@@ -1,0 +1,106 @@
+"""Settings of the payout service (env prefix PAYOUT_); every regulatory number names its source."""
+
+from __future__ import annotations
+
+from datetime import time
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from jmo_shared.settings import ServiceSettings
+from jmo_shared.topics import PARTNER_BANKS
+
+from .domain.rails import RailPolicy
+from .domain.tax import Bracket, TaxPolicy
+
+
+def dev_bank_secrets() -> dict[str, str]:
+    """Local-only secrets; any real deployment sets PAYOUT_BANK_NOTIFY_SECRETS from a Secret."""
+    return {code: f"dev-secret-{code}" for code in PARTNER_BANKS}
+
+
+class PayoutSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="PAYOUT_", extra="ignore")
+
+    service_name: str = "payout"
+    port: int = 8005
+    worker_port: int = 8105
+    db_name: str = "payout"
+
+    # Where banks reach this service; notify_url = public_url + /v1/bank/notifications.
+    public_url: str = "http://127.0.0.1:8005"
+    # JSON object bank_code -> HMAC secret for the banks' signed notifications.
+    bank_notify_secrets: dict[str, str] = Field(default_factory=dev_bank_secrets)
+    # Reports signed longer ago (or further ahead) than this are refused as possible replays.
+    notification_max_skew_seconds: int = 300
+    # Banks we have a disbursement agreement with; others get no transfer (jmo_shared.topics).
+    partner_banks: list[str] = Field(default_factory=lambda: sorted(PARTNER_BANKS))
+    # A transfer with no bank answer after this long fails as bank_timeout. BI-FAST settles in
+    # about 25 s (BI); 15 minutes leaves room for SKN batches and bank retries.
+    bank_timeout_seconds: float = 900
+    timeout_sweep_interval_seconds: float = 30
+
+    # The paying account (pain.001 Dbtr / DbtrAcct). Placeholder: set per environment.
+    debtor_name: str = "BPJS Ketenagakerjaan"
+    debtor_bank_code: str = "009"
+    debtor_account_number: str = "0000000000"
+
+    # PPh 21 final on the JHT lump sum paid within 2 calendar years (PP 68/2009,
+    # PMK 16/PMK.03/2010): 0% on the first Rp50,000,000 of gross, 5% above it.
+    tax_lump_sum_window_years: int = 2
+    tax_lump_sum_exempt_idr: int = 50_000_000
+    tax_lump_sum_rate_bp: int = 500
+    # From the third calendar year: Article 17 rates, as amended by UU HPP (UU 7/2021):
+    # [upper_idr or null, rate in basis points].
+    tax_progressive_brackets: list[tuple[int | None, int]] = Field(
+        default_factory=lambda: [
+            (60_000_000, 500),
+            (250_000_000, 1500),
+            (500_000_000, 2500),
+            (5_000_000_000, 3000),
+            (None, 3500),
+        ]
+    )
+    # Without an NPWP the rate is 20% higher (UU PPh, Article 21(5a)): 5% becomes 6%.
+    tax_no_npwp_surcharge_percent: int = 20
+
+    # BI-FAST: up to Rp250,000,000 a transaction, 24/7 (Bank Indonesia's BI-FAST limit).
+    rail_bi_fast_max_idr: int = 250_000_000
+    # SKNBI: up to Rp1,000,000,000, cleared 08:00-16:45 WIB (Bank Indonesia's SKNBI limit
+    # and settlement windows).
+    rail_skn_max_idr: int = 1_000_000_000
+    rail_skn_opens: time = time(8, 0)
+    rail_skn_closes: time = time(16, 45)
+    # Rail windows, the external id's date and the execution date are in Jakarta time (WIB).
+    local_timezone: str = "Asia/Jakarta"
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def notify_url(self) -> str:
+        return f"{self.public_url}/v1/bank/notifications"
+
+    def tzinfo(self) -> ZoneInfo:
+        return ZoneInfo(self.local_timezone)
+
+    def tax_policy(self) -> TaxPolicy:
+        return TaxPolicy(
+            lump_sum_window_years=self.tax_lump_sum_window_years,
+            lump_sum_exempt_idr=self.tax_lump_sum_exempt_idr,
+            lump_sum_rate_bp=self.tax_lump_sum_rate_bp,
+            progressive_brackets=tuple(Bracket(upper, rate) for upper, rate in self.tax_progressive_brackets),
+            no_npwp_surcharge_percent=self.tax_no_npwp_surcharge_percent,
+        )
+
+    def rail_policy(self) -> RailPolicy:
+        return RailPolicy(
+            bi_fast_max_idr=self.rail_bi_fast_max_idr,
+            skn_max_idr=self.rail_skn_max_idr,
+            skn_opens=self.rail_skn_opens,
+            skn_closes=self.rail_skn_closes,
+            timezone=self.tzinfo(),
+        )

@@ -1,0 +1,100 @@
+"""Helpers for the payout integration tests: real HTTP servers on free ports and a Kafka tap."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import httpx
+import uvicorn
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from fastapi import FastAPI
+
+from jmo_shared.events.envelope import CloudEvent
+from jmo_shared.topics import TOPICS
+
+
+def bind_free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+@asynccontextmanager
+async def serve_http(app: FastAPI, sock: socket.socket) -> AsyncIterator[str]:
+    """Serve an app with uvicorn on an already bound socket (its lifespan included)."""
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server stopped before it started")
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)
+
+
+@asynccontextmanager
+async def in_process(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app's lifespan in this process and a client bound to it (as the root conftest's run_app)."""
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+            yield c
+
+
+@dataclass
+class Seen:
+    topic: str
+    event: CloudEvent
+
+
+@dataclass
+class EventTap:
+    """Every event that reaches the given topics after the tap started (no consumer group)."""
+
+    bootstrap: str
+    topics: list[str]
+    seen: list[Seen] = field(default_factory=list)
+    _consumer: AIOKafkaConsumer | None = None
+    _task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                    isolation_level="read_committed")
+        await consumer.start()
+        # Topics are created up front with these partition counts (jmo_shared.topics).
+        counts = {spec.name: spec.partitions for spec in TOPICS}
+        partitions = [TopicPartition(t, p) for t in self.topics for p in range(counts[t])]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            await consumer.position(tp)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._collect())
+
+    async def _collect(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=200)
+            for tp, messages in batch.items():
+                for message in messages:
+                    self.seen.append(Seen(tp.topic, CloudEvent.from_bytes(message.value)))
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._consumer:
+            await self._consumer.stop()
+
+    def of(self, event_type: str, **match: object) -> list[Seen]:
+        return [s for s in self.seen
+                if s.event.type == event_type and all(s.event.data.get(k) == v for k, v in match.items())]
