@@ -1,0 +1,53 @@
+"""The composition root: builds the profile service's pieces from settings. Nothing runs at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jmo_shared.clock import Clock, SystemClock
+from jmo_shared.consumer import IdempotentConsumer
+from jmo_shared.events import AccountRegistered, EmploymentEnded, FaceVerified, MemberRegistered, PersonRecorded
+from jmo_shared.runtime import Runtime
+from jmo_shared.topics import CORE_MEMBERSHIP, IDENTITY_EVENTS, POPULATION_RECORDS
+
+from .adapters.bank_inquiry import HttpBankInquiry
+from .adapters.repository import ensure_indexes
+from .service_layer import projections
+from .service_layer.ports import BankInquiry
+from .service_layer.updates import ProfileService
+from .settings import ProfileSettings
+
+
+@dataclass
+class Container:
+    settings: ProfileSettings
+    runtime: Runtime
+    clock: Clock
+    bank: BankInquiry
+    service: ProfileService
+
+    async def ensure_indexes(self) -> None:
+        await ensure_indexes(self.runtime.db)
+
+    def consumers(self) -> list[IdempotentConsumer]:
+        # One group for every feed the profile projects: fewer connections on a small machine,
+        # and the handlers touch disjoint fields, so their order across topics does not matter.
+        consumer = self.runtime.consumer("projection", topics=[CORE_MEMBERSHIP, POPULATION_RECORDS, IDENTITY_EVENTS])
+        return [
+            consumer.on(MemberRegistered, projections.on_member_registered)
+            .on(EmploymentEnded, projections.on_employment_ended)
+            .on(PersonRecorded, projections.on_person_recorded)
+            .on(AccountRegistered, projections.on_account_registered)
+            .on(FaceVerified, projections.on_face_verified)
+        ]
+
+
+def bootstrap(
+    settings: ProfileSettings | None = None, clock: Clock | None = None, bank: BankInquiry | None = None
+) -> Container:
+    settings = settings or ProfileSettings()
+    runtime = Runtime(settings)
+    clock = clock or SystemClock()
+    bank = bank or HttpBankInquiry(settings.bank_inquiry_url, settings.bank_inquiry_timeout_seconds)
+    service = ProfileService(runtime.db, clock, bank, settings.bank_account_lengths)
+    return Container(settings=settings, runtime=runtime, clock=clock, bank=bank, service=service)
