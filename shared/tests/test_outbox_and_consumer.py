@@ -120,8 +120,11 @@ async def test_the_relay_keeps_rows_when_the_broker_is_unreachable(database: Dat
     await database.transaction(work)
     producer = make_producer("127.0.0.1:1", "test-unreachable")
     relay = OutboxRelay(database, producer)
-    with pytest.raises(Exception):
-        await asyncio.wait_for(producer.start(), timeout=5)
-        await relay.publish_batch()
+    try:
+        with pytest.raises(Exception):
+            await asyncio.wait_for(producer.start(), timeout=5)
+            await relay.publish_batch()
+    finally:
+        await producer.stop()
     assert await database[OUTBOX].count_documents({"published_at": None}) == 1
     assert datetime.now(UTC) >= (await database[OUTBOX].find_one({}))["created_at"]

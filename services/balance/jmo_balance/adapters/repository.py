@@ -1,0 +1,238 @@
+"""MongoDB storage of the balance service: cards, contributions, ledger, holds, merges.
+
+Dates are stored as ISO strings (BSON has no date type; ISO strings sort right).
+Writes take the transaction's session: every change goes through Database.transaction.
+
+Every query filters only on the fields of one index, and finer conditions are
+checked in Python: SecantusDB (the local server) scans the whole collection for
+a filter with any field outside the index, and for every $or.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+
+from jmo_shared.mongo import Database, Tx
+
+from ..domain.merges import Verification
+from ..domain.model import MERGED, Card, CardFigures
+from ..domain.reservations import OPEN, Reservation
+from ..domain.returns import MonthFlow, parse_period
+
+CARDS = "cards"
+CONTRIBUTIONS = "contributions"
+LEDGER = "ledger"
+RESERVATIONS = "reservations"
+OPEN_CLAIMS = "open_claims"
+VERIFICATIONS = "verifications"
+MERGES = "merges"
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def card_from_doc(doc: dict[str, Any]) -> Card:
+    flows = {
+        parse_period(period): MonthFlow(f.get("c", 0), f.get("d", 0)) for period, f in (doc.get("flows") or {}).items()
+    }
+    return Card(
+        kpj=doc["_id"],
+        nik=doc.get("nik") if doc.get("registered") else None,
+        full_name=doc.get("full_name", ""),
+        employer_name=doc.get("employer_name", ""),
+        registered_on=_day(doc.get("registered_on")),
+        ended_on=_day(doc.get("ended_on")),
+        merged_into=doc.get("merged_into"),
+        merged_on=_day(doc.get("merged_on")),
+        flows=flows,
+        reserved_idr=doc.get("reserved_idr", 0),
+    )
+
+
+def reservation_from_doc(doc: dict[str, Any] | None) -> Reservation | None:
+    if doc is None:
+        return None
+    return Reservation(
+        claim_id=doc["_id"], member_id=doc.get("member_id", ""), nik=doc.get("nik", ""), kpj=doc.get("kpj", ""),
+        amount_idr=doc.get("amount_idr", 0), status=doc["status"],
+    )
+
+
+async def ensure_indexes(db: Database) -> None:
+    await db[CARDS].create_index("nik", name="by_nik")
+    await db[CARDS].create_index("merged_into", name="by_merge_target", sparse=True)
+    await db[CARDS].create_index([("registered", ASCENDING), ("credited_through", ASCENDING)], name="crediting_due")
+    # The idempotency of the ledger: one contribution per card and month, whatever the event id.
+    await db[CONTRIBUTIONS].create_index([("kpj", ASCENDING), ("period", ASCENDING)], unique=True,
+                                         name="one_per_card_period")
+    await db[LEDGER].create_index([("kpj", ASCENDING), ("at", DESCENDING)], name="by_card")
+    await db[RESERVATIONS].create_index("kpj", name="by_card")
+    await db[RESERVATIONS].create_index("nik", name="by_nik")
+    await db[VERIFICATIONS].create_index("expires_at", name="expired_ttl", expireAfterSeconds=7 * 24 * 3600)
+    await db[MERGES].create_index("nik", name="by_nik")
+
+
+class BalanceRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- reads outside a transaction (the API's balance and card views) ---------
+
+    async def cards_of(self, nik: str) -> list[Card]:
+        docs = await self.db[CARDS].find({"nik": nik}).to_list()
+        return [card_from_doc(d) for d in docs if d.get("registered")]
+
+    async def merge_of(self, merge_id: str, nik: str) -> dict[str, Any] | None:
+        doc = await self.db[MERGES].find_one({"_id": merge_id})
+        return doc if doc is not None and doc.get("nik") == nik else None
+
+    async def crediting_due(self, before_year: int, limit: int) -> list[str]:
+        docs = await self.db[CARDS].find(
+            {"registered": True, "credited_through": {"$lt": before_year}}, {"_id": 1}
+        ).limit(limit).to_list()
+        return [d["_id"] for d in docs]
+
+    # --- cards --------------------------------------------------------------
+
+    async def card_doc(self, tx: Tx, kpj: str) -> dict[str, Any] | None:
+        return await tx[CARDS].find_one({"_id": kpj}, session=tx.session)
+
+    async def pot_docs(self, tx: Tx, root: str) -> list[dict[str, Any]]:
+        """The root card and every card merged into it."""
+        root_doc = await tx[CARDS].find_one({"_id": root}, session=tx.session)
+        merged = await tx[CARDS].find({"merged_into": root}, session=tx.session).to_list()
+        return ([root_doc] if root_doc else []) + merged
+
+    async def cards_by_kpj(self, tx: Tx, kpjs: list[str]) -> dict[str, dict[str, Any]]:
+        docs = await tx[CARDS].find({"_id": {"$in": kpjs}}, session=tx.session).to_list()
+        return {d["_id"]: d for d in docs}
+
+    async def register(self, tx: Tx, kpj: str, fields: dict[str, Any], now: datetime) -> bool:
+        """Record the card's holder and employer; True when the card did not exist for the member before."""
+        before = await tx[CARDS].find_one_and_update(
+            {"_id": kpj},
+            {"$set": {**fields, "registered": True, "updated_at": now},
+             "$setOnInsert": {"flows": {}, "reserved_idr": 0, "version": 0}},
+            upsert=True, session=tx.session,
+        )
+        return before is None or not before.get("registered")
+
+    async def add_contribution(self, tx: Tx, kpj: str, period: str, row: dict[str, Any], now: datetime) -> bool:
+        """Store a month's contribution once; False when this card and month already have one."""
+        if await tx[CONTRIBUTIONS].find_one({"kpj": kpj, "period": period}, {"_id": 1}, session=tx.session):
+            return False
+        await tx[CONTRIBUTIONS].insert_one({"kpj": kpj, "period": period, **row, "recorded_at": now},
+                                           session=tx.session)
+        await tx[CARDS].update_one(
+            {"_id": kpj},
+            {"$inc": {f"flows.{period}.c": row["amount_idr"]}, "$set": {"updated_at": now},
+             "$setOnInsert": {"registered": False, "reserved_idr": 0, "version": 0}},
+            upsert=True, session=tx.session,
+        )
+        return True
+
+    async def mark_ended(self, tx: Tx, kpj: str, ended_on: date, cause: str, now: datetime) -> None:
+        await tx[CARDS].update_one(
+            {"_id": kpj},
+            {"$set": {"ended_on": ended_on.isoformat(), "end_cause": cause, "updated_at": now},
+             "$setOnInsert": {"registered": False, "flows": {}, "reserved_idr": 0, "version": 0}},
+            upsert=True, session=tx.session,
+        )
+
+    async def add_hold(self, tx: Tx, kpj: str, delta_idr: int) -> None:
+        await tx[CARDS].update_one({"_id": kpj}, {"$inc": {"reserved_idr": delta_idr}}, session=tx.session)
+
+    async def add_withdrawal(self, tx: Tx, kpj: str, period: str, amount_idr: int, hold_idr: int) -> None:
+        await tx[CARDS].update_one(
+            {"_id": kpj}, {"$inc": {f"flows.{period}.d": amount_idr, "reserved_idr": -hold_idr}}, session=tx.session
+        )
+
+    async def store_figures(self, tx: Tx, kpj: str, figures: CardFigures, bump: bool, now: datetime) -> int:
+        """Keep the last computed figures on the card; returns the card's version after."""
+        update: dict[str, Any] = {
+            "$set": {
+                "figures": {
+                    "contributions_idr": figures.contributions_idr, "returns_idr": figures.returns_idr,
+                    "withdrawn_idr": figures.withdrawn_idr, "balance_idr": figures.balance_idr,
+                    "reserved_idr": figures.reserved_idr, "available_idr": figures.available_idr,
+                },
+                "credited_through": figures.credited_through,
+                "status": figures.status,
+                "figures_at": now,
+            }
+        }
+        if bump:
+            update["$inc"] = {"version": 1}
+        doc = await tx[CARDS].find_one_and_update({"_id": kpj}, update, projection={"version": 1},
+                                                  return_document=True, session=tx.session)
+        return int(doc["version"]) if doc else 0
+
+    async def merge_cards(self, tx: Tx, target: str, sources: list[str], merge_id: str, now: datetime,
+                          day: date) -> None:
+        marks = {"merged_into": target, "merged_on": day.isoformat(), "merged_at": now,
+                 "merge_id": merge_id, "status": MERGED, "updated_at": now}
+        # Cards merged earlier into a source follow it, so a pot is always one level deep.
+        await tx[CARDS].update_many({"merged_into": {"$in": sources}}, {"$set": marks}, session=tx.session)
+        await tx[CARDS].update_many({"_id": {"$in": sources}}, {"$set": marks}, session=tx.session)
+
+    # --- ledger -------------------------------------------------------------
+
+    async def add_ledger_entry(self, tx: Tx, entry_id: str, entry: dict[str, Any]) -> bool:
+        if await tx[LEDGER].find_one({"_id": entry_id}, {"_id": 1}, session=tx.session):
+            return False
+        await tx[LEDGER].insert_one({"_id": entry_id, **entry}, session=tx.session)
+        return True
+
+    # --- reservations -------------------------------------------------------
+
+    async def reservation(self, tx: Tx, claim_id: str) -> dict[str, Any] | None:
+        return await tx[RESERVATIONS].find_one({"_id": claim_id}, session=tx.session)
+
+    async def open_claim_of(self, tx: Tx, nik: str) -> str | None:
+        doc = await tx[OPEN_CLAIMS].find_one({"_id": nik}, session=tx.session)
+        return doc["claim_id"] if doc else None
+
+    async def record_reservation(self, tx: Tx, claim_id: str, row: dict[str, Any]) -> None:
+        await tx[RESERVATIONS].insert_one({"_id": claim_id, **row}, session=tx.session)
+        if row["status"] == OPEN:
+            await tx[OPEN_CLAIMS].insert_one({"_id": row["nik"], "claim_id": claim_id, "at": row["at"]},
+                                             session=tx.session)
+
+    async def close_reservation(self, tx: Tx, claim_id: str, nik: str, fields: dict[str, Any]) -> None:
+        """Close an open hold (the caller checked it is open, in this transaction)."""
+        await tx[RESERVATIONS].update_one({"_id": claim_id}, {"$set": fields}, session=tx.session)
+        if await self.open_claim_of(tx, nik) == claim_id:
+            await tx[OPEN_CLAIMS].delete_one({"_id": nik}, session=tx.session)
+
+    async def held_kpjs(self, tx: Tx, kpjs: list[str]) -> set[str]:
+        docs = await tx[RESERVATIONS].find({"kpj": {"$in": kpjs}}, {"kpj": 1, "status": 1},
+                                           session=tx.session).to_list()
+        return {d["kpj"] for d in docs if d.get("status") == OPEN}
+
+    # --- face verifications and merges --------------------------------------
+
+    async def save_verification(self, tx: Tx, row: dict[str, Any]) -> None:
+        await tx[VERIFICATIONS].update_one({"_id": row["_id"]}, {"$set": row}, upsert=True, session=tx.session)
+
+    async def verification(self, tx: Tx, verification_id: str) -> Verification | None:
+        doc = await tx[VERIFICATIONS].find_one({"_id": verification_id}, session=tx.session)
+        if doc is None:
+            return None
+        return Verification(
+            verification_id=doc["_id"], member_id=doc["member_id"], nik=doc["nik"], purpose=doc["purpose"],
+            expires_at=doc["expires_at"], used_by=doc.get("used_by"),
+        )
+
+    async def use_verification(self, tx: Tx, verification_id: str, merge_id: str) -> None:
+        await tx[VERIFICATIONS].update_one({"_id": verification_id}, {"$set": {"used_by": merge_id}},
+                                           session=tx.session)
+
+    async def merge(self, tx: Tx, merge_id: str) -> dict[str, Any] | None:
+        return await tx[MERGES].find_one({"_id": merge_id}, session=tx.session)
+
+    async def insert_merge(self, tx: Tx, row: dict[str, Any]) -> None:
+        await tx[MERGES].insert_one(row, session=tx.session)

@@ -1,0 +1,95 @@
+"""The one composition root: builds the balance service from its settings. Nothing runs at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jmo_shared.clock import Clock, SystemClock
+from jmo_shared.consumer import IdempotentConsumer
+from jmo_shared.events.claims import ClaimRejected, ClaimSubmitted
+from jmo_shared.events.identity import FaceVerified
+from jmo_shared.events.payout import PayoutFailed, PayoutSettled
+from jmo_shared.events.upstream import ContributionPosted, EmploymentEnded, MemberRegistered
+from jmo_shared.idempotency import IdempotencyStore
+from jmo_shared.runtime import Runtime
+from jmo_shared.topics import CLAIMS_EVENTS, CORE_MEMBERSHIP, IDENTITY_EVENTS, PAYOUT_EVENTS
+
+from .adapters.card_signing import CardSigner, load_signer
+from .adapters.repository import BalanceRepository, ensure_indexes
+from .domain.returns import RateTable
+from .service_layer.calendar import Calendar
+from .service_layer.crediting import YearEndCrediting
+from .service_layer.figures import FigureKeeper
+from .service_layer.ledger import LedgerHandlers
+from .service_layer.merges import MergeService
+from .service_layer.requests import MergeRequests
+from .service_layer.reservations import ReservationHandlers
+from .service_layer.views import BalanceViews
+from .settings import BalanceSettings
+
+
+@dataclass
+class BalanceService:
+    settings: BalanceSettings
+    runtime: Runtime
+    clock: Calendar
+    repo: BalanceRepository
+    figures: FigureKeeper
+    ledger: LedgerHandlers
+    reservations: ReservationHandlers
+    merges: MergeService
+    merge_requests: MergeRequests
+    views: BalanceViews
+    idempotency: IdempotencyStore
+    signer: CardSigner | None = None
+
+    async def ensure_indexes(self) -> None:
+        await ensure_indexes(self.runtime.db)
+        await self.idempotency.ensure_indexes()
+
+    async def load_signer(self) -> CardSigner:
+        self.signer = await load_signer(self.runtime.db, self.settings.card_signing_key_pem,
+                                        self.settings.card_issuer)
+        return self.signer
+
+    def consumers(self) -> list[IdempotentConsumer]:
+        rt = self.runtime
+        return [
+            rt.consumer("ledger", topics=[CORE_MEMBERSHIP])
+            .on(MemberRegistered, self.ledger.member_registered)
+            .on(ContributionPosted, self.ledger.contribution_posted)
+            .on(EmploymentEnded, self.ledger.employment_ended),
+            rt.consumer("reservations", topics=[CLAIMS_EVENTS, PAYOUT_EVENTS])
+            .on(ClaimSubmitted, self.reservations.claim_submitted)
+            .on(ClaimRejected, self.reservations.claim_rejected)
+            .on(PayoutSettled, self.reservations.payout_settled)
+            .on(PayoutFailed, self.reservations.payout_failed),
+            rt.consumer("verifications", topics=[IDENTITY_EVENTS]).on(FaceVerified, self.merges.face_verified),
+        ]
+
+    def crediting(self) -> YearEndCrediting:
+        return YearEndCrediting(self.runtime.db, self.repo, self.figures, self.settings.crediting_interval_seconds)
+
+
+def build(settings: BalanceSettings | None = None, clock: Clock | None = None) -> BalanceService:
+    settings = settings or BalanceSettings()
+    clock = Calendar(clock or SystemClock(), settings.calendar_timezone)
+    runtime = Runtime(settings)
+    repo = BalanceRepository(runtime.db)
+    rates = RateTable(by_year=dict(settings.return_rates_bp), default_bp=settings.default_return_rate_bp)
+    figures = FigureKeeper(repo, rates, clock)
+    merges = MergeService(repo, figures)
+    idempotency = IdempotencyStore(runtime.db, scope="balance.merges")
+    return BalanceService(
+        settings=settings,
+        runtime=runtime,
+        clock=clock,
+        repo=repo,
+        figures=figures,
+        ledger=LedgerHandlers(repo, figures),
+        reservations=ReservationHandlers(repo, figures),
+        merges=merges,
+        merge_requests=MergeRequests(runtime.db, merges, idempotency),
+        views=BalanceViews(repo, rates, clock, settings.card_programs),
+        idempotency=idempotency,
+    )
