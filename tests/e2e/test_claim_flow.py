@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from jmo_local.demo import Card, build_members, contribution, feed_events
+from jmo_local.demo import Card, build_members, feed_events
 from jmo_local.demo_loader import demo_photo_pairs, publish_events
 from jmo_local.journey import Journey
 from jmo_local.services import ROOT
@@ -122,9 +122,9 @@ async def test_one_jht_claim_from_login_to_money_in_the_bank(system) -> None:
         assert card["balance_idr"] == balance_before - gross
         account = await journey.bank_account()
         assert account["balance_idr"] == gross - tax
-        payouts = await journey.payouts(claim_id)
-        payouts = payouts if isinstance(payouts, list) else payouts.get("items", [payouts])
-        assert [p["status"] for p in payouts] == ["SETTLED"]
+        payout = await journey.payouts(claim_id)
+        assert (payout["status"], payout["gross_idr"], payout["net_idr"]) == ("SETTLED", gross, gross - tax)
+        assert payout["rail"] == "BI_FAST" and payout["bank_code"] == journey.member.bank_code
     finally:
         await journey.close()
 
@@ -147,8 +147,7 @@ async def test_the_same_claim_sent_twice_with_one_idempotency_key_pays_once(syst
         third = await journey.submit_claim(kpj, "resignation", documents, face["verification_id"], key)
         assert third.json() == first.json()
         claims = (await journey.client.get(f"{journey.urls.claims}/v1/claims", headers=journey.auth)).json()
-        items = claims if isinstance(claims, list) else claims["items"]
-        assert [c["claim_id"] for c in items] == [claim_id]
+        assert [c["claim_id"] for c in claims["claims"]] == [claim_id]
 
         assert len(await payout_sent_for(system.kafka_bootstrap, journey.member.bank_code, claim_id)) == 1
         account = await journey.bank_account()

@@ -206,7 +206,7 @@ class Journey:
             resp = await self.client.post(f"{self.urls.claims}/v1/claims", headers=headers, json=body)
             # The claims service learns of the face match and profile update by events.
             if resp.status_code == 422 and time.monotonic() < deadline and resp.json().get("code") in (
-                    "face_verification_required", "data_update_required", "bank_account_required"):
+                    "verification_not_found", "data_update_required", "bank_account_missing", "bank_account_unconfirmed"):
                 await asyncio.sleep(0.3)
                 continue
             return resp

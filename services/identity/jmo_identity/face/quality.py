@@ -16,13 +16,15 @@ reliably refused here; it tends to lower the score instead (>= 0.50 up to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import cv2
 import numpy as np
 
-from .detector import Detection
 from .errors import FaceCaptureError
+
+if TYPE_CHECKING:  # keeps onnxruntime out of the import of the error types
+    from .detector import Detection
 
 # Centre of the 112x112 aligned crop: the face itself, without the hair,
 # background or the black fill warpAffine leaves for faces at the border.
