@@ -4,7 +4,7 @@ PY := .venv/bin/python
 DATA_DIR ?= ./.data
 export DATA_DIR
 
-.PHONY: run test install unit integration e2e bench schemas check-contracts clean
+.PHONY: run test install unit e2e demo bench schemas clean
 
 run: install          ## install what is missing, start Kafka, SecantusDB, every service and demo data
 	$(PY) -m jmo_local.run
@@ -20,6 +20,9 @@ unit: install
 
 e2e: install
 	$(PY) -m pytest -q tests/e2e
+
+demo: install         ## walk one demo member through a JHT claim (make run first)
+	$(PY) -m jmo_local.walkthrough
 
 bench: install        ## drive N members through a claim against the running system (make run first)
 	$(PY) -m jmo_local.bench $(BENCH_ARGS)

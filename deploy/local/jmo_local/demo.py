@@ -76,6 +76,37 @@ class DemoMember:
         return next((c for c in self.cards if c.ended_on and c.letter_date), None)
 
 
+def member_to_json(member: DemoMember) -> dict:
+    """Everything needed to walk a demo member through the app later (dates as ISO strings)."""
+    return {
+        "nik": member.nik, "kk_number": member.kk_number, "full_name": member.full_name,
+        "birth_place": member.birth_place, "birth_date": member.birth_date.isoformat(), "sex": member.sex,
+        "address": member.address.model_dump(),
+        "cards": [{**c.__dict__, "registered_on": c.registered_on.isoformat(),
+                   "ended_on": c.ended_on.isoformat() if c.ended_on else None,
+                   "letter_date": c.letter_date.isoformat() if c.letter_date else None} for c in member.cards],
+        "photo": str(member.photo) if member.photo else None, "selfie": str(member.selfie) if member.selfie else None,
+        "bank_code": member.bank_code, "account_number": member.account_number,
+        "claimable_kpj": member.claimable_card.kpj if member.claimable_card else None,
+    }
+
+
+def member_from_json(doc: dict) -> DemoMember:
+    def day(value: str | None) -> date | None:
+        return date.fromisoformat(value) if value else None
+
+    cards = [Card(kpj=c["kpj"], employer_id=c["employer_id"], employer_name=c["employer_name"],
+                  registered_on=date.fromisoformat(c["registered_on"]), ended_on=day(c["ended_on"]),
+                  letter_date=day(c["letter_date"]), wage_idr=c["wage_idr"]) for c in doc["cards"]]
+    return DemoMember(
+        nik=doc["nik"], kk_number=doc["kk_number"], full_name=doc["full_name"], birth_place=doc["birth_place"],
+        birth_date=date.fromisoformat(doc["birth_date"]), sex=doc["sex"], address=Address(**doc["address"]),
+        cards=cards, photo=Path(doc["photo"]) if doc["photo"] else None,
+        selfie=Path(doc["selfie"]) if doc["selfie"] else None, bank_code=doc["bank_code"],
+        account_number=doc["account_number"],
+    )
+
+
 def _months(start: date, end: date) -> list[str]:
     periods, y, m = [], start.year, start.month
     while (y, m) <= (end.year, end.month):

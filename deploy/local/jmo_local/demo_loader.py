@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 
 from jmo_shared.events import EventData
 
-from .demo import DemoMember, build_members, feed_events
+from .demo import DemoMember, build_members, feed_events, member_to_json
 from .faces import face_photos
 from .services import ProcessSpec
 
@@ -60,21 +60,6 @@ async def open_bank_accounts(banksim_url: str, members: list[DemoMember]) -> Non
             resp.raise_for_status()
 
 
-def describe(member: DemoMember) -> dict:
-    card = member.claimable_card
-    return {
-        "nik": member.nik,
-        "full_name": member.full_name,
-        "birth_date": member.birth_date.isoformat(),
-        "kpj_numbers": [c.kpj for c in member.cards],
-        "claimable_kpj": card.kpj if card else None,
-        "ktp_photo": str(member.photo) if member.photo else None,
-        "selfie": str(member.selfie) if member.selfie else None,
-        "bank_code": member.bank_code,
-        "account_number": member.account_number,
-    }
-
-
 async def load_demo(bootstrap: str, specs: list[ProcessSpec], count: int, cache_dir: Path, data_dir: Path) -> dict:
     today = date.today()
     print(f"==> loading demo data: {count} members", flush=True)
@@ -86,6 +71,6 @@ async def load_demo(bootstrap: str, specs: list[ProcessSpec], count: int, cache_
     for member in members:
         events += feed_events(member, today)
     await publish_events(bootstrap, events, source="/demo/upstream")
-    (data_dir / "demo-members.json").write_text(json.dumps([describe(m) for m in members], indent=2))
+    (data_dir / "demo-members.json").write_text(json.dumps([member_to_json(m) for m in members], indent=2))
     print("    the services are projecting them now (watch their logs or /metrics consumer_lag)", flush=True)
     return {"members": count, "events": len(events), "at": datetime.now(UTC).isoformat()}

@@ -1,0 +1,111 @@
+"""`make demo`: one demo member's JHT claim, step by step, against the system `make run` started.
+
+Picks a demo member whose last job ended by resignation and who has no app
+account yet, and drives the public API the way the mobile app does, printing
+each step: registration, login, face match, the pengkinian data wizard, the
+balance, eligibility, documents, the claim, its timeline to PAID, the payout
+and the money in the member's bank account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import uuid
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+from jmo_shared.events import ContributionPosted
+
+from .demo import feed_events, member_from_json
+from .journey import Journey, JourneyError, Urls
+from .services import API_PORTS, BANKSIM_PORT, ROOT
+
+
+def show(step: str, detail: object = "") -> None:
+    text = detail if isinstance(detail, str) else json.dumps(detail, indent=2, ensure_ascii=False)
+    print(f"\n\033[1m-- {step}\033[0m\n{text}" if text else f"\n\033[1m-- {step}\033[0m", flush=True)
+
+
+def idr(amount: int) -> str:
+    return "Rp" + f"{amount:,}".replace(",", ".")
+
+
+async def pick_member(urls: Urls, members: list[dict]) -> Journey:
+    """The first claimable demo member that has no account yet (so the demo can run again)."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        for doc in members:
+            if not doc.get("claimable_kpj"):
+                continue
+            member = member_from_json(doc)
+            journey = Journey(urls, member)
+            body = {"email": journey.email, "password": journey.password}
+            resp = await client.post(f"{urls.identity}/v1/auth/login", json=body)
+            if resp.status_code == 401:
+                return journey
+    raise SystemExit("every claimable demo member already has an account: `make clean` and `make run` again")
+
+
+async def walk(urls: Urls, data_dir: Path) -> None:
+    members = json.loads((data_dir / "demo-members.json").read_text())
+    journey = await pick_member(urls, members)
+    m = journey.member
+    kpj = next(c["claimable_kpj"] for c in members if c["nik"] == m.nik)
+    try:
+        show("Demo member", {"nik": m.nik, "name": m.full_name, "kpj_cards": [c.kpj for c in m.cards],
+                             "claimable_kpj": kpj, "bank": f"{m.bank_code} {m.account_number}"})
+        show("POST /v1/accounts (identity)", {"member_id": await journey.register()})
+        await journey.login()
+        show("POST /v1/auth/login", f"access token: {journey.token[:32]}...")
+        face = await journey.verify_face("profile_update")
+        show("POST /v1/biometrics/verifications (purpose profile_update)",
+             {k: face[k] for k in ("matched", "score", "threshold", "expires_at")})
+        confirmed = await journey.update_profile(face["verification_id"])
+        show("Pengkinian data: 6 steps + POST /v1/profile/updates/{id}/confirm", confirmed)
+        # The claimable card's employment has ended, so its contributions do not depend on today's date.
+        contributions = sum(e.employer_idr + e.worker_idr for e in feed_events(m, date.today())
+                            if isinstance(e, ContributionPosted) and e.kpj == kpj)
+        print("\nwaiting for the balance service to project this member's contributions ...", flush=True)
+        card = await journey.wait_balance(kpj, contributions, timeout=900)
+        show("GET /v1/balance (this card)", card)
+        eligibility = await journey.wait_claim_ready(kpj, "resignation", timeout=900)
+        show("GET /v1/claims/eligibility (resignation)", eligibility)
+        documents = await journey.upload_documents(eligibility["required_documents"])
+        show("POST /v1/claims/documents", {"document_ids": documents})
+        claim_face = await journey.verify_face("claim")
+        show("POST /v1/biometrics/verifications (purpose claim)", {"matched": claim_face["matched"]})
+        resp = await journey.submit_claim(kpj, "resignation", documents, claim_face["verification_id"],
+                                          idempotency_key=uuid.uuid4().hex)
+        show(f"POST /v1/claims -> {resp.status_code}", resp.json())
+        if resp.status_code != 202:
+            raise SystemExit(1)
+        claim = await journey.wait_claim(resp.json()["claim_id"], "PAID", timeout=300)
+        show("GET /v1/claims/{claim_id}", {k: claim[k] for k in ("status", "gross_idr", "tax_idr", "net_idr",
+                                                                    "sla_due_at", "timeline")})
+        show("GET /v1/payouts?claim_id=...", await journey.payouts(claim["claim_id"]))
+        account = await journey.bank_account()
+        show("The member's bank (simulator)", {"holder": account.get("holder_name"),
+                                               "balance": idr(account["balance_idr"])})
+        print(f"\nPaid {idr(claim['net_idr'])} to {m.full_name}.")
+    except JourneyError as exc:
+        raise SystemExit(f"demo step failed: {exc}") from exc
+    finally:
+        await journey.close()
+
+
+def main() -> None:
+    base = "http://127.0.0.1"
+    urls = Urls(*(f"{base}:{API_PORTS[s]}" for s in ("identity", "profile", "balance", "claims", "payout")),
+                banksim=f"{base}:{BANKSIM_PORT}")
+    data_dir = Path(os.environ.get("DATA_DIR", ROOT / ".data")).resolve()
+    if not (data_dir / "demo-members.json").exists():
+        sys.exit(f"no demo data in {data_dir}: start the system with `make run` first")
+    asyncio.run(walk(urls, data_dir))
+
+
+if __name__ == "__main__":
+    main()
