@@ -138,14 +138,14 @@ def main() -> None:
 
 
 def print_summary(specs: list[ProcessSpec], bootstrap: str, mongo_uri: str, data_dir: Path, sup: Supervisor) -> None:
-    lines = ["", "The system is up:", f"  Kafka          {bootstrap}", f"  MongoDB        {mongo_uri}"]
+    lines = ["", "The system is up:", f"  Kafka            {bootstrap}", f"  MongoDB          {mongo_uri}"]
     for spec in specs:
         docs = "  (OpenAPI: /docs)" if spec.name.endswith("-api") else ""
-        lines.append(f"  {spec.name:<15}{spec.url}{docs}")
+        lines.append(f"  {spec.name:<17}{spec.url}{docs}")
     demo = data_dir / "demo-members.json"
     lines += [
-        f"  logs           {sup.logs}",
-        f"  demo members   {demo}",
+        f"  logs             {sup.logs}",
+        f"  demo members     {demo}",
         "",
         "Walk through a claim: see README.md, 'Demo: one JHT claim'. Ctrl-C stops everything.",
     ]
