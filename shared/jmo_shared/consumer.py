@@ -10,7 +10,9 @@ so a crash at any point redelivers rather than loses.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +39,15 @@ LAG = Gauge("consumer_lag", "Messages behind the end of the partition", ["group"
 HANDLE_SECONDS = Histogram("consumer_handle_seconds", "Time to apply one event", ["group"])
 
 
+@dataclass(frozen=True)
+class _Item:
+    event: CloudEvent
+    data: EventData
+    handler: Handler
+    raw: bytes
+    where: str
+
+
 class _AlreadyProcessed(Exception):
     """A concurrent delivery of the same event committed first."""
 
@@ -50,7 +61,9 @@ class IdempotentConsumer:
         topics: list[str] | None = None,
         pattern: str | None = None,
         max_records: int = 200,
+        batch_size: int = 100,
     ) -> None:
+        self._batch_size = batch_size
         self._db = db
         self._bootstrap = bootstrap
         self.group_id = group_id
@@ -123,11 +136,29 @@ class IdempotentConsumer:
         self._stopping.set()
 
     async def _apply_partition(self, tp: TopicPartition, msgs: list[ConsumerRecord]) -> None:
-        for msg in msgs:
-            await self.apply(msg.value, where=f"{tp.topic}/{tp.partition}@{msg.offset}")
+        """Apply a partition's messages in order, many events per transaction.
 
-    async def apply(self, raw: bytes, where: str = "") -> str:
-        """Apply one raw message; returns the outcome. Retries transient failures until they pass."""
+        The database's transaction rate bounds the whole system, so a batch
+        shares one transaction (and one look-up of processed ids). If any
+        event in it is refused, the batch is rolled back and applied one
+        event at a time, so only the refused one is parked.
+        """
+        items: list[_Item] = []
+        for msg in msgs:
+            where = f"{tp.topic}/{tp.partition}@{msg.offset}"
+            item = await self._prepare(msg.value, where)
+            if isinstance(item, _Item):
+                items.append(item)
+        for start in range(0, len(items), self._batch_size):
+            chunk = items[start:start + self._batch_size]
+            try:
+                await self._commit(chunk)
+            except (DomainError, ValidationError, _AlreadyProcessed):
+                for item in chunk:
+                    await self._apply_item(item)
+
+    async def _prepare(self, raw: bytes, where: str) -> "_Item | str":
+        """Parse and validate one message: the item to apply, or the outcome ("ignored", "dead_letter")."""
         try:
             event = CloudEvent.from_bytes(raw)
         except (ValueError, ValidationError) as exc:
@@ -137,57 +168,88 @@ class IdempotentConsumer:
         if handler is None:
             HANDLED.labels(self.group_id, event.type, "ignored").inc()
             return "ignored"
-        token = correlation_id.set(event.correlationid)
         try:
-            return await self._apply_with_retry(handler, event, raw, where)
+            data = REGISTRY[event.type].model_validate(event.data)
+        except ValidationError as exc:
+            await self._dead_letter(event, raw, "rejected", str(exc), where)
+            HANDLED.labels(self.group_id, event.type, "dead_letter").inc()
+            return "dead_letter"
+        return _Item(event, data, handler, raw, where)
+
+    async def _commit(self, chunk: list["_Item"]) -> list[str]:
+        """Apply a chunk in one transaction, retrying transient database errors; refusals propagate."""
+        delay = 0.2
+        while True:
+            started = time.perf_counter()
+            try:
+                outcomes = await self._db.transaction(lambda tx: self._apply_chunk(tx, chunk))
+            except PyMongoError as exc:
+                log.warning("consumer_retry", group=self.group_id, events=len(chunk),
+                            first_event_id=chunk[0].event.id, error=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+                continue
+            per_event = (time.perf_counter() - started) / len(chunk)
+            for item, outcome in zip(chunk, outcomes):
+                HANDLED.labels(self.group_id, item.event.type, outcome).inc()
+                HANDLE_SECONDS.labels(self.group_id).observe(per_event)
+            return outcomes
+
+    async def _apply_chunk(self, tx: Tx, chunk: list["_Item"]) -> list[str]:
+        ids = [f"{self.group_id}:{item.event.id}" for item in chunk]
+        done = {d["_id"] for d in await tx[PROCESSED].find({"_id": {"$in": ids}}, {"_id": 1},
+                                                            session=tx.session).to_list()}
+        outcomes: list[str] = []
+        fresh: list[tuple[str, _Item]] = []
+        for processed_id, item in zip(ids, chunk):
+            if processed_id in done:
+                outcomes.append("duplicate")
+            else:
+                done.add(processed_id)  # the same event twice in one batch applies once
+                fresh.append((processed_id, item))
+                outcomes.append("applied")
+        if not fresh:
+            return outcomes
+        now = datetime.now(UTC)
+        try:
+            await tx[PROCESSED].insert_many(
+                [{"_id": pid, "type": item.event.type, "at": now} for pid, item in fresh], session=tx.session
+            )
+        except DuplicateKeyError as exc:
+            raise _AlreadyProcessed from exc
+        for _, item in fresh:
+            token = correlation_id.set(item.event.correlationid)
+            try:
+                await item.handler(tx, item.data, item.event)
+            except DuplicateKeyError as exc:
+                raise DomainError(code="unique_violation", detail=str(exc)) from exc
+            finally:
+                correlation_id.reset(token)
+        return outcomes
+
+    async def _apply_item(self, item: "_Item") -> str:
+        token = correlation_id.set(item.event.correlationid)
+        try:
+            return await self._apply_with_retry(item)
         finally:
             correlation_id.reset(token)
 
-    async def _apply_with_retry(self, handler: Handler, event: CloudEvent, raw: bytes, where: str) -> str:
-        delay = 0.2
-        while True:
-            try:
-                with HANDLE_SECONDS.labels(self.group_id).time():
-                    outcome = await self._apply_once(handler, event)
-                HANDLED.labels(self.group_id, event.type, outcome).inc()
-                return outcome
-            except (DomainError, ValidationError) as exc:
-                # The event itself cannot be applied: park it, visibly, and move on.
-                await self._dead_letter(event, raw, "rejected", str(exc), where)
-                HANDLED.labels(self.group_id, event.type, "dead_letter").inc()
-                return "dead_letter"
-            except PyMongoError as exc:
-                log.warning("consumer_retry", group=self.group_id, type=event.type, event_id=event.id, error=str(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10)
+    async def apply(self, raw: bytes, where: str = "") -> str:
+        """Apply one raw message on its own; returns the outcome. Retries transient failures until they pass."""
+        item = await self._prepare(raw, where)
+        return await self._apply_item(item) if isinstance(item, _Item) else item
 
-    async def _apply_once(self, handler: Handler, event: CloudEvent) -> str:
-        model = REGISTRY[event.type]
-        data = model.model_validate(event.data)
-        processed_id = f"{self.group_id}:{event.id}"
-
-        async def work(tx: Tx) -> str:
-            # A write error aborts a MongoDB transaction, so look before inserting;
-            # a concurrent twin still fails on the unique _id and is reported below.
-            if await tx[PROCESSED].find_one({"_id": processed_id}, {"_id": 1}, session=tx.session):
-                return "duplicate"
-            try:
-                await tx[PROCESSED].insert_one(
-                    {"_id": processed_id, "type": event.type, "at": datetime.now(UTC)}, session=tx.session
-                )
-            except DuplicateKeyError as exc:
-                raise _AlreadyProcessed from exc
-            try:
-                await handler(tx, data, event)
-            except DuplicateKeyError as exc:
-                # The handler's own unique index refused a write: a rule of its data, not a redelivery.
-                raise DomainError(code="unique_violation", detail=str(exc)) from exc
-            return "applied"
-
+    async def _apply_with_retry(self, item: "_Item") -> str:
         try:
-            return await self._db.transaction(work)
+            return (await self._commit([item]))[0]
         except _AlreadyProcessed:
-            return "duplicate"
+            outcome = "duplicate"
+        except (DomainError, ValidationError) as exc:
+            # The event itself cannot be applied: park it, visibly, and move on.
+            await self._dead_letter(item.event, item.raw, "rejected", str(exc), item.where)
+            outcome = "dead_letter"
+        HANDLED.labels(self.group_id, item.event.type, outcome).inc()
+        return outcome
 
     async def _dead_letter(self, event: CloudEvent | None, raw: bytes, code: str, error: str, where: str) -> None:
         log.error("event_dead_lettered", group=self.group_id, code=code, error=error, where=where,

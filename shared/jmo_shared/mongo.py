@@ -34,13 +34,14 @@ class Tx:
     session: AsyncClientSession
     db: AsyncDatabase
     source: str
-    pending: list[tuple[EventData, str | None, str | None]] = field(default_factory=list)
+    pending: list[tuple[EventData, str | None, str | None, str]] = field(default_factory=list)
 
     def emit(self, data: EventData, subject: str | None = None, topic: str | None = None) -> None:
         """Queue an event; it is written to the outbox inside this transaction."""
         if (topic or data.topic) is None:
             raise ValueError(f"{data.event_type} needs an explicit topic")
-        self.pending.append((data, subject, topic))
+        # The correlation id of the moment: a consumer batch applies events of several claims in one transaction.
+        self.pending.append((data, subject, topic, current_correlation_id()))
 
     def __getitem__(self, collection: str):  # tx["claims"] -> collection
         return self.db[collection]
@@ -48,10 +49,9 @@ class Tx:
     async def _flush_outbox(self) -> None:
         if not self.pending:
             return
-        cid = current_correlation_id()
         now = datetime.now(UTC)
         rows = []
-        for data, subject, topic in self.pending:
+        for data, subject, topic, cid in self.pending:
             event = data.to_event(self.source, subject=subject, correlation_id=cid)
             rows.append(
                 {

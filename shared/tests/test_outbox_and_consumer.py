@@ -128,3 +128,47 @@ async def test_the_relay_keeps_rows_when_the_broker_is_unreachable(database: Dat
         await producer.stop()
     assert await database[OUTBOX].count_documents({"published_at": None}) == 1
     assert datetime.now(UTC) >= (await database[OUTBOX].find_one({}))["created_at"]
+
+
+async def test_a_refused_event_in_a_batch_is_parked_and_the_others_are_applied_once(database: Database, infra) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    nik = f"3171{uuid.uuid4().int % 10**12:012d}"
+    kpjs = [f"{(uuid.uuid4().int + i) % 10**11:011d}" for i in range(5)]
+    refused = kpjs[2]
+    # Same key (NIK): one partition, one batch, in this order; the second event comes twice.
+    events = [_registered(nik, k).to_event("/test") for k in kpjs]
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for event in [events[0], events[1], events[1], *events[2:]]:
+            await producer.send_and_wait(CORE_MEMBERSHIP, event.to_bytes(), key=nik.encode())
+    finally:
+        await producer.stop()
+
+    async def project(tx: Tx, data: MemberRegistered, event: CloudEvent) -> None:
+        if data.nik != nik:
+            return
+        if data.kpj == refused:
+            raise DomainError(code="card_blocked", detail="refused by a rule")
+        await tx["projection"].update_one({"_id": data.kpj}, {"$inc": {"seen": 1}}, upsert=True, session=tx.session)
+
+    consumer = IdempotentConsumer(database, infra.kafka_bootstrap, f"test-{uuid.uuid4().hex}", [CORE_MEMBERSHIP])
+    consumer.on(MemberRegistered, project)
+    await consumer.ensure_indexes()
+    task = asyncio.create_task(consumer.run())
+
+    async def settled() -> bool:
+        applied = await database["projection"].count_documents({"_id": {"$in": kpjs}})
+        parked = await database[DEAD_LETTERS].count_documents({"type": MemberRegistered.event_type})
+        return applied == 4 and parked == 1
+
+    try:
+        await eventually(settled, timeout=60, message="four applied, one parked")
+        seen = {d["_id"]: d["seen"] for d in await database["projection"].find({"_id": {"$in": kpjs}}).to_list()}
+        assert seen == {k: 1 for k in kpjs if k != refused}
+        parked = await database[DEAD_LETTERS].find_one({"type": MemberRegistered.event_type})
+        assert "card_blocked" in parked["error"]
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, timeout=30)
