@@ -48,6 +48,10 @@ class _Item:
     where: str
 
 
+class _Stopping(Exception):
+    """The consumer was asked to stop while a batch could not be written."""
+
+
 class _AlreadyProcessed(Exception):
     """A concurrent delivery of the same event committed first."""
 
@@ -108,7 +112,10 @@ class IdempotentConsumer:
                 if not batch:
                     continue
                 # Partitions are independent: apply them concurrently, each in order.
-                await asyncio.gather(*(self._apply_partition(tp, msgs) for tp, msgs in batch.items()))
+                try:
+                    await asyncio.gather(*(self._apply_partition(tp, msgs) for tp, msgs in batch.items()))
+                except _Stopping:
+                    break
                 await consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
                 self._report_lag(consumer, batch)
         finally:
@@ -184,6 +191,9 @@ class IdempotentConsumer:
             try:
                 outcomes = await self._db.transaction(lambda tx: self._apply_chunk(tx, chunk))
             except PyMongoError as exc:
+                if self._stopping.is_set():
+                    # Shutting down: leave the batch uncommitted; it is redelivered on restart.
+                    raise _Stopping from exc
                 log.warning("consumer_retry", group=self.group_id, events=len(chunk),
                             first_event_id=chunk[0].event.id, error=str(exc))
                 await asyncio.sleep(delay)

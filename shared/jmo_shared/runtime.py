@@ -48,8 +48,12 @@ class Runtime:
         await self.kafka_probe.start()
 
     async def stop(self) -> None:
-        await self.kafka_probe.stop()
-        await self.client.close()
+        # Bounded: a broker or database that is already gone must not hold the process at shutdown.
+        for closing in (self.kafka_probe.stop(), self.client.close()):
+            try:
+                await asyncio.wait_for(closing, timeout=10)
+            except (TimeoutError, Exception) as exc:  # noqa: BLE001 - shutting down regardless
+                log.warning("shutdown_step_failed", error=repr(exc))
 
     def group(self, name: str) -> str:
         return f"{self.settings.consumer_group_prefix}.{self.settings.service_name}.{name}"
@@ -139,7 +143,10 @@ def worker_app(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             if producer:
-                await producer.stop()
+                try:
+                    await asyncio.wait_for(producer.stop(), timeout=10)
+                except (TimeoutError, Exception) as exc:  # noqa: BLE001 - shutting down regardless
+                    log.warning("producer_stop_failed", error=repr(exc))
             await runtime.stop()
             log.info("worker_stopped", service=runtime.settings.service_name)
 

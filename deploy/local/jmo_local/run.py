@@ -91,8 +91,8 @@ def main() -> None:
 
     supervisor = Supervisor(data_dir, ROOT)
     programs = [
-        Program("kafka", kafka.command(), {}, stop_wait_seconds=60, start_seconds=5),
-        Program("mongodb", mongo.command(), {}, stop_wait_seconds=30, start_seconds=1),
+        Program("kafka", kafka.command(), {}, stop_wait_seconds=60, start_seconds=5, priority=10),
+        Program("mongodb", mongo.command(), {}, stop_wait_seconds=30, start_seconds=1, priority=10),
         *(Program(s.name, s.command(), process_env(s, specs, bootstrap, mongo_uri, data_dir)) for s in specs),
     ]
     supervisor.write_config(programs)

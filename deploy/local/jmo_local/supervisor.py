@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,6 +20,8 @@ class Program:
     env: dict[str, str]
     stop_wait_seconds: int = 30
     start_seconds: int = 3
+    # supervisord stops the highest numbers first: services before the broker and database they drain into.
+    priority: int = 100
 
 
 class Supervisor:
@@ -49,7 +53,7 @@ class Supervisor:
             sections.append(
                 f"[program:{program.name}]\n"
                 f"command={sys.executable} -m jmo_local.launch {spec_file}\n"
-                "autostart=false\nautorestart=true\n"
+                f"priority={program.priority}\nautostart=false\nautorestart=true\n"
                 f"startsecs={program.start_seconds}\nstartretries=10\n"
                 f"stopsignal=TERM\nstopwaitsecs={program.stop_wait_seconds}\nstopasgroup=true\nkillasgroup=true\n"
                 f"stdout_logfile={self.log_path(program.name)}\nstdout_logfile_maxbytes=50MB\n"
@@ -102,11 +106,27 @@ class Supervisor:
     def status(self) -> str:
         return self.ctl("status", check=False).stdout
 
-    def shutdown(self, timeout: float = 60) -> None:
+    def pids(self) -> list[int]:
+        try:
+            return [p["pid"] for p in self.rpc().supervisor.getAllProcessInfo() if p.get("pid")]
+        except (OSError, xmlrpc.client.Error):
+            return []
+
+    def shutdown(self, timeout: float = 180) -> None:
+        """Stop every program (services first, then Kafka and the database), then supervisord.
+
+        Whatever is still alive after `timeout` is killed, so nothing outlives the run command.
+        """
         if self.process is None:
             return
+        children = self.pids()
         self.ctl("shutdown", check=False)
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
