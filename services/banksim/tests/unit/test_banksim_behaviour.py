@@ -3,7 +3,7 @@ import hmac
 import json
 from datetime import UTC, datetime
 
-from jmo_banksim.adapters.signing import signed_request
+from jmo_shared.bank_signature import signed_request
 from jmo_banksim.domain.behaviour import Behaviour, BehaviourBook, Defaults, Plan, plan_for
 from jmo_banksim.domain.transfer import bank_reference, decide
 

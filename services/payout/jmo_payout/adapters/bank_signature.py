@@ -1,27 +1,19 @@
-"""Verifying a partner bank's signed notification.
+"""Verifying a partner bank's signed notification (the scheme: jmo_shared.bank_signature).
 
-The bank signs `"{X-Timestamp}.{raw body}"` with HMAC-SHA256 under the secret
-agreed with that bank and sends the hex digest in X-Signature, its code in
-X-Bank-Code. The timestamp is inside the signature and must be recent, so a
-captured report cannot be replayed later.
+The timestamp is inside the signature and must be recent, so a captured report
+cannot be replayed later.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from jmo_shared.bank_signature import BANK_CODE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from jmo_shared.errors import DomainError
 
-BANK_CODE_HEADER = "x-bank-code"
-TIMESTAMP_HEADER = "x-timestamp"
-SIGNATURE_HEADER = "x-signature"
-
-
-def signature(secret: str, timestamp: str, raw_body: bytes) -> str:
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + raw_body, hashlib.sha256).hexdigest()
+__all__ = ["signature", "verify_bank_signature", "parse_timestamp"]
 
 
 def _refused(code: str, detail: str) -> DomainError:
