@@ -19,6 +19,7 @@ PROFILE_EVENTS = "profile.events"
 BALANCE_EVENTS = "balance.events"
 CLAIMS_EVENTS = "claims.events"
 PAYOUT_EVENTS = "payout.events"
+HELPDESK_EVENTS = "helpdesk.events"
 
 # Partner banks: PayoutSent for a bank goes only to its own topic.
 BANK_TOPIC_PREFIX = "payout.bank."
@@ -65,6 +66,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(BALANCE_EVENTS, 6, _RETAIN_FOREVER),
     TopicSpec(CLAIMS_EVENTS, 6, _RETAIN_FOREVER),
     TopicSpec(PAYOUT_EVENTS, 6, _RETAIN_FOREVER),
+    TopicSpec(HELPDESK_EVENTS, 6, _RETAIN_FOREVER),
     *(TopicSpec(bank_topic(code), 3, _RETAIN_WEEKS) for code in PARTNER_BANKS),
     *(TopicSpec(bank_status_topic(code), 3, _RETAIN_WEEKS) for code in PARTNER_BANKS),
 )

@@ -63,7 +63,7 @@ def system(infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
     log_dir = data_dir / "logs"
     log_dir.mkdir()
     ports = {}
-    for svc in ("identity", "profile", "balance", "claims", "payout"):
+    for svc in ("identity", "profile", "balance", "claims", "payout", "helpdesk"):
         ports[svc] = free_port()
         ports[f"{svc}-worker"] = free_port()
     specs = process_specs(ports, banksim_port=free_port())

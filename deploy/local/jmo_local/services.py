@@ -34,8 +34,8 @@ class ProcessSpec:
         return [sys.executable, "-m", self.module]
 
 
-SERVICES = ("identity", "profile", "balance", "claims", "payout")
-API_PORTS = {"identity": 8001, "profile": 8002, "balance": 8003, "claims": 8004, "payout": 8005}
+SERVICES = ("identity", "profile", "balance", "claims", "payout", "helpdesk")
+API_PORTS = {"identity": 8001, "profile": 8002, "balance": 8003, "claims": 8004, "payout": 8005, "helpdesk": 8006}
 BANKSIM_PORT = 8099
 
 

@@ -11,6 +11,7 @@ from jmo_shared.runtime import Runtime
 from jmo_shared.topics import (
     BALANCE_EVENTS,
     CORE_MEMBERSHIP,
+    HELPDESK_EVENTS,
     IDENTITY_EVENTS,
     PAYOUT_EVENTS,
     POPULATION_RECORDS,
@@ -21,6 +22,8 @@ from .adapters.collections import ensure_indexes
 from .adapters.documents import DocumentStore
 from .adapters.repository import ClaimRepository, ReadModel
 from .domain.policy import ClaimPolicy
+from .service_layer.complaints import HANDLERS as COMPLAINT_HANDLERS
+from .service_layer.complaints import ComplaintAwareQueries
 from .service_layer.documents import DocumentUploads
 from .service_layer.progress import ClaimProgress
 from .service_layer.projections import HANDLERS as PROJECTION_HANDLERS
@@ -55,7 +58,11 @@ class ClaimsService:
         progress = self.runtime.consumer("progress", topics=[BALANCE_EVENTS, PAYOUT_EVENTS])
         for event_cls, handler in self.progress.handlers():
             progress.on(event_cls, handler)
-        return [projections, progress]
+        # Complaints the helpdesk received about a claim (shown on the claim).
+        complaints = self.runtime.consumer("complaints", topics=[HELPDESK_EVENTS])
+        for event_cls, handler in COMPLAINT_HANDLERS:
+            complaints.on(event_cls, handler)
+        return [projections, progress, complaints]
 
 
 def build(settings: ClaimsSettings | None = None, clock: Clock | None = None) -> ClaimsService:
@@ -72,7 +79,7 @@ def build(settings: ClaimsSettings | None = None, clock: Clock | None = None) ->
         clock=clock,
         policy=policy,
         idempotency=idempotency,
-        queries=ClaimQueries(read_model, clock, policy),
+        queries=ComplaintAwareQueries(ClaimQueries(read_model, clock, policy), runtime.db),
         submission=ClaimSubmission(runtime.db, read_model, repository, idempotency, clock, policy),
         uploads=DocumentUploads(DocumentStore(runtime.db), clock, settings.document_max_bytes),
         progress=ClaimProgress(repository, clock, policy),

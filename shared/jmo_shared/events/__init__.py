@@ -4,6 +4,7 @@ from .balance import BalanceChanged, BalanceDebited, BalanceReleased, BalanceRes
 from .base import REGISTRY, EventData, parse_data
 from .claims import ClaimApproved, ClaimReason, ClaimRejected, ClaimStatusChanged, ClaimSubmitted
 from .envelope import CloudEvent
+from .helpdesk import ComplaintFiled
 from .identity import AccountRegistered, FaceVerified
 from .payout import Amount, BankPayoutStatus, Party, PayoutFailed, PayoutInitiated, PayoutSent, PayoutSettled, Rail
 from .profile import BankAccount, ProfileUpdated
@@ -26,6 +27,7 @@ __all__ = [
     "ClaimRejected",
     "ClaimStatusChanged",
     "ClaimSubmitted",
+    "ComplaintFiled",
     "CloudEvent",
     "ContributionPosted",
     "EmploymentEnded",

@@ -91,6 +91,12 @@ class TimelineEntry(BaseModel):
     reason_code: str | None
 
 
+class ComplaintRef(BaseModel):
+    ticket: str
+    category: str
+    filed_at: str
+
+
 class ClaimAnswer(BaseModel):
     claim_id: str
     status: str
@@ -108,6 +114,8 @@ class ClaimAnswer(BaseModel):
     sla_due_at: str
     payout_id: str | None
     timeline: list[TimelineEntry]
+    # Complaints the member filed about this claim at the helpdesk (from ComplaintFiled events).
+    complaints: list[ComplaintRef] = []
 
 
 class ClaimList(BaseModel):

@@ -1,0 +1,1 @@
+"""Bundled content: demo places (CSV) and program information (JSON)."""

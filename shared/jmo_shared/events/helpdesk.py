@@ -1,0 +1,21 @@
+"""Events of the helpdesk service (topic helpdesk.events, keyed by member id)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..topics import HELPDESK_EVENTS
+from .base import EventData
+
+
+class ComplaintFiled(EventData):
+    event_type = "jht.helpdesk.ComplaintFiled.v1"
+    topic = HELPDESK_EVENTS
+    key_field = "member_id"
+    summary = "A member filed a complaint about one of their claims; the claims service shows it on the claim."
+
+    ticket: str
+    member_id: str
+    claim_id: str
+    category: str
+    filed_at: datetime
