@@ -89,6 +89,9 @@ class TimelineEntry(BaseModel):
     at: str
     note: str
     reason_code: str | None
+    # "status": a transition of the claim; "complaint": a complaint filed about it (status = the claim's then).
+    kind: str = "status"
+    ticket: str | None = None
 
 
 class ComplaintRef(BaseModel):

@@ -51,6 +51,26 @@ def _entries(doc: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [{"ticket": c["ticket"], "category": c["category"], "filed_at": c["filed_at"].isoformat()} for c in items]
 
 
+def _with_complaints(claim: dict[str, Any], doc: dict[str, Any] | None) -> dict[str, Any]:
+    """The claim with its complaints listed and placed on its timeline, in time order.
+
+    A complaint entry carries the claim's status at the time it was filed and
+    kind "complaint", so the status entries still read as the state machine's path.
+    """
+    complaints = _entries(doc)
+    timeline = list(claim.get("timeline", []))
+    for complaint in complaints:
+        earlier = [e for e in timeline if e.get("kind", "status") == "status" and e["at"] <= complaint["filed_at"]]
+        status = earlier[-1]["status"] if earlier else (timeline[0]["status"] if timeline else claim.get("status"))
+        timeline.append({
+            "status": status, "at": complaint["filed_at"], "reason_code": None, "kind": "complaint",
+            "ticket": complaint["ticket"],
+            "note": f"Complaint {complaint['ticket']} ({complaint['category']}) filed at the helpdesk.",
+        })
+    timeline.sort(key=lambda e: e["at"])  # stable: status entries at the same instant keep their order
+    return claim | {"complaints": complaints, "timeline": timeline}
+
+
 class ComplaintAwareQueries:
     """The claim queries, with each claim's complaints added to the answer (reads scoped like the claim)."""
 
@@ -64,12 +84,11 @@ class ComplaintAwareQueries:
     async def claim(self, member, claim_id: str) -> dict[str, Any]:
         answer = await self._inner.claim(member, claim_id)  # 404 for a claim that is not the member's
         doc = await self._db[CLAIM_COMPLAINTS].find_one({"_id": claim_id, "member_id": member.member_id})
-        return answer | {"complaints": _entries(doc)}
+        return _with_complaints(answer, doc)
 
     async def claims(self, member) -> dict[str, Any]:
         answer = await self._inner.claims(member)
         ids = [c["claim_id"] for c in answer.get("claims", [])]
         docs = {d["_id"]: d async for d in self._db[CLAIM_COMPLAINTS].find({"_id": {"$in": ids},
                                                                             "member_id": member.member_id})}
-        return answer | {"claims": [c | {"complaints": _entries(docs.get(c["claim_id"]))}
-                                    for c in answer.get("claims", [])]}
+        return answer | {"claims": [_with_complaints(c, docs.get(c["claim_id"])) for c in answer.get("claims", [])]}

@@ -98,8 +98,11 @@ async def test_a_members_complaint_shows_on_the_claim_and_a_strangers_does_not(e
     ]
     stored = own_early.filed_at.replace(microsecond=own_early.filed_at.microsecond // 1000 * 1000)  # BSON: ms
     assert body["complaints"][0]["filed_at"] == stored.isoformat()
-    # The claim itself is untouched by complaints.
-    assert body["status"] == before["status"] and body["timeline"] == before["timeline"]
+    # The claim itself is untouched by complaints; they join its timeline as entries of their own kind.
+    statuses = [e for e in body["timeline"] if e.get("kind", "status") == "status"]
+    assert body["status"] == before["status"] and statuses == before["timeline"]
+    on_timeline = [(e["ticket"], e["status"]) for e in body["timeline"] if e.get("kind") == "complaint"]
+    assert on_timeline == [(own_early.ticket, before["status"]), (own_late.ticket, before["status"])]
 
     # The stranger's complaint was handled (its event id is recorded) and ignored.
     db = worker_app.state.claims.runtime.db
@@ -117,4 +120,6 @@ async def test_a_members_complaint_shows_on_the_claim_and_a_strangers_does_not(e
     answer = await api.get(f"/v1/claims/{claim_id}", headers=m.headers(issuer))
     assert answer.status_code == 200
     assert [c["ticket"] for c in answer.json()["complaints"]] == [own_early.ticket, own_late.ticket]
+    assert [e["ticket"] for e in answer.json()["timeline"] if e["kind"] == "complaint"] == [
+        own_early.ticket, own_late.ticket]
     assert (await api.get(f"/v1/claims/{claim_id}", headers=stranger.headers(issuer))).status_code == 404
