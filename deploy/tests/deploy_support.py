@@ -12,8 +12,15 @@ TOOLS_SH = DEPLOY / "tests" / "tools.sh"
 CRD_SCHEMAS = DEPLOY / "tests" / "schemas" / "crds"
 
 # What the system is made of: every deploy file is checked against this.
-SERVICES = ("identity", "profile", "balance", "claims", "payout")
-API_PORTS = {"identity": 8001, "profile": 8002, "balance": 8003, "claims": 8004, "payout": 8005}
+SERVICES = ("identity", "profile", "balance", "claims", "payout", "helpdesk")
+API_PORTS = {
+    "identity": 8001,
+    "profile": 8002,
+    "balance": 8003,
+    "claims": 8004,
+    "payout": 8005,
+    "helpdesk": 8006,
+}
 WORKER_PORTS = {svc: port + 100 for svc, port in API_PORTS.items()}
 BANKSIM_PORT = 8099
 IMAGES = (*SERVICES, "banksim")
@@ -43,7 +50,7 @@ def env_of(deployment: dict) -> dict[str, dict]:
 
 
 def services_pods(docs: list[dict]) -> dict[str, dict]:
-    """Every Deployment of the five services, by name (api: <svc>, worker: <svc>-worker)."""
+    """Every Deployment of the services, by name (api: <svc>, worker: <svc>-worker)."""
     names = {*SERVICES, *(f"{svc}-worker" for svc in SERVICES)}
     found = {name: d for name, d in by_name(docs, "Deployment").items() if name in names}
     assert set(found) == names

@@ -362,3 +362,37 @@ def test_every_copied_path_is_in_the_context(parsed, tools):
                 continue
             for source in cmd.split()[1:-1]:
                 assert source in files or any(f.startswith(source.rstrip("/") + "/") for f in files), (svc, source)
+
+
+def test_the_app_wheel_carries_every_module_and_data_file(tools, tmp_path):
+    """What `pip wheel .` puts into the image, from the build context alone.
+
+    setuptools' build_py (the step of a wheel build that collects packages and their
+    package-data) runs on a copy of the context; every file of a jmo_* package in the
+    context (modules and data, e.g. jmo_helpdesk/data/places.csv) must come out of it.
+    """
+    pytest.importorskip("setuptools")
+    done = run_tool([str(tools.deploycheck), "context", str(ROOT)])
+    assert done.returncode == 0, done.stderr
+    context = tmp_path / "context"
+    expected = set()
+    for name in done.stdout.split():
+        target = context / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((ROOT / name).read_bytes())
+        parts = Path(name).parts
+        package = next((i for i, part in enumerate(parts) if part.startswith("jmo_")), None)
+        if package is not None:
+            expected.add("/".join(parts[package:]))
+    lib = tmp_path / "lib"
+    built = run_tool(
+        [sys.executable, "-W", "ignore", "-c", "from setuptools import setup; setup()", "-q",
+         "build_py", "--build-lib", str(lib)],
+        cwd=context,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    carried = {path.relative_to(lib).as_posix() for path in lib.rglob("*") if path.is_file()}
+    assert expected - carried == set(), "in the context but not in the wheel"
+    for svc in IMAGES:
+        assert f"jmo_{svc}/entrypoints/api.py" in carried, svc
+    assert {"jmo_helpdesk/data/places.csv", "jmo_helpdesk/data/programs.json"} <= carried
