@@ -11,7 +11,6 @@ every incompatible change (a removed field, a changed type, a new required field
 
 from __future__ import annotations
 
-import copy
 import json
 import sys
 from pathlib import Path

@@ -90,7 +90,7 @@ def pose(landmarks: np.ndarray) -> dict[str, float]:
     mouth's (about 0.5-0.6 when facing the camera).
     """
     pts = np.asarray(landmarks, dtype=np.float64)
-    eye_a, eye_b, nose = pts[0], pts[1], pts[2]
+    eye_a, eye_b = pts[0], pts[1]
     dx, dy = eye_b - eye_a
     angle = float(np.arctan2(dy, dx))
     cos, sin = np.cos(-angle), np.sin(-angle)
