@@ -203,6 +203,10 @@ class IdempotentConsumer:
             for item, outcome in zip(chunk, outcomes):
                 HANDLED.labels(self.group_id, item.event.type, outcome).inc()
                 HANDLE_SECONDS.labels(self.group_id).observe(per_event)
+                # One line per event, under the event's correlation id: a claim's trail across services.
+                log.info("event_applied", group=self.group_id, type=item.event.type, event_id=item.event.id,
+                         subject=item.event.subject, outcome=outcome, where=item.where,
+                         correlation_id=item.event.correlationid)
             return outcomes
 
     async def _apply_chunk(self, tx: Tx, chunk: list["_Item"]) -> list[str]:

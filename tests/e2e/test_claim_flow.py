@@ -15,7 +15,8 @@ from jmo_local.demo import Card, build_members, feed_events
 from jmo_local.demo_loader import demo_photo_pairs, publish_events
 from jmo_local.journey import Journey
 from jmo_local.services import ROOT
-from jmo_shared.topics import bank_topic
+from jmo_shared.testing import eventually
+from jmo_shared.topics import BALANCE_EVENTS, CLAIMS_EVENTS, PAYOUT_EVENTS, bank_topic
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -43,11 +44,15 @@ def expected_contributions(member, today: date) -> int:
 
 async def payout_sent_for(bootstrap: str, bank_code: str, claim_id: str, timeout: float = 30) -> list[dict]:
     """Every PayoutSent for the claim on the bank's own topic (read from the beginning)."""
+    return await events_for(bootstrap, bank_topic(bank_code), "jht.payout.PayoutSent.v1", claim_id, timeout)
+
+
+async def events_for(bootstrap: str, topic: str, event_type: str, claim_id: str, timeout: float = 30) -> list[dict]:
+    """Every event of a type about the claim on a topic, read from the beginning to its current end."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     found: list[dict] = []
     try:
-        topic = bank_topic(bank_code)
         partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or
                                                          await _partitions(consumer, topic))]
         consumer.assign(partitions)
@@ -60,7 +65,7 @@ async def payout_sent_for(bootstrap: str, bank_code: str, claim_id: str, timeout
             for msgs in batch.values():
                 for msg in msgs:
                     event = json.loads(msg.value)
-                    if event["type"] == "jht.payout.PayoutSent.v1" and event["data"]["claim_id"] == claim_id:
+                    if event["type"] == event_type and event["data"].get("claim_id") == claim_id:
                         found.append(event)
             positions = {tp: await consumer.position(tp) for tp in partitions}
             if all(positions[tp] >= end[tp] for tp in partitions):
@@ -73,6 +78,16 @@ async def payout_sent_for(bootstrap: str, bank_code: str, claim_id: str, timeout
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     await consumer._client.force_metadata_update()  # noqa: SLF001 - aiokafka has no public metadata refresh
     return consumer.partitions_for_topic(topic) or set()
+
+
+async def debited_card(journey: Journey, kpj: str) -> dict:
+    """The card once nothing is held on it any more (the reservation became a debit)."""
+
+    async def settled():
+        card = next(c for c in (await journey.balance())["cards"] if c["kpj"] == kpj)
+        return card if card["reserved_idr"] == 0 else None
+
+    return await eventually(settled, timeout=30, message=f"debit of {kpj}")
 
 
 async def prepared_journey(system) -> tuple[Journey, str, int]:
@@ -100,8 +115,11 @@ async def test_one_jht_claim_from_login_to_money_in_the_bank(system) -> None:
         assert eligibility["estimated"]["gross_idr"] == balance_before
         documents = await journey.upload_documents(eligibility["required_documents"])
         face = await journey.verify_face("claim")
-        resp = await journey.submit_claim(kpj, "resignation", documents, face["verification_id"])
+        correlation_id = uuid.uuid4().hex
+        resp = await journey.submit_claim(kpj, "resignation", documents, face["verification_id"],
+                                          correlation_id=correlation_id)
         assert resp.status_code == 202, resp.text
+        assert resp.headers["X-Correlation-ID"] == correlation_id
         claim_id = resp.json()["claim_id"]
 
         claim = await journey.wait_claim(claim_id, "PAID")
@@ -117,8 +135,19 @@ async def test_one_jht_claim_from_login_to_money_in_the_bank(system) -> None:
         assert (data["gross_idr"], data["tax_idr"], data["net_idr"]) == (gross, tax, gross - tax)
         assert data["instructed_amount"]["amount_idr"] == gross - tax
         assert data["creditor"]["account_number"] == journey.member.account_number
+        # The correlation id given at submission follows the claim through every service,
+        # across the bank's answer too (which does not carry it).
+        assert sent[0]["correlationid"] == correlation_id
+        for topic, event_type in ((CLAIMS_EVENTS, "jht.claims.ClaimApproved.v1"),
+                                  (BALANCE_EVENTS, "jht.balance.BalanceReserved.v1"),
+                                  (PAYOUT_EVENTS, "jht.payout.PayoutSettled.v1"),
+                                  (BALANCE_EVENTS, "jht.balance.BalanceDebited.v1")):
+            [event] = await eventually(lambda: events_for(system.kafka_bootstrap, topic, event_type, claim_id),
+                                       timeout=30, message=event_type)
+            assert event["correlationid"] == correlation_id, event_type
 
-        card = next(c for c in (await journey.balance())["cards"] if c["kpj"] == kpj)
+        # Balance applies PayoutSettled on its own: the debit follows PAID shortly.
+        card = await debited_card(journey, kpj)
         assert card["balance_idr"] == balance_before - gross
         account = await journey.bank_account()
         assert account["balance_idr"] == gross - tax
@@ -153,7 +182,7 @@ async def test_the_same_claim_sent_twice_with_one_idempotency_key_pays_once(syst
         account = await journey.bank_account()
         assert account["balance_idr"] == balance_before  # tax 0 below Rp50 million: net == gross
         assert len(account["transactions"]) == 1
-        card = next(c for c in (await journey.balance())["cards"] if c["kpj"] == kpj)
+        card = await debited_card(journey, kpj)
         assert card["balance_idr"] == 0
     finally:
         await journey.close()

@@ -198,9 +198,12 @@ class Journey:
         raise JourneyError(f"{reason} on {kpj} not eligible: {entry}")
 
     async def submit_claim(self, kpj: str, reason: str, document_ids: list[str], verification_id: str,
-                           idempotency_key: str | None = None, timeout: float = 30) -> httpx.Response:
+                           idempotency_key: str | None = None, timeout: float = 30,
+                           correlation_id: str | None = None) -> httpx.Response:
         body = {"reason": reason, "kpj": kpj, "document_ids": document_ids, "verification_id": verification_id}
         headers = {**self.auth, "Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        if correlation_id:
+            headers["X-Correlation-ID"] = correlation_id
         deadline = time.monotonic() + timeout
         while True:
             resp = await self.client.post(f"{self.urls.claims}/v1/claims", headers=headers, json=body)

@@ -9,7 +9,7 @@ from typing import Any
 from jmo_shared.errors import DomainError, not_found
 from jmo_shared.events import BankPayoutStatus, ClaimApproved, PayoutFailed, PayoutInitiated, PayoutSettled
 from jmo_shared.events.payout import Amount, Party, PayoutSent
-from jmo_shared.logging import get_logger
+from jmo_shared.logging import correlation_id, current_correlation_id, get_logger
 from jmo_shared.mongo import Database, Tx
 from jmo_shared.topics import bank_topic
 
@@ -43,6 +43,8 @@ async def initiate_payout(tx: Tx, claim: ClaimApproved, ctx: PayoutContext) -> s
                      bank_code=account.bank_code)
     doc: dict[str, Any] = {
         "_id": ids.payout_id,
+        # The claim's correlation id, so the bank's answer (which does not carry it) continues the claim's trail.
+        "correlation_id": current_correlation_id(),
         "claim_id": claim.claim_id,
         "member_id": claim.member_id,
         "nik": claim.nik,
@@ -127,6 +129,8 @@ async def apply_bank_report(
     doc = await repo.get(report.payout_id)
     if doc is None:
         raise not_found("payout", code="payout_not_found")
+    if doc.get("correlation_id"):
+        correlation_id.set(doc["correlation_id"])  # scoped to this request or consumed event
     payout = to_domain(doc)
     now = ctx.clock.now()
     outcome = payout.apply_report(report, now)
