@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bson import ObjectId
+from prometheus_client import Counter
 from pymongo import AsyncMongoClient, WriteConcern
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -19,6 +20,11 @@ from .logging import current_correlation_id
 T = TypeVar("T")
 
 OUTBOX = "outbox"
+DOMAIN_EVENTS = Counter(
+    "domain_events_total",
+    "Domain events committed through the outbox, by type and a detail (claim status, payout rail, reason code)",
+    ["type", "detail"],
+)
 # Money must survive a crash: commit to the journal before answering.
 JOURNALED = WriteConcern(w=1, j=True)
 
@@ -87,16 +93,23 @@ class Database:
         transaction: either the change and its events are stored, or neither is.
         """
 
+        last: list[Tx] = []
+
         async def attempt(session: AsyncClientSession) -> T:
             tx = Tx(session=session, db=self.db, source=self.source)
+            last[:] = [tx]
             result = await work(tx)
             await tx._flush_outbox()
             return result
 
         async with self.client.start_session() as session:
-            return await session.with_transaction(
+            result = await session.with_transaction(
                 attempt, read_concern=ReadConcern("snapshot"), write_concern=JOURNALED
             )
+        # Counted once committed (an aborted or retried attempt counts nothing).
+        for data, *_ in last[0].pending if last else []:
+            DOMAIN_EVENTS.labels(data.event_type, data.metric_detail()).inc()
+        return result
 
     async def ping(self) -> bool:
         await self.client.admin.command("ping")

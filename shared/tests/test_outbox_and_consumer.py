@@ -172,3 +172,32 @@ async def test_a_refused_event_in_a_batch_is_parked_and_the_others_are_applied_o
     finally:
         consumer.stop()
         await asyncio.wait_for(task, timeout=30)
+
+
+async def test_committed_events_are_counted_by_type_and_detail_and_aborted_ones_are_not(database: Database) -> None:
+    from prometheus_client import REGISTRY as METRICS
+
+    from jmo_shared.events import ClaimStatusChanged
+
+    def count(status: str) -> float:
+        value = METRICS.get_sample_value(
+            "domain_events_total", {"type": ClaimStatusChanged.event_type, "detail": status})
+        return value or 0.0
+
+    def changed(status: str) -> ClaimStatusChanged:
+        return ClaimStatusChanged(claim_id="c-1", member_id="m-1", status=status, at=datetime.now(UTC))
+
+    before_paid, before_rejected = count("PAID"), count("REJECTED")
+
+    async def paid(tx: Tx) -> None:
+        tx.emit(changed("PAID"))
+
+    async def refused(tx: Tx) -> None:
+        tx.emit(changed("REJECTED"))
+        raise DomainError(code="nope", detail="rolled back")
+
+    await database.transaction(paid)
+    with pytest.raises(DomainError):
+        await database.transaction(refused)
+    assert count("PAID") == before_paid + 1
+    assert count("REJECTED") == before_rejected

@@ -58,6 +58,9 @@ class BalanceReservationRejected(EventData):
     reason_code: str
     message: str
 
+    def metric_detail(self) -> str:
+        return self.reason_code
+
 
 class BalanceDebited(EventData):
     event_type = "jht.balance.BalanceDebited.v1"

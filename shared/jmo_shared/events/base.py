@@ -39,6 +39,10 @@ class EventData(BaseModel):
     def key(self) -> str:
         return str(getattr(self, self.key_field))
 
+    def metric_detail(self) -> str:
+        """A low-cardinality label for the domain_events_total metric (a status, a rail, a reason code)."""
+        return ""
+
     def to_event(self, source: str, subject: str | None = None, correlation_id: str | None = None) -> CloudEvent:
         return CloudEvent(
             source=source,

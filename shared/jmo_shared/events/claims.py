@@ -75,6 +75,9 @@ class ClaimRejected(EventData):
     message: str
     rejected_at: datetime
 
+    def metric_detail(self) -> str:
+        return self.reason_code
+
 
 class ClaimStatusChanged(EventData):
     event_type = "jht.claims.ClaimStatusChanged.v1"
@@ -88,3 +91,6 @@ class ClaimStatusChanged(EventData):
     reason_code: str | None = None
     note: str = ""
     at: datetime
+
+    def metric_detail(self) -> str:
+        return self.status

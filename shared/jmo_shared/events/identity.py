@@ -43,3 +43,6 @@ class FaceVerified(EventData):
     model_version: str
     verified_at: datetime
     expires_at: datetime
+
+    def metric_detail(self) -> str:
+        return self.purpose

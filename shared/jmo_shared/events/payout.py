@@ -35,6 +35,9 @@ class PayoutInitiated(EventData):
     external_id: str
     initiated_at: datetime
 
+    def metric_detail(self) -> str:
+        return self.rail
+
 
 class Amount(BaseModel):
     amount_idr: int = Field(ge=0)
@@ -106,6 +109,9 @@ class PayoutFailed(EventData):
     reason_code: str
     bank_reason: str = ""
     failed_at: datetime
+
+    def metric_detail(self) -> str:
+        return self.reason_code
 
 
 class BankPayoutStatus(EventData):
