@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -177,9 +179,6 @@ def _crash_on_failure(task: asyncio.Task) -> None:
     exc = task.exception()
     if exc is not None:
         log.error("background_task_failed", task=task.get_name(), error=repr(exc))
-        import os
-        import signal
-
         os.kill(os.getpid(), signal.SIGTERM)
 
 

@@ -52,8 +52,7 @@ def create_worker(settings: BalanceSettings | None = None, clock: Clock | None =
 
 def main() -> None:
     settings = BalanceSettings()
-    # serve() listens on settings.port: the worker's is worker_port.
-    serve(create_worker(settings), settings.model_copy(update={"port": settings.worker_port}))
+    serve(create_worker(settings), settings, port=settings.worker_port)
 
 
 if __name__ == "__main__":

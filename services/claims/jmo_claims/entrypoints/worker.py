@@ -42,8 +42,7 @@ def create_worker(settings: ClaimsSettings | None = None, clock: Clock | None = 
 
 def main() -> None:
     settings = ClaimsSettings()
-    # serve() listens on settings.port: the worker's port is the worker_port.
-    serve(create_worker(settings), settings.model_copy(update={"port": settings.worker_port}))
+    serve(create_worker(settings), settings, port=settings.worker_port)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def create_worker(settings: HelpdeskSettings | None = None, clock: Clock | None 
 
 def main() -> None:
     settings = HelpdeskSettings()
-    serve(create_worker(settings), settings.model_copy(update={"port": settings.worker_port}))
+    serve(create_worker(settings), settings, port=settings.worker_port)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,7 @@ def main() -> None:
     from ..settings import IdentitySettings
 
     settings = IdentitySettings()
-    # serve() binds settings.port; the worker listens on its own port.
-    serve(create_worker(settings), settings.model_copy(update={"port": settings.worker_port}))
+    serve(create_worker(settings), settings, port=settings.worker_port)
 
 
 if __name__ == "__main__":

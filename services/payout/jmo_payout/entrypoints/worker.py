@@ -11,8 +11,7 @@ from ..settings import PayoutSettings
 
 def main() -> None:
     settings = PayoutSettings()
-    # serve() binds settings.port; the worker listens on its own port.
-    serve(create_worker(settings), settings.model_copy(update={"port": settings.worker_port}))
+    serve(create_worker(settings), settings, port=settings.worker_port)
 
 
 if __name__ == "__main__":

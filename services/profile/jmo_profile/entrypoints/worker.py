@@ -41,7 +41,7 @@ def create_worker(settings: ProfileSettings | None = None) -> FastAPI:
 
 def main() -> None:
     settings = ProfileSettings()
-    serve(create_worker(settings), settings.model_copy(update={"port": settings.worker_port}))
+    serve(create_worker(settings), settings, port=settings.worker_port)
 
 
 if __name__ == "__main__":
