@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
+from pymongo import AsyncMongoClient
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -153,9 +154,22 @@ class SampleMember:
 
 
 async def onboard(profile: Profile, member: SampleMember, *extra) -> None:
-    """Publish the member's feeds and account, and wait until the profile shows them."""
-    await publish(profile.settings.kafka_bootstrap_servers,
-                  [member.registered(), member.person(), member.account(), *extra])
+    """Publish the member's feeds, account and `extra` events, and wait until the profile has applied them all."""
+    ids = await publish(profile.settings.kafka_bootstrap_servers,
+                        [member.registered(), member.person(), member.account(), *extra])
+    # The projection's own record of applied events: the API shows no face verification to wait on.
+    settings = profile.settings
+    group = f"{settings.consumer_group_prefix}.{settings.service_name}.projection"
+    client = AsyncMongoClient(settings.mongodb_uri)
+    try:
+        async def applied():
+            found = await client[settings.db_name]["processed_events"].count_documents(
+                {"_id": {"$in": [f"{group}:{i}" for i in ids]}})
+            return found == len(ids)
+
+        await eventually(applied, timeout=60, message="the member's events applied")
+    finally:
+        await client.close()
 
     async def ready():
         resp = await profile.api.get("/v1/profile", headers=profile.auth(member))
