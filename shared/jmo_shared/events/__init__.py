@@ -5,7 +5,7 @@ from .base import REGISTRY, EventData, parse_data
 from .claims import ClaimApproved, ClaimReason, ClaimRejected, ClaimStatusChanged, ClaimSubmitted
 from .envelope import CloudEvent
 from .helpdesk import ComplaintFiled
-from .identity import AccountRegistered, FaceVerified
+from .identity import AccountRegistered, ContactChanged, FaceVerified
 from .payout import Amount, BankPayoutStatus, Party, PayoutFailed, PayoutInitiated, PayoutSent, PayoutSettled, Rail
 from .profile import BankAccount, ProfileUpdated
 from .upstream import Address, ContributionPosted, EmploymentEnded, MemberRegistered, PersonRecorded
@@ -28,6 +28,7 @@ __all__ = [
     "ClaimStatusChanged",
     "ClaimSubmitted",
     "ComplaintFiled",
+    "ContactChanged",
     "CloudEvent",
     "ContributionPosted",
     "EmploymentEnded",

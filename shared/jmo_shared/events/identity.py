@@ -46,3 +46,22 @@ class FaceVerified(EventData):
 
     def metric_detail(self) -> str:
         return self.purpose
+
+
+class ContactChanged(EventData):
+    event_type = "jht.identity.ContactChanged.v1"
+    topic = IDENTITY_EVENTS
+    key_field = "member_id"
+    summary = ("A member's confirmed e-mail or phone changed. After an account recovery, money may not be "
+               "redirected (bank-account change) before restricted_until.")
+
+    member_id: str
+    nik: str = Field(pattern=r"^\d{16}$")
+    email: str
+    phone: str
+    cause: Literal["confirmation", "recovery"]
+    changed_at: datetime
+    restricted_until: datetime | None = None
+
+    def metric_detail(self) -> str:
+        return self.cause
