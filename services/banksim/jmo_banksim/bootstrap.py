@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import FastAPI
@@ -23,6 +24,7 @@ from .domain.behaviour import BehaviourBook, Defaults
 from .entrypoints.routers import router
 from .service_layer.bank import Bank
 from .service_layer.state import BankState
+from .service_layer.statements import StatementBook
 from .settings import BanksimSettings
 
 log = get_logger(__name__)
@@ -62,7 +64,9 @@ def create_api(settings: BanksimSettings | None = None, clock: Clock | None = No
                     settings.serve_notify_url_prefix)
         feed = InstructionFeed(settings.kafka_bootstrap_servers, settings.consumer_group,
                                settings.instruction_topic_pattern, bank.receive)
-        app.state.bank = BankState(db=db, clock=clock, book=book, bank=bank)
+        statements = StatementBook(db, clock, book, ZoneInfo(settings.local_timezone), dict(settings.fund_accounts),
+                                   settings.fund_owner_name, settings.fund_opening_balance_idr)
+        app.state.bank = BankState(db=db, clock=clock, book=book, bank=bank, statements=statements)
         app.state.readiness = {"mongodb": db.ping, "kafka": feed.ready}
         await _prepare(db)
         resumed = await bank.resume()

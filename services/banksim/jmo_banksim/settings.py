@@ -9,6 +9,11 @@ from jmo_shared.settings import ServiceSettings
 from jmo_shared.topics import BANK_TOPIC_PREFIX, PARTNER_BANKS
 
 
+def dev_fund_accounts() -> dict[str, str]:
+    """Placeholder numbers of the fund's paying account at each partner bank (statement Acct)."""
+    return {code: f"{code}7000001" for code in PARTNER_BANKS}
+
+
 def dev_bank_secrets() -> dict[str, str]:
     """The same local-only defaults as the payout service's PAYOUT_BANK_NOTIFY_SECRETS."""
     return {code: f"dev-secret-{code}" for code in PARTNER_BANKS}
@@ -39,5 +44,12 @@ class BanksimSettings(ServiceSettings):
     notify_retry_max_seconds: float = 30.0
     # Stop retrying a notification nobody accepts after this long (a real bank gives up too).
     notify_give_up_seconds: float = 24 * 3600
+    # The banks' business day (statement booking and value dates) is in Jakarta time (WIB).
+    local_timezone: str = "Asia/Jakarta"
+    # The fund's account at each bank that the statements (camt.053) are of, JSON bank_code -> number.
+    fund_accounts: dict[str, str] = Field(default_factory=dev_fund_accounts)
+    fund_owner_name: str = "BPJS Ketenagakerjaan"
+    # The fund account's balance before the first simulated transfer (statements count down from it).
+    fund_opening_balance_idr: int = 1_000_000_000_000
     # On a shared broker several simulators may run: serve only the payout service at this URL prefix.
     serve_notify_url_prefix: str | None = None

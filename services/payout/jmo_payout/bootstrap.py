@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from pymongo.errors import PyMongoError
 
@@ -22,8 +23,12 @@ from jmo_shared.logging import get_logger
 from jmo_shared.runtime import Runtime, api_lifespan, worker_app
 from jmo_shared.topics import BANK_STATUS_PREFIX, CLAIMS_EVENTS
 
+from .adapters.statements import StatementSources
+from .entrypoints.reconciliation_routes import reconciliations
 from .entrypoints.routers import bank, payouts
 from .service_layer.context import PayoutContext
+from .service_layer.reconciliation import ReconciliationPolicy, ReconciliationService
+from .service_layer.scheduler import ReconciliationScheduler
 from .service_layer.service import PayoutService
 from .settings import PayoutSettings
 
@@ -37,6 +42,16 @@ def build_service(settings: PayoutSettings, clock: Clock | None = None) -> tuple
     return runtime, PayoutService(runtime.db, PayoutContext.from_settings(settings, clock))
 
 
+def build_reconciliation(settings: PayoutSettings, service: PayoutService,
+                         http: httpx.AsyncClient) -> ReconciliationService:
+    sources = StatementSources(http, settings.statement_source, dict(settings.statement_sources))
+    return ReconciliationService(service.db, service.ctx, sources, ReconciliationPolicy.from_settings(settings))
+
+
+def statement_client(settings: PayoutSettings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=settings.statement_timeout_seconds)
+
+
 def create_api(settings: PayoutSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or PayoutSettings()
 
@@ -44,18 +59,22 @@ def create_api(settings: PayoutSettings | None = None, clock: Clock | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime, service = build_service(settings, clock)
         app.state.payout_service = service
+        async with statement_client(settings) as http:
+            reconciliation = build_reconciliation(settings, service, http)
+            app.state.reconciliation = reconciliation
 
-        async def on_start(_: FastAPI) -> None:
-            await service.ensure_indexes()
+            async def on_start(_: FastAPI) -> None:
+                await service.ensure_indexes()
+                await reconciliation.ensure_indexes()
 
-        async with api_lifespan(runtime, on_start)(app):
-            yield
+            async with api_lifespan(runtime, on_start)(app):
+                yield
 
     return create_app(
         title="payout",
         description="JHT payouts: PPh 21, rail, the transfer to the member's bank and the bank's reports.",
         lifespan=lifespan,
-        routers=[payouts, bank],
+        routers=[payouts, bank, reconciliations],
     )
 
 
@@ -87,23 +106,32 @@ def create_worker(settings: PayoutSettings | None = None, clock: Clock | None = 
         bank_status = runtime.consumer("bank-status", pattern=BANK_STATUS_PATTERN).on(
             BankPayoutStatus, service.on_bank_status
         )
-        inner = worker_app(
-            runtime,
-            [claims, bank_status],
-            on_start=service.ensure_indexes,
-            extra_tasks=[_timeout_sweeper(service, settings.timeout_sweep_interval_seconds, stopping)],
-        )
-        # The shared worker lifespan only keeps state on the app it is given: run it for this one.
-        async with inner.router.lifespan_context(app):
-            try:
-                yield
-            finally:
-                # The shared worker waits for its tasks to end before cancelling them: tell the sweep.
-                stopping.set()
+        async with statement_client(settings) as http:
+            reconciliation = build_reconciliation(settings, service, http)
+            app.state.reconciliation = reconciliation
+            tasks = [_timeout_sweeper(service, settings.timeout_sweep_interval_seconds, stopping)]
+            if settings.reconciliation_schedule_enabled:
+                scheduler = ReconciliationScheduler(
+                    reconciliation, settings.tzinfo(), settings.reconciliation_run_at,
+                    settings.reconciliation_lookback_days, settings.reconciliation_check_interval_seconds)
+                tasks.append(lambda: scheduler.loop(stopping))
+
+            async def on_start() -> None:
+                await service.ensure_indexes()
+                await reconciliation.ensure_indexes()
+
+            inner = worker_app(runtime, [claims, bank_status], on_start=on_start, extra_tasks=tasks)
+            # The shared worker lifespan only keeps state on the app it is given: run it for this one.
+            async with inner.router.lifespan_context(app):
+                try:
+                    yield
+                finally:
+                    # The shared worker waits for its tasks to end before cancelling them: tell the loops.
+                    stopping.set()
 
     return create_app(
         title="payout worker",
-        description="ClaimApproved -> payouts; bank status topics; bank timeouts; the outbox relay.",
+        description="ClaimApproved -> payouts; bank status topics; bank timeouts; daily reconciliation; the outbox relay.",
         lifespan=lifespan,
         routers=[],
     )

@@ -75,6 +75,26 @@ class PayoutSettings(ServiceSettings):
     # Rail windows, the external id's date and the execution date are in Jakarta time (WIB).
     local_timezone: str = "Asia/Jakarta"
 
+    # Daily reconciliation (payouts sent vs bank reports vs the bank's camt.053 statement).
+    # Where statements come from: an http(s) base URL (the simulator's GET /sim/statements/{bank}?date=)
+    # or a file:// directory of `{bank_code}-{date}.json` drops; either may be a template with
+    # {bank_code} and {date}. `statement_sources` (JSON bank_code -> location) overrides per bank.
+    statement_source: str = "http://127.0.0.1:8099"
+    statement_sources: dict[str, str] = Field(default_factory=dict)
+    statement_timeout_seconds: float = 30
+    # The worker reconciles the previous business day (Jakarta) at this local time, for every bank
+    # that had payouts that day, looking back this many days for a run it missed (e.g. while down).
+    reconciliation_schedule_enabled: bool = True
+    reconciliation_run_at: time = time(1, 0)
+    reconciliation_lookback_days: int = Field(default=3, ge=1, le=31)
+    reconciliation_check_interval_seconds: float = 60
+    # A run holds its bank-date for at most this long (a crashed worker's lease then lapses).
+    reconciliation_lease_seconds: float = 900
+    # A scheduled run whose statement is not there yet tries again after this long.
+    reconciliation_retry_seconds: float = 900
+    # At most this many mismatches are stored with a run (the counts per code stay complete).
+    reconciliation_max_stored_mismatches: int = 5000
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:

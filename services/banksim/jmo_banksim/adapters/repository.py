@@ -28,6 +28,7 @@ def transfer_id(bank_code: str, end_to_end_id: str) -> str:
 async def ensure_indexes(db: Database) -> None:
     await db[TRANSFERS].create_index([("status", 1), ("notified_at", 1)], name="unfinished")
     await db[TRANSFERS].create_index("payout_id", name="by_payout")
+    await db[TRANSFERS].create_index([("bank_code", 1), ("status", 1), ("executed_at", 1)], name="booked_by_day")
 
 
 async def open_account(db: Database, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -90,3 +91,21 @@ async def unfinished(db: Database) -> list[dict[str, Any]]:
 
 async def transfers_of_payout(db: Database, payout_id: str) -> list[dict[str, Any]]:
     return await db[TRANSFERS].find({"payout_id": payout_id}).sort("received_at", 1).to_list()
+
+
+BOOKED = "ACSC"  # an executed credit transfer: the only kind a statement lists
+
+
+async def booked_between(db: Database, bank_code: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    cursor = db[TRANSFERS].find(
+        {"bank_code": bank_code, "status": BOOKED, "executed_at": {"$gte": start, "$lt": end}}
+    ).sort("executed_at", 1)
+    return await cursor.to_list()
+
+
+async def booked_total_before(db: Database, bank_code: str, before: datetime) -> int:
+    rows = await (await db[TRANSFERS].aggregate([
+        {"$match": {"bank_code": bank_code, "status": BOOKED, "executed_at": {"$lt": before}}},
+        {"$group": {"_id": None, "total": {"$sum": "$amount_idr"}}},
+    ])).to_list()
+    return int(rows[0]["total"]) if rows else 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from .statement import StatementLie
+
 Mode = Literal["normal", "slow", "reject", "duplicate", "reorder", "silent"]
 
 
@@ -14,6 +16,8 @@ class Behaviour:
     delay_seconds: float | None = None
     reason_code: str | None = None
     reason: str | None = None
+    # How this bank's statements lie (None: they tell the truth); read when a statement is asked for.
+    statement: StatementLie | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)

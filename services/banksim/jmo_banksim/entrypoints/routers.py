@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from jmo_shared.errors import not_found
 
 from ..domain.behaviour import Behaviour, Mode
+from ..domain.statement import StatementLie
 from ..service_layer import accounts
 from ..service_layer.state import BankState
 
@@ -64,6 +65,8 @@ class SetBehaviour(BaseModel):
     delay_seconds: float | None = Field(default=None, ge=0, le=3600)
     reason_code: str | None = Field(default=None, pattern=r"^[A-Z0-9]{2,8}$")
     reason: str | None = Field(default=None, max_length=140)
+    # Make this bank's statements lie (for reconciliation tests); null: honest.
+    statement: StatementLie | None = None
 
 
 def _account(doc: dict[str, Any]) -> Account:
@@ -91,10 +94,12 @@ async def account_inquiry(body: AccountRef, state: State) -> Inquiry:
     return Inquiry(bank_code=doc["bank_code"], account_number=doc["account_number"], holder_name=doc["holder_name"])
 
 
-@router.post("/behaviour", summary="Make one bank (or all) misbehave: normal|slow|reject|duplicate|reorder|silent")
+@router.post("/behaviour", summary="Make one bank (or all) misbehave: normal|slow|reject|duplicate|reorder|silent",
+             description="`statement`: drop_one | extra_entry | wrong_amount | duplicate_entry makes the bank's "
+                         "camt.053 statements lie about the last booked transfer (or add one nobody sent).")
 async def set_behaviour(body: SetBehaviour, state: State) -> dict:
     behaviour = Behaviour(mode=body.mode, delay_seconds=body.delay_seconds, reason_code=body.reason_code,
-                          reason=body.reason)
+                          reason=body.reason, statement=body.statement)
     state.book.set(behaviour, body.bank_code)
     return state.book.snapshot()
 
@@ -110,3 +115,17 @@ async def transfers(state: State, payout_id: Annotated[str, Query(min_length=1, 
     if not docs:
         raise not_found("transfer", code="transfer_not_found")
     return [{k: v for k, v in d.items() if k != "_id"} for d in docs]
+
+
+@router.get(
+    "/statements/{bank_code}",
+    summary="The fund account's statement for one business day (ISO 20022 camt.053 BkToCstmrStmt, JSON)",
+    description="One DBIT entry per credit transfer the bank booked (executed, ACSC) that day in Jakarta time; "
+                "rejected and ignored transfers are not booked. Amounts are integer rupiah.",
+)
+async def statement(
+    state: State,
+    bank_code: Annotated[str, Path(pattern=r"^\d{3}$")],
+    day: Annotated[date, Query(alias="date", description="business day, YYYY-MM-DD")],
+) -> dict:
+    return await state.statements.statement(bank_code, day)

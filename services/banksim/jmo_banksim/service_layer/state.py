@@ -11,6 +11,7 @@ from jmo_shared.mongo import Database
 from ..adapters import repository as repo
 from ..domain.behaviour import BehaviourBook
 from .bank import Bank
+from .statements import StatementBook
 
 
 @dataclass
@@ -19,6 +20,7 @@ class BankState:
     clock: Clock
     book: BehaviourBook
     bank: Bank
+    statements: StatementBook
 
     async def transfers_of_payout(self, payout_id: str) -> list[dict[str, Any]]:
         return await repo.transfers_of_payout(self.db, payout_id)

@@ -9,6 +9,7 @@ import json
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -67,7 +68,7 @@ async def test_accounts_inquiry_and_behaviour(infra) -> None:
         assert one.json()["banks"]["002"]["mode"] == "reject" and one.json()["default"]["mode"] == "normal"
         everyone = await sim.post("/sim/behaviour", json={"mode": "silent"})
         assert everyone.json() == {"default": {"mode": "silent", "delay_seconds": None, "reason_code": None,
-                                               "reason": None}, "banks": {}}
+                                               "reason": None, "statement": None}, "banks": {}}
         wrong = await sim.post("/sim/behaviour", json={"mode": "chaos"})
         assert (wrong.status_code, wrong.json()["errors"][0]["code"]) == (422, "not_allowed")
         ready = await sim.get("/readyz")
@@ -176,3 +177,58 @@ async def test_instructions_for_another_payout_service_are_left_alone(infra) -> 
 
 async def _has(receiver: Receiver, payout_id: str, count: int = 1) -> bool:
     return len(receiver.for_payout(payout_id)) >= count
+
+
+def entries_of(statement: dict) -> list[dict]:
+    return statement["BkToCstmrStmt"]["Stmt"][0]["Ntry"]
+
+
+def e2e_ids(statement: dict) -> list[str]:
+    return [e["NtryDtls"][0]["TxDtls"][0]["Refs"]["EndToEndId"] for e in entries_of(statement)]
+
+
+async def test_the_statement_books_executed_transfers_only_and_can_lie(infra) -> None:
+    receiver = Receiver()
+    async with serve_http(receiver.app()) as url:
+        notify_url = f"{url}/v1/bank/notifications"
+        async with in_process(create_api(settings(infra, url))) as sim:
+            account = number()
+            await sim.post("/sim/accounts", json={"bank_code": "451", "account_number": account,
+                                                  "holder_name": "SITI AMINAH"})
+            paid = instruction(notify_url, "451", account, 4_200_000)
+            unknown = instruction(notify_url, "451", number(), 900_000)
+            await send_to_partition(infra.kafka_bootstrap, [paid, unknown])
+            for sent in (paid, unknown):
+                await eventually(lambda pid=sent.payout_id: _has(receiver, pid), timeout=30, message="reported")
+            executed = (await sim.get("/sim/transfers", params={"payout_id": paid.payout_id})).json()[0]
+            day = datetime.fromisoformat(executed["executed_at"]).astimezone(ZoneInfo("Asia/Jakarta")).date()
+
+            honest = await sim.get(f"/sim/statements/451?date={day}")
+            assert honest.status_code == 200, honest.text
+            stmt = honest.json()["BkToCstmrStmt"]["Stmt"][0]
+            assert e2e_ids(honest.json()) == [paid.end_to_end_id]  # the AC01 rejection is not booked
+            entry = entries_of(honest.json())[0]
+            assert (entry["Amt"], entry["CdtDbtInd"], entry["BookgDt"]["Dt"]) == (
+                {"Ccy": "IDR", "Value": 4_200_000}, "DBIT", day.isoformat())
+            assert entry["AcctSvcrRef"] == executed["bank_reference"]
+            assert entry["NtryDtls"][0]["TxDtls"][0]["RltdPties"]["CdtrAcct"]["Id"]["Othr"]["Id"] == account
+            assert stmt["Acct"]["Id"]["Othr"]["Id"] == "4517000001"
+            balances = [b["Amt"]["Value"] for b in stmt["Bal"]]
+            assert balances[0] - balances[1] == 4_200_000
+            other_bank = await sim.get(f"/sim/statements/014?date={day}")
+            assert entries_of(other_bank.json()) == []
+
+            await sim.post("/sim/behaviour", json={"bank_code": "451", "mode": "normal", "statement": "drop_one"})
+            assert e2e_ids((await sim.get(f"/sim/statements/451?date={day}")).json()) == []
+            await sim.post("/sim/behaviour", json={"bank_code": "451", "mode": "normal",
+                                                   "statement": "duplicate_entry"})
+            assert e2e_ids((await sim.get(f"/sim/statements/451?date={day}")).json()) == [paid.end_to_end_id] * 2
+
+            future = await sim.get(f"/sim/statements/451?date={day + timedelta(days=2)}")
+            assert (future.status_code, future.json()["errors"][0]["code"]) == (422, "date_in_future")
+            bad_date = await sim.get("/sim/statements/451?date=23-11-2026")
+            assert (bad_date.status_code, bad_date.json()["errors"][0]["field"]) == (422, "date")
+            unknown_bank = await sim.get(f"/sim/statements/999?date={day}")
+            assert (unknown_bank.status_code, unknown_bank.json()["errors"][0]["code"]) == (422, "unknown_bank")
+            lie = await sim.post("/sim/behaviour", json={"bank_code": "451", "mode": "normal", "statement": "fib"})
+            assert (lie.status_code, lie.json()["errors"][0]["field"]) == (422, "statement")

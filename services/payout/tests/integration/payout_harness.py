@@ -3,18 +3,47 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 import httpx
 import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 
+from jmo_shared.events import BankAccount, ClaimApproved
 from jmo_shared.events.envelope import CloudEvent
 from jmo_shared.topics import TOPICS
+
+
+@dataclass
+class Member:
+    member_id: str
+    nik: str
+
+    @classmethod
+    def new(cls) -> Member:
+        return cls(str(uuid.uuid4()), "".join(random.choices("0123456789", k=16)))
+
+
+def account_number() -> str:
+    return "".join(random.choices("0123456789", k=10))
+
+
+def approved(member: Member, bank_code: str, account: str, gross: int, npwp: str | None = None) -> ClaimApproved:
+    return ClaimApproved(
+        claim_id=f"CLM-{uuid.uuid4().hex[:12]}", member_id=member.member_id, nik=member.nik,
+        kpj="".join(random.choices("0123456789", k=11)), reason="resignation", gross_idr=gross,
+        beneficiary_name="BUDI SANTOSO",
+        bank_account=BankAccount(bank_code=bank_code, account_number=account, account_name="BUDI SANTOSO",
+                                 inquiry_name="BUDI SANTOSO"),
+        npwp=npwp, entitlement_date=date.today(), approved_at=datetime.now(UTC),
+    )
 
 
 def bind_free_socket() -> socket.socket:

@@ -11,10 +11,9 @@ import asyncio
 import hashlib
 import hmac
 import json
-import random
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -25,11 +24,11 @@ from jmo_banksim.bootstrap import create_api as create_bank
 from jmo_banksim.settings import BanksimSettings
 from jmo_payout.bootstrap import create_api, create_worker
 from jmo_payout.settings import PayoutSettings
-from jmo_shared.events import BankAccount, BankPayoutStatus, ClaimApproved
+from jmo_shared.events import BankPayoutStatus, ClaimApproved
 from jmo_shared.testing import TokenIssuer, eventually, publish
 from jmo_shared.topics import PARTNER_BANKS, PAYOUT_EVENTS, bank_status_topic, bank_topic
 
-from payout_harness import EventTap, bind_free_socket, in_process, serve_http
+from payout_harness import EventTap, Member, account_number, approved, bind_free_socket, in_process, serve_http
 
 pytestmark = pytest.mark.integration
 
@@ -49,16 +48,6 @@ class Stack:
     bootstrap: str
     issuer: TokenIssuer
     public_url: str
-
-
-@dataclass
-class Member:
-    member_id: str
-    nik: str
-
-    @classmethod
-    def new(cls) -> Member:
-        return cls(str(uuid.uuid4()), "".join(random.choices("0123456789", k=16)))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -84,21 +73,6 @@ async def stack(infra, token_issuer: TokenIssuer):
     finally:
         await tap.stop()
         await mongo.close()
-
-
-def account_number() -> str:
-    return "".join(random.choices("0123456789", k=10))
-
-
-def approved(member: Member, bank_code: str, account: str, gross: int, npwp: str | None = None) -> ClaimApproved:
-    return ClaimApproved(
-        claim_id=f"CLM-{uuid.uuid4().hex[:12]}", member_id=member.member_id, nik=member.nik,
-        kpj="".join(random.choices("0123456789", k=11)), reason="resignation", gross_idr=gross,
-        beneficiary_name="BUDI SANTOSO",
-        bank_account=BankAccount(bank_code=bank_code, account_number=account, account_name="BUDI SANTOSO",
-                                 inquiry_name="BUDI SANTOSO"),
-        npwp=npwp, entitlement_date=date.today(), approved_at=datetime.now(UTC),
-    )
 
 
 async def open_account(stack: Stack, bank_code: str) -> str:
