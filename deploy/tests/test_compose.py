@@ -49,7 +49,7 @@ def test_the_schema_rejects_a_broken_file(tools, compose):
 
 def test_compose_go_loads_it(compose_loaded):
     assert set(compose_loaded["services"]) == {
-        "kafka", "kafka-init", "mongo", "mongo-init", "banksim",
+        "kafka", "kafka-init", "mongo", "mongo-init", "banksim", "jaeger",
         *SERVICES, *(f"{svc}-worker" for svc in SERVICES),
     }  # fmt: skip
 
@@ -127,7 +127,7 @@ def test_third_party_images_are_pinned(compose):
             assert "build" in service, f"{name} uses a project image without building it"
             continue
         repo, _, tag = image.partition(":")
-        assert repo in {"apache/kafka", "mongo"}, image
+        assert repo in {"apache/kafka", "mongo", "jaegertracing/jaeger"}, image
         assert re.fullmatch(r"\d+\.\d+\.\d+", tag), f"{name}: {image} is not pinned to a release"
 
 
@@ -168,9 +168,11 @@ def test_connections_point_at_the_compose_services(compose, compose_loaded):
 def test_the_apis_wait_for_identity_and_everything_for_the_infrastructure(compose):
     services = compose["services"]
     for name, service in services.items():
-        if name in {"kafka", "mongo"} | ONE_SHOT:
+        if name in {"kafka", "mongo", "jaeger"} | ONE_SHOT:
             continue
         assert {"kafka-init", "mongo-init"} <= set(service["depends_on"]), name
+        # Tracing is best effort: nothing waits for the trace store.
+        assert "jaeger" not in service["depends_on"], name
     for svc in SERVICES[1:]:
         assert "identity" in services[svc]["depends_on"], f"{svc} starts before the JWKS exists"
     assert "banksim" in services["profile"]["depends_on"]
@@ -232,3 +234,24 @@ def test_infrastructure_keeps_its_data_in_named_volumes(compose, service):
 def test_dockerfiles_named_by_compose_exist():
     for svc in (*SERVICES, "banksim"):
         assert (Path(ROOT) / "services" / svc / "Dockerfile").is_file()
+
+
+def test_every_process_sends_its_spans_to_jaeger_and_drains_within_the_stop_grace(compose, compose_loaded):
+    jaeger = compose["services"]["jaeger"]
+    assert "16686:16686" in jaeger["ports"]
+    receiver = " ".join(jaeger["command"])
+    for svc in (*SERVICES, *(f"{s}-worker" for s in SERVICES), "banksim"):
+        env = compose_loaded["services"][svc]["environment"]
+        endpoint = env["OTEL_EXPORTER_OTLP_ENDPOINT"]
+        assert endpoint == "http://jaeger:4318", svc
+        assert "0.0.0.0:4318" in receiver and "4318" in jaeger["expose"]
+        stop = compose_loaded["services"][svc]["stop_grace_period"]
+        assert float(env["SHUTDOWN_GRACE_SECONDS"]) + 5 <= _seconds(stop), svc
+
+
+def _seconds(value) -> float:
+    if isinstance(value, (int, float)):
+        return float(value) / (1e9 if value > 10_000 else 1)  # compose-go renders durations in ns
+    match = re.fullmatch(r"(\d+)s", str(value))
+    assert match, value
+    return float(match.group(1))

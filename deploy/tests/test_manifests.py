@@ -39,6 +39,8 @@ CRD_KINDS = {
     ("kafka.strimzi.io/v1", "KafkaTopic"),
     ("kafka.strimzi.io/v1", "KafkaUser"),
     ("mongodbcommunity.mongodb.com/v1", "MongoDBCommunity"),
+    ("keda.sh/v1alpha1", "ScaledObject"),
+    ("keda.sh/v1alpha1", "TriggerAuthentication"),
 }
 # Secrets the manifests read but never contain: created out of band, or by an operator.
 OUT_OF_BAND_SECRETS = {"jmo-identity-signing-key", "jmo-payout-bank-secrets", "jmo-balance-card-signing-key"}
@@ -222,6 +224,24 @@ def test_config_references_resolve_and_no_secret_is_committed(render, target):
         assert data["KAFKA_BOOTSTRAP_SERVERS"] == KAFKA_BOOTSTRAP
         assert data["JWKS_URL"] == f"http://identity:{API_PORTS['identity']}/.well-known/jwks.json"
         assert "MONGODB_URI" not in data
+        # Spans to the collector's OTLP/HTTP port (jmo_shared.tracing adds /v1/traces).
+        assert re.fullmatch(r"http://otel-collector\.[a-z-]+\.svc:4318", data["OTEL_EXPORTER_OTLP_ENDPOINT"])
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_pod_grace_period_covers_the_process_drain(render, target):
+    """SIGTERM: preStop sleep, then SHUTDOWN_GRACE_SECONDS for requests / the batch in hand, then closing
+    clients (bounded at 10 s each); Kubernetes must not SIGKILL before that."""
+    docs = render(target)
+    config = {d["metadata"]["name"]: d["data"] for d in of_kind(docs, "ConfigMap")}
+    for deployment in of_kind(docs, "Deployment"):
+        name = deployment["metadata"]["name"]
+        box = container(deployment)
+        grace = float(next(config[src["configMapRef"]["name"]] for src in box["envFrom"])["SHUTDOWN_GRACE_SECONDS"])
+        pre_stop = box.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command", [])
+        sleep = float(m.group(1)) if (m := re.search(r"sleep\((\d+(?:\.\d+)?)\)", " ".join(pre_stop))) else 0.0
+        period = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        assert period >= sleep + grace + 10, f"{name}: {period}s < preStop {sleep}s + drain {grace}s + 10s"
 
 
 @pytest.mark.parametrize("target", ("overlays/dev", "overlays/prod"))
@@ -286,7 +306,8 @@ def test_prod_kafka_is_replicated_and_authorizes(prod):
 
 
 def test_each_bank_reads_only_its_payouts_and_writes_only_its_status(prod):
-    users = by_name(prod, "KafkaUser")
+    # Banks only: the autoscaler's own user (keda-scaler) has its own test.
+    users = {name: user for name, user in by_name(prod, "KafkaUser").items() if name.startswith("bank-")}
     assert set(users) == {f"bank-{code}" for code in PARTNER_BANKS}
     for code in PARTNER_BANKS:
         spec = users[f"bank-{code}"]["spec"]

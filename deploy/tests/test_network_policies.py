@@ -22,7 +22,7 @@ def _selects(selector: dict, labels: dict) -> bool:
     return True
 
 
-def test_prod_services_reach_only_the_broker_their_database_dns_and_identity(prod):
+def test_prod_services_reach_only_the_broker_their_database_dns_identity_and_the_collector(prod):
     policies = of_kind(prod, "NetworkPolicy")
     pods = services_pods(prod)
     broker = {"strimzi.io/cluster": "jmo", "strimzi.io/kind": "Kafka", "strimzi.io/broker-role": "true"}
@@ -51,6 +51,11 @@ def test_prod_services_reach_only_the_broker_their_database_dns_and_identity(pro
                 assert name == "profile", f"{name} may leave the cluster"
                 assert ports == {("TCP", 443)}
                 reachable.add("bank-gateway")
+            elif peer.get("namespaceSelector") == {"matchLabels": {"jmo.io/monitoring": "true"}}:
+                # Spans only: the collector's OTLP/HTTP port, not the whole monitoring namespace.
+                assert peer["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "opentelemetry-collector"}}
+                assert ports == {("TCP", 4318)}
+                reachable.add("otel-collector")
             elif "namespaceSelector" in peer:
                 assert peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
                 assert ports == {("UDP", 53), ("TCP", 53)}
@@ -66,7 +71,7 @@ def test_prod_services_reach_only_the_broker_their_database_dns_and_identity(pro
                 reachable.add("identity-jwks")
             else:
                 pytest.fail(f"{name} may reach {peer}")
-        assert {"kafka", "mongodb", "dns"} <= reachable, name
+        assert {"kafka", "mongodb", "dns", "otel-collector"} <= reachable, name
 
 
 def test_prod_mongodb_and_identity_accept_only_the_services(prod):

@@ -3,7 +3,8 @@
 Tokens are short-lived and signed by identity with an asymmetric key; every
 other service only needs the public half, fetched from
 `/.well-known/jwks.json` and cached. An unknown `kid` refreshes the cache once,
-so identity can rotate keys without logging anyone out.
+so identity can rotate keys without logging anyone out. Static keys (JWKS_JSON)
+are trusted besides the fetched ones, e.g. a staff key for officers and ops.
 """
 
 from __future__ import annotations
@@ -39,43 +40,70 @@ def unauthorized(detail: str, code: str = "invalid_token") -> DomainError:
 
 
 class JwksVerifier:
+    """Keys fetched from `jwks_url` (refreshed every `ttl`, or at once for an unknown kid) plus
+    `static_jwks`, which are added to them and kept across refreshes (a staff key besides
+    identity's member keys); a static key wins over a fetched one with the same kid."""
+
+    # After a failed fetch, wait this long before trying again: a JWKS endpoint that is down
+    # must not cost every request a connection attempt.
+    RETRY_AFTER_FAILURE = 30.0
+    # An unknown kid forces a fetch; after one that did not find it, the next waits this long
+    # (forged kids are free to send).
+    MIN_FORCED_INTERVAL = 5.0
+
     def __init__(
         self, jwks_url: str | None, issuer: str, audience: str, static_jwks: str | None = None, ttl: float = 300
     ) -> None:
         self._url = jwks_url
         self._issuer = issuer
         self._audience = audience
-        self._keys: dict[str, PyJWK] = {}
-        self._fetched_at = 0.0
+        self._static: dict[str, PyJWK] = self._parse(json.loads(static_jwks)) if static_jwks else {}
+        self._fetched: dict[str, PyJWK] = {}
+        self._keys: dict[str, PyJWK] = dict(self._static)
         self._ttl = ttl
+        # Monotonic time of the next scheduled refresh (never, without a URL).
+        self._next_fetch = 0.0 if jwks_url else float("inf")
+        self._last_forced = float("-inf")
         self._lock = asyncio.Lock()
-        if static_jwks:
-            self._load(json.loads(static_jwks))
-            self._fetched_at = float("inf")
 
-    def _load(self, jwks: dict) -> None:
+    @staticmethod
+    def _parse(jwks: dict) -> dict[str, PyJWK]:
         keys = {}
         for jwk in jwks.get("keys", []):
             try:
                 keys[jwk["kid"]] = PyJWK(jwk)
             except Exception:  # a key type we cannot use is skipped, not fatal
                 continue
-        self._keys = keys
+        return keys
+
+    def _load(self, jwks: dict) -> None:
+        self._fetched = self._parse(jwks)
+        self._keys = {**self._fetched, **self._static}
 
     async def _refresh(self, force: bool = False) -> None:
         async with self._lock:
-            if not force and time.monotonic() - self._fetched_at < self._ttl:
-                return
+            now = time.monotonic()
             if self._url is None:
                 return
-            async with httpx.AsyncClient(timeout=5) as client:
-                resp = await client.get(self._url)
-                resp.raise_for_status()
-            self._load(resp.json())
-            self._fetched_at = time.monotonic()
+            if force:
+                if now - self._last_forced < self.MIN_FORCED_INTERVAL:
+                    return
+            elif now < self._next_fetch:
+                return
+            try:
+                async with httpx.AsyncClient(timeout=5) as client:
+                    resp = await client.get(self._url)
+                    resp.raise_for_status()
+                self._load(resp.json())
+            except (httpx.HTTPError, ValueError) as exc:
+                self._next_fetch = now + min(self.RETRY_AFTER_FAILURE, self._ttl)
+                if force:
+                    self._last_forced = now
+                raise httpx.HTTPError(str(exc)) from exc
+            self._next_fetch = time.monotonic() + self._ttl
 
     async def _key(self, kid: str) -> PyJWK:
-        if time.monotonic() - self._fetched_at >= self._ttl or kid not in self._keys:
+        if kid not in self._keys or time.monotonic() >= self._next_fetch:
             try:
                 await self._refresh(force=kid not in self._keys)
             except httpx.HTTPError as exc:
@@ -84,6 +112,8 @@ class JwksVerifier:
                         code="auth_unavailable", detail=f"cannot fetch signing keys: {exc}", status=503
                     ) from exc
         if kid not in self._keys:
+            # A fetch that did not find the kid: the next forced one waits (a rotation's new kid is found).
+            self._last_forced = time.monotonic()
             raise unauthorized("token signed with an unknown key")
         return self._keys[kid]
 

@@ -5,6 +5,11 @@ key (`processed_events._id`) together with the handler's writes and the events
 it emits (outbox). A redelivered event finds its id already there and is
 skipped. Kafka offsets are committed only after the transactions committed,
 so a crash at any point redelivers rather than loses.
+
+Each handler runs in a consumer span (`<topic> process`) whose parent is the
+producer's context from the Kafka headers, so what it emits stays in the trace.
+On stop, the batch in hand is finished and committed, then the consumer leaves
+its group, so a rolling restart rebalances at once.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from opentelemetry.context import Context
 from pydantic import ValidationError
 from prometheus_client import Counter, Gauge, Histogram
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from . import tracing
 from .errors import DomainError
 from .events.base import REGISTRY, EventData
 from .events.envelope import CloudEvent
@@ -40,12 +48,25 @@ HANDLE_SECONDS = Histogram("consumer_handle_seconds", "Time to apply one event",
 
 
 @dataclass(frozen=True)
+class _Origin:
+    """Where a message came from, for its consumer span."""
+
+    topic: str = ""
+    partition: int | None = None
+    offset: int | None = None
+    key: bytes | None = None
+    headers: tuple = ()
+
+
+@dataclass(frozen=True)
 class _Item:
     event: CloudEvent
     data: EventData
     handler: Handler
     raw: bytes
     where: str
+    origin: _Origin
+    parent: Context
 
 
 class _Stopping(Exception):
@@ -116,9 +137,16 @@ class IdempotentConsumer:
                     await asyncio.gather(*(self._apply_partition(tp, msgs) for tp, msgs in batch.items()))
                 except _Stopping:
                     break
-                await consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
+                try:
+                    await consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
+                except (CommitFailedError, IllegalStateError) as exc:
+                    # A rebalance took the partitions while the batch was applied: their new owner
+                    # gets the batch again and drops it as duplicates. Not a reason to crash.
+                    log.warning("consumer_commit_lost_to_rebalance", group=self.group_id, error=str(exc))
+                    continue
                 self._report_lag(consumer, batch)
         finally:
+            # stop() commits nothing more (auto-commit is off) and sends LeaveGroup.
             await consumer.stop()
             log.info("consumer_stopped", group=self.group_id)
 
@@ -153,7 +181,8 @@ class IdempotentConsumer:
         items: list[_Item] = []
         for msg in msgs:
             where = f"{tp.topic}/{tp.partition}@{msg.offset}"
-            item = await self._prepare(msg.value, where)
+            origin = _Origin(tp.topic, tp.partition, msg.offset, msg.key, tuple(msg.headers or ()))
+            item = await self._prepare(msg.value, where, origin)
             if isinstance(item, _Item):
                 items.append(item)
         for start in range(0, len(items), self._batch_size):
@@ -164,7 +193,7 @@ class IdempotentConsumer:
                 for item in chunk:
                     await self._apply_item(item)
 
-    async def _prepare(self, raw: bytes, where: str) -> "_Item | str":
+    async def _prepare(self, raw: bytes, where: str, origin: _Origin | None = None) -> "_Item | str":
         """Parse and validate one message: the item to apply, or the outcome ("ignored", "dead_letter")."""
         try:
             event = CloudEvent.from_bytes(raw)
@@ -181,7 +210,8 @@ class IdempotentConsumer:
             await self._dead_letter(event, raw, "rejected", str(exc), where)
             HANDLED.labels(self.group_id, event.type, "dead_letter").inc()
             return "dead_letter"
-        return _Item(event, data, handler, raw, where)
+        origin = origin or _Origin()
+        return _Item(event, data, handler, raw, where, origin, tracing.extract_kafka(origin.headers))
 
     async def _commit(self, chunk: list["_Item"]) -> list[str]:
         """Apply a chunk in one transaction, retrying transient database errors; refusals propagate."""
@@ -206,7 +236,7 @@ class IdempotentConsumer:
                 # One line per event, under the event's correlation id: a claim's trail across services.
                 log.info("event_applied", group=self.group_id, type=item.event.type, event_id=item.event.id,
                          subject=item.event.subject, outcome=outcome, where=item.where,
-                         correlation_id=item.event.correlationid)
+                         correlation_id=item.event.correlationid, trace_id=tracing.trace_id_of(item.parent))
             return outcomes
 
     async def _apply_chunk(self, tx: Tx, chunk: list["_Item"]) -> list[str]:
@@ -234,12 +264,24 @@ class IdempotentConsumer:
         for _, item in fresh:
             token = correlation_id.set(item.event.correlationid)
             try:
-                await item.handler(tx, item.data, item.event)
+                with self._span(item):
+                    await item.handler(tx, item.data, item.event)
             except DuplicateKeyError as exc:
                 raise DomainError(code="unique_violation", detail=str(exc)) from exc
             finally:
                 correlation_id.reset(token)
         return outcomes
+
+    def _span(self, item: "_Item"):
+        origin = item.origin
+        attrs = {**tracing.event_attributes(item.event), "messaging.consumer.group.name": self.group_id}
+        if origin.partition is not None:
+            attrs["messaging.destination.partition.id"] = str(origin.partition)
+        if origin.offset is not None:
+            attrs["messaging.kafka.offset"] = origin.offset
+        if origin.key is not None:
+            attrs["messaging.kafka.message.key"] = origin.key.decode("utf-8", "replace")
+        return tracing.consumer_span(origin.topic or "replay", item.parent, attrs)
 
     async def _apply_item(self, item: "_Item") -> str:
         token = correlation_id.set(item.event.correlationid)
@@ -248,9 +290,9 @@ class IdempotentConsumer:
         finally:
             correlation_id.reset(token)
 
-    async def apply(self, raw: bytes, where: str = "") -> str:
+    async def apply(self, raw: bytes, where: str = "", headers: list[tuple[str, bytes]] | None = None) -> str:
         """Apply one raw message on its own; returns the outcome. Retries transient failures until they pass."""
-        item = await self._prepare(raw, where)
+        item = await self._prepare(raw, where, _Origin(headers=tuple(headers or ())))
         return await self._apply_item(item) if isinstance(item, _Item) else item
 
     async def _apply_with_retry(self, item: "_Item") -> str:

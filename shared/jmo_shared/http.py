@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from opentelemetry import trace
+
 from .auth import JwksVerifier, Principal, unauthorized
 from .errors import DomainError
 from .logging import correlation_id, get_logger, new_correlation_id
@@ -26,6 +28,8 @@ LATENCY = Histogram(
 )
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+# Probes and scrapes every few seconds would bury the traces that matter.
+UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def problem(status: int, code: str, detail: str, errors: list[dict] | None = None, **extra: Any) -> JSONResponse:
@@ -104,6 +108,10 @@ def install_observability(app: FastAPI) -> None:
     async def _observe(request: Request, call_next: Callable) -> Response:
         cid = request.headers.get("x-correlation-id") or new_correlation_id()
         token = correlation_id.set(cid)
+        # FastAPI's own server span (see create_app) is current here: the correlation id joins it.
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attribute("jmo.correlation_id", cid)
         started = time.perf_counter()
         status = 500
         try:
@@ -117,10 +125,21 @@ def install_observability(app: FastAPI) -> None:
             elapsed = time.perf_counter() - started
             LATENCY.labels(request.method, path).observe(elapsed)
             REQUESTS.labels(request.method, path, str(status)).inc()
-            if path not in ("/healthz", "/readyz", "/metrics"):
+            if path not in UNTRACED:
                 log.info("http_request", method=request.method, route=path, status=status,
                          ms=round(elapsed * 1000, 1))
             correlation_id.reset(token)
+
+
+def _untraced(scope: Any) -> bool:
+    return scope.get("path") in UNTRACED
+
+
+# FastAPI's native OpenTelemetry support makes the server span of each request (named by the route
+# template, child of the caller's traceparent) when a tracer provider is set (jmo_shared.tracing);
+# without one it costs nothing. Its metrics and logs are off: Prometheus and structlog do those.
+# operation_spans (dependencies, endpoint, serialization) would triple the spans per request.
+TELEMETRY = {"operation_spans": False, "metrics": False, "logs": False, "exclude": _untraced}
 
 
 def health_router() -> APIRouter:
@@ -158,7 +177,8 @@ def create_app(
     version: str = "1.0.0",
 ) -> FastAPI:
     """A service app: its routers plus the operational endpoints every service serves."""
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
+                  telemetry=TELEMETRY)  # type: ignore[arg-type]
     install_error_handlers(app)
     install_observability(app)
     app.include_router(health_router())

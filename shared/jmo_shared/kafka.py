@@ -6,6 +6,11 @@ import asyncio
 import time
 
 from aiokafka import AIOKafkaProducer
+from prometheus_client import Gauge
+
+# Lag and backlog gauges alone cannot tell "stuck" from "blind": when the broker is away, a
+# consumer's lag keeps its last value. This one says whether the process can see Kafka at all.
+KAFKA_CONNECTED = Gauge("kafka_connected", "1 if this process reached the Kafka broker at its last check, else 0")
 
 
 def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
@@ -58,7 +63,14 @@ class KafkaProbe:
         except Exception:
             self._ok = False
         self._checked_at = time.monotonic()
+        KAFKA_CONNECTED.set(1 if self._ok else 0)
         return self._ok
+
+    async def watch(self, every_seconds: float = 15.0) -> None:
+        """Check the broker on a timer, so kafka_connected is current even when nobody asks /readyz."""
+        while True:
+            await self.ready()
+            await asyncio.sleep(every_seconds)
 
     async def stop(self) -> None:
         if self._producer is not None:

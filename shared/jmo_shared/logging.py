@@ -4,6 +4,7 @@ The correlation id lives in a context variable: the HTTP middleware sets it from
 the `X-Correlation-ID` header (or a new one), the outbox stores it in every
 event, and consumers restore it from the event before running a handler, so
 `grep <correlation id>` over every service's log tells one claim's story.
+While a span is current, each line also carries its `trace_id` (jmo_shared.tracing).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import uuid
 from contextvars import ContextVar
 
 import structlog
+from opentelemetry import trace
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
@@ -37,6 +39,15 @@ def _add_correlation_id(_logger: object, _name: str, event_dict: dict) -> dict:
     return event_dict
 
 
+def _add_trace_id(_logger: object, _name: str, event_dict: dict) -> dict:
+    # The trace a line belongs to, so a log search and the trace view meet (only while a span is current).
+    ctx = trace.get_current_span().get_span_context()
+    if ctx.is_valid:
+        event_dict.setdefault("trace_id", format(ctx.trace_id, "032x"))
+        event_dict.setdefault("span_id", format(ctx.span_id, "016x"))
+    return event_dict
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """JSON lines on stdout, one per event, for this process."""
     log_level = logging.getLevelName(level.upper())
@@ -45,6 +56,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     shared = [
         structlog.contextvars.merge_contextvars,
         _add_correlation_id,
+        _add_trace_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

@@ -14,6 +14,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.read_concern import ReadConcern
 
+from . import tracing
 from .events.base import EventData
 from .logging import current_correlation_id
 
@@ -40,14 +41,15 @@ class Tx:
     session: AsyncClientSession
     db: AsyncDatabase
     source: str
-    pending: list[tuple[EventData, str | None, str | None, str]] = field(default_factory=list)
+    pending: list[tuple[EventData, str | None, str | None, str, dict[str, str]]] = field(default_factory=list)
 
     def emit(self, data: EventData, subject: str | None = None, topic: str | None = None) -> None:
         """Queue an event; it is written to the outbox inside this transaction."""
         if (topic or data.topic) is None:
             raise ValueError(f"{data.event_type} needs an explicit topic")
-        # The correlation id of the moment: a consumer batch applies events of several claims in one transaction.
-        self.pending.append((data, subject, topic, current_correlation_id()))
+        # The correlation id and trace context of the moment: a consumer batch applies events of
+        # several claims in one transaction, each under its own consumer span.
+        self.pending.append((data, subject, topic, current_correlation_id(), tracing.carrier()))
 
     def __getitem__(self, collection: str):  # tx["claims"] -> collection
         return self.db[collection]
@@ -57,21 +59,24 @@ class Tx:
             return
         now = datetime.now(UTC)
         rows = []
-        for data, subject, topic, cid in self.pending:
+        for data, subject, topic, cid, trace in self.pending:
             event = data.to_event(self.source, subject=subject, correlation_id=cid)
-            rows.append(
-                {
-                    "_id": ObjectId(),
-                    "event_id": event.id,
-                    "type": event.type,
-                    "topic": topic or data.topic,
-                    "key": data.key(),
-                    "value": event.to_bytes(),
-                    "correlation_id": cid,
-                    "created_at": now,
-                    "published_at": None,
-                }
-            )
+            row: dict[str, Any] = {
+                "_id": ObjectId(),
+                "event_id": event.id,
+                "type": event.type,
+                "topic": topic or data.topic,
+                "key": data.key(),
+                "value": event.to_bytes(),
+                "correlation_id": cid,
+                "created_at": now,
+                "published_at": None,
+            }
+            if subject:
+                row["subject"] = subject
+            if trace:  # W3C traceparent/tracestate: the relay's producer span continues this trace
+                row["trace"] = trace
+            rows.append(row)
         await self.db[OUTBOX].insert_many(rows, session=self.session)
 
 

@@ -3,6 +3,11 @@
 Only this relay publishes to Kafka. A row is marked published after the broker
 acknowledged it (acks=all); a crash between the two republishes the row, and
 consumers drop the duplicate by its event id.
+
+Each row is published under a producer span whose parent is the context stored
+with the row when it was emitted; that span's context goes in the Kafka headers.
+The backlog gauges are read from the database on their own timer, so they keep
+telling the truth while Kafka is unreachable.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from prometheus_client import Counter, Gauge
 from pymongo import ReturnDocument
 from pymongo.errors import PyMongoError
 
+from . import tracing
 from .logging import get_logger
 from .mongo import OUTBOX, Database
 
@@ -68,6 +74,18 @@ class OutboxRelay:
             raise
         return doc is not None and doc.get("owner") == self._owner
 
+    async def _release_lease(self) -> None:
+        """On a clean stop: the next relay (a rolling restart's new pod) takes over at once, not after expiry."""
+        try:
+            await asyncio.wait_for(
+                self._db[LEASE].update_one(
+                    {"_id": "relay", "owner": self._owner}, {"$set": {"expires_at": datetime.now(UTC)}}
+                ),
+                timeout=5,
+            )
+        except Exception as exc:  # noqa: BLE001 - the lease then simply expires
+            log.warning("outbox_lease_release_failed", error=repr(exc))
+
     async def publish_batch(self) -> int:
         rows = await self._db[OUTBOX].find({"published_at": None}).sort("_id", 1).limit(self._batch).to_list()
         if not rows:
@@ -75,22 +93,64 @@ class OutboxRelay:
             OLDEST_AGE.set(0)
             return 0
         OLDEST_AGE.set((datetime.now(UTC) - rows[0]["created_at"]).total_seconds())
-        pending = []
-        for row in rows:
-            headers = [("content-type", b"application/cloudevents+json"), ("ce_type", row["type"].encode())]
-            if row.get("correlation_id"):
-                headers.append(("correlationid", row["correlation_id"].encode()))
-            pending.append(
-                await self._producer.send(row["topic"], value=row["value"], key=row["key"].encode(), headers=headers)
-            )
-        await asyncio.gather(*pending)
+        pending, spans = [], []
+        try:
+            for row in rows:
+                span = tracing.start_producer_span(row["topic"], tracing.extract(row.get("trace")), {
+                    "messaging.kafka.message.key": row["key"], "cloudevents.event_id": row["event_id"],
+                    "cloudevents.event_type": row["type"], **(
+                        {"cloudevents.event_subject": row["subject"]} if row.get("subject") else {}),
+                })
+                spans.append(span)
+                headers = [("content-type", b"application/cloudevents+json"), ("ce_type", row["type"].encode())]
+                if row.get("correlation_id"):
+                    headers.append(("correlationid", row["correlation_id"].encode()))
+                headers += tracing.kafka_headers(tracing.context_with(span))
+                pending.append(
+                    await self._producer.send(row["topic"], value=row["value"], key=row["key"].encode(),
+                                              headers=headers)
+                )
+            await asyncio.gather(*pending)
+        except BaseException as exc:
+            for span in spans:
+                tracing.end_with_error(span, exc)
+            raise
+        for span in spans:
+            span.end()
         await self._db[OUTBOX].update_many(
             {"_id": {"$in": [r["_id"] for r in rows]}}, {"$set": {"published_at": datetime.now(UTC)}}
         )
         for row in rows:
             PUBLISHED.labels(row["topic"]).inc()
-        BACKLOG.set(await self._db[OUTBOX].count_documents({"published_at": None}) if len(rows) == self._batch else 0)
+        if len(rows) < self._batch:
+            BACKLOG.set(0)
+            OLDEST_AGE.set(0)
         return len(rows)
+
+    async def measure_backlog(self) -> None:
+        """Set the backlog gauges from the database (no Kafka involved)."""
+        outbox = self._db[OUTBOX]
+        oldest = await outbox.find_one({"published_at": None}, {"created_at": 1}, sort=[("_id", 1)])
+        if oldest is None:
+            BACKLOG.set(0)
+            OLDEST_AGE.set(0)
+            return
+        OLDEST_AGE.set(max((datetime.now(UTC) - oldest["created_at"]).total_seconds(), 0.0))
+        BACKLOG.set(await outbox.count_documents({"published_at": None}))
+
+    async def report_backlog(self, every_seconds: float = 15.0) -> None:
+        """A timer independent of the relay loop: a relay blocked on the broker cannot freeze the gauges."""
+        while not self._stopping.is_set():
+            try:
+                await self.measure_backlog()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # database away: the scrape's `up` and readiness say so
+                log.info("outbox_backlog_unmeasured", error=str(exc))
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=every_seconds)
+            except TimeoutError:
+                pass
 
     async def run(self) -> None:
         log.info("outbox_relay_started", owner=self._owner)
@@ -108,6 +168,7 @@ class OutboxRelay:
             except Exception as exc:  # broker or database away: keep the rows, try again
                 log.warning("outbox_relay_retry", error=str(exc), error_type=type(exc).__name__)
                 await self._sleep(1.0)
+        await self._release_lease()
         log.info("outbox_relay_stopped")
 
     async def _sleep(self, seconds: float) -> None:

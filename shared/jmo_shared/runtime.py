@@ -4,8 +4,11 @@ Each service runs as two kinds of process built from the same pieces:
 - `api`: the FastAPI app the mobile gateway calls;
 - `worker`: its Kafka consumers and its outbox relay, with the same
   /healthz, /readyz and /metrics endpoints on its own port.
-Both shut down gracefully on SIGTERM: uvicorn drains requests, then the
-lifespan stops consumers (offsets are committed only after their writes).
+Both shut down gracefully on SIGTERM (`serve`): uvicorn stops accepting and
+drains in-flight requests (SHUTDOWN_GRACE_SECONDS), then the lifespan stops the
+consumers (each finishes the batch in hand, commits its offsets and leaves its
+group) and the relay (finishes its batch, releases its lease), flushes the
+spans, and the process exits 0.
 """
 
 from __future__ import annotations
@@ -14,12 +17,16 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.server import HANDLED_SIGNALS
 
+from . import tracing
 from .auth import JwksVerifier
 from .consumer import IdempotentConsumer
 from .http import create_app
@@ -49,6 +56,10 @@ class Runtime:
         await self.db.ensure_outbox_indexes()
         await self.kafka_probe.start()
 
+    def start_monitors(self) -> list[asyncio.Task]:
+        """Background gauges of this process (kafka_connected); the caller cancels them at shutdown."""
+        return [asyncio.create_task(self.kafka_probe.watch(), name="kafka-probe")]
+
     async def stop(self) -> None:
         # Bounded: a broker or database that is already gone must not hold the process at shutdown.
         for closing in (self.kafka_probe.stop(), self.client.close()):
@@ -77,10 +88,12 @@ def api_lifespan(
         await _retry_start(runtime)
         if on_start is not None:
             await on_start(app)
+        monitors = runtime.start_monitors()
         log.info("api_started", service=runtime.settings.service_name, port=runtime.settings.port)
         try:
             yield
         finally:
+            await _cancel(monitors)
             await runtime.stop()
             log.info("api_stopped", service=runtime.settings.service_name)
 
@@ -119,14 +132,18 @@ def worker_app(
             await on_start()
         producer = None
         outbox_relay = None
-        tasks: list[asyncio.Task] = []
+        tasks: list[asyncio.Task] = runtime.start_monitors()
+        draining: list[asyncio.Task] = []  # finish their work in hand on stop, within the grace period
         if relay:
             producer = make_producer(runtime.settings.kafka_bootstrap_servers, f"{runtime.settings.service_name}-relay")
-            await _start_producer(producer)
             outbox_relay = OutboxRelay(runtime.db, producer, poll_seconds=runtime.settings.outbox_poll_seconds)
-            tasks += [asyncio.create_task(outbox_relay.run()), asyncio.create_task(outbox_relay.watch_inserts())]
-        consumer_tasks = [asyncio.create_task(c.run(), name=c.group_id) for c in consumers]
-        tasks += consumer_tasks
+            # Measured from the database before the producer starts: a broker that is away shows as backlog.
+            tasks.append(asyncio.create_task(outbox_relay.report_backlog(), name="outbox-backlog"))
+            await _start_producer(producer)
+            draining.append(asyncio.create_task(outbox_relay.run(), name="outbox-relay"))
+            tasks.append(asyncio.create_task(outbox_relay.watch_inserts(), name="outbox-watch"))
+        draining += [asyncio.create_task(c.run(), name=c.group_id) for c in consumers]
+        tasks += draining
         tasks += [asyncio.create_task(t()) for t in (extra_tasks or [])]
         for task in tasks:
             task.add_done_callback(_crash_on_failure)
@@ -138,12 +155,15 @@ def worker_app(
                 consumer.stop()
             if outbox_relay:
                 outbox_relay.stop()
-            # Consumers finish the batch in hand and commit; then everything else stops.
-            if consumer_tasks:
-                await asyncio.wait(consumer_tasks, timeout=15)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Consumers finish the batch in hand, commit and leave their group; the relay finishes its
+            # batch and releases its lease. Whatever is still running after the grace period is cancelled
+            # (uncommitted work is redelivered on restart and dropped as duplicates).
+            grace = runtime.settings.shutdown_grace_seconds
+            if draining:
+                _, late = await asyncio.wait(draining, timeout=grace)
+                if late:
+                    log.warning("shutdown_grace_exceeded", tasks=[t.get_name() for t in late], grace_seconds=grace)
+            await _cancel(tasks)
             if producer:
                 try:
                     await asyncio.wait_for(producer.stop(), timeout=10)
@@ -172,6 +192,12 @@ async def _start_producer(producer) -> None:
             delay = min(delay * 2, 10)
 
 
+async def _cancel(tasks: list[asyncio.Task]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def _crash_on_failure(task: asyncio.Task) -> None:
     # A background loop that dies must take the process down, so the supervisor restarts it.
     if task.cancelled():
@@ -182,15 +208,46 @@ def _crash_on_failure(task: asyncio.Task) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that a signal it drained on is a normal exit.
+
+    uvicorn re-raises SIGTERM after its graceful shutdown, so the process would die "killed by
+    SIGTERM" (143) before the spans are flushed; a drained stop is a clean one: exit 0.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[override]
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in HANDLED_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
 def serve(app: FastAPI, settings: ServiceSettings, port: int | None = None) -> None:
     """Run an app until SIGTERM/SIGINT; `port` defaults to the API port (workers pass worker_port)."""
     configure_logging(settings.service_name, settings.log_level)
-    uvicorn.run(
+    port = port or settings.port
+    role = "worker" if port == settings.worker_port and port != settings.port else "api"
+    tracing.configure_tracing(settings.service_name, role, otlp_endpoint=settings.otel_exporter_otlp_endpoint,
+                              trace_file_dir=settings.trace_file_dir)
+    config = uvicorn.Config(
         app,
         host=settings.host,
-        port=port or settings.port,
+        port=port,
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=max(int(settings.shutdown_grace_seconds), 1),
         lifespan="on",
     )
+    server = _Server(config)
+    try:
+        server.run()
+    finally:
+        tracing.shutdown_tracing()
+    if not server.started:
+        sys.exit(3)  # as uvicorn.run: the lifespan failed to start

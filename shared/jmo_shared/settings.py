@@ -32,7 +32,9 @@ class ServiceSettings(BaseSettings):
         default="http://127.0.0.1:8001/.well-known/jwks.json",
         validation_alias=AliasChoices("JWKS_URL", "jwks_url"),
     )
-    # A fixed JWKS document instead of fetching jwks_url (tests, air-gapped setups).
+    # Extra trusted keys (a JWKS document) ADDED to the ones fetched from jwks_url and kept across
+    # its refreshes: e.g. identity's member keys from JWKS_URL plus a staff key for officers/ops.
+    # A key here wins over a fetched key with the same kid. With jwks_url unset: these keys only.
     jwks_json: str | None = Field(default=None, validation_alias=AliasChoices("JWKS_JSON", "jwks_json"))
     jwt_issuer: str = Field(default="jmo-identity", validation_alias=AliasChoices("JWT_ISSUER", "jwt_issuer"))
     jwt_audience: str = Field(default="jmo-mobile", validation_alias=AliasChoices("JWT_AUDIENCE", "jwt_audience"))
@@ -41,4 +43,18 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.05
     consumer_group_prefix: str = Field(
         default="jmo", validation_alias=AliasChoices("CONSUMER_GROUP_PREFIX", "consumer_group_prefix")
+    )
+    # SIGTERM: how long in-flight requests, the consumers' batch in hand and the relay's batch may
+    # take to finish. Keep the Deployment's terminationGracePeriodSeconds above twice this.
+    shutdown_grace_seconds: float = Field(
+        default=20.0, validation_alias=AliasChoices("SHUTDOWN_GRACE_SECONDS", "shutdown_grace_seconds")
+    )
+    # Tracing (jmo_shared.tracing): spans go to an OTLP/HTTP collector (e.g. http://otel-collector:4318)
+    # and/or to JSON-lines files in a directory (the local stack); with neither, no SDK is loaded.
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint"),
+    )
+    trace_file_dir: str | None = Field(
+        default=None, validation_alias=AliasChoices("TRACE_FILE_DIR", "trace_file_dir")
     )

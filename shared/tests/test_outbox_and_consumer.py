@@ -12,7 +12,7 @@ from jmo_shared.consumer import DEAD_LETTERS, PROCESSED, IdempotentConsumer
 from jmo_shared.errors import DomainError
 from jmo_shared.events import CloudEvent, ContributionPosted, MemberRegistered
 from jmo_shared.kafka import make_producer
-from jmo_shared.mongo import OUTBOX, Database, Tx, make_client
+from jmo_shared.mongo import OUTBOX, Database, Tx
 from jmo_shared.outbox import OutboxRelay
 from jmo_shared.testing import eventually
 from jmo_shared.topics import CORE_MEMBERSHIP
@@ -23,16 +23,6 @@ pytestmark = pytest.mark.integration
 def _registered(nik: str, kpj: str) -> MemberRegistered:
     return MemberRegistered(nik=nik, kpj=kpj, full_name="BUDI SANTOSO", birth_date="1990-06-15",
                             employer_id="E1", employer_name="PT Maju", registered_on="2020-01-01")
-
-
-@pytest.fixture
-async def database(infra):
-    client = make_client(infra.mongo_uri)
-    db = Database(client, f"t_{uuid.uuid4().hex[:10]}", source="/jmo/test")
-    await db.ensure_outbox_indexes()
-    yield db
-    await client.drop_database(db.db.name)
-    await client.close()
 
 
 async def test_a_failed_transaction_leaves_neither_the_change_nor_its_event(database: Database) -> None:

@@ -94,3 +94,26 @@ class ClaimStatusChanged(EventData):
 
     def metric_detail(self) -> str:
         return self.status
+
+
+class ClaimSlaBreached(EventData):
+    event_type = "jht.claims.ClaimSlaBreached.v1"
+    topic = CLAIMS_EVENTS
+    key_field = "member_id"
+    summary = ("A claim was still open at its SLA due time and was escalated (level 1); each further "
+               "escalation of the still-late claim is published again with the next level.")
+
+    claim_id: str
+    member_id: str
+    kpj: str
+    reason: ClaimReason
+    status: Literal["SUBMITTED", "VERIFYING", "APPROVED", "PAYING", "PAID", "REJECTED", "NEEDS_REVIEW", "PAYOUT_FAILED"]
+    sla_due_at: datetime
+    # When the claim was first found late; the same on every level.
+    breached_at: datetime
+    escalation_level: int = Field(ge=1)
+    escalated_to: str
+    escalated_at: datetime
+
+    def metric_detail(self) -> str:
+        return f"level_{self.escalation_level}"

@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..tracing import kafka_headers as trace_headers
+
 CONTENT_TYPE = "application/cloudevents+json"
 
 
@@ -38,7 +40,8 @@ class CloudEvent(BaseModel):
         return cls.model_validate(json.loads(raw))
 
     def kafka_headers(self) -> list[tuple[str, bytes]]:
+        """Headers for a direct publish (tests, upstream simulators): with the current trace context, if any."""
         headers = [("content-type", CONTENT_TYPE.encode()), ("ce_type", self.type.encode())]
         if self.correlationid:
             headers.append(("correlationid", self.correlationid.encode()))
-        return headers
+        return headers + trace_headers()

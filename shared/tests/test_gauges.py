@@ -1,0 +1,66 @@
+"""Gauges that must not freeze when Kafka is away: outbox backlog/age from the database, kafka_connected."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from prometheus_client import REGISTRY
+
+from jmo_shared.events import MemberRegistered
+from jmo_shared.kafka import KafkaProbe, make_producer
+from jmo_shared.mongo import OUTBOX, Database, Tx
+from jmo_shared.outbox import OutboxRelay
+from jmo_shared.testing import eventually
+
+pytestmark = pytest.mark.integration
+
+UNREACHABLE = "127.0.0.1:1"
+
+
+def _gauge(name: str) -> float | None:
+    return REGISTRY.get_sample_value(name)
+
+
+async def test_the_outbox_gauges_grow_from_the_database_while_the_broker_is_unreachable(database: Database) -> None:
+    async def work(tx: Tx) -> None:
+        for i in range(3):
+            tx.emit(MemberRegistered(nik=f"317101150690000{i}", kpj=f"1234567890{i}", full_name="BUDI SANTOSO",
+                                     birth_date="1990-06-15", employer_id="E1", employer_name="PT Maju",
+                                     registered_on="2020-01-01"))
+
+    await database.transaction(work)
+    # The oldest row is a minute old: the gauge reports its age, not the time of the last publish.
+    oldest = await database[OUTBOX].find_one({}, sort=[("_id", 1)])
+    await database[OUTBOX].update_one({"_id": oldest["_id"]},
+                                      {"$set": {"created_at": datetime.now(UTC) - timedelta(seconds=60)}})
+    # A relay whose producer never reached a broker: only the database timer can tell.
+    relay = OutboxRelay(database, make_producer(UNREACHABLE, "test-blind-relay"))
+    timer = asyncio.create_task(relay.report_backlog(every_seconds=0.1))
+    try:
+        await eventually(lambda: _is(lambda: _gauge("outbox_backlog") == 3), timeout=10, message="backlog of 3")
+        assert _gauge("outbox_oldest_unpublished_seconds") >= 60
+        await database[OUTBOX].update_many({}, {"$set": {"published_at": datetime.now(UTC)}})
+        await eventually(lambda: _is(lambda: _gauge("outbox_backlog") == 0), timeout=10, message="backlog drained")
+        assert _gauge("outbox_oldest_unpublished_seconds") == 0
+    finally:
+        relay.stop()
+        await asyncio.wait_for(timer, timeout=5)
+
+
+async def test_kafka_connected_says_whether_this_process_reaches_the_broker(infra) -> None:
+    blind = KafkaProbe(UNREACHABLE, "test-blind", ttl_seconds=0)
+    seeing = KafkaProbe(infra.kafka_bootstrap, "test-seeing", ttl_seconds=0)
+    try:
+        assert await seeing.ready() is True
+        assert _gauge("kafka_connected") == 1
+        assert await blind.ready() is False
+        assert _gauge("kafka_connected") == 0
+    finally:
+        await blind.stop()
+        await seeing.stop()
+
+
+async def _is(check) -> bool:
+    return bool(check())
