@@ -21,15 +21,25 @@ from jmo_shared.topics import (
 from .adapters.collections import ensure_indexes
 from .adapters.documents import DocumentStore
 from .adapters.repository import ClaimRepository, ReadModel
+from .adapters.review import ReviewAudit, ReviewReads
 from .domain.policy import ClaimPolicy
 from .service_layer.complaints import HANDLERS as COMPLAINT_HANDLERS
 from .service_layer.complaints import ComplaintAwareQueries
 from .service_layer.documents import DocumentUploads
+from .service_layer.escalation import SlaEscalation
 from .service_layer.progress import ClaimProgress
 from .service_layer.projections import HANDLERS as PROJECTION_HANDLERS
 from .service_layer.queries import ClaimQueries
+from .service_layer.review import ClaimReview
 from .service_layer.submission import ClaimSubmission
 from .settings import ClaimsSettings
+
+# The worker's consumer groups (group name suffix) and what each reads.
+CONSUMED_TOPICS: dict[str, list[str]] = {
+    "projections": [CORE_MEMBERSHIP, POPULATION_RECORDS, IDENTITY_EVENTS, PROFILE_EVENTS, BALANCE_EVENTS],
+    "progress": [BALANCE_EVENTS, PAYOUT_EVENTS],
+    "complaints": [HELPDESK_EVENTS],
+}
 
 
 @dataclass
@@ -43,23 +53,22 @@ class ClaimsService:
     submission: ClaimSubmission
     uploads: DocumentUploads
     progress: ClaimProgress
+    review: ClaimReview
+    escalation: SlaEscalation
 
     async def ensure_indexes(self) -> None:
         await ensure_indexes(self.runtime.db)
         await self.idempotency.ensure_indexes()
 
     def consumers(self) -> list[IdempotentConsumer]:
-        projections = self.runtime.consumer(
-            "projections",
-            topics=[CORE_MEMBERSHIP, POPULATION_RECORDS, IDENTITY_EVENTS, PROFILE_EVENTS, BALANCE_EVENTS],
-        )
+        projections = self.runtime.consumer("projections", topics=CONSUMED_TOPICS["projections"])
         for event_cls, handler in PROJECTION_HANDLERS:
             projections.on(event_cls, handler)
-        progress = self.runtime.consumer("progress", topics=[BALANCE_EVENTS, PAYOUT_EVENTS])
+        progress = self.runtime.consumer("progress", topics=CONSUMED_TOPICS["progress"])
         for event_cls, handler in self.progress.handlers():
             progress.on(event_cls, handler)
         # Complaints the helpdesk received about a claim (shown on the claim).
-        complaints = self.runtime.consumer("complaints", topics=[HELPDESK_EVENTS])
+        complaints = self.runtime.consumer("complaints", topics=CONSUMED_TOPICS["complaints"])
         for event_cls, handler in COMPLAINT_HANDLERS:
             complaints.on(event_cls, handler)
         return [projections, progress, complaints]
@@ -73,6 +82,7 @@ def build(settings: ClaimsSettings | None = None, clock: Clock | None = None) ->
     read_model = ReadModel(runtime.db)
     repository = ClaimRepository()
     idempotency = IdempotencyStore(runtime.db, scope="claims.submit")
+    documents = DocumentStore(runtime.db)
     return ClaimsService(
         settings=settings,
         runtime=runtime,
@@ -81,6 +91,9 @@ def build(settings: ClaimsSettings | None = None, clock: Clock | None = None) ->
         idempotency=idempotency,
         queries=ComplaintAwareQueries(ClaimQueries(read_model, clock, policy), runtime.db),
         submission=ClaimSubmission(runtime.db, read_model, repository, idempotency, clock, policy),
-        uploads=DocumentUploads(DocumentStore(runtime.db), clock, settings.document_max_bytes),
+        uploads=DocumentUploads(documents, clock, settings.document_max_bytes),
         progress=ClaimProgress(repository, clock, policy),
+        review=ClaimReview(runtime.db, ReviewReads(runtime.db), ReviewAudit(runtime.db), documents, repository,
+                           clock, policy),
+        escalation=SlaEscalation(runtime.db, repository, clock, policy),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from jmo_shared.settings import ServiceSettings
@@ -75,6 +76,18 @@ class ClaimsSettings(ServiceSettings):
     sla_standard_working_days: int = 5
     public_holidays: list[date] = list(INDONESIAN_PUBLIC_HOLIDAYS)
 
+    # --- SLA escalation (issue 6: breached SLAs are escalated and counted) ---
+    # A claim still open at sla_due_at goes to the first target; every step of working
+    # days it stays open takes it to the next (service standard, not regulation).
+    # JSON list, e.g. CLAIMS_SLA_ESCALATION_TARGETS='["the claims supervisor of your branch", "the branch head"]'.
+    sla_escalation_targets: list[str] = Field(
+        default_factory=lambda: ["the claims supervisor of your branch", "the branch head"], min_length=1)
+    sla_escalation_step_working_days: int = Field(default=2, ge=1)
+    # How often the worker looks for claims whose escalation is due.
+    sla_sweep_interval_seconds: float = Field(default=60, gt=0)
+    # How often the worker recounts claims per status for the claims_by_status gauge.
+    status_gauge_interval_seconds: float = Field(default=30, gt=0)
+
     # --- fraud controls (domain-rules.md: hold payouts to a recently changed account) ---
     bank_account_cooling_off_days: int = 3
 
@@ -101,4 +114,6 @@ class ClaimsSettings(ServiceSettings):
             bank_account_cooling_off_days=self.bank_account_cooling_off_days,
             public_holidays=frozenset(self.public_holidays),
             timezone=self.timezone,
+            sla_escalation_targets=tuple(self.sla_escalation_targets),
+            sla_escalation_step_working_days=self.sla_escalation_step_working_days,
         )

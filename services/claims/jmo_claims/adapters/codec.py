@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from ..domain.claim import Claim, Status, TimelineEntry
 from ..domain.model import BankAccount, Card, Employment, Estimate, Profile
+from ..domain.review import ReviewDecision
+
+
+def stored_time(at: datetime) -> datetime:
+    """`at` as BSON keeps it (milliseconds), so what an event says equals what a later read says."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
 
 
 def iso(d: date | None) -> str | None:
@@ -96,12 +102,44 @@ def claim_to_doc(claim: Claim) -> dict[str, Any]:
         "net_idr": claim.net_idr,
         "amounts_source": claim.amounts_source,
         "payout_id": claim.payout_id,
-        "timeline": [
-            {"status": e.status.value, "at": e.at, "note": e.note, "reason_code": e.reason_code}
-            for e in claim.timeline
-        ],
+        "review": review_to_doc(claim.review),
+        "sla_breached_at": claim.sla_breached_at,
+        "escalation_level": claim.escalation_level,
+        # A plain equality field, so the officer queue's filter is served by an index.
+        "escalated": claim.escalation_level > 0,
+        "escalated_to": claim.escalated_to,
+        "next_escalation_at": claim.next_escalation_at,
+        "timeline": [_entry_to_doc(e) for e in claim.timeline],
         "open": claim.open,
     }
+
+
+def _entry_to_doc(e: TimelineEntry) -> dict[str, Any]:
+    doc = {"status": e.status.value, "at": e.at, "note": e.note, "reason_code": e.reason_code}
+    if e.kind != "status":
+        doc["kind"] = e.kind
+    if e.actor is not None:
+        doc["actor"] = e.actor
+    return doc
+
+
+def _entry_from_doc(e: dict[str, Any]) -> TimelineEntry:
+    return TimelineEntry(Status(e["status"]), e["at"], e.get("note", ""), e.get("reason_code"),
+                         kind=e.get("kind", "status"), actor=e.get("actor"))
+
+
+def review_to_doc(review: ReviewDecision | None) -> dict[str, Any] | None:
+    if review is None:
+        return None
+    return {"decision": review.decision, "reason_code": review.reason_code, "note": review.note,
+            "officer_id": review.officer_id, "decided_at": review.decided_at}
+
+
+def review_from_doc(doc: dict[str, Any] | None) -> ReviewDecision | None:
+    if not doc:
+        return None
+    return ReviewDecision(doc["decision"], doc["reason_code"], doc.get("note", ""), doc["officer_id"],
+                          doc["decided_at"])
 
 
 def claim_from_doc(doc: dict[str, Any]) -> Claim:
@@ -129,8 +167,11 @@ def claim_from_doc(doc: dict[str, Any]) -> Claim:
         net_idr=doc.get("net_idr"),
         amounts_source=doc.get("amounts_source", "estimate"),
         payout_id=doc.get("payout_id"),
-        timeline=[
-            TimelineEntry(Status(e["status"]), e["at"], e.get("note", ""), e.get("reason_code"))
-            for e in doc.get("timeline", [])
-        ],
+        review=review_from_doc(doc.get("review")),
+        sla_breached_at=doc.get("sla_breached_at"),
+        escalation_level=doc.get("escalation_level", 0),
+        escalated_to=doc.get("escalated_to"),
+        # Claims stored before escalation existed fall due at their SLA time.
+        next_escalation_at=doc["next_escalation_at"] if "next_escalation_at" in doc else doc["sla_due_at"],
+        timeline=[_entry_from_doc(e) for e in doc.get("timeline", [])],
     )

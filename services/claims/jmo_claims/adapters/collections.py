@@ -11,6 +11,8 @@ CLAIMS = "claims"  # _id = claim id
 OPEN_CLAIMS = "open_claims"  # _id = NIK: the one open claim a member may have
 DOCUMENTS_BUCKET = "documents"  # GridFS: documents.files / documents.chunks
 DOCUMENT_FILES = f"{DOCUMENTS_BUCKET}.files"
+# Append-only: every officer action (who, when, what, why). Nothing updates or deletes in it.
+REVIEW_AUDIT = "review_audit"
 
 
 async def ensure_indexes(db: Database) -> None:
@@ -23,3 +25,13 @@ async def ensure_indexes(db: Database) -> None:
     await db[CLAIMS].create_index([("nik", 1), ("reason", 1)])
     await db[CLAIMS].create_index("verification_id")
     await db[DOCUMENT_FILES].create_index("metadata.member_id")
+    # SecantusDB uses an index only when the filter's fields are a leading prefix of it (equalities,
+    # one range last): one index per filter shape of the officer queue; `status` alone (the
+    # claims_by_status gauge) is a prefix of the first.
+    await db[CLAIMS].create_index([("status", 1), ("reason", 1), ("sla_due_at", 1)], name="queue_by_reason")
+    await db[CLAIMS].create_index([("status", 1), ("escalated", 1), ("reason", 1), ("sla_due_at", 1)],
+                                  name="queue_escalated")
+    # The SLA sweep: open claims whose next escalation is due.
+    await db[CLAIMS].create_index([("open", 1), ("next_escalation_at", 1)], name="escalation_due")
+    await db[REVIEW_AUDIT].create_index([("claim_id", 1), ("at", 1)])
+    await db[REVIEW_AUDIT].create_index([("officer_id", 1), ("at", 1)])

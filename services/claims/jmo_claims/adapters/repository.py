@@ -98,11 +98,18 @@ class ClaimRepository:
         )
         await tx[CLAIMS].insert_one(claim_to_doc(claim), session=tx.session)
 
-    async def save(self, tx: Tx, claim: Claim) -> None:
+    async def save(self, tx: Tx, claim: Claim, expect_status: Status | None = None) -> bool:
+        """Store the claim; with `expect_status`, only if it is still in that status (False otherwise)."""
         doc: dict[str, Any] = claim_to_doc(claim)
-        await tx[CLAIMS].replace_one({"_id": claim.claim_id}, doc, session=tx.session)
+        query: dict[str, Any] = {"_id": claim.claim_id}
+        if expect_status is not None:
+            query["status"] = expect_status.value
+        result = await tx[CLAIMS].replace_one(query, doc, session=tx.session)
+        if result.matched_count == 0:
+            return False
         if not claim.open:
             await tx[OPEN_CLAIMS].delete_one({"_id": claim.nik, "claim_id": claim.claim_id}, session=tx.session)
+        return True
 
     async def current_bank_account(self, tx: Tx, nik: str) -> BankAccount | None:
         doc = await tx[MEMBERS].find_one({"_id": nik}, {"profile.bank_account": 1}, session=tx.session)

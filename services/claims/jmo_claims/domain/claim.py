@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from .escalation import Escalation, breach_note, escalation_due_at, level_due
 from .model import BankAccount, Estimate
 from .policy import ClaimPolicy
+from .review import AlreadyDecided, NotInReview, ReviewDecision
 from .tax import estimate
 from .text import rupiah
 
@@ -80,6 +82,11 @@ class TimelineEntry:
     at: datetime
     note: str = ""
     reason_code: str | None = None
+    # "status": a move of the state machine; "sla_breach": the claim is late and was escalated
+    # (status = the claim's status at the time).
+    kind: str = "status"
+    # The officer who made the move; shown to officers only.
+    actor: str | None = None
 
 
 def payout_failure_note(reason_code: str, bank_reason: str = "") -> str:
@@ -116,6 +123,13 @@ class Claim:
     # Where gross/tax/net come from: "estimate" (submission), "reservation" (the amount
     # held, tax estimated) or "payout" (what the payout service computed and withholds).
     amounts_source: str = "estimate"
+    review: ReviewDecision | None = None
+    # A breach stays on record however the claim ends.
+    sla_breached_at: datetime | None = None
+    escalation_level: int = 0
+    escalated_to: str | None = None
+    # When the sweep next looks at this claim (the SLA due time at first); None past the last level.
+    next_escalation_at: datetime | None = None
     timeline: list[TimelineEntry] = field(default_factory=list)
     changes: list[TimelineEntry] = field(default_factory=list)
 
@@ -124,6 +138,7 @@ class Claim:
         claim = cls(**fields)
         est = claim.estimated
         claim.gross_idr, claim.tax_idr, claim.net_idr = est.gross_idr, est.tax_idr, est.net_idr
+        claim.next_escalation_at = claim.sla_due_at
         claim._record(TimelineEntry(Status.SUBMITTED, claim.submitted_at, "Claim received."))
         return claim
 
@@ -145,13 +160,14 @@ class Claim:
         self.timeline.append(entry)
         self.changes.append(entry)
 
-    def move(self, target: Status, at: datetime, note: str = "", reason_code: str | None = None) -> None:
+    def move(self, target: Status, at: datetime, note: str = "", reason_code: str | None = None,
+             actor: str | None = None) -> None:
         if not self.can_move(target):
             raise IllegalTransition(self.claim_id, self.status, target)
         self.status = target
         # The claim's reason code explains its current state only.
         self.reason_code = reason_code
-        self._record(TimelineEntry(target, at, note, reason_code))
+        self._record(TimelineEntry(target, at, note, reason_code, actor=actor))
 
     # --- the steps, in the words of the flow ---------------------------------
 
@@ -208,6 +224,48 @@ class Claim:
 
     def payout_failed(self, reason_code: str, bank_reason: str, at: datetime) -> None:
         self.move(Status.PAYOUT_FAILED, at, payout_failure_note(reason_code, bank_reason), reason_code)
+
+    # --- manual review and SLA escalation ---------------------------------------
+
+    def decide_review(self, decision: ReviewDecision) -> bool:
+        """Apply an officer's decision; False when it repeats the decision already taken (a retry)."""
+        if self.review is not None:
+            if self.review.repeats(decision):
+                return False
+            raise AlreadyDecided(self.claim_id, self.status.value, self.review)
+        if self.status != Status.NEEDS_REVIEW:
+            if self.status in (Status.SUBMITTED, Status.VERIFYING):
+                raise NotInReview(self.claim_id, self.status.value)
+            raise AlreadyDecided(self.claim_id, self.status.value, None)
+        self.review = decision
+        target = Status.APPROVED if decision.approves else Status.REJECTED
+        self.move(target, decision.decided_at, decision.member_note(), decision.reason_code,
+                  actor=decision.officer_id)
+        return True
+
+    def escalate(self, now: datetime, policy: ClaimPolicy) -> Escalation | None:
+        """Mark a late open claim breached (once) and escalate it to the level due now, if one is.
+
+        Always recomputes `next_escalation_at`, so a claim whose escalation is not due
+        (settings changed) stops being picked up until it is.
+        """
+        if not self.open:
+            return None
+        level = level_due(self.sla_due_at, self.escalation_level, now, policy)
+        escalation = None
+        if level > self.escalation_level:
+            first = self.sla_breached_at is None
+            if first:
+                self.sla_breached_at = now
+            to = policy.sla_escalation_targets[level - 1]
+            self.escalation_level, self.escalated_to = level, to
+            # Not a move of the state machine: on the timeline, not in `changes` (no ClaimStatusChanged).
+            self.timeline.append(TimelineEntry(
+                self.status, now, breach_note(level, to, self.sla_due_at, policy),
+                "sla_breached" if first else "sla_escalated", kind="sla_breach"))
+            escalation = Escalation(level, to, first, now)
+        self.next_escalation_at = escalation_due_at(self.sla_due_at, self.escalation_level + 1, policy)
+        return escalation
 
     def entitlement_date(self, today: date) -> date:
         """Start of the two-calendar-year window of the lump-sum tax rate."""

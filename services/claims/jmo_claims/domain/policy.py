@@ -32,6 +32,10 @@ class ClaimPolicy:
     bank_account_cooling_off_days: int = 3
     public_holidays: frozenset[date] = field(default_factory=frozenset)
     timezone: str = "Asia/Jakarta"
+    # Who takes over a late claim: the first at the SLA due time, each next one
+    # `sla_escalation_step_working_days` working days after the previous.
+    sla_escalation_targets: tuple[str, ...] = ("the claims supervisor of your branch", "the branch head")
+    sla_escalation_step_working_days: int = 2
 
     @property
     def tz(self) -> tzinfo:

@@ -28,12 +28,16 @@ def sla_working_days(gross_idr: int, policy: ClaimPolicy) -> int:
     return policy.sla_standard_working_days
 
 
-def sla_due_at(submitted_at: datetime, gross_idr: int, policy: ClaimPolicy) -> datetime:
-    """Due at the same local time, that many working days later (in UTC).
+def working_days_after(at: datetime, days: int, policy: ClaimPolicy) -> datetime:
+    """The same local time, that many working days later (in UTC).
 
     Days are counted in Jakarta time, where the holidays and office days are.
     """
-    local = submitted_at.astimezone(policy.tz)
-    due_day = add_working_days(local.date(), sla_working_days(gross_idr, policy), policy)
-    due_local = datetime.combine(due_day, local.timetz().replace(tzinfo=None), tzinfo=policy.tz)
-    return due_local.astimezone(UTC)
+    local = at.astimezone(policy.tz)
+    day = add_working_days(local.date(), days, policy)
+    return datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=policy.tz).astimezone(UTC)
+
+
+def sla_due_at(submitted_at: datetime, gross_idr: int, policy: ClaimPolicy) -> datetime:
+    """Due at the same local time, that many working days after submission."""
+    return working_days_after(submitted_at, sla_working_days(gross_idr, policy), policy)

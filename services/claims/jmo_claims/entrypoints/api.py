@@ -13,6 +13,7 @@ from jmo_shared.runtime import api_lifespan, serve
 
 from ..bootstrap import build
 from ..settings import ClaimsSettings
+from .review_routes import router as review_router
 from .routes import router
 
 
@@ -33,9 +34,10 @@ def create_api(settings: ClaimsSettings | None = None, clock: Clock | None = Non
 
     return create_app(
         title="claims",
-        description="JHT claims: eligibility, documents, submission and the claim's status.",
+        description="JHT claims: eligibility, documents, submission and the claim's status; "
+                    "manual review for officers.",
         lifespan=lifespan,
-        routers=[router],
+        routers=[router, review_router],
     )
 
 

@@ -89,7 +89,8 @@ class TimelineEntry(BaseModel):
     at: str
     note: str
     reason_code: str | None
-    # "status": a transition of the claim; "complaint": a complaint filed about it (status = the claim's then).
+    # "status": a transition of the claim; "complaint": a complaint filed about it; "sla_breach": the claim
+    # is late and was escalated (for both, status = the claim's status then).
     kind: str = "status"
     ticket: str | None = None
 
@@ -116,6 +117,10 @@ class ClaimAnswer(BaseModel):
     submitted_at: str
     sla_due_at: str
     payout_id: str | None
+    # Set once when the claim was still unfinished at sla_due_at; kept however the claim ends.
+    sla_breached_at: str | None = None
+    escalation_level: int = 0
+    escalated_to: str | None = None
     timeline: list[TimelineEntry]
     # Complaints the member filed about this claim at the helpdesk (from ComplaintFiled events).
     complaints: list[ComplaintRef] = []

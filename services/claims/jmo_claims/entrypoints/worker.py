@@ -1,22 +1,60 @@
 """The claims worker: `python -m jmo_claims.entrypoints.worker` (port CLAIMS_WORKER_PORT, 8104).
 
 Projections of the feeds and of the other services' events, the claim's progress
-from balance and payout, and the outbox relay; /healthz, /readyz and /metrics.
+from balance and payout, the outbox relay, the SLA escalation sweep and the
+claims-per-status gauge; /healthz, /readyz and /metrics.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from jmo_shared.clock import Clock
 from jmo_shared.http import create_app
+from jmo_shared.logging import get_logger
 from jmo_shared.runtime import serve, worker_app
 
-from ..bootstrap import build
+from ..bootstrap import ClaimsService, build
+from ..service_layer.escalation import refresh_status_gauge
 from ..settings import ClaimsSettings
+
+log = get_logger(__name__)
+
+
+def every(name: str, seconds: float, action: Callable[[], Awaitable[object]],
+          stopping: asyncio.Event) -> Callable[[], Awaitable[None]]:
+    """A background loop running `action` every `seconds` until `stopping` is set.
+
+    A failed round is logged and the next one tries again: the shared worker takes
+    the whole process down when a background task dies, and a database that is
+    away for a minute is no reason for that.
+    """
+
+    async def loop() -> None:
+        while not stopping.is_set():
+            try:
+                await action()
+            except Exception as exc:  # noqa: BLE001 - the next round retries
+                log.warning("periodic_task_failed", task=name, error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=seconds)
+
+    loop.__name__ = name
+    return loop
+
+
+def periodic_tasks(service: ClaimsService, stopping: asyncio.Event) -> list[Callable[[], Awaitable[None]]]:
+    settings = service.settings
+    return [
+        every("sla_sweep", settings.sla_sweep_interval_seconds, service.escalation.sweep, stopping),
+        every("claims_by_status", settings.status_gauge_interval_seconds,
+              lambda: refresh_status_gauge(service.runtime.db), stopping),
+    ]
 
 
 def create_worker(settings: ClaimsSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -27,14 +65,26 @@ def create_worker(settings: ClaimsSettings | None = None, clock: Clock | None = 
         # Built here, not in the factory: the runtime's Kafka client needs the running event loop.
         service = build(settings, clock)
         app.state.claims = service
-        worker = worker_app(service.runtime, service.consumers(), relay=True, on_start=service.ensure_indexes)
+        stopping = asyncio.Event()
+
+        async def on_start() -> None:
+            await service.ensure_indexes()
+            await service.escalation.prepare()
+
+        worker = worker_app(service.runtime, service.consumers(), relay=True, on_start=on_start,
+                            extra_tasks=periodic_tasks(service, stopping))
         # The shared worker lifespan runs against this app, so its readiness checks land here.
         async with worker.router.lifespan_context(app):
-            yield
+            try:
+                yield
+            finally:
+                # Let a sweep in progress finish its claim; the shared worker cancels what is left.
+                stopping.set()
 
     return create_app(
         title="claims worker",
-        description="Kafka consumers (projections, claim progress) and the outbox relay of the claims service.",
+        description="Kafka consumers (projections, claim progress), the outbox relay and the SLA escalation sweep "
+                    "of the claims service.",
         lifespan=lifespan,
         routers=[],
     )

@@ -20,6 +20,7 @@ from jmo_shared.events import (
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Tx
 
+from ..adapters.metrics import OncePerClaim
 from ..adapters.repository import ClaimRepository
 from ..domain.claim import Claim, IllegalTransition, Status
 from ..domain.eligibility import local_today
@@ -30,10 +31,12 @@ log = get_logger(__name__)
 
 
 class ClaimProgress:
-    def __init__(self, repository: ClaimRepository, clock: Clock, policy: ClaimPolicy) -> None:
+    def __init__(self, repository: ClaimRepository, clock: Clock, policy: ClaimPolicy,
+                 paid_metric: OncePerClaim | None = None) -> None:
         self._repo = repository
         self._clock = clock
         self._policy = policy
+        self._paid_metric = paid_metric or OncePerClaim()
 
     async def _claim(self, tx: Tx, claim_id: str, member_id: str, target: Status) -> Claim | None:
         claim = await self._repo.get(tx, claim_id)
@@ -92,6 +95,7 @@ class ClaimProgress:
                 claim.payout_initiated(data.payout_id, data.gross_idr, data.tax_idr, data.net_idr, now)
             claim.paid(data.gross_idr, data.tax_idr, data.net_idr, now)
         await self._save(tx, claim)
+        self._paid_metric.paid(claim.claim_id, (now - claim.submitted_at).total_seconds())
 
     async def on_payout_failed(self, tx: Tx, data: PayoutFailed, event: CloudEvent) -> None:
         claim = await self._claim(tx, data.claim_id, data.member_id, Status.PAYOUT_FAILED)

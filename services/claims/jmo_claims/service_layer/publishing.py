@@ -6,9 +6,11 @@ from datetime import date, datetime
 
 from jmo_shared.events import BankAccount as BankAccountData
 from jmo_shared.events import ClaimApproved, ClaimRejected, ClaimStatusChanged, ClaimSubmitted
+from jmo_shared.events.claims import ClaimSlaBreached
 from jmo_shared.mongo import Tx
 
 from ..domain.claim import Claim
+from ..domain.escalation import Escalation
 
 
 def emit_status_changes(tx: Tx, claim: Claim) -> None:
@@ -47,4 +49,13 @@ def emit_rejected(tx: Tx, claim: Claim, message: str, at: datetime) -> None:
     tx.emit(ClaimRejected(
         claim_id=claim.claim_id, member_id=claim.member_id, kpj=claim.kpj,
         reason_code=claim.reason_code or "rejected", message=message, rejected_at=at,
+    ), subject=claim.claim_id)
+
+
+def emit_sla_breached(tx: Tx, claim: Claim, escalation: Escalation) -> None:
+    assert claim.sla_breached_at is not None  # escalate() marks the breach first
+    tx.emit(ClaimSlaBreached(
+        claim_id=claim.claim_id, member_id=claim.member_id, kpj=claim.kpj, reason=claim.reason,
+        status=claim.status.value, sla_due_at=claim.sla_due_at, breached_at=claim.sla_breached_at,
+        escalation_level=escalation.level, escalated_to=escalation.to, escalated_at=escalation.at,
     ), subject=claim.claim_id)

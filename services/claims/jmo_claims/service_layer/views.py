@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ..domain.claim import Claim
@@ -61,8 +62,17 @@ def claim(c: Claim) -> dict[str, Any]:
         "submitted_at": c.submitted_at.isoformat(),
         "sla_due_at": c.sla_due_at.isoformat(),
         "payout_id": c.payout_id,
+        "sla_breached_at": iso(c.sla_breached_at),
+        "escalation_level": c.escalation_level,
+        "escalated_to": c.escalated_to,
+        # Who moved the claim is for officers only (review_views adds it).
         "timeline": [
-            {"status": e.status.value, "at": e.at.isoformat(), "note": e.note, "reason_code": e.reason_code}
+            {"status": e.status.value, "at": e.at.isoformat(), "note": e.note, "reason_code": e.reason_code,
+             "kind": e.kind}
             for e in c.timeline
         ],
     }
+
+
+def iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None

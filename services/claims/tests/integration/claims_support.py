@@ -12,7 +12,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 from fastapi import FastAPI
+
+from jmo_shared.testing import eventually, publish
 
 from jmo_shared.events import (
     AccountRegistered,
@@ -108,6 +111,30 @@ def ready_feed(m: Claimant, amount: int = 8_000_000, **profile_kw) -> list:
             balance(m, amount)]
 
 
+async def skip_history(bootstrap: str, settings) -> None:
+    """Start the claims worker's consumer groups at the end of their topics.
+
+    A shared development broker holds thousands of other tests' events; a new group
+    reading all of them from the start takes minutes. Each test publishes its own
+    events after this, with random identifiers, so nothing it needs is skipped.
+    """
+    from jmo_claims.bootstrap import CONSUMED_TOPICS
+
+    partitions = {t.name: t.partitions for t in TOPICS}
+    prefix = f"{settings.consumer_group_prefix}.{settings.service_name}"
+    for name, topics in CONSUMED_TOPICS.items():
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=f"{prefix}.{name}",
+                                    enable_auto_commit=False)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(t, p) for t in topics for p in range(partitions[t])]
+            consumer.assign(tps)
+            ends = await consumer.end_offsets(tps)
+            await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
+        finally:
+            await consumer.stop()
+
+
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """The conftest's run_app, usable from a module-scoped fixture (run_app is per test)."""
@@ -169,3 +196,132 @@ class EventTap:
                 return found[0]
             await asyncio.sleep(0.1)
         raise AssertionError(f"no {name} matching within {timeout}s; saw {[e.type for e in self.events]}")
+
+
+DOCS = ("kpj_card", "ktp", "resignation_letter")
+
+
+class Env:
+    def __init__(self, api, worker_app, api_app, bootstrap: str, issuer, tap: EventTap) -> None:
+        self.api = api
+        self.worker_app = worker_app
+        self.api_app = api_app
+        self.bootstrap = bootstrap
+        self.issuer = issuer
+        self.tap = tap
+
+    async def publish(self, events: list) -> None:
+        await publish(self.bootstrap, events)
+
+    async def eligibility(self, m: Claimant, **params) -> dict:
+        resp = await self.api.get("/v1/claims/eligibility", params=params, headers=m.headers(self.issuer))
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    async def projected(self, m: Claimant, check, timeout: float = 90.0) -> dict:
+        async def attempt():
+            body = await self.eligibility(m)
+            return body if check(body) else None
+
+        return await eventually(attempt, timeout=timeout, message=f"projection of {m.nik}")
+
+    async def upload(self, m: Claimant, kind: str, content: bytes = PNG, filename: str = "doc.png"):
+        return await self.api.post("/v1/claims/documents", headers=m.headers(self.issuer),
+                                   files={"file": (filename, content, "application/octet-stream")},
+                                   data={"kind": kind})
+
+    async def documents(self, m: Claimant, kinds=DOCS) -> list[str]:
+        ids = []
+        for kind in kinds:
+            resp = await self.upload(m, kind)
+            assert resp.status_code == 201, resp.text
+            ids.append(resp.json()["document_id"])
+        return ids
+
+    async def submit(self, m: Claimant, body: dict, key: str | None = None):
+        headers = m.headers(self.issuer) | {"Idempotency-Key": key or uuid.uuid4().hex}
+        return await self.api.post("/v1/claims", json=body, headers=headers)
+
+    async def settled(self, m: Claimant, timeout: float = 90.0) -> None:
+        """Wait until the worker projected the member's card, profile and face match."""
+        db = self.api_app.state.claims.runtime.db
+
+        async def attempt() -> bool:
+            card = await db["cards"].find_one({"_id": m.kpj}) or {}
+            member = await db["members"].find_one({"_id": m.nik}) or {}
+            face_doc = await db["face_verifications"].find_one({"_id": m.verification_id})
+            return bool(card.get("registered_on") and card.get("employment") and card.get("balance")
+                        and member.get("profile") and face_doc)
+
+        await eventually(attempt, timeout=timeout, message=f"projection of {m.nik}")
+
+    async def claim(self, m: Claimant, claim_id: str) -> dict:
+        resp = await self.api.get(f"/v1/claims/{claim_id}", headers=m.headers(self.issuer))
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    async def claim_reaches(self, m: Claimant, claim_id: str, status: str, timeout: float = 60.0) -> dict:
+        async def attempt():
+            body = await self.claim(m, claim_id)
+            return body if body["status"] == status else None
+
+        return await eventually(attempt, timeout=timeout, message=f"claim {claim_id} {status}")
+
+
+async def claimable(env: Env, amount: int = 8_000_000, **profile_kw) -> tuple[Claimant, dict]:
+    """A resigned member whose projections are complete, with the three documents uploaded."""
+    m = Claimant()
+    await env.publish(ready_feed(m, amount, **profile_kw))
+    await env.settled(m)
+    body = {"reason": "resignation", "kpj": m.kpj, "document_ids": await env.documents(m),
+            "verification_id": m.verification_id}
+    return m, body
+
+
+@asynccontextmanager
+async def claims_env(infra, issuer, name: str, clock=None, **settings_kw) -> AsyncIterator[Env]:
+    """The claims worker and API in-process on a database of their own, groups started at the topics' end."""
+    from jmo_claims.entrypoints.api import create_api
+    from jmo_claims.entrypoints.worker import create_worker
+    from jmo_claims.settings import ClaimsSettings
+    from jmo_shared.topics import CLAIMS_EVENTS
+
+    db = f"t_claims_{name}_{uuid.uuid4().hex[:8]}"
+    settings = ClaimsSettings(
+        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=issuer.jwks(),
+        consumer_group_prefix=f"test-{db}", db_name=db, **settings_kw,
+    )
+    tap = EventTap(infra.kafka_bootstrap, CLAIMS_EVENTS)
+    worker_app, api_app = create_worker(settings, clock), create_api(settings, clock)
+    await skip_history(infra.kafka_bootstrap, settings)
+    try:
+        await tap.start()
+        async with running(worker_app) as worker, running(api_app) as api:
+            env = Env(api, worker_app, api_app, infra.kafka_bootstrap, issuer, tap)
+            env.worker = worker  # type: ignore[attr-defined]
+            yield env
+    finally:
+        await tap.stop()
+
+
+async def reserved(env: Env, m: Claimant, claim_id: str, amount: int) -> None:
+    """Balance held the claim's amount (what balance publishes after ClaimSubmitted)."""
+    from jmo_shared.events import BalanceReserved
+
+    await env.publish([BalanceReserved(claim_id=claim_id, member_id=m.member_id, nik=m.nik, kpj=m.kpj,
+                                       amount_idr=amount, balance_idr=amount, reserved_at=datetime.now(UTC))])
+
+
+async def submitted(env: Env, amount: int = 20_000_000, **profile_kw) -> tuple[Claimant, str]:
+    m, body = await claimable(env, amount, **profile_kw)
+    resp = await env.submit(m, body)
+    assert resp.status_code == 202, resp.text
+    return m, resp.json()["claim_id"]
+
+
+async def in_review(env: Env, amount: int = 20_000_000, **profile_kw) -> tuple[Claimant, str]:
+    """A claim above the app channel's cap, held by balance: waiting for an officer."""
+    m, claim_id = await submitted(env, amount, **profile_kw)
+    await reserved(env, m, claim_id, amount)
+    await env.claim_reaches(m, claim_id, "NEEDS_REVIEW")
+    return m, claim_id

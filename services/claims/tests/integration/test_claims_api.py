@@ -12,14 +12,17 @@ import pytest_asyncio
 from claims_support import (
     PNG,
     Claimant,
+    Env,
     EventTap,
     balance,
+    claimable,
     face,
     profile,
     ready_feed,
     registered,
     resigned,
     running,
+    skip_history,
 )
 from jmo_claims.entrypoints.api import create_api
 from jmo_claims.entrypoints.schemas import ClaimRequest
@@ -27,79 +30,10 @@ from jmo_claims.entrypoints.worker import create_worker
 from jmo_claims.settings import ClaimsSettings
 from jmo_shared.events import BalanceReservationRejected, BalanceReserved, PayoutFailed, PayoutInitiated, PayoutSettled
 from jmo_shared.idempotency import fingerprint
-from jmo_shared.testing import eventually, publish
+from jmo_shared.testing import eventually
 from jmo_shared.topics import CLAIMS_EVENTS
 
 pytestmark = pytest.mark.integration
-
-DOCS = ("kpj_card", "ktp", "resignation_letter")
-
-
-class Env:
-    def __init__(self, api, worker_app, api_app, bootstrap: str, issuer, tap: EventTap) -> None:
-        self.api = api
-        self.worker_app = worker_app
-        self.api_app = api_app
-        self.bootstrap = bootstrap
-        self.issuer = issuer
-        self.tap = tap
-
-    async def publish(self, events: list) -> None:
-        await publish(self.bootstrap, events)
-
-    async def eligibility(self, m: Claimant, **params) -> dict:
-        resp = await self.api.get("/v1/claims/eligibility", params=params, headers=m.headers(self.issuer))
-        assert resp.status_code == 200, resp.text
-        return resp.json()
-
-    async def projected(self, m: Claimant, check, timeout: float = 90.0) -> dict:
-        async def attempt():
-            body = await self.eligibility(m)
-            return body if check(body) else None
-
-        return await eventually(attempt, timeout=timeout, message=f"projection of {m.nik}")
-
-    async def upload(self, m: Claimant, kind: str, content: bytes = PNG, filename: str = "doc.png"):
-        return await self.api.post("/v1/claims/documents", headers=m.headers(self.issuer),
-                                   files={"file": (filename, content, "application/octet-stream")},
-                                   data={"kind": kind})
-
-    async def documents(self, m: Claimant, kinds=DOCS) -> list[str]:
-        ids = []
-        for kind in kinds:
-            resp = await self.upload(m, kind)
-            assert resp.status_code == 201, resp.text
-            ids.append(resp.json()["document_id"])
-        return ids
-
-    async def submit(self, m: Claimant, body: dict, key: str | None = None):
-        headers = m.headers(self.issuer) | {"Idempotency-Key": key or uuid.uuid4().hex}
-        return await self.api.post("/v1/claims", json=body, headers=headers)
-
-    async def settled(self, m: Claimant, timeout: float = 90.0) -> None:
-        """Wait until the worker projected the member's card, profile and face match."""
-        db = self.api_app.state.claims.runtime.db
-
-        async def attempt() -> bool:
-            card = await db["cards"].find_one({"_id": m.kpj}) or {}
-            member = await db["members"].find_one({"_id": m.nik}) or {}
-            face_doc = await db["face_verifications"].find_one({"_id": m.verification_id})
-            return bool(card.get("registered_on") and card.get("employment") and card.get("balance")
-                        and member.get("profile") and face_doc)
-
-        await eventually(attempt, timeout=timeout, message=f"projection of {m.nik}")
-
-    async def claim(self, m: Claimant, claim_id: str) -> dict:
-        resp = await self.api.get(f"/v1/claims/{claim_id}", headers=m.headers(self.issuer))
-        assert resp.status_code == 200, resp.text
-        return resp.json()
-
-    async def claim_reaches(self, m: Claimant, claim_id: str, status: str, timeout: float = 60.0) -> dict:
-        async def attempt():
-            body = await self.claim(m, claim_id)
-            return body if body["status"] == status else None
-
-        return await eventually(attempt, timeout=timeout, message=f"claim {claim_id} {status}")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -112,21 +46,12 @@ async def env(infra, token_issuer):
     tap = EventTap(infra.kafka_bootstrap, CLAIMS_EVENTS)
     worker_app, api_app = create_worker(settings), create_api(settings)
     try:
+        await skip_history(infra.kafka_bootstrap, settings)
         await tap.start()
         async with running(worker_app), running(api_app) as api:
             yield Env(api, worker_app, api_app, infra.kafka_bootstrap, token_issuer, tap)
     finally:
         await tap.stop()
-
-
-async def claimable(env: Env, amount: int = 8_000_000, **profile_kw) -> tuple[Claimant, dict]:
-    """A resigned member whose projections are complete, with the three documents uploaded."""
-    m = Claimant()
-    await env.publish(ready_feed(m, amount, **profile_kw))
-    await env.settled(m)
-    body = {"reason": "resignation", "kpj": m.kpj, "document_ids": await env.documents(m),
-            "verification_id": m.verification_id}
-    return m, body
 
 
 # --- projections -----------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import pytest_asyncio
 
-from claims_support import Claimant, ready_feed, running
+from claims_support import Claimant, ready_feed, running, skip_history
 from jmo_claims.entrypoints.api import create_api
 from jmo_claims.entrypoints.worker import create_worker
 from jmo_claims.settings import ClaimsSettings
@@ -29,6 +29,7 @@ async def env(infra, token_issuer):
         consumer_group_prefix=f"test-{db}", db_name=db,
     )
     worker_app, api_app = create_worker(settings), create_api(settings)
+    await skip_history(infra.kafka_bootstrap, settings)
     async with running(worker_app), running(api_app) as api:
         api.app = api_app  # type: ignore[attr-defined]
         yield api, worker_app, infra.kafka_bootstrap, token_issuer
