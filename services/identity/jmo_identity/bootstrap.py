@@ -15,16 +15,22 @@ from jmo_shared.logging import get_logger
 from jmo_shared.runtime import Runtime, api_lifespan, worker_app
 from jmo_shared.topics import CORE_MEMBERSHIP, POPULATION_RECORDS
 
-from .adapters.account_store import AccountStore, LoginFailureStore
+from .adapters.account_store import AccountStore
+from .adapters.attempt_store import CLIENT_ATTEMPTS, LOGIN_FAILURES, AttemptStore
 from .adapters.biometric_store import BiometricStore
+from .adapters.challenge_store import ChallengeStore, load_code_pepper
 from .adapters.indexes import ensure_indexes
+from .adapters.notifier import LocalNotifier
 from .adapters.password_hashing import PasswordHashing
 from .adapters.registry_store import RegistryStore
 from .adapters.signing import AccessTokenIssuer, Keyring, KeyringVerifier, KeyStore
 from .adapters.token_store import TokenStore
 from .domain.biometrics import FacePolicy
+from .domain.client_address import parse_networks
+from .domain.codes import CodePolicy
 from .domain.lockout import LockoutPolicy
 from .domain.passwords import PasswordPolicy
+from .service_layer import throttling
 from .service_layer.context import IdentityContext
 from .service_layer.registry import registry_handlers
 from .settings import IdentitySettings
@@ -40,7 +46,7 @@ def build_context(runtime: Runtime, settings: IdentitySettings, clock: Clock) ->
         clock=clock,
         registry=RegistryStore(db),
         accounts=AccountStore(db),
-        login_failures=LoginFailureStore(db),
+        login_failures=AttemptStore(db, LOGIN_FAILURES),
         tokens=TokenStore(db),
         biometrics=BiometricStore(db),
         hashing=PasswordHashing(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism),
@@ -62,15 +68,41 @@ def build_context(runtime: Runtime, settings: IdentitySettings, clock: Clock) ->
             validity=timedelta(seconds=settings.face_verification_ttl_seconds),
             daily_non_match_budget=settings.face_daily_retry_budget,
             timezone=settings.face_budget_timezone,
+            copy_min_score=settings.face_copy_min_score,
+            copy_max_hash_distance=settings.face_copy_max_hash_distance,
         ),
         refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
         session_max=timedelta(days=settings.session_max_days),
+        challenges=ChallengeStore(db),
+        code_policy=CodePolicy(
+            ttl=timedelta(seconds=settings.code_ttl_seconds),
+            max_attempts=settings.code_max_attempts,
+            resend_cooldown=timedelta(seconds=settings.code_resend_cooldown_seconds),
+            max_sends=settings.code_max_sends_per_hour,
+            send_window=timedelta(hours=1),
+        ),
+        notifier=LocalNotifier(db, timedelta(hours=settings.notification_retention_hours)),
+        client_attempts=AttemptStore(db, CLIENT_ATTEMPTS),
+        client_limits=client_limits(settings),
+        recovery_cooling_off=timedelta(hours=settings.recovery_cooling_off_hours),
+        refuse_replayed_selfies=settings.face_refuse_replayed_selfies,
     )
+
+
+def client_limits(settings: IdentitySettings) -> dict[str, LockoutPolicy]:
+    def limit(count: int, seconds: int) -> LockoutPolicy:
+        return LockoutPolicy(max_failures=count, window=timedelta(seconds=seconds), delay_step_seconds=0)
+
+    return {
+        throttling.LOGIN: limit(settings.client_login_max_failures, settings.client_login_window_seconds),
+        throttling.PASSWORD_RESET: limit(settings.client_reset_max_requests, settings.client_reset_window_seconds),
+        throttling.RECOVERY: limit(settings.client_recovery_max_attempts, settings.client_recovery_window_seconds),
+    }
 
 
 def create_api(settings: IdentitySettings | None = None, clock: Clock | None = None) -> FastAPI:
     from .adapters.face import FacePort
-    from .entrypoints.api import ROUTERS, VERIFICATIONS_PATH
+    from .entrypoints.api import ROUTERS, UPLOAD_PATHS
     from .entrypoints.upload_limit import UploadLimit
 
     settings = settings or IdentitySettings()
@@ -88,6 +120,7 @@ def create_api(settings: IdentitySettings | None = None, clock: Clock | None = N
             await ensure_indexes(runtime.db)
             await ctx.keyring.load()
             await ctx.hashing.start()
+            ctx.code_pepper = await load_code_pepper(runtime.db, settings.code_pepper)
             try:
                 await face.load()
             except Exception as exc:  # a broken model install must not take login down with it
@@ -110,7 +143,9 @@ def create_api(settings: IdentitySettings | None = None, clock: Clock | None = N
         lifespan=lifespan,
         routers=ROUTERS,
     )
-    app.add_middleware(UploadLimit, paths=frozenset({VERIFICATIONS_PATH}), max_bytes=settings.selfie_max_bytes)
+    app.add_middleware(UploadLimit, paths=UPLOAD_PATHS, max_bytes=settings.selfie_max_bytes)
+    # Whose X-Forwarded-For to believe when throttling by client address.
+    app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     return app
 
 

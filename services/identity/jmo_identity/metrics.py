@@ -14,3 +14,10 @@ FACE_SECONDS = Histogram(
     "identity_face_analysis_seconds", "Time to analyse one selfie, queueing included",
     buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10),
 )
+CLIENT_THROTTLED = Counter("identity_client_throttled_total", "Requests refused for their client address", ["scope"])
+CODES_SENT = Counter("identity_codes_sent_total", "One-time codes sent", ["purpose", "channel"])
+CODE_CHECKS = Counter("identity_code_checks_total", "One-time codes presented, by purpose and outcome",
+                      ["purpose", "outcome"])
+PASSWORD_CHANGES = Counter("identity_password_changes_total", "Password changes and resets by kind and outcome",
+                           ["kind", "outcome"])
+RECOVERIES = Counter("identity_account_recoveries_total", "Account recovery steps by outcome", ["outcome"])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from jmo_shared.settings import ServiceSettings
+
+from .domain.client_address import parse_networks
 
 # services/identity/jmo_identity/settings.py -> the repository root
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -50,10 +52,50 @@ class IdentitySettings(ServiceSettings):
     face_threshold_default: float = Field(default=0.50, ge=0, le=1)
     # Per purpose, e.g. IDENTITY_FACE_THRESHOLDS='{"claim": 0.55}'. A changed
     # bank account is the fraud hot spot, so it asks for a closer match.
-    face_thresholds: dict[str, float] = Field(default_factory=lambda: {"bank_account_change": 0.60})
+    face_thresholds: dict[str, float] = Field(
+        default_factory=lambda: {"bank_account_change": 0.60, "account_recovery": 0.60}
+    )
     face_verification_ttl_seconds: int = Field(default=600, ge=60)
     # Non-matches a member gets per day before we send them to the video call.
     face_daily_retry_budget: int = Field(default=5, ge=1)
     # The member's "day" for the budget (WIB).
     face_budget_timezone: str = "Asia/Jakarta"
     selfie_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # A selfie at least this close to the KTP photo (cosine score), or whose face crop's
+    # fingerprint is within this many of 64 bits of it, is that photo, not a capture.
+    face_copy_min_score: float = Field(default=0.95, gt=0, le=1)
+    face_copy_max_hash_distance: int = Field(default=8, ge=0, le=64)
+    # Refuse a selfie whose exact bytes this member already sent (a replayed capture).
+    face_refuse_replayed_selfies: bool = True
+
+    # --- one-time codes (contact confirmation, password reset, account recovery) ---
+    code_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    code_max_attempts: int = Field(default=5, ge=1, le=10)
+    code_resend_cooldown_seconds: int = Field(default=60, ge=0)
+    code_max_sends_per_hour: int = Field(default=5, ge=1)
+    # Key of the codes' HMAC (IDENTITY_CODE_PEPPER). Without it one is generated once and kept
+    # in the identity database next to the generated signing key; production sets it from a secret.
+    code_pepper: str | None = None
+    # The local notification adapter keeps sent messages (with their codes) this long.
+    notification_retention_hours: int = Field(default=24, ge=1)
+
+    # --- account recovery ---------------------------------------------------
+    # After a recovery the new contact may not redirect money (bank-account change) this long.
+    recovery_cooling_off_hours: int = Field(default=72, ge=0)
+
+    # --- throttling by client address -----------------------------------------
+    # Proxies whose X-Forwarded-For is believed (CIDRs, JSON list: '["10.0.0.0/8"]'); none by default.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Generous on purpose: mobile carriers put many members behind one address (CGNAT).
+    client_login_max_failures: int = Field(default=50, ge=1)
+    client_login_window_seconds: int = Field(default=900, ge=60)
+    client_reset_max_requests: int = Field(default=20, ge=1)
+    client_reset_window_seconds: int = Field(default=3600, ge=60)
+    client_recovery_max_attempts: int = Field(default=10, ge=1)
+    client_recovery_window_seconds: int = Field(default=3600, ge=60)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # a typo must stop the start, not silently trust nobody (or everybody)
+        return value

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 from jmo_shared.clock import Clock, SystemClock
 from jmo_shared.consumer import IdempotentConsumer
-from jmo_shared.events import AccountRegistered, EmploymentEnded, FaceVerified, MemberRegistered, PersonRecorded
+from jmo_shared.events import (
+    AccountRegistered,
+    ContactChanged,
+    EmploymentEnded,
+    FaceVerified,
+    MemberRegistered,
+    PersonRecorded,
+)
 from jmo_shared.runtime import Runtime
 from jmo_shared.topics import CORE_MEMBERSHIP, IDENTITY_EVENTS, POPULATION_RECORDS
 
@@ -39,6 +46,7 @@ class Container:
             .on(PersonRecorded, projections.on_person_recorded)
             .on(AccountRegistered, projections.on_account_registered)
             .on(FaceVerified, projections.on_face_verified)
+            .on(ContactChanged, projections.on_contact_changed)
         ]
 
 

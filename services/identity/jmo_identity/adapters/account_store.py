@@ -1,11 +1,10 @@
-"""Accounts and the failed-login record (keyed by e-mail, whether or not an account has it)."""
+"""Accounts, and the failed-login key (the e-mail's hash, whether or not an account has it)."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from jmo_shared.mongo import Database
@@ -13,7 +12,6 @@ from jmo_shared.mongo import Database
 from ..domain.accounts import Account
 
 ACCOUNTS = "accounts"
-LOGIN_FAILURES = "login_failures"
 
 
 def _to_doc(account: Account) -> dict:
@@ -27,6 +25,9 @@ def _to_doc(account: Account) -> dict:
         "kpj_numbers": list(account.kpj_numbers),
         "password_hash": account.password_hash,
         "created_at": account.created_at,
+        "email_confirmed_at": account.email_confirmed_at,
+        "phone_confirmed_at": account.phone_confirmed_at,
+        "restricted_until": account.restricted_until,
     }
 
 
@@ -41,6 +42,9 @@ def _from_doc(doc: dict) -> Account:
         kpj_numbers=tuple(doc.get("kpj_numbers") or ()),
         password_hash=doc["password_hash"],
         created_at=doc["created_at"],
+        email_confirmed_at=doc.get("email_confirmed_at"),
+        phone_confirmed_at=doc.get("phone_confirmed_at"),
+        restricted_until=doc.get("restricted_until"),
     )
 
 
@@ -52,8 +56,12 @@ class AccountStore:
         # Unique indexes on nik and email settle a race between two registrations.
         await self._db[ACCOUNTS].insert_one(_to_doc(account), session=session)
 
-    async def by_id(self, member_id: str) -> Account | None:
-        doc = await self._db[ACCOUNTS].find_one({"_id": member_id})
+    async def by_id(self, member_id: str, session: AsyncClientSession | None = None) -> Account | None:
+        doc = await self._db[ACCOUNTS].find_one({"_id": member_id}, session=session)
+        return _from_doc(doc) if doc else None
+
+    async def by_nik(self, nik: str) -> Account | None:
+        doc = await self._db[ACCOUNTS].find_one({"nik": nik})
         return _from_doc(doc) if doc else None
 
     async def by_email(self, email: str) -> Account | None:
@@ -66,32 +74,32 @@ class AccountStore:
     async def email_taken(self, email: str) -> bool:
         return await self._db[ACCOUNTS].find_one({"email": email}, {"_id": 1}) is not None
 
-    async def set_password_hash(self, member_id: str, password_hash: str) -> None:
-        await self._db[ACCOUNTS].update_one({"_id": member_id}, {"$set": {"password_hash": password_hash}})
+    async def email_taken_by_other(self, email: str, member_id: str) -> bool:
+        return await self._db[ACCOUNTS].find_one({"email": email, "_id": {"$ne": member_id}}, {"_id": 1}) is not None
+
+    async def set_password_hash(
+        self, member_id: str, password_hash: str, session: AsyncClientSession | None = None
+    ) -> None:
+        await self._db[ACCOUNTS].update_one(
+            {"_id": member_id}, {"$set": {"password_hash": password_hash}}, session=session
+        )
+
+    async def set_contact(
+        self, member_id: str, channel: str, value: str, confirmed_at: datetime, session: AsyncClientSession
+    ) -> None:
+        """The contact becomes `value`, confirmed (the unique e-mail index refuses one taken meanwhile)."""
+        await self._db[ACCOUNTS].update_one(
+            {"_id": member_id},
+            {"$set": {channel: value, f"{channel}_confirmed_at": confirmed_at}},
+            session=session,
+        )
+
+    async def restrict_until(self, member_id: str, until: datetime, session: AsyncClientSession) -> None:
+        await self._db[ACCOUNTS].update_one(
+            {"_id": member_id}, {"$max": {"restricted_until": until}}, session=session
+        )
 
 
 def login_key(email: str) -> str:
     # The address itself is not needed to count failures; its hash keeps the collection free of it.
     return hashlib.sha256(email.encode()).hexdigest()
-
-
-class LoginFailureStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def failures(self, key: str) -> list[datetime]:
-        doc = await self._db[LOGIN_FAILURES].find_one({"_id": key})
-        return list(doc.get("failures") or []) if doc else []
-
-    async def record(self, key: str, at: datetime, keep: int, window: timedelta) -> list[datetime]:
-        """Add one failure atomically (concurrent guesses all count); returns the kept failures."""
-        doc = await self._db[LOGIN_FAILURES].find_one_and_update(
-            {"_id": key},
-            {"$push": {"failures": {"$each": [at], "$slice": -keep}}, "$set": {"purge_at": at + window}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        return list(doc.get("failures") or [])
-
-    async def clear(self, key: str) -> None:
-        await self._db[LOGIN_FAILURES].delete_one({"_id": key})

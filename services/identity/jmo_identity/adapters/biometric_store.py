@@ -10,6 +10,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from jmo_shared.mongo import Database
 
+from ..domain.biometrics import ACCOUNT_RECOVERY
+
 VERIFICATIONS = "face_verifications"
 REFERENCES = "reference_faces"
 
@@ -20,6 +22,7 @@ class Reference:
     photo_sha256: str
     model_version: str
     embedding: list[float]
+    face_hash: str | None  # None: stored before copies were checked; recomputed on next use
 
 
 @dataclass(frozen=True)
@@ -47,20 +50,32 @@ class BiometricStore:
         doc = await self._db[REFERENCES].find_one({"_id": nik})
         if doc is None:
             return None
-        return Reference(nik, doc["photo_sha256"], doc["model_version"], list(doc["embedding"]))
+        return Reference(nik, doc["photo_sha256"], doc["model_version"], list(doc["embedding"]), doc.get("face_hash"))
 
     async def save_reference(self, ref: Reference, at: datetime) -> None:
         await self._db[REFERENCES].replace_one(
             {"_id": ref.nik},
             {"_id": ref.nik, "photo_sha256": ref.photo_sha256, "model_version": ref.model_version,
-             "embedding": ref.embedding, "created_at": at},
+             "embedding": ref.embedding, "face_hash": ref.face_hash, "created_at": at},
             upsert=True,
         )
 
-    async def non_matches_on(self, member_id: str, day: date) -> int:
+    async def non_matches_on(self, member_id: str, day: date, recovery: bool = False) -> int:
+        """Non-matches of the member that day: of account recoveries, or of everything else.
+
+        Counted apart so that a stranger failing to recover someone's account
+        cannot spend that member's own budget for the day.
+        """
+        purpose = ACCOUNT_RECOVERY if recovery else {"$ne": ACCOUNT_RECOVERY}
         return await self._db[VERIFICATIONS].count_documents(
-            {"member_id": member_id, "budget_day": day.isoformat(), "matched": False}
+            {"member_id": member_id, "budget_day": day.isoformat(), "matched": False, "purpose": purpose}
         )
+
+    async def selfie_seen(self, member_id: str, selfie_sha256: str) -> bool:
+        found = await self._db[VERIFICATIONS].find_one(
+            {"member_id": member_id, "selfie_sha256": selfie_sha256}, {"_id": 1}
+        )
+        return found is not None
 
     async def add(self, v: Verification, session: AsyncClientSession) -> None:
         await self._db[VERIFICATIONS].insert_one(

@@ -24,6 +24,7 @@ __all__ = ["FaceCaptureError", "FacePort", "SelfieAnalysis"]
 class SelfieAnalysis:
     embedding: list[float]
     quality: dict[str, Any]
+    face_hash: str
 
 
 def plain(value: Any) -> Any:
@@ -73,7 +74,8 @@ class FacePort:
         loop = asyncio.get_running_loop()
         policy = REFERENCE_POLICY if reference else None
         result = await loop.run_in_executor(self._pool, lambda: engine.analyze(image, policy=policy))
-        return SelfieAnalysis(embedding=[float(x) for x in result.embedding], quality=plain(result.quality))
+        return SelfieAnalysis(embedding=[float(x) for x in result.embedding], quality=plain(result.quality),
+                              face_hash=result.face_hash)
 
     def similarity(self, a: list[float], b: list[float]) -> float:
         return float(FaceEngine.similarity(np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)))

@@ -77,3 +77,12 @@ class TokenStore:
             {"$set": {"revoked_at": at, "revoked_reason": reason}},
             session=session,
         )
+
+    async def revoke_member(self, member_id: str, reason: str, at: datetime, session: AsyncClientSession) -> int:
+        """End every login of the member (password change or reset, account recovery)."""
+        result = await self._db[FAMILIES].update_many(
+            {"member_id": member_id, "revoked_at": None},
+            {"$set": {"revoked_at": at, "revoked_reason": reason}},
+            session=session,
+        )
+        return result.modified_count

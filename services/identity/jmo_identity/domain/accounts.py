@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from jmo_shared.errors import FieldError
 
@@ -39,6 +39,26 @@ class Account:
     kpj_numbers: tuple[str, ...]
     password_hash: str
     created_at: datetime
+    # None until the member typed the code we sent there.
+    email_confirmed_at: datetime | None = None
+    phone_confirmed_at: datetime | None = None
+    # After an account recovery: money may not be redirected (bank account change) before this.
+    restricted_until: datetime | None = None
+
+    def contact(self, channel: str) -> str:
+        return self.email if channel == "email" else self.phone
+
+    def confirmed(self, channel: str) -> bool:
+        return (self.email_confirmed_at if channel == "email" else self.phone_confirmed_at) is not None
+
+    def confirmed_contacts(self) -> list[tuple[str, str]]:
+        """(channel, address) of every contact the member proved they receive: where secrets may go."""
+        return [(ch, self.contact(ch)) for ch in ("email", "phone") if self.confirmed(ch)]
+
+
+def recovery_restriction(now: datetime, cooling_off: timedelta) -> datetime:
+    """Until when a recovered account may not redirect money: whoever recovered it may not be the member."""
+    return now + cooling_off
 
 
 def parse_registration(

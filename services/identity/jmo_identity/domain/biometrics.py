@@ -1,4 +1,4 @@
-"""Face verification rules: thresholds per purpose, validity, the daily retry budget."""
+"""Face verification rules: thresholds per purpose, validity, the daily retry budget, copies."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-PURPOSES = ("profile_update", "claim", "balance_merge", "login", "bank_account_change")
+ACCOUNT_RECOVERY = "account_recovery"
+# What a member asks a face match for; account_recovery is identity's own (no session, no event).
+PURPOSES = ("profile_update", "claim", "balance_merge", "login", "bank_account_change", ACCOUNT_RECOVERY)
 
 
 @dataclass(frozen=True)
@@ -17,12 +19,22 @@ class FacePolicy:
     validity: timedelta = timedelta(minutes=10)
     daily_non_match_budget: int = 5
     timezone: str = "Asia/Jakarta"
+    # A selfie this close to the KTP photo is that photo again (re-encoded, resized, cropped):
+    # independent photos of one person scored at most 0.81, copies at least 0.95 (bench/calibrate.py).
+    copy_min_score: float = 0.95
+    copy_max_hash_distance: int = 8
 
     def threshold(self, purpose: str) -> float:
         return float(self.thresholds.get(purpose, self.default_threshold))
 
     def matched(self, score: float, purpose: str) -> bool:
         return score >= self.threshold(purpose)
+
+    def is_copy_of_reference(self, score: float, hash_distance: int | None) -> bool:
+        """Whether the selfie is the KTP photo itself rather than a new capture of the face."""
+        if score >= self.copy_min_score:
+            return True
+        return hash_distance is not None and hash_distance <= self.copy_max_hash_distance
 
     def budget_day(self, now: datetime) -> date:
         """The member's calendar day (their local time), which the budget counts."""

@@ -31,3 +31,15 @@ def normalise_phone(phone: str) -> str | None:
     elif digits.startswith("628"):
         digits = "+" + digits
     return digits if _MOBILE.match(digits) else None
+
+
+def normalise_contact(channel: str, value: str) -> str | None:
+    return normalise_email(value) if channel == "email" else normalise_phone(value)
+
+
+def mask_contact(channel: str, value: str) -> str:
+    """Enough to recognise one's own address ("bu***@example.co.id", "+62812****7890"), not to learn it."""
+    if channel == "email":
+        local, _, domain = value.partition("@")
+        return f"{local[:2]}***@{domain}"
+    return value[:6] + "*" * max(len(value) - 10, 2) + value[-4:]

@@ -1,24 +1,32 @@
 """Identity's HTTP API: accounts, login and tokens, the JWKS, face verification.
 
-Routers only parse, call one handler and shape the answer.
+Routers only parse, call one handler and shape the answer. The member's own
+account (contact confirmation, password change) and account recovery are in
+self_service.py.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Response, UploadFile
 
 from jmo_shared.http import CurrentMember
 
 from ..service_layer import accounts as account_handlers
 from ..service_layer import auth as auth_handlers
 from ..service_layer import biometrics as biometric_handlers
-from ..service_layer.auth import TokenPair
-from ..service_layer.context import IdentityContext
+from ..service_layer import passwords as password_handlers
+from . import self_service
+from .deps import PROBLEM as _PROBLEM
+from .deps import ClientAddress, Identity
+from .deps import tokens as _tokens
 from .schemas import (
     Jwks,
     LoginRequest,
+    PasswordResetAccepted,
+    PasswordResetConfirm,
+    PasswordResetRequest,
     Purpose,
     RefreshRequest,
     RegisterAccountRequest,
@@ -28,20 +36,8 @@ from .schemas import (
 )
 
 VERIFICATIONS_PATH = "/v1/biometrics/verifications"
-
-
-def _context(request: Request) -> IdentityContext:
-    return request.app.state.identity
-
-
-Identity = Annotated[IdentityContext, Depends(_context)]
-
-_PROBLEM = {"content": {"application/problem+json": {}}}
-
-
-def _tokens(pair: TokenPair) -> TokenResponse:
-    return TokenResponse(access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token)
-
+# Routes that take a photo: their size is checked from Content-Length before anything is read.
+UPLOAD_PATHS = frozenset({VERIFICATIONS_PATH, self_service.RECOVERY_PATH})
 
 accounts = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -62,9 +58,11 @@ auth = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 @auth.post("/login", response_model=TokenResponse,
            responses={401: {"description": "invalid_credentials", **_PROBLEM},
-                      423: {"description": "account_locked (temporary; retry_after seconds)", **_PROBLEM}})
-async def login(body: LoginRequest, ctx: Identity) -> TokenResponse:
-    return _tokens(await auth_handlers.login(ctx, body.email, body.password))
+                      423: {"description": "account_locked (temporary; retry_after seconds; unlock: password_reset)",
+                            **_PROBLEM},
+                      429: {"description": "too_many_attempts from this client address (retry_after)", **_PROBLEM}})
+async def login(body: LoginRequest, ctx: Identity, client: ClientAddress) -> TokenResponse:
+    return _tokens(await auth_handlers.login(ctx, body.email, body.password, client))
 
 
 @auth.post("/refresh", response_model=TokenResponse,
@@ -78,6 +76,27 @@ async def refresh(body: RefreshRequest, ctx: Identity) -> TokenResponse:
 @auth.post("/logout", status_code=204, response_class=Response)
 async def logout(body: RefreshRequest, ctx: Identity) -> Response:
     await auth_handlers.logout(ctx, body.refresh_token)
+    return Response(status_code=204)
+
+
+@auth.post("/password-reset", status_code=202, response_model=PasswordResetAccepted,
+           responses={429: {"description": "too_many_attempts from this client address", **_PROBLEM}})
+async def request_password_reset(body: PasswordResetRequest, ctx: Identity, client: ClientAddress
+                                 ) -> PasswordResetAccepted:
+    """Send a reset code to the account's confirmed e-mail/phone. The same answer whether or not
+    an account has this e-mail. Also the way to lift a login lock at once."""
+    expires_in = await password_handlers.request_reset(ctx, body.email, client)
+    return PasswordResetAccepted(
+        detail="if an account has this e-mail and a confirmed contact, a code was sent there", expires_in=expires_in,
+    )
+
+
+@auth.post("/password-reset/confirm", status_code=204, response_class=Response,
+           responses={422: {"description": "code_invalid / validation_failed (new_password)", **_PROBLEM},
+                      429: {"description": "too_many_attempts from this client address", **_PROBLEM}})
+async def confirm_password_reset(body: PasswordResetConfirm, ctx: Identity, client: ClientAddress) -> Response:
+    """Set a new password with the code; every session ends and the login lock is lifted."""
+    await password_handlers.confirm_reset(ctx, body.email, body.code, body.new_password, client)
     return Response(status_code=204)
 
 
@@ -118,7 +137,8 @@ async def verify_face(
     )
 
 
-ROUTERS = [accounts, auth, keys, biometrics]
+# self_service's fixed paths (/v1/accounts/me, /v1/accounts/recovery) before any path parameter.
+ROUTERS = [*self_service.ROUTERS, accounts, auth, keys, biometrics]
 
 
 def main() -> None:

@@ -52,3 +52,91 @@ class VerificationResponse(BaseModel):
     quality: dict[str, Any]
     expires_at: datetime
     model_version: str
+
+
+Channel = Literal["email", "phone"]
+
+
+def _code() -> Any:
+    return Field(min_length=1, max_length=16, description="The 6-digit code from the message.")
+
+
+class ContactCodeRequest(BaseModel):
+    channel: Channel
+
+
+class ContactConfirmRequest(BaseModel):
+    channel: Channel
+    code: str = _code()
+
+
+class ContactChangeRequest(BaseModel):
+    channel: Channel
+    value: str = Field(max_length=254, description="The new e-mail address or Indonesian mobile number.")
+    password: str = Field(max_length=256, description="The account's password, asked again for this change.")
+
+
+class CodeSentResponse(BaseModel):
+    channel: str
+    sent_to: list[str] = Field(description="Where the code went, masked.")
+    expires_at: datetime
+    resend_after: int = Field(description="Seconds before another code can be asked for.")
+
+
+class PendingContact(BaseModel):
+    channel: str
+    sent_to: str
+    expires_at: datetime
+
+
+class AccountResponse(BaseModel):
+    member_id: str
+    email: str
+    email_confirmed: bool
+    phone: str
+    phone_confirmed: bool
+    pending_confirmations: list[PendingContact]
+    restricted_until: datetime | None = Field(
+        description="After an account recovery: no bank-account change before this time."
+    )
+
+
+class PasswordChangeRequest(BaseModel):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256)
+
+
+class PasswordResetRequest(BaseModel):
+    email: str = Field(max_length=254)
+
+
+class PasswordResetAccepted(BaseModel):
+    detail: str
+    expires_in: int = Field(description="Seconds a code sent now stays valid.")
+
+
+class PasswordResetConfirm(BaseModel):
+    email: str = Field(max_length=254)
+    code: str = _code()
+    new_password: str = Field(max_length=256)
+
+
+class RecoveryStarted(BaseModel):
+    recovery_id: str
+    channel: str
+    sent_to: list[str]
+    expires_at: datetime
+
+
+class RecoveryConfirm(BaseModel):
+    code: str = _code()
+    new_password: str | None = Field(default=None, max_length=256,
+                                     description="Optional: a new password, if the old one is forgotten too.")
+
+
+class RecoveryDone(BaseModel):
+    member_id: str
+    email: str
+    phone: str
+    restricted_until: datetime | None
+    sessions_ended: int

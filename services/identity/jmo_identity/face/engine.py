@@ -20,6 +20,7 @@ from PIL import Image
 from . import quality as q
 from .detector import Detection, YuNetDetector
 from .errors import FaceCaptureError
+from .fingerprint import face_hash
 from .image_input import DecodeLimits, decode_image
 from .models import MODEL_VERSION, prepare_models
 from .quality import QualityPolicy
@@ -37,6 +38,8 @@ class FaceAnalysis:
     box: tuple[float, float, float, float]  # x1, y1, x2, y2
     landmarks: np.ndarray = field(repr=False)  # (5, 2), same coordinates as box
     model_version: str = MODEL_VERSION
+    # dHash of the aligned crop (fingerprint.py): recognises a copy of a known photo.
+    face_hash: str = ""
 
 
 # How much better a turned copy must score before it replaces the photo as
@@ -132,6 +135,7 @@ class FaceEngine:
             quality=quality,
             box=tuple(v * factor for v in result.box),  # type: ignore[arg-type]
             landmarks=result.landmarks * factor,
+            face_hash=result.face_hash,
         )
 
     def _detect_upright(self, rgb: np.ndarray) -> tuple[np.ndarray, list[Detection], int]:
@@ -172,6 +176,7 @@ class FaceEngine:
             quality=figures,
             box=face.box,
             landmarks=face.landmarks.copy(),
+            face_hash=face_hash(crop),
         )
 
     @staticmethod

@@ -14,6 +14,8 @@ from jmo_shared.mongo import Tx
 from ..domain.accounts import Account, parse_registration
 from ..domain.registry import Applicant, discrepancies, not_in_registry
 from ..metrics import REGISTRATIONS
+from . import contact
+from .codes import Issued
 from .context import IdentityContext
 
 
@@ -58,7 +60,7 @@ async def register_account(
         password_hash=await ctx.hashing.hash(reg.password), created_at=now,
     )
 
-    async def work(tx: Tx) -> None:
+    async def work(tx: Tx) -> list[Issued]:
         await ctx.accounts.add(account, tx.session)
         tx.emit(
             AccountRegistered(
@@ -67,14 +69,17 @@ async def register_account(
             ),
             subject=account.member_id,
         )
+        # The member proves the e-mail and phone are theirs by typing back the codes sent there.
+        return await contact.issue_registration_codes(ctx, tx, account)
 
     try:
-        await ctx.db.transaction(work)
+        issued = await ctx.db.transaction(work)
     except DuplicateKeyError:
         # A concurrent registration won the race; answer as if we had seen it first.
         await _refuse_taken(ctx, reg.nik, reg.email)
         raise
     REGISTRATIONS.labels("registered").inc()
+    await contact.deliver_all(ctx, issued)
     return account.member_id
 
 

@@ -25,6 +25,7 @@ from ..domain.refresh import (
     new_refresh_token,
 )
 from ..metrics import LOGINS, REFRESHES
+from . import throttling
 from .context import IdentityContext
 
 log = get_logger(__name__)
@@ -47,16 +48,19 @@ def account_locked(retry_after: timedelta) -> DomainError:
     minutes = max(1, math.ceil(seconds / 60))
     return DomainError(
         "account_locked",
-        f"too many failed logins: try again in {minutes} minute(s), or reset your password",
+        f"too many failed logins: try again in {minutes} minute(s), or unlock it now by resetting your "
+        "password (POST /v1/auth/password-reset: a code goes to your confirmed e-mail or phone)",
         423,
         headers={"Retry-After": str(seconds)},
-        extra={"retry_after": seconds},
+        extra={"retry_after": seconds, "unlock": "password_reset"},
     )
 
 
-async def login(ctx: IdentityContext, email: str, password: str) -> TokenPair:
+async def login(ctx: IdentityContext, email: str, password: str, client: str) -> TokenPair:
     # Failures are counted per e-mail whether or not an account has it, so the
-    # answers (401, then 423) never tell which addresses are registered.
+    # answers (401, then 423) never tell which addresses are registered; and
+    # per client address, so one address cannot try a password on many e-mails.
+    await throttling.check(ctx, throttling.LOGIN, client)
     canonical = normalise_email(email) or email.strip().lower()
     key = login_key(canonical)
     now = ctx.clock.now()
@@ -73,6 +77,7 @@ async def login(ctx: IdentityContext, email: str, password: str) -> TokenPair:
         ok = await ctx.hashing.verify(account.password_hash, password)
     if not ok:
         failures = await ctx.login_failures.record(key, now, ctx.lockout.keep(), ctx.lockout.window)
+        await throttling.count(ctx, throttling.LOGIN, client)
         await asyncio.sleep(ctx.lockout.delay_seconds(failures, now))
         LOGINS.labels("invalid_credentials").inc()
         raise invalid_credentials()

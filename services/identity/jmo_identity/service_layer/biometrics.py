@@ -13,7 +13,9 @@ from jmo_shared.mongo import Tx
 
 from ..adapters.biometric_store import Reference, Verification
 from ..adapters.face import plain
+from ..domain.biometrics import ACCOUNT_RECOVERY
 from ..face import FaceCaptureError
+from ..face.fingerprint import hash_distance
 from ..metrics import FACE_SECONDS, FACE_VERIFICATIONS
 from .context import IdentityContext
 
@@ -28,14 +30,39 @@ def capture_refused(exc: FaceCaptureError) -> DomainError:
     )
 
 
+def _replay_refused(code: str, message: str) -> DomainError:
+    """A selfie that is not a new capture: refused, and not counted as a failed match."""
+    return DomainError(code, message, 422, [FieldError("selfie", code, message)],
+                       extra={"hint": message, "hint_id": _HINTS_ID[code]})
+
+
+_HINTS = {
+    "selfie_replayed": "this exact photo was already sent; take a new selfie with the camera now",
+    "selfie_is_reference_photo": "this is your KTP photo, not a selfie; take a new photo of your face with the camera",
+}
+_HINTS_ID = {
+    "selfie_replayed": "foto ini sudah pernah dikirim; ambil swafoto baru dengan kamera sekarang",
+    "selfie_is_reference_photo": "ini foto KTP Anda, bukan swafoto; ambil foto wajah baru dengan kamera",
+}
+
+
 async def verify_face(ctx: IdentityContext, *, member_id: str, nik: str, purpose: str, selfie: bytes) -> Verification:
+    """A member's face match for a purpose; a match emits FaceVerified."""
+    return await compare(ctx, member_id=member_id, nik=nik, purpose=purpose, selfie=selfie, emit=True)
+
+
+async def compare(
+    ctx: IdentityContext, *, member_id: str, nik: str, purpose: str, selfie: bytes, emit: bool,
+) -> Verification:
+    """Compare a selfie with the member's KTP photo and store the verification (matched or not)."""
     face = ctx.face
     if face is None or not face.ready:
         raise DomainError("face_engine_unavailable", "face verification is unavailable right now; try again later", 503)
     policy = ctx.face_policy
     now = ctx.clock.now()
     day = policy.budget_day(now)
-    if policy.budget_exhausted(await ctx.biometrics.non_matches_on(member_id, day)):
+    recovery = purpose == ACCOUNT_RECOVERY
+    if policy.budget_exhausted(await ctx.biometrics.non_matches_on(member_id, day, recovery=recovery)):
         FACE_VERIFICATIONS.labels(purpose, "needs_video_call").inc()
         resets = policy.budget_resets_in(now)
         raise DomainError(
@@ -46,6 +73,8 @@ async def verify_face(ctx: IdentityContext, *, member_id: str, nik: str, purpose
             extra={"fallback": "video_call", "retry_after": math.ceil(resets.total_seconds())},
         )
 
+    selfie_sha = hashlib.sha256(selfie).hexdigest()
+    await _refuse_known_bytes(ctx, member_id, nik, purpose, selfie_sha)
     reference = await _reference(ctx, nik)
     try:
         with FACE_SECONDS.time():
@@ -55,17 +84,24 @@ async def verify_face(ctx: IdentityContext, *, member_id: str, nik: str, purpose
         raise capture_refused(exc) from exc
 
     score = round(face.similarity(selfie_face.embedding, reference.embedding), 4)
+    distance = hash_distance(selfie_face.face_hash, reference.face_hash) if reference.face_hash else None
+    if policy.is_copy_of_reference(score, distance):
+        FACE_VERIFICATIONS.labels(purpose, "selfie_is_reference_photo").inc()
+        log.warning("selfie_is_reference_photo", member_id=member_id, purpose=purpose, score=score,
+                    hash_distance=distance)
+        raise _replay_refused("selfie_is_reference_photo", _HINTS["selfie_is_reference_photo"])
+
     threshold = policy.threshold(purpose)
     verification = Verification(
         verification_id=uuid.uuid4().hex, member_id=member_id, nik=nik, purpose=purpose,
         matched=policy.matched(score, purpose), score=score, threshold=threshold, quality=selfie_face.quality,
-        model_version=face.model_version, selfie_sha256=hashlib.sha256(selfie).hexdigest(),
+        model_version=face.model_version, selfie_sha256=selfie_sha,
         created_at=now, expires_at=now + policy.validity, budget_day=day,
     )
 
     async def work(tx: Tx) -> None:
         await ctx.biometrics.add(verification, tx.session)
-        if verification.matched:
+        if verification.matched and emit:
             tx.emit(
                 FaceVerified(
                     verification_id=verification.verification_id, member_id=member_id, nik=nik, purpose=purpose,
@@ -81,6 +117,17 @@ async def verify_face(ctx: IdentityContext, *, member_id: str, nik: str, purpose
     return verification
 
 
+async def _refuse_known_bytes(ctx: IdentityContext, member_id: str, nik: str, purpose: str, selfie_sha: str) -> None:
+    """The KTP photo itself, or a selfie this member already sent, byte for byte."""
+    if selfie_sha == await ctx.registry.ktp_photo_sha256(nik):
+        FACE_VERIFICATIONS.labels(purpose, "selfie_is_reference_photo").inc()
+        raise _replay_refused("selfie_is_reference_photo", _HINTS["selfie_is_reference_photo"])
+    if ctx.refuse_replayed_selfies and await ctx.biometrics.selfie_seen(member_id, selfie_sha):
+        FACE_VERIFICATIONS.labels(purpose, "selfie_replayed").inc()
+        log.warning("selfie_replayed", member_id=member_id, purpose=purpose)
+        raise _replay_refused("selfie_replayed", _HINTS["selfie_replayed"])
+
+
 async def _reference(ctx: IdentityContext, nik: str) -> Reference:
     """The KTP photo's embedding: computed once per photo and model, then reused."""
     face = ctx.face
@@ -89,7 +136,8 @@ async def _reference(ctx: IdentityContext, nik: str) -> Reference:
     if photo_sha is None:
         raise _no_reference()
     stored = await ctx.biometrics.reference(nik)
-    if stored is not None and stored.photo_sha256 == photo_sha and stored.model_version == face.model_version:
+    if (stored is not None and stored.photo_sha256 == photo_sha and stored.model_version == face.model_version
+            and stored.face_hash):
         return stored
     photo = await ctx.registry.ktp_photo(nik)
     if photo is None:
@@ -105,7 +153,7 @@ async def _reference(ctx: IdentityContext, nik: str) -> Reference:
             409, extra={"fallback": "video_call"},
         ) from exc
     reference = Reference(nik=nik, photo_sha256=photo.sha256, model_version=face.model_version,
-                          embedding=analysis.embedding)
+                          embedding=analysis.embedding, face_hash=analysis.face_hash)
     await ctx.biometrics.save_reference(reference, ctx.clock.now())
     return reference
 

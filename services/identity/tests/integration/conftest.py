@@ -24,6 +24,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
+from pymongo import AsyncMongoClient
 
 from jmo_shared.events import Address, CloudEvent, MemberRegistered, PersonRecorded
 from jmo_shared.testing import eventually, publish
@@ -122,9 +123,28 @@ async def worker(identity_settings: IdentitySettings) -> AsyncIterator[httpx.Asy
 
 
 @pytest.fixture(scope="module")
-async def api(identity_settings: IdentitySettings, worker: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(create_api(identity_settings)) as client:
+async def api_app(identity_settings: IdentitySettings, worker: httpx.AsyncClient) -> AsyncIterator[FastAPI]:
+    app = create_api(identity_settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture(scope="module")
+async def api(api_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(api_app) as client:
         yield client
+
+
+def client_of(app: FastAPI, peer: tuple[str, int] = ("127.0.0.1", 123)) -> httpx.AsyncClient:
+    """An HTTP client of the running app whose requests arrive from `peer` (the ASGI client address)."""
+    transport = httpx.ASGITransport(app=app, client=peer)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60)
+
+
+@pytest.fixture
+def api_from(api_app: FastAPI) -> Callable[[tuple[str, int]], httpx.AsyncClient]:
+    """`async with api_from(("203.0.113.9", 40000)) as client:` the API as seen from another peer."""
+    return lambda peer: client_of(api_app, peer)
 
 
 @pytest.fixture
@@ -139,10 +159,11 @@ def feed(infra) -> Callable:
 def register_when_known(api: httpx.AsyncClient) -> Callable:
     """POST /v1/accounts once the worker has projected the person (any answer but not_in_registry)."""
 
-    async def register(body: dict, timeout: float = 90) -> httpx.Response:
+    async def register(body: dict, timeout: float = 90, wait_for: tuple[str, ...] = ("not_in_registry",)
+                       ) -> httpx.Response:
         async def attempt() -> httpx.Response | None:
             resp = await api.post("/v1/accounts", json=body)
-            return None if resp.status_code == 422 and resp.json()["code"] == "not_in_registry" else resp
+            return None if resp.status_code == 422 and resp.json()["code"] in wait_for else resp
 
         return await eventually(attempt, timeout=timeout, interval=0.5, message="registry projection")
 
@@ -240,3 +261,57 @@ def people() -> Callable[..., Person]:
 @pytest.fixture
 def ktp() -> Callable[..., bytes]:
     return ktp_photo
+
+
+class Outbox:
+    """The messages identity's local notification adapter stored (collection `notifications`):
+    where a real deployment sends an SMS or an e-mail, tests read the code from here."""
+
+    def __init__(self, settings: IdentitySettings) -> None:
+        self._client = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
+        self._db = self._client[settings.db_name]
+
+    async def messages(self, destination: str, purpose: str | None = None) -> list[dict]:
+        query: dict = {"destination": destination}
+        if purpose:
+            query["purpose"] = purpose
+        return await self._db["notifications"].find(query).sort("created_at", -1).to_list()
+
+    async def code(self, destination: str, purpose: str | None = None) -> str:
+        """The newest code sent to the destination."""
+        found = await self.messages(destination, purpose)
+        assert found, f"no message was sent to {destination}"
+        return found[0]["code"]
+
+    @property
+    def db(self):
+        return self._db
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+@pytest.fixture
+async def outbox(identity_settings: IdentitySettings) -> AsyncIterator[Outbox]:
+    box = Outbox(identity_settings)
+    yield box
+    await box.close()
+
+
+@pytest.fixture
+def enrol(api, feed, people, register_when_known) -> Callable:
+    """A registered member (optionally with a KTP photo), logged in: person.member_id, .tokens, .auth."""
+
+    async def make(photo: bytes = b"") -> Person:
+        person = people()
+        await feed(*person.card_events(), person.person_event(photo=photo))
+        resp = await register_when_known(person.registration())
+        assert resp.status_code == 201, resp.text
+        person.member_id = resp.json()["member_id"]  # type: ignore[attr-defined]
+        login = await api.post("/v1/auth/login", json={"email": person.email, "password": person.password})
+        assert login.status_code == 200, login.text
+        person.tokens = login.json()  # type: ignore[attr-defined]
+        person.auth = {"Authorization": f"Bearer {person.tokens['access_token']}"}  # type: ignore[attr-defined]
+        return person
+
+    return make

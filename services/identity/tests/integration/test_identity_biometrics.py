@@ -102,8 +102,9 @@ async def test_bad_captures_answer_422_with_a_hint_and_do_not_use_the_budget(api
     # Four refused captures later, the member still has the whole budget of 2 non-matches.
     for _ in range(2):
         assert (await verify(api, person_a, blank_png())).json()["code"] == "no_face"
-    for _ in range(2):
-        assert (await verify(api, person_a, photos["person_b_1"].read_bytes())).json()["matched"] is False
+    # Two other people (two different photos: the same bytes twice would be refused as a replay).
+    for other in ("person_b_1", "astronaut"):
+        assert (await verify(api, person_a, photos[other].read_bytes())).json()["matched"] is False
 
     # Budget spent: the video call, not a lock.
     fallback = await verify(api, person_a, photos["person_a_2"].read_bytes())
@@ -125,10 +126,13 @@ async def test_an_oversized_upload_is_refused_before_it_is_read(api, person_a):
 
 
 async def test_the_token_decides_whose_face_is_checked(api, person_a, photos, feed, people, register_when_known, ktp):
-    # B's own selfie, sent with B's token, is compared with B's KTP photo (not A's).
+    # A's face, sent with B's token, is compared with B's KTP photo (not A's, which it would match).
+    # (There is one photo of B only, and a copy of the KTP photo is refused as such.)
     person_b = await enrol(api, feed, people, register_when_known, ktp(photos["person_b_1"], width=600))
-    own = await verify(api, person_b, photos["person_b_1"].read_bytes())
-    assert own.status_code == 201 and own.json()["matched"] is True
+    as_b = await verify(api, person_b, photos["person_a_2"].read_bytes())
+    assert as_b.status_code == 201 and as_b.json()["matched"] is False
+    as_a = await verify(api, person_a, photos["person_a_2"].read_bytes())
+    assert as_a.status_code == 201 and as_a.json()["matched"] is True
 
 
 async def test_verification_needs_a_member_token_and_a_known_purpose(api, person_a, photos):
@@ -139,3 +143,43 @@ async def test_verification_needs_a_member_token_and_a_known_purpose(api, person
     assert odd.status_code == 422 and odd.json()["errors"][0]["field"] == "purpose"
     missing = await api.post(PATH, headers=auth(person_a), data={"purpose": "claim"})
     assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "selfie"
+
+
+async def test_the_same_selfie_sent_again_is_refused_and_not_counted(api, person_a, photos):
+    selfie = photos["person_a_2"].read_bytes()
+    assert (await verify(api, person_a, selfie)).json()["matched"] is True
+    other = photos["person_b_1"].read_bytes()
+    assert (await verify(api, person_a, other)).json()["matched"] is False
+
+    for replay in (selfie, other):  # matched or not, the bytes were seen
+        resp = await verify(api, person_a, replay, purpose="profile_update")
+        assert resp.status_code == 422
+        assert resp.json()["code"] == "selfie_replayed" and resp.json()["hint"] and resp.json()["hint_id"]
+        assert resp.json()["errors"][0]["field"] == "selfie"
+    # Neither replay used the budget of 2 non-matches: one is left.
+    assert (await verify(api, person_a, photos["astronaut"].read_bytes())).json()["matched"] is False
+    assert (await verify(api, person_a, photos["person_a_3"].read_bytes())).status_code == 409
+
+
+async def test_the_ktp_photo_or_a_copy_of_it_is_not_a_selfie(api, person_a, photos, ktp):
+    from PIL import Image, ImageEnhance
+
+    photo = ktp(photos["person_a_1"])
+    same = await verify(api, person_a, photo)
+    assert same.status_code == 422 and same.json()["code"] == "selfie_is_reference_photo"
+
+    image = Image.open(io.BytesIO(photo))
+    copies = {
+        "resized": image.resize((image.width * 2, image.height * 2)),
+        "brighter": ImageEnhance.Brightness(image.resize((image.width * 2, image.height * 2))).enhance(1.25),
+        "cropped": image.crop((30, 20, image.width - 30, image.height - 20)).resize(
+            (image.width * 2, image.height * 2)),
+    }
+    for name, copy in copies.items():
+        buf = io.BytesIO()
+        copy.save(buf, format="JPEG", quality=75)
+        resp = await verify(api, person_a, buf.getvalue())
+        assert resp.status_code == 422 and resp.json()["code"] == "selfie_is_reference_photo", name
+
+    # The original, independent photo of the same face is a match as usual.
+    assert (await verify(api, person_a, photos["person_a_3"].read_bytes())).json()["matched"] is True

@@ -261,3 +261,21 @@ def test_concurrent_analyze_is_consistent(engine: FaceEngine, analysed: dict[str
     assert len(results) == 12
     for emb in results:
         assert np.allclose(emb, analysed["person_a_2"].embedding, atol=1e-5)
+
+
+def test_the_face_fingerprint_finds_copies_not_the_same_face_elsewhere(engine, analysed, photos):
+    from jmo_identity.face.fingerprint import hash_distance
+
+    original = _rgb(photos["person_a_1"])
+    small = original.resize((420, round(original.height * 420 / original.width)))
+    copies = [
+        _jpeg(small.resize((840, small.height * 2))),
+        _png(ImageEnhance.Brightness(small).enhance(1.3).resize((840, small.height * 2))),
+        _jpeg(small.convert("L").convert("RGB").resize((840, small.height * 2))),
+    ]
+    reference = engine.analyze(_jpeg(small), policy=REFERENCE_POLICY)
+    for data in copies:
+        copy = engine.analyze(data, policy=REFERENCE_POLICY)
+        assert hash_distance(copy.face_hash, reference.face_hash) <= 8
+    for other in ("person_a_2", "person_a_3", "person_b_1"):
+        assert hash_distance(analysed[other].face_hash, reference.face_hash) > 16

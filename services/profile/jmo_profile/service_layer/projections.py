@@ -14,6 +14,7 @@ from typing import Any
 from jmo_shared.events import (
     AccountRegistered,
     CloudEvent,
+    ContactChanged,
     EmploymentEnded,
     FaceVerified,
     MemberRegistered,
@@ -130,3 +131,21 @@ async def on_face_verified(tx: Tx, data: FaceVerified, event: CloudEvent) -> Non
             "expires_at": data.expires_at,
         },
     )
+
+
+async def on_contact_changed(tx: Tx, data: ContactChanged, event: CloudEvent) -> None:
+    """A confirmed new e-mail/phone; after an account recovery, also a hold on bank-account changes."""
+    store = Store.of(tx)
+    person = await store.person(data.nik) or {}
+    account = person.get("account") or {}
+    fields: dict[str, Any] = {}
+    if not _is_stale(account.get("contact_event_at"), event):
+        fields.update({"account.email": data.email, "account.phone": data.phone,
+                       "account.contact_event_at": event.time})
+    held = (person.get("restrictions") or {}).get("bank_account_change_until")
+    # Holds only lengthen: a later plain confirmation (no restricted_until) must not lift one.
+    if data.restricted_until is not None and (held is None or data.restricted_until > held):
+        fields["restrictions.bank_account_change_until"] = data.restricted_until
+        fields["restrictions.cause"] = data.cause
+    if fields:
+        await store.set_person_fields(data.nik, fields, now=event.time)

@@ -25,6 +25,7 @@ from ..domain import profile as views
 from ..domain.banks import BANK_NAMES, mask_account_number
 from ..domain.errors import Invalid, Refusal, refuse_if_invalid
 from ..domain.names import NameMatch, compare_names
+from ..domain.restrictions import refuse_bank_account_change
 from ..domain.wizard import STEPS, Update, check_face_verification
 from .ports import BankInquiry, BankInquiryUnavailable
 
@@ -149,6 +150,10 @@ class ProfileService:
                 person = await store.person(member.nik) or {}
                 cards = await store.cards(member.nik)
                 plan = changes.plan(person, update, now)
+                if plan.bank_account_changed:
+                    # A recovery may have come in since the tax-bank step was entered.
+                    new_bank = plan.new_bank_account
+                    refuse_bank_account_change(person, new_bank["bank_code"], new_bank["account_number"], now)
                 result = {
                     "update_id": update_id,
                     "status": "confirmed",
@@ -236,6 +241,8 @@ class ProfileService:
     async def _tax_bank(self, body: Mapping[str, Any], member: Member) -> dict[str, Any]:
         data, errors = validation.tax_bank_step(body, member.nik, self._lengths)
         refuse_if_invalid(errors)
+        refuse_bank_account_change(await Store(self._db).person(member.nik) or {}, data["bank_code"],
+                                   data["account_number"], self._now())
         try:
             holder = await self._bank.inquire(data["bank_code"], data["account_number"])
         except BankInquiryUnavailable as exc:

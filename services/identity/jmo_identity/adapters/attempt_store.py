@@ -1,0 +1,45 @@
+"""Recent attempts per key (an e-mail's failed logins, a client address's requests), for throttling.
+
+Only the times are kept (the last few, enough to decide), under a hashed key,
+and the document expires by itself once the window has passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from pymongo import ReturnDocument
+
+from jmo_shared.mongo import Database
+
+LOGIN_FAILURES = "login_failures"  # per e-mail
+CLIENT_ATTEMPTS = "client_attempts"  # per scope and client address
+
+
+def client_key(scope: str, client: str) -> str:
+    # Addresses are personal data and not needed to count: keep only their hash.
+    return hashlib.sha256(f"{scope}:{client}".encode()).hexdigest()
+
+
+class AttemptStore:
+    def __init__(self, db: Database, collection: str) -> None:
+        self._db = db
+        self.collection = collection
+
+    async def failures(self, key: str) -> list[datetime]:
+        doc = await self._db[self.collection].find_one({"_id": key})
+        return list(doc.get("failures") or []) if doc else []
+
+    async def record(self, key: str, at: datetime, keep: int, window: timedelta) -> list[datetime]:
+        """Add one attempt atomically (concurrent guesses all count); returns the kept ones."""
+        doc = await self._db[self.collection].find_one_and_update(
+            {"_id": key},
+            {"$push": {"failures": {"$each": [at], "$slice": -keep}}, "$set": {"purge_at": at + window}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return list(doc.get("failures") or [])
+
+    async def clear(self, key: str) -> None:
+        await self._db[self.collection].delete_one({"_id": key})

@@ -1,0 +1,53 @@
+"""Throttling by client address: failed logins, password-reset requests, recovery attempts.
+
+Counted per scope and address in a sliding window; past the limit the
+address waits until the oldest counted attempt leaves the window (429 with
+Retry-After). Never permanent, and the per-e-mail lock is kept on top.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from jmo_shared.errors import DomainError
+
+from ..adapters.attempt_store import client_key
+from ..metrics import CLIENT_THROTTLED
+from .context import IdentityContext
+
+LOGIN = "login"
+PASSWORD_RESET = "password_reset"
+RECOVERY = "account_recovery"
+
+
+def too_many_attempts(retry_after: timedelta) -> DomainError:
+    seconds = max(1, math.ceil(retry_after.total_seconds()))
+    minutes = max(1, math.ceil(seconds / 60))
+    return DomainError(
+        "too_many_attempts",
+        f"too many attempts from your network; try again in {minutes} minute(s)",
+        429,
+        headers={"Retry-After": str(seconds)},
+        extra={"retry_after": seconds},
+    )
+
+
+async def check(ctx: IdentityContext, scope: str, client: str) -> None:
+    """429 while the address is over the scope's limit."""
+    limit = ctx.client_limits[scope]
+    wait = limit.retry_after(await ctx.client_attempts.failures(client_key(scope, client)), ctx.clock.now())
+    if wait is not None:
+        CLIENT_THROTTLED.labels(scope).inc()
+        raise too_many_attempts(wait)
+
+
+async def count(ctx: IdentityContext, scope: str, client: str) -> None:
+    limit = ctx.client_limits[scope]
+    await ctx.client_attempts.record(client_key(scope, client), ctx.clock.now(), limit.keep(), limit.window)
+
+
+async def check_and_count(ctx: IdentityContext, scope: str, client: str) -> None:
+    """For requests that count whatever their outcome (their answer must not depend on it)."""
+    await check(ctx, scope, client)
+    await count(ctx, scope, client)
