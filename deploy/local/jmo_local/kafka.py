@@ -330,11 +330,40 @@ class KafkaNode:
     # --- running it as a child process (tests, LocalInfra) ---
 
     def start(self) -> None:
-        """Start the broker as a child process (does not wait for it)."""
+        """Start the broker as a child process (does not wait for it).
+
+        Also after stop()/kill(): the same port, data dir and cluster id, so
+        clients reconnect to the broker they knew (fault tests restart it).
+        """
         if self._process is not None:
             raise RuntimeError(f"Kafka node in {self.data_dir} already started")
         command = self.command()
+        self._log_start = self.server_log.stat().st_size if self.server_log.exists() else 0
         self._process = ChildProcess("kafka", command, self.stdout_log, cwd=self.data_dir)
+
+    async def stop_async(self, timeout: float = 60.0) -> int | None:
+        """SIGTERM (controlled shutdown) and wait without blocking the event loop; SIGKILL after timeout."""
+        if self._process is None:
+            return None
+        self._process.send_stop()
+        code = await self._process.wait_exit_async(timeout)
+        if code is None:
+            self._process.kill()
+        code = self._process.poll()
+        self._process = None
+        self._publish_cds_archive()
+        return code
+
+    async def restart_async(self, pause_seconds: float = 5.0, timeout: float = 120.0) -> dict[str, float]:
+        """Stop, stay down `pause_seconds`, start again and wait until it answers; seconds per step."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await self.stop_async()
+        stopped = loop.time()
+        await asyncio.sleep(pause_seconds)
+        self.start()  # from the event loop's (main) thread: see proc._die_with_parent
+        await self.wait_ready_async(timeout)
+        return {"stop_seconds": stopped - started, "down_seconds": loop.time() - stopped}
 
     def send_stop(self) -> None:
         if self._process is not None:

@@ -6,12 +6,13 @@ is the small subset of that needed when a test owns the process.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
@@ -21,20 +22,33 @@ class ProcessExited(RuntimeError):
     """The server process ended while we were waiting for it to be ready."""
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
     # Runs in the child between fork and exec: if the test runner is killed
-    # hard (SIGKILL, os._exit on timeout) the kernel sends SIGTERM to the
+    # hard (SIGKILL, os._exit on timeout) the kernel sends `sig` to the
     # server too, instead of leaving a 200 MB JVM behind on a small machine.
     # Linux only; note the signal fires when the *thread* that started the
     # child exits, so start servers from a long-lived thread.
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    def arm() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, sig)
+
+    return arm
 
 
 class ChildProcess:
     """One server process, its output appended to a log file."""
 
-    def __init__(self, name: str, command: Sequence[str], log_path: Path, cwd: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        command: Sequence[str],
+        log_path: Path,
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        death_signal: int = signal.SIGTERM,
+    ) -> None:
+        """`death_signal` reaches the process if ours dies: SIGTERM lets a server close its files;
+        SIGKILL suits processes that may ignore SIGTERM (a service still waiting for its database)."""
         self.name = name
         self.log_path = log_path
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,13 +56,14 @@ class ChildProcess:
             self._popen = subprocess.Popen(  # noqa: S603 - our own command line
                 list(command),
                 cwd=cwd,
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 # Own session: Ctrl-C in the terminal reaches pytest only, which
                 # then stops the servers in order (SIGTERM) rather than racing them.
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+                preexec_fn=_die_with_parent(death_signal) if sys.platform == "linux" else None,  # noqa: PLW1509
             )
 
     @property
@@ -60,6 +75,25 @@ class ChildProcess:
         code = self._popen.poll()
         if code is not None:
             raise ProcessExited(f"{self.name} exited with code {code}")
+
+    def poll(self) -> int | None:
+        """The exit code once the process has ended, else None."""
+        return self._popen.poll()
+
+    def send_signal(self, sig: int) -> None:
+        """Send a signal (fault tests: SIGKILL, SIGTERM, SIGSTOP...) unless the process has ended."""
+        if self._popen.poll() is None:
+            self._popen.send_signal(sig)
+
+    async def wait_exit_async(self, timeout: float) -> int | None:
+        """Wait for the exit without blocking the event loop; None if still running after timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._popen.poll() is None:
+            if loop.time() >= deadline:
+                return None
+            await asyncio.sleep(0.05)
+        return self._popen.returncode
 
     def send_stop(self) -> None:
         """Ask the process to stop (SIGTERM) without waiting."""

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from jmo_shared.topics import PARTNER_BANKS
 
+from .staff import staff_jwks
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -67,10 +69,17 @@ def process_env(
 ) -> dict[str, str]:
     """The environment of one process: connections, its port, and where its peers are."""
     by_name = {s.name: s for s in specs}
+    traces = Path(data_dir) / "traces"
+    traces.mkdir(parents=True, exist_ok=True)
     env = {
         "MONGODB_URI": mongo_uri,
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "JWKS_URL": f"{by_name['identity-api'].url}/.well-known/jwks.json",
+        # Members' tokens come from identity (JWKS_URL); officers' and ops' tokens are signed
+        # with the local stack's staff key (jmo_local.staff), whose public half is added here.
+        "JWKS_JSON": staff_jwks(Path(data_dir)),
+        # Spans of every process land here as files (read by the shared tracing setup).
+        "TRACE_FILE_DIR": str(traces),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "PYTHONUNBUFFERED": "1",
         # Each process gets one inference/BLAS thread: 2 cores are shared by ~12 processes.
@@ -79,6 +88,8 @@ def process_env(
         "IDENTITY_FACE_CACHE_DIR": str(ROOT / ".cache" / "face-models"),
         "PROFILE_BANK_INQUIRY_URL": by_name["banksim"].url,
         "PAYOUT_PUBLIC_URL": by_name["payout-api"].url,
+        # The daily reconciliation reads each bank's camt.053 statement from the simulator.
+        "PAYOUT_STATEMENT_SOURCE": by_name["banksim"].url,
         "PAYOUT_BANK_NOTIFY_SECRETS": dev_bank_secrets(),
         "BANKSIM_BANK_NOTIFY_SECRETS": dev_bank_secrets(),
         f"{spec.env_prefix}{spec.port_setting}": str(spec.port),

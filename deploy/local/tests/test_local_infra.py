@@ -201,6 +201,28 @@ def test_kafka_restart_keeps_cluster_id_and_data(tmp_path: Path, libs: Path) -> 
     assert " INFO " not in second.stdout_log.read_text()
 
 
+async def test_a_node_restarts_on_its_port_and_a_connected_producer_carries_on(tmp_path: Path, libs: Path) -> None:
+    # What the fault test does to the broker under load: the same node object, port and data dir.
+    spec = TopicSpec("restart.same.port", 1)
+    node = KafkaNode(tmp_path / "kafka", *free_ports(2), libs_dir=libs)
+    node.start()
+    producer = AIOKafkaProducer(bootstrap_servers=node.bootstrap, acks="all", enable_idempotence=True,
+                                request_timeout_ms=10000, retry_backoff_ms=200)
+    try:
+        await node.wait_ready_async(60)
+        await create_topics(node.bootstrap, [spec])
+        await producer.start()
+        await producer.send_and_wait(spec.name, b"before")
+        took = await node.restart_async(pause_seconds=1)
+        assert took["down_seconds"] >= 1
+        await producer.send_and_wait(spec.name, b"after")  # reconnected by itself
+        assert await _read_all(node.bootstrap, spec.name, 2) == [b"before", b"after"]
+    finally:
+        await producer.stop()
+        await node.stop_async()
+    assert node.pid is None
+
+
 def test_kafka_start_failure_reports_the_cause_from_the_log(tmp_path: Path, libs: Path) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
