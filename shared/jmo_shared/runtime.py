@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -100,15 +101,28 @@ def api_lifespan(
     return lifespan
 
 
+# Set by a SIGTERM/SIGINT that serve() received. uvicorn only looks at its exit flag once the
+# lifespan has started, so a start-up still waiting for its database must check this itself.
+_stop_requested = threading.Event()
+
+
+class StartupAborted(RuntimeError):
+    """Asked to stop before start-up completed (e.g. SIGTERM while the database was unreachable)."""
+
+
 async def _retry_start(runtime: Runtime) -> None:
     delay = 0.5
     while True:
+        if _stop_requested.is_set():
+            raise StartupAborted("stop requested before start-up completed")
         try:
             await runtime.start()
             return
         except Exception as exc:  # database not there yet: wait for it, readiness says so
             log.warning("startup_retry", error=str(exc))
-            await asyncio.sleep(delay)
+            deadline = time.monotonic() + delay
+            while time.monotonic() < deadline and not _stop_requested.is_set():
+                await asyncio.sleep(0.1)
             delay = min(delay * 2, 10)
 
 
@@ -214,6 +228,10 @@ class _Server(uvicorn.Server):
     uvicorn re-raises SIGTERM after its graceful shutdown, so the process would die "killed by
     SIGTERM" (143) before the spans are flushed; a drained stop is a clean one: exit 0.
     """
+
+    def handle_exit(self, sig: int, frame) -> None:  # type: ignore[override]
+        _stop_requested.set()
+        super().handle_exit(sig, frame)
 
     @contextlib.contextmanager
     def capture_signals(self):  # type: ignore[override]

@@ -155,3 +155,35 @@ async def _async(value):
 
 async def _count(database: Database, n: int) -> bool:
     return await database["applied"].count_documents({}) == n
+
+
+def test_sigterm_during_a_start_up_waiting_for_the_database_exits_at_once(tmp_path: Path) -> None:
+    """A worker whose database is unreachable retries its start-up; SIGTERM must still stop it."""
+    closed = _free_port()  # nothing listens there
+    env = {
+        **os.environ,
+        "MONGODB_URI": f"mongodb://127.0.0.1:{closed}/?directConnection=true&serverSelectionTimeoutMS=300",
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_free_port()}",
+        "SHUTDOWNTEST_DB_NAME": "never",
+        "SHUTDOWNTEST_TOPIC": "never",
+        "SHUTDOWNTEST_CALLS_FILE": str(tmp_path / "calls.txt"),
+        "SHUTDOWNTEST_WORKER_PORT": str(_free_port()),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "shared"), os.environ.get("PYTHONPATH", "")]),
+    }
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, str(APP)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            deadline = time.monotonic() + 60
+            while b"startup_retry" not in log.read_bytes():
+                assert proc.poll() is None, log.read_text(errors="replace")
+                assert time.monotonic() < deadline, "the worker never tried to start"
+                time.sleep(0.2)
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    # uvicorn's "lifespan failed" exit: it stopped because it was asked to, without hanging.
+    assert code == 3, log.read_text(errors="replace")
+    assert b"StartupAborted" in log.read_bytes() or b"stop requested" in log.read_bytes()
