@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from fastapi import FastAPI
 
+from jmo_shared import tracing
 from jmo_shared.clock import Clock, SystemClock
 from jmo_shared.http import create_app
 from jmo_shared.logging import get_logger
@@ -57,7 +58,8 @@ def create_api(settings: BanksimSettings | None = None, clock: Clock | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = make_client(settings.mongodb_uri)
         db = Database(client, settings.db_name, source=f"/jmo/{settings.service_name}")
-        http = httpx.AsyncClient(timeout=settings.notify_timeout_seconds)
+        http = httpx.AsyncClient(timeout=settings.notify_timeout_seconds,
+                                 event_hooks={"request": [tracing.httpx_request_hook]})
         notifier = Notifier(http, dict(settings.bank_notify_secrets), clock, settings.notify_retry_initial_seconds,
                             settings.notify_retry_max_seconds, settings.notify_give_up_seconds)
         bank = Bank(db, book, defaults, notifier, clock, settings.reorder_hold_seconds,

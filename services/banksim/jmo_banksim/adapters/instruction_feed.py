@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 
 from jmo_shared.events.envelope import CloudEvent
+from jmo_shared import tracing
 from jmo_shared.events.payout import PayoutSent
 from jmo_shared.logging import get_logger
 from jmo_shared.topics import BANK_TOPIC_PREFIX
@@ -58,7 +59,10 @@ class InstructionFeed:
                 batch = await consumer.getmany(timeout_ms=500, max_records=100)
                 for tp, messages in batch.items():
                     for message in messages:
-                        await self._apply(tp.topic, message.value)
+                        # The bank's work continues the payout's trace (its answer reaches payout with it).
+                        with tracing.consumer_span(tp.topic, tracing.extract_kafka(message.headers),
+                                                   {"messaging.kafka.offset": message.offset}):
+                            await self._apply(tp.topic, message.value)
                 if batch:
                     await consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
         finally:

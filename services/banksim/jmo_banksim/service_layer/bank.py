@@ -15,6 +15,7 @@ from typing import Any
 
 from pymongo.errors import PyMongoError
 
+from jmo_shared import tracing
 from jmo_shared.clock import Clock
 from jmo_shared.events.payout import PayoutSent
 from jmo_shared.logging import get_logger
@@ -65,6 +66,8 @@ class Bank:
             "execute_at": now + timedelta(seconds=plan.delay_seconds),
             "notified_at": None,
             "notifications": 0,
+            # Kept so a transfer resumed after a restart still answers within the payout's trace.
+            "trace": tracing.carrier(),
         }
         stored, created = await repo.insert_transfer(self._db, doc)
         if not plan.answer and created:
@@ -161,8 +164,9 @@ class Bank:
         }
         copies = int(doc["plan"].get("copies", 1))
         outcome = ""
-        for _ in range(copies):
-            outcome = await self._notifier.deliver(doc["notify_url"], doc["bank_code"], body)
+        with tracing.attached(tracing.extract(doc.get("trace"))):
+            for _ in range(copies):
+                outcome = await self._notifier.deliver(doc["notify_url"], doc["bank_code"], body)
         await repo.mark_notified(self._db, doc["_id"], self._clock.now(), outcome, copies)
         log.info("transfer_reported", transfer=doc["_id"], status=doc["status"], outcome=outcome, copies=copies)
 
