@@ -14,6 +14,7 @@ from jmo_shared.idempotency import IdempotencyStore
 from jmo_shared.runtime import Runtime
 from jmo_shared.topics import CLAIMS_EVENTS, CORE_MEMBERSHIP, IDENTITY_EVENTS, PAYOUT_EVENTS
 
+from .adapters.card_changes import CardChangeFeed
 from .adapters.card_signing import CardSigner, load_signer
 from .adapters.repository import BalanceRepository, ensure_indexes
 from .domain.returns import RateTable
@@ -23,6 +24,7 @@ from .service_layer.figures import FigureKeeper
 from .service_layer.ledger import LedgerHandlers
 from .service_layer.merges import MergeService
 from .service_layer.requests import MergeRequests
+from .service_layer.read_cache import MemberReadCache
 from .service_layer.reservations import ReservationHandlers
 from .service_layer.views import BalanceViews
 from .settings import BalanceSettings
@@ -40,6 +42,7 @@ class BalanceService:
     merges: MergeService
     merge_requests: MergeRequests
     views: BalanceViews
+    read_cache: MemberReadCache
     idempotency: IdempotencyStore
     signer: CardSigner | None = None
 
@@ -67,6 +70,10 @@ class BalanceService:
             rt.consumer("verifications", topics=[IDENTITY_EVENTS]).on(FaceVerified, self.merges.face_verified),
         ]
 
+    def card_changes(self) -> CardChangeFeed:
+        """What keeps the API's read cache in step with the database (the API runs it)."""
+        return CardChangeFeed(self.runtime.db, self.read_cache)
+
     def crediting(self) -> YearEndCrediting:
         return YearEndCrediting(self.runtime.db, self.repo, self.figures, self.settings.crediting_interval_seconds)
 
@@ -78,8 +85,9 @@ def build(settings: BalanceSettings | None = None, clock: Clock | None = None) -
     repo = BalanceRepository(runtime.db)
     rates = RateTable(by_year=dict(settings.return_rates_bp), default_bp=settings.default_return_rate_bp)
     figures = FigureKeeper(repo, rates, clock)
-    merges = MergeService(repo, figures)
+    merges = MergeService(repo, figures, step_delay_seconds=settings.merge_step_delay_seconds)
     idempotency = IdempotencyStore(runtime.db, scope="balance.merges")
+    read_cache = MemberReadCache(settings.read_cache_ttl_seconds, settings.read_cache_max_members)
     return BalanceService(
         settings=settings,
         runtime=runtime,
@@ -89,7 +97,8 @@ def build(settings: BalanceSettings | None = None, clock: Clock | None = None) -
         ledger=LedgerHandlers(repo, figures),
         reservations=ReservationHandlers(repo, figures),
         merges=merges,
-        merge_requests=MergeRequests(runtime.db, merges, idempotency),
-        views=BalanceViews(repo, rates, clock, settings.card_programs),
+        merge_requests=MergeRequests(runtime.db, merges, idempotency, on_merged=read_cache.member_changed),
+        views=BalanceViews(repo, rates, clock, settings.card_programs, read_cache),
+        read_cache=read_cache,
         idempotency=idempotency,
     )

@@ -39,3 +39,15 @@ class BalanceSettings(ServiceSettings):
     calendar_timezone: str = "Asia/Jakarta"
     # How often the worker looks for cards whose year ended (returns to credit).
     crediting_interval_seconds: float = 3600.0
+
+    # The API's read cache (service_layer/read_cache.py): entries are dropped as soon as the
+    # database reports a change to one of the member's cards; this TTL only bounds how long
+    # one may live if a change were never reported. 0 turns the cache off.
+    read_cache_ttl_seconds: float = 30.0
+    read_cache_max_members: int = 20_000
+    # Verified access tokens remembered until they expire (0: verify every request).
+    token_cache_size: int = 20_000
+
+    # Test-only: seconds a merge waits inside its transaction after moving the first card,
+    # so a crash test can kill the process mid-merge. Leave 0 anywhere else.
+    merge_step_delay_seconds: float = 0.0

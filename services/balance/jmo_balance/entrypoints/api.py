@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +15,7 @@ from jmo_shared.runtime import api_lifespan, serve
 from ..bootstrap import build
 from ..settings import BalanceSettings
 from .routers import balance_router, card_router
+from .token_cache import CachedVerifier
 
 
 def create_api(settings: BalanceSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -24,13 +26,32 @@ def create_api(settings: BalanceSettings | None = None, clock: Clock | None = No
         # Built here, not in create_api: the runtime's Kafka client needs the server's running loop.
         service = build(settings, clock)
 
+        feed_task: asyncio.Task | None = None
+
         async def on_start(app: FastAPI) -> None:
+            nonlocal feed_task
             await service.ensure_indexes()
             await service.load_signer()
+            # Ready means "can answer": reads and merges need only MongoDB (merge events leave
+            # through the outbox, published by the worker), so the broker's health is the
+            # worker's readiness, not ours. Otherwise a broker outage would take every API
+            # instance out of its load balancer and balance checks down with it.
+            app.state.readiness = {"mongodb": service.runtime.db.ping}
+            app.state.verifier = CachedVerifier(service.runtime.verifier, settings.token_cache_size)
+            if service.read_cache.enabled:
+                feed = service.card_changes()
+                feed_task = asyncio.create_task(feed.run(), name="card-change-feed")
+                # Not waited for: until the stream is open the views read the database every time.
             app.state.balance = service
 
         async with api_lifespan(service.runtime, on_start)(app):
-            yield
+            try:
+                yield
+            finally:
+                # Before the runtime closes the database client the stream reads from.
+                if feed_task is not None:
+                    feed_task.cancel()
+                    await asyncio.gather(feed_task, return_exceptions=True)
 
     return create_app(
         title="JMO balance",

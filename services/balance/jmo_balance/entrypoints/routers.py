@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from jmo_shared.http import CurrentMember
 
@@ -14,7 +14,8 @@ from ..service_layer.merges import MergeRequest
 from .schemas import Balance, Jwks, Merge, MergeAccepted, MergeCreate, MembershipCard
 
 
-def _service(request: Request) -> BalanceService:
+async def _service(request: Request) -> BalanceService:
+    # async: FastAPI runs a plain-def dependency in a thread pool, a hand-off on every request.
     return request.app.state.balance
 
 
@@ -29,8 +30,9 @@ async def get_balance(
     member: CurrentMember,
     svc: Service,
     as_of: Annotated[date | None, Query(description="YYYY-MM-DD; default today")] = None,
-) -> dict:
-    return await svc.views.balance(member.nik, as_of)
+) -> Response:
+    # The view answers JSON bytes it may have built before (read cache): no second validation pass.
+    return Response(await svc.views.balance_json(member.nik, as_of), media_type="application/json")
 
 
 @balance_router.post("/merges", status_code=202, response_model=MergeAccepted,
@@ -52,8 +54,8 @@ async def get_merge(merge_id: str, member: CurrentMember, svc: Service) -> dict:
 
 
 @card_router.get("", response_model=MembershipCard, summary="The digital membership card with a signed QR")
-async def get_card(member: CurrentMember, svc: Service) -> dict:
-    return await svc.views.card(member.nik, svc.signer)
+async def get_card(member: CurrentMember, svc: Service) -> Response:
+    return Response(await svc.views.card_json(member.nik, svc.signer), media_type="application/json")
 
 
 @card_router.get("/keys", response_model=Jwks, summary="Public keys (JWKS) that verify the card's QR offline")

@@ -7,7 +7,7 @@ from datetime import datetime
 from jmo_shared.events.balance import BalanceChanged
 from jmo_shared.mongo import Tx
 
-from ..adapters.repository import BalanceRepository, card_from_doc
+from ..adapters.repository import MERGE_SOURCES, BalanceRepository, card_from_doc
 from ..domain.model import CardFigures, balance_sheet
 from ..domain.returns import RateTable
 from .calendar import Calendar
@@ -35,21 +35,27 @@ class FigureKeeper:
         cards = [card_from_doc(d) for d in docs]
         return {f.kpj: f for f in balance_sheet(cards, self.rates, self.clock.day_of(now))}
 
-    async def _pot_docs(self, tx: Tx, kpj: str) -> list[dict]:
-        doc = await self.repo.card_doc(tx, kpj)
+    async def _pot_docs(self, tx: Tx, kpj: str, doc: dict | None = None) -> list[dict]:
+        doc = doc or await self.repo.card_doc(tx, kpj)
         if doc is None:
             return []
+        if not doc.get("merged_into") and doc.get(MERGE_SOURCES) == []:
+            return [doc]  # nothing merged into it: the card is its own pot, no look-up
         return await self.repo.pot_docs(tx, doc.get("merged_into") or kpj)
 
-    async def refresh(self, tx: Tx, kpjs: list[str], now: datetime | None = None) -> dict[str, CardFigures]:
-        """Recompute the pots of these cards; store and announce every card whose figures changed."""
+    async def refresh(self, tx: Tx, kpjs: list[str], now: datetime | None = None,
+                      written: dict | None = None) -> dict[str, CardFigures]:
+        """Recompute the pots of these cards; store and announce every card whose figures changed.
+
+        `written`: the first card as the caller just wrote and read it in this transaction.
+        """
         now = now or self.clock.now()
         result: dict[str, CardFigures] = {}
         seen: set[str] = set()
-        for kpj in kpjs:
+        for i, kpj in enumerate(kpjs):
             if kpj in seen:
                 continue
-            docs = await self._pot_docs(tx, kpj)
+            docs = await self._pot_docs(tx, kpj, written if i == 0 else None)
             seen.update(d["_id"] for d in docs)
             by_kpj = {d["_id"]: d for d in docs}
             sheet = balance_sheet([card_from_doc(d) for d in docs], self.rates, self.clock.day_of(now))
@@ -58,7 +64,7 @@ class FigureKeeper:
                 changed = _stored_key(doc) != figures.key_figures()
                 stale = doc.get("credited_through") != figures.credited_through or doc.get("status") != figures.status
                 if changed or stale:
-                    version = await self.repo.store_figures(tx, figures.kpj, figures, bump=changed, now=now)
+                    version = await self.repo.store_figures(tx, doc, figures, bump=changed, now=now)
                     if changed:
                         tx.emit(_changed_event(doc["nik"], figures, version, now))
                 result[figures.kpj] = figures

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,9 +39,11 @@ def merge_view(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 class MergeService:
-    def __init__(self, repo: BalanceRepository, figures: FigureKeeper) -> None:
+    def __init__(self, repo: BalanceRepository, figures: FigureKeeper, step_delay_seconds: float = 0.0) -> None:
         self.repo = repo
         self.figures = figures
+        # Test-only (BALANCE_MERGE_STEP_DELAY_SECONDS): holds a merge half-done so a crash can hit it there.
+        self.step_delay = step_delay_seconds
 
     async def face_verified(self, tx: Tx, data: FaceVerified, event: CloudEvent) -> None:
         if data.purpose != "balance_merge":
@@ -72,6 +75,8 @@ class MergeService:
         for kpj in req.kpj_numbers:
             before.update({k: f.balance_idr for k, f in (await self.figures.pot(tx, kpj, now)).items()})
         await self.repo.merge_cards(tx, plan.target, list(plan.sources), merge_id, now, today)
+        if self.step_delay:
+            await asyncio.sleep(self.step_delay)
         moved = [MergedCard(kpj=k, amount_idr=before.get(k, 0)) for k in plan.sources]
         for m in moved:
             await self.repo.add_ledger_entry(tx, f"merge_out:{merge_id}:{m.kpj}", {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -15,10 +16,13 @@ ACCEPTED = 202
 
 
 class MergeRequests:
-    def __init__(self, db: Database, merges: MergeService, idempotency: IdempotencyStore) -> None:
+    def __init__(self, db: Database, merges: MergeService, idempotency: IdempotencyStore,
+                 on_merged: Callable[[str], None] | None = None) -> None:
         self.db = db
         self.merges = merges
         self.idempotency = idempotency
+        # Called with the NIK once the merge committed: the member's next read must show it.
+        self.on_merged = on_merged
 
     async def submit(self, req: MergeRequest, idempotency_key: str | None = None) -> dict[str, Any]:
         """Merge now and answer {merge_id, status}; the same request again answers the same."""
@@ -35,8 +39,11 @@ class MergeRequests:
             return answer
 
         try:
-            return await self.db.transaction(work)
+            answer = await self.db.transaction(work)
         except DomainError:
             if idempotency_key is not None:
                 await self.idempotency.release(req.member_id, idempotency_key)
             raise
+        if self.on_merged is not None:
+            self.on_merged(req.nik)
+        return answer

@@ -21,13 +21,14 @@ from jmo_shared.events.envelope import CloudEvent
 from jmo_shared.events.upstream import ContributionPosted, MemberRegistered
 from jmo_shared.topics import BALANCE_EVENTS, CLAIMS_EVENTS, CORE_MEMBERSHIP, IDENTITY_EVENTS, PAYOUT_EVENTS, TOPICS
 
+from jmo_shared.testing import eventually
+
 # The worker's consumer groups (name -> topics), as bootstrap.BalanceService.consumers declares them.
 WORKER_GROUPS = {
     "ledger": [CORE_MEMBERSHIP],
     "reservations": [CLAIMS_EVENTS, PAYOUT_EVENTS],
     "verifications": [IDENTITY_EVENTS],
 }
-from jmo_shared.testing import eventually
 
 
 def random_nik() -> str:
@@ -117,6 +118,11 @@ class EventTap:
         name = f"jht.balance.{short_type}.v1"
         return [e for e in self.seen if e.type == name and all(e.data.get(k) == v for k, v in match.items())]
 
+    def distinct(self, short_type: str, **match: object) -> list[CloudEvent]:
+        """The events seen, one per event id: the outbox relay publishes at least once, so a message
+        may come twice after a relay retry, always with the same id (consumers drop the repeat)."""
+        return list({e.id: e for e in self.of(short_type, **match)}.values())
+
     async def wait_for(self, short_type: str, timeout: float = 40, **match: object) -> CloudEvent:
         async def found() -> list[CloudEvent]:
             return self.of(short_type, **match)
@@ -133,6 +139,8 @@ class Balance:
     mongo: AsyncMongoClient
     tap: EventTap
     issuer: object
+    # The API's BalanceService (its read cache, settings), for tests that look inside.
+    service: object = None
 
     def headers(self, nik: str, member_id: str | None = None) -> dict[str, str]:
         return self.issuer.headers(member_id or f"m-{nik}", nik)  # type: ignore[attr-defined]
@@ -192,14 +200,7 @@ async def skip_history(bootstrap: str, group_prefix: str) -> None:
 @asynccontextmanager
 async def running_balance(infra, issuer, db_name: str, **overrides: object) -> AsyncIterator[Balance]:
     """Worker and API of the balance service in this process, on a database of their own."""
-    settings = BalanceSettings(
-        db_name=db_name,
-        return_rates_bp={2024: 600, 2025: 500},
-        # Years not listed earn nothing here, so the expected figures do not move with the calendar.
-        default_return_rate_bp=0,
-        crediting_interval_seconds=3600,
-        **overrides,
-    )
+    settings = rates_settings(db_name, **{"crediting_interval_seconds": 3600, **overrides})
     await skip_history(infra.kafka_bootstrap, settings.consumer_group_prefix)
     tap = await EventTap(infra.kafka_bootstrap).start()
     mongo = AsyncMongoClient(infra.mongo_uri, tz_aware=True)
@@ -208,10 +209,17 @@ async def running_balance(infra, issuer, db_name: str, **overrides: object) -> A
         async with worker.router.lifespan_context(worker), api.router.lifespan_context(api):
             transport = httpx.ASGITransport(app=api)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-                yield Balance(client, db_name, mongo, tap, issuer)
+                yield Balance(client, db_name, mongo, tap, issuer, service=api.state.balance)
     finally:
         await tap.stop()
         await mongo.close()
+
+
+def rates_settings(db_name: str, **overrides: object) -> BalanceSettings:
+    """The settings every balance test runs with: 2024 6%, 2025 5%, other years 0% (so the
+    expected figures do not move with the calendar)."""
+    return BalanceSettings(db_name=db_name, return_rates_bp={2024: 600, 2025: 500}, default_return_rate_bp=0,
+                           **overrides)
 
 
 def expires_soon(minutes: int = 5) -> datetime:

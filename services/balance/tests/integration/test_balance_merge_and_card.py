@@ -8,6 +8,7 @@ the same total as apart (126,283 + 118,275).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime
 
@@ -90,7 +91,7 @@ async def test_a_merge_moves_every_balance_onto_the_target_once(balance, infra) 
     assert (detail.json()["target_kpj"], detail.json()["moved"]) == (a, [{"kpj": b, "amount_idr": 118_275}])
     stranger = await balance.api.get(f"/v1/balance/merges/{merge_id}", headers=balance.headers(random_nik()))
     assert (stranger.status_code, stranger.json()["code"]) == (404, "merge_not_found")
-    assert len(balance.tap.of("BalanceMerged", merge_id=merge_id)) == 1
+    assert len(balance.tap.distinct("BalanceMerged", merge_id=merge_id)) == 1
 
     # A late contribution to the merged card lands on the target.
     await publish_raw(bootstrap, [contribution(b, "2026-02", 74_000, 40_000, nik)])
@@ -142,3 +143,38 @@ async def test_the_card_qr_verifies_with_the_published_key(balance, infra, uniqu
     other = create_api(BalanceSettings(db_name=unique_db))
     async with other.router.lifespan_context(other):
         assert other.state.balance.signer.jwks() == jwks
+
+
+async def test_redelivered_feed_events_change_nothing_around_a_merge(balance, infra) -> None:
+    """FaceVerified and ContributionPosted delivered twice (same event id), and re-sent under a new id
+    after the merge used them: the merge stays done once, the money counts once."""
+    bootstrap = infra.kafka_bootstrap
+    nik, a, b = await two_cards(balance, bootstrap)
+    verification = FaceVerified(
+        verification_id=f"ver-{uuid.uuid4().hex[:12]}", member_id=f"m-{nik}", nik=nik, purpose="balance_merge",
+        score=0.71, threshold=0.45, model_version="test", verified_at=datetime.now(UTC), expires_at=expires_soon())
+    twice = await publish_raw(bootstrap, [verification], times=2)
+    await balance.processed([twice[0].id])
+    body = {"kpj_numbers": [a, b], "verification_id": verification.verification_id}
+    merge_id = (await post_merge(balance, nik, body))["merge_id"]
+
+    # After the merge: the same verification re-sent under a new id must not make it usable again,
+    # and a contribution to the merged card, delivered twice and re-posted, counts once on the target.
+    late = contribution(b, "2026-02", 74_000, 40_000, nik)
+    again = await publish_raw(bootstrap, [verification])
+    repeated = await publish_raw(bootstrap, [late], times=2)
+    reposted = await publish_raw(bootstrap, [contribution(b, "2026-02", 74_000, 40_000, nik)])
+    await balance.processed([again[0].id, repeated[0].id, reposted[0].id])
+
+    card = await balance.wait_card(nik, a, contributions_idr=342_000)
+    assert card["balance_idr"] == 244_558 + 114_000
+    assert (await balance.balance(nik))["total_idr"] == 244_558 + 114_000
+    stored = await balance.mongo[balance.db_name]["verifications"].find_one({"_id": verification.verification_id})
+    assert stored["used_by"] == merge_id
+    assert await post_merge(balance, nik, body) == {"merge_id": merge_id, "status": "completed"}
+    other = await balance.api.post("/v1/balance/merges", headers=balance.headers(nik),
+                                   json={"kpj_numbers": [b, a], "verification_id": verification.verification_id})
+    assert (other.status_code, other.json()["code"]) == (409, "verification_used")
+    assert await balance.mongo[balance.db_name]["merges"].count_documents({"nik": nik}) == 1
+    await asyncio.sleep(2)  # time for a wrong second event to reach the topic
+    assert len(balance.tap.distinct("BalanceMerged", merge_id=merge_id)) == 1
