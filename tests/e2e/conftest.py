@@ -18,22 +18,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from jmo_local.stack import LocalInfra
-from jmo_local.system import RunningSystem, start_system
+from jmo_local.system import RunningSystem, own_stack, start_system
 
 __all__ = ["RunningSystem", "start_system"]
 
 
 @pytest.fixture(scope="session")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    base = tmp_path_factory.mktemp("system")
-    infra = LocalInfra(base / "infra")
-    try:
-        endpoints = infra.start()
-        running = start_system(endpoints.kafka_bootstrap, endpoints.mongo_uri, base)
-        try:
-            yield running
-        finally:
-            running.close()
-    finally:
-        infra.stop()
+    with own_stack(tmp_path_factory.mktemp("system")) as (_, running):
+        yield running

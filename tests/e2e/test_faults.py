@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from jmo_local.stack import LocalInfra
-from jmo_local.system import RunningSystem, start_system
+from jmo_local.system import RunningSystem, own_stack
 
 from .audit import MoneyAudit, audit_accounts, audit_events
 from .load import FAST_ONBOARDING, ClaimLoad, TrafficGate
@@ -51,18 +51,8 @@ WIB = ZoneInfo("Asia/Jakarta")
 
 @pytest.fixture(scope="module")
 def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalInfra, RunningSystem]]:
-    base = tmp_path_factory.mktemp("faults")
-    infra = LocalInfra(base / "infra")
-    try:
-        endpoints = infra.start()
-        system = start_system(endpoints.kafka_bootstrap, endpoints.mongo_uri, base / "system",
-                              extra_env=FAST_ONBOARDING)
-        try:
-            yield infra, system
-        finally:
-            system.close()
-    finally:
-        infra.stop()
+    with own_stack(tmp_path_factory.mktemp("faults"), extra_env=FAST_ONBOARDING) as stack:
+        yield stack
 
 
 @dataclass

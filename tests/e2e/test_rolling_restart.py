@@ -28,8 +28,7 @@ import httpx
 import pytest
 
 from jmo_local.services import SERVICES
-from jmo_local.stack import LocalInfra
-from jmo_local.system import RunningSystem, start_system
+from jmo_local.system import RunningSystem, own_stack
 
 from .audit import MoneyAudit, audit_accounts, audit_events
 from .load import FAST_ONBOARDING, ClaimLoad, TrafficGate
@@ -41,18 +40,8 @@ ROLLING_ORDER = [f"{svc}-{kind}" for svc in SERVICES for kind in ("api", "worker
 
 @pytest.fixture(scope="module")
 def restart_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    base = tmp_path_factory.mktemp("rolling")
-    infra = LocalInfra(base / "infra")
-    try:
-        endpoints = infra.start()
-        system = start_system(endpoints.kafka_bootstrap, endpoints.mongo_uri, base / "system",
-                              extra_env=FAST_ONBOARDING)
-        try:
-            yield system
-        finally:
-            system.close()
-    finally:
-        infra.stop()
+    with own_stack(tmp_path_factory.mktemp("rolling"), extra_env=FAST_ONBOARDING) as (_, system):
+        yield system
 
 
 @pytest.mark.timeout(900)

@@ -19,7 +19,8 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from .journey import Urls
 from .ports import free_port
 from .proc import ChildProcess, tail
 from .services import ROOT, SERVICES, ProcessSpec, process_env, process_specs
+from .stack import LocalInfra
 from .staff import staff_token
 
 STOP_TIMEOUT = 30.0
@@ -254,3 +256,18 @@ def start_system(
         system.close()
         raise
     return system
+
+
+@contextmanager
+def own_stack(base: Path, extra_env: dict[str, str] | None = None) -> Iterator[tuple[LocalInfra, RunningSystem]]:
+    """A Kafka + SecantusDB of its own under `base` and the whole system on them; all stopped on exit."""
+    infra = LocalInfra(base / "infra")
+    try:
+        endpoints = infra.start()
+        system = start_system(endpoints.kafka_bootstrap, endpoints.mongo_uri, base / "system", extra_env=extra_env)
+        try:
+            yield infra, system
+        finally:
+            system.close()
+    finally:
+        infra.stop()

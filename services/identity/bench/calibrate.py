@@ -18,7 +18,6 @@ like to the copy check (score and face-fingerprint distance).
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import itertools
 import statistics
@@ -29,16 +28,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
+from jmo_local.faces import face_photos
+
 REPO = Path(__file__).resolve().parents[3]
 KTP_WIDTH = 420
 
 
 def _photos() -> dict[str, Path]:
-    spec = importlib.util.spec_from_file_location("jmo_test_faces", REPO / "tests" / "fixtures" / "faces.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.face_photos()
+    return face_photos()
 
 
 def _jpeg(im: Image.Image, quality: int = 90) -> bytes:

@@ -15,7 +15,6 @@ Each configuration runs in its own process pinned with sched_setaffinity
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import itertools
 import os
@@ -27,16 +26,14 @@ import threading
 import time
 from pathlib import Path
 
+from jmo_local.faces import face_photos
+
 REPO = Path(__file__).resolve().parents[3]
 CACHE = REPO / ".cache"
 
 
 def _photos() -> dict[str, Path]:
-    spec = importlib.util.spec_from_file_location("jmo_test_faces", REPO / "tests" / "fixtures" / "faces.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.face_photos()
+    return face_photos()
 
 
 def _rss_mb() -> tuple[float, float]:
