@@ -75,6 +75,30 @@ async def publish(bootstrap: str, events: list, source: str = "/upstream/test", 
     return ids
 
 
+async def start_groups_at_end(bootstrap: str, groups: dict[str, list[str]]) -> None:
+    """Commit each consumer group (full group id -> its topics) at the current end of its topics.
+
+    A new group on a broker that other tests (or a long-lived dev broker) filled would otherwise
+    replay all of it before the events the caller publishes next.
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.structs import OffsetAndMetadata
+
+    from .topics import TOPICS
+
+    partitions = {spec.name: spec.partitions for spec in TOPICS}
+    for group_id, topics in groups.items():
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(t, p) for t in topics for p in range(partitions[t])]
+            consumer.assign(tps)
+            ends = await consumer.end_offsets(tps)
+            await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
+        finally:
+            await consumer.stop()
+
+
 async def eventually(check, timeout: float = 30.0, interval: float = 0.2, message: str = "condition"):
     """Poll an async check until it returns a truthy value; fail with the last value after `timeout`."""
     import asyncio

@@ -22,19 +22,17 @@ from pathlib import Path
 
 import httpx
 import jwt
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from jmo_balance.bootstrap import CONSUMED_TOPICS
 from jmo_shared.events.upstream import ContributionPosted, MemberRegistered
-from jmo_shared.topics import CLAIMS_EVENTS, CORE_MEMBERSHIP, IDENTITY_EVENTS, PAYOUT_EVENTS, TOPICS
+from jmo_shared.testing import start_groups_at_end
 
 KID = "balance-bench"
 DEFAULT_MONGO = "mongodb://127.0.0.1:27017/?retryWrites=false&directConnection=true"
-# The worker's consumer groups, as jmo_balance.bootstrap declares them.
-WORKER_GROUPS = {"ledger": [CORE_MEMBERSHIP], "reservations": [CLAIMS_EVENTS, PAYOUT_EVENTS],
-                 "verifications": [IDENTITY_EVENTS]}
 CONTRIBUTION_IDR = 285_000
 
 
@@ -73,18 +71,8 @@ def free_port() -> int:
 
 async def skip_history(bootstrap: str, group_prefix: str) -> None:
     """Start a fresh worker's groups at the end of their topics: measure the bench's events, not a replay."""
-    counts = {s.name: s.partitions for s in TOPICS}
-    for name, topics in WORKER_GROUPS.items():
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=f"{group_prefix}.balance.{name}",
-                                    enable_auto_commit=False)
-        await consumer.start()
-        try:
-            parts = [TopicPartition(t, p) for t in topics for p in range(counts[t])]
-            consumer.assign(parts)
-            await consumer.seek_to_end(*parts)
-            await consumer.commit({tp: await consumer.position(tp) for tp in parts})
-        finally:
-            await consumer.stop()
+    await start_groups_at_end(bootstrap, {f"{group_prefix}.balance.{name}": topics
+                                          for name, topics in CONSUMED_TOPICS.items()})
 
 
 @dataclass

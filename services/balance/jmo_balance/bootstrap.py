@@ -29,6 +29,13 @@ from .service_layer.reservations import ReservationHandlers
 from .service_layer.views import BalanceViews
 from .settings import BalanceSettings
 
+# The worker's consumer groups (group name suffix) and what each reads.
+CONSUMED_TOPICS: dict[str, list[str]] = {
+    "ledger": [CORE_MEMBERSHIP],
+    "reservations": [CLAIMS_EVENTS, PAYOUT_EVENTS],
+    "verifications": [IDENTITY_EVENTS],
+}
+
 
 @dataclass
 class BalanceService:
@@ -58,16 +65,16 @@ class BalanceService:
     def consumers(self) -> list[IdempotentConsumer]:
         rt = self.runtime
         return [
-            rt.consumer("ledger", topics=[CORE_MEMBERSHIP])
+            rt.consumer("ledger", topics=CONSUMED_TOPICS["ledger"])
             .on(MemberRegistered, self.ledger.member_registered)
             .on(ContributionPosted, self.ledger.contribution_posted)
             .on(EmploymentEnded, self.ledger.employment_ended),
-            rt.consumer("reservations", topics=[CLAIMS_EVENTS, PAYOUT_EVENTS])
+            rt.consumer("reservations", topics=CONSUMED_TOPICS["reservations"])
             .on(ClaimSubmitted, self.reservations.claim_submitted)
             .on(ClaimRejected, self.reservations.claim_rejected)
             .on(PayoutSettled, self.reservations.payout_settled)
             .on(PayoutFailed, self.reservations.payout_failed),
-            rt.consumer("verifications", topics=[IDENTITY_EVENTS]).on(FaceVerified, self.merges.face_verified),
+            rt.consumer("verifications", topics=CONSUMED_TOPICS["verifications"]).on(FaceVerified, self.merges.face_verified),
         ]
 
     def card_changes(self) -> CardChangeFeed:

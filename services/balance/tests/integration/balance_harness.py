@@ -13,22 +13,17 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pymongo import AsyncMongoClient
 
+from jmo_balance.bootstrap import CONSUMED_TOPICS
 from jmo_balance.entrypoints.api import create_api
 from jmo_balance.entrypoints.worker import create_worker
 from jmo_balance.settings import BalanceSettings
 from jmo_shared.events.base import EventData
 from jmo_shared.events.envelope import CloudEvent
 from jmo_shared.events.upstream import ContributionPosted, MemberRegistered
-from jmo_shared.topics import BALANCE_EVENTS, CLAIMS_EVENTS, CORE_MEMBERSHIP, IDENTITY_EVENTS, PAYOUT_EVENTS, TOPICS
+from jmo_shared.topics import BALANCE_EVENTS, TOPICS
 
-from jmo_shared.testing import eventually
+from jmo_shared.testing import eventually, start_groups_at_end
 
-# The worker's consumer groups (name -> topics), as bootstrap.BalanceService.consumers declares them.
-WORKER_GROUPS = {
-    "ledger": [CORE_MEMBERSHIP],
-    "reservations": [CLAIMS_EVENTS, PAYOUT_EVENTS],
-    "verifications": [IDENTITY_EVENTS],
-}
 
 
 def random_nik() -> str:
@@ -174,27 +169,13 @@ class Balance:
         await eventually(check, timeout, message=f"events {event_ids} processed")
 
     def _groups(self) -> list[str]:
-        return [f"test-{self.db_name}.balance.{name}" for name in WORKER_GROUPS]
+        return [f"test-{self.db_name}.balance.{name}" for name in CONSUMED_TOPICS]
 
 
 async def skip_history(bootstrap: str, group_prefix: str) -> None:
-    """Start the test's consumer groups at the end of their topics.
-
-    The topics are shared by every test (and a long-lived dev broker keeps them
-    forever); a new group would otherwise replay all of it before this test's events.
-    """
-    counts = {spec.name: spec.partitions for spec in TOPICS}
-    for name, topics in WORKER_GROUPS.items():
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=f"{group_prefix}.balance.{name}",
-                                    enable_auto_commit=False)
-        await consumer.start()
-        try:
-            partitions = [TopicPartition(t, p) for t in topics for p in range(counts[t])]
-            consumer.assign(partitions)
-            await consumer.seek_to_end(*partitions)
-            await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
-        finally:
-            await consumer.stop()
+    """Start the test's consumer groups at the end of the shared topics (see start_groups_at_end)."""
+    await start_groups_at_end(bootstrap, {f"{group_prefix}.balance.{name}": topics
+                                          for name, topics in CONSUMED_TOPICS.items()})
 
 
 @asynccontextmanager

@@ -12,10 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
 from fastapi import FastAPI
 
-from jmo_shared.testing import eventually, publish
+from jmo_shared.testing import eventually, publish, start_groups_at_end
 
 from jmo_shared.events import (
     AccountRegistered,
@@ -120,19 +119,8 @@ async def skip_history(bootstrap: str, settings) -> None:
     """
     from jmo_claims.bootstrap import CONSUMED_TOPICS
 
-    partitions = {t.name: t.partitions for t in TOPICS}
     prefix = f"{settings.consumer_group_prefix}.{settings.service_name}"
-    for name, topics in CONSUMED_TOPICS.items():
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=f"{prefix}.{name}",
-                                    enable_auto_commit=False)
-        await consumer.start()
-        try:
-            tps = [TopicPartition(t, p) for t in topics for p in range(partitions[t])]
-            consumer.assign(tps)
-            ends = await consumer.end_offsets(tps)
-            await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
-        finally:
-            await consumer.stop()
+    await start_groups_at_end(bootstrap, {f"{prefix}.{name}": topics for name, topics in CONSUMED_TOPICS.items()})
 
 
 @asynccontextmanager
