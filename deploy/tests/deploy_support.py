@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import subprocess
 from pathlib import Path
+
+import jsonschema
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -55,3 +59,34 @@ def services_pods(docs: list[dict]) -> dict[str, dict]:
     found = {name: d for name, d in by_name(docs, "Deployment").items() if name in names}
     assert set(found) == names
     return found
+
+
+# Custom resources are checked against the structural schemas in schemas/crds/ ({kind}-{group}-{version}.json).
+CRD_KINDS = {
+    ("kafka.strimzi.io/v1", "Kafka"),
+    ("kafka.strimzi.io/v1", "KafkaNodePool"),
+    ("kafka.strimzi.io/v1", "KafkaTopic"),
+    ("kafka.strimzi.io/v1", "KafkaUser"),
+    ("mongodbcommunity.mongodb.com/v1", "MongoDBCommunity"),
+    ("keda.sh/v1alpha1", "ScaledObject"),
+    ("keda.sh/v1alpha1", "TriggerAuthentication"),
+}
+
+
+@functools.cache
+def crd_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator:
+    group, version = api_version.split("/")
+    schema = json.loads((CRD_SCHEMAS / f"{kind.lower()}-{group}-{version}.json").read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def validate(doc: dict, version: str) -> None:
+    """A custom resource against its CRD schema, anything else against Kubernetes `version` (strict)."""
+    if (doc["apiVersion"], doc["kind"]) in CRD_KINDS:
+        crd_validator(doc["apiVersion"], doc["kind"]).validate(doc)
+    else:
+        import kubernetes_validate  # from tools.sh's site directory
+
+        kubernetes_validate.validate(doc, version, strict=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
 
 import jsonschema
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from deploy_support import (
     API_PORTS,
     BANKSIM_PORT,
-    CRD_SCHEMAS,
+    CRD_KINDS,
     FACE_CACHE_DIR,
     SERVICES,
     WORKER_PORTS,
@@ -27,42 +26,16 @@ from deploy_support import (
     env_of,
     of_kind,
     services_pods,
+    validate,
 )
 from jmo_shared.topics import PARTNER_BANKS, TOPICS, bank_status_topic, bank_topic
 
 TARGETS = ("base", "overlays/dev", "overlays/prod")
 # The oldest Kubernetes minor we support and the newest the schemas know.
 KUBERNETES_VERSIONS = ("1.31.0", "1.37.0")
-CRD_KINDS = {
-    ("kafka.strimzi.io/v1", "Kafka"),
-    ("kafka.strimzi.io/v1", "KafkaNodePool"),
-    ("kafka.strimzi.io/v1", "KafkaTopic"),
-    ("kafka.strimzi.io/v1", "KafkaUser"),
-    ("mongodbcommunity.mongodb.com/v1", "MongoDBCommunity"),
-    ("keda.sh/v1alpha1", "ScaledObject"),
-    ("keda.sh/v1alpha1", "TriggerAuthentication"),
-}
 # Secrets the manifests read but never contain: created out of band, or by an operator.
 OUT_OF_BAND_SECRETS = {"jmo-identity-signing-key", "jmo-payout-bank-secrets", "jmo-balance-card-signing-key"}
 KAFKA_BOOTSTRAP = "jmo-kafka-bootstrap:9092"
-
-
-@cache
-def crd_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator:
-    group, version = api_version.split("/")
-    schema = json.loads((CRD_SCHEMAS / f"{kind.lower()}-{group}-{version}.json").read_text())
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
-
-
-def validate(doc: dict, version: str) -> None:
-    if (doc["apiVersion"], doc["kind"]) in CRD_KINDS:
-        crd_validator(doc["apiVersion"], doc["kind"]).validate(doc)
-    else:
-        import kubernetes_validate  # from tools.sh's site directory
-
-        kubernetes_validate.validate(doc, version, strict=True)
 
 
 # --- schemas ------------------------------------------------------------------------
