@@ -35,6 +35,15 @@ def account_number() -> str:
     return "".join(random.choices("0123456789", k=10))
 
 
+async def open_account(bank: httpx.AsyncClient, bank_code: str) -> str:
+    """A new account at the bank simulator, held by the members these tests use; its number."""
+    number = account_number()
+    resp = await bank.post("/sim/accounts", json={"bank_code": bank_code, "account_number": number,
+                                                  "holder_name": "BUDI SANTOSO"})
+    assert resp.status_code == 201, resp.text
+    return number
+
+
 def approved(member: Member, bank_code: str, account: str, gross: int, npwp: str | None = None) -> ClaimApproved:
     return ClaimApproved(
         claim_id=f"CLM-{uuid.uuid4().hex[:12]}", member_id=member.member_id, nik=member.nik,

@@ -28,7 +28,8 @@ from jmo_shared.events import BankPayoutStatus, ClaimApproved
 from jmo_shared.testing import TokenIssuer, eventually, publish
 from jmo_shared.topics import PARTNER_BANKS, PAYOUT_EVENTS, bank_status_topic, bank_topic
 
-from payout_harness import EventTap, Member, account_number, approved, bind_free_socket, in_process, serve_http
+from payout_harness import (EventTap, Member, account_number, approved, bind_free_socket, in_process, open_account,
+                            serve_http)
 
 pytestmark = pytest.mark.integration
 
@@ -73,14 +74,6 @@ async def stack(infra, token_issuer: TokenIssuer):
     finally:
         await tap.stop()
         await mongo.close()
-
-
-async def open_account(stack: Stack, bank_code: str) -> str:
-    number = account_number()
-    resp = await stack.bank.post("/sim/accounts", json={"bank_code": bank_code, "account_number": number,
-                                                        "holder_name": "BUDI SANTOSO"})
-    assert resp.status_code == 201, resp.text
-    return number
 
 
 async def behave(stack: Stack, bank_code: str, mode: str, **extra: object) -> None:
@@ -131,7 +124,7 @@ async def notify(stack: Stack, body: dict, bank_code: str, **kw) -> httpx.Respon
 
 async def test_claim_approved_pays_once_and_settles(stack: Stack) -> None:
     member = Member.new()
-    number = await open_account(stack, "014")
+    number = await open_account(stack.bank, "014")
     claim = approved(member, "014", number, gross=60_000_000)  # no NPWP: 6% above Rp50,000,000
     # Same member, so the same partition: once the marker is paid, both copies of the claim were read.
     marker = approved(member, "014", number, gross=1_000_000)
@@ -177,7 +170,7 @@ async def test_claim_approved_pays_once_and_settles(stack: Stack) -> None:
 
 async def test_a_member_sees_only_their_own_payouts(stack: Stack) -> None:
     owner, stranger = Member.new(), Member.new()
-    claim = approved(owner, "014", await open_account(stack, "014"), gross=2_000_000)
+    claim = approved(owner, "014", await open_account(stack.bank, "014"), gross=2_000_000)
     await publish(stack.bootstrap, [claim])
     view = await wait_status(stack, owner, claim, "SETTLED")
     assert await payout_of(stack, stranger, claim) is None
@@ -192,7 +185,7 @@ async def test_a_member_sees_only_their_own_payouts(stack: Stack) -> None:
 
 async def test_reject_mode_fails_the_payout_with_the_banks_reason(stack: Stack) -> None:
     member = Member.new()
-    number = await open_account(stack, "008")
+    number = await open_account(stack.bank, "008")
     await behave(stack, "008", "reject", reason_code="AC04", reason="closed account")
     try:
         claim = approved(member, "008", number, gross=70_000_000, npwp="0123456789012345")
@@ -218,7 +211,7 @@ async def test_unknown_account_is_rejected_ac01(stack: Stack) -> None:
 
 async def test_duplicate_reports_settle_once(stack: Stack) -> None:
     member = Member.new()
-    number = await open_account(stack, "009")
+    number = await open_account(stack.bank, "009")
     await behave(stack, "009", "duplicate")
     try:
         claim = approved(member, "009", number, gross=3_000_000)
@@ -242,7 +235,7 @@ async def test_duplicate_reports_settle_once(stack: Stack) -> None:
 
 async def test_reorder_mode_reports_newest_first_and_both_settle(stack: Stack) -> None:
     member = Member.new()
-    number = await open_account(stack, "028")
+    number = await open_account(stack.bank, "028")
     await behave(stack, "028", "reorder")
     try:
         first, second = (approved(member, "028", number, gross=g) for g in (1_000_000, 2_000_000))
@@ -261,7 +254,7 @@ async def test_reorder_mode_reports_newest_first_and_both_settle(stack: Stack) -
 
 async def test_slow_mode_delays_the_settlement(stack: Stack) -> None:
     member = Member.new()
-    number = await open_account(stack, "200")
+    number = await open_account(stack.bank, "200")
     await behave(stack, "200", "slow", delay_seconds=1.5)
     try:
         claim = approved(member, "200", number, gross=1_500_000)
@@ -278,7 +271,7 @@ async def sent_silently(stack: Stack, bank_code: str, gross: int = 4_000_000) ->
     """A payout the bank will never answer by itself (silent), so the test reports for it."""
     member = Member.new()
     await behave(stack, bank_code, "silent")
-    claim = approved(member, bank_code, await open_account(stack, bank_code), gross=gross)
+    claim = approved(member, bank_code, await open_account(stack.bank, bank_code), gross=gross)
     await publish(stack.bootstrap, [claim])
     view = await wait_status(stack, member, claim, "SENT")
     transfer = (await seen(stack, SENT, claim_id=claim.claim_id))[0].event.data

@@ -39,7 +39,7 @@ from jmo_shared.mongo import Database, make_client
 from jmo_shared.testing import TokenIssuer, eventually, publish
 from jmo_shared.topics import PARTNER_BANKS
 
-from payout_harness import Member, account_number, approved, bind_free_socket, in_process, serve_http
+from payout_harness import Member, approved, bind_free_socket, in_process, open_account, serve_http
 
 pytestmark = pytest.mark.integration
 
@@ -101,14 +101,6 @@ async def stack(infra, token_issuer: TokenIssuer, tmp_path_factory: pytest.TempP
         await mongo.close()
 
 
-async def open_account(stack: Stack, bank_code: str) -> str:
-    number = account_number()
-    resp = await stack.bank.post("/sim/accounts", json={"bank_code": bank_code, "account_number": number,
-                                                        "holder_name": "BUDI SANTOSO"})
-    assert resp.status_code == 201, resp.text
-    return number
-
-
 async def behave(stack: Stack, bank_code: str, mode: str = "normal", **extra: object) -> None:
     resp = await stack.bank.post("/sim/behaviour", json={"bank_code": bank_code, "mode": mode, **extra})
     assert resp.status_code == 200, resp.text
@@ -118,7 +110,7 @@ async def pay(stack: Stack, bank_code: str, gross: int, status: str = "SETTLED",
               timeout: float = 30) -> dict:
     """One approved claim through the worker and the bank, until its payout reaches `status`."""
     member = Member.new()
-    claim = approved(member, bank_code, account or await open_account(stack, bank_code), gross)
+    claim = approved(member, bank_code, account or await open_account(stack.bank, bank_code), gross)
     await publish(stack.bootstrap, [claim])
 
     async def check():
@@ -144,7 +136,7 @@ def found(report: dict) -> list[tuple[str, str | None]]:
 
 
 async def test_clean_after_normal_duplicate_reorder_and_reject(stack: Stack) -> None:
-    account = await open_account(stack, "014")
+    account = await open_account(stack.bank, "014")
     paid = [await pay(stack, "014", 60_000_000, account=account), await pay(stack, "014", 2_000_000, account=account)]
     await behave(stack, "014", "duplicate")
     paid.append(await pay(stack, "014", 3_000_000, account=account))
