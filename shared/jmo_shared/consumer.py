@@ -26,7 +26,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from opentelemetry.context import Context
 from pydantic import ValidationError
 from prometheus_client import Counter, Gauge, Histogram
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from . import tracing
 from .errors import DomainError
@@ -38,6 +38,8 @@ from .mongo import Database, Tx
 log = get_logger(__name__)
 
 Handler = Callable[[Tx, Any, CloudEvent], Awaitable[None]]
+# Applies a run of consecutive events of one type at once (bulk writes): (data, event) in log order.
+BatchHandler = Callable[[Tx, list[tuple[Any, CloudEvent]]], Awaitable[None]]
 
 PROCESSED = "processed_events"
 DEAD_LETTERS = "dead_letters"
@@ -62,11 +64,12 @@ class _Origin:
 class _Item:
     event: CloudEvent
     data: EventData
-    handler: Handler
+    handler: Handler | None
     raw: bytes
     where: str
     origin: _Origin
     parent: Context
+    batch_handler: BatchHandler | None = None
 
 
 class _Stopping(Exception):
@@ -95,12 +98,22 @@ class IdempotentConsumer:
         self._topics = topics or []
         self._pattern = pattern
         self._handlers: dict[str, Handler] = {}
+        self._batch_handlers: dict[str, BatchHandler] = {}
         self._max_records = max_records
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
 
     def on(self, event_cls: type[EventData], handler: Handler) -> "IdempotentConsumer":
         self._handlers[event_cls.event_type] = handler
+        return self
+
+    def on_batch(self, event_cls: type[EventData], handler: BatchHandler) -> "IdempotentConsumer":
+        """Apply consecutive events of this type with one call (still in one transaction, in log order).
+
+        For high-volume feeds whose handler can write a whole run with a few bulk writes instead
+        of a few writes per event. A refused run is retried one event at a time, like any batch.
+        """
+        self._batch_handlers[event_cls.event_type] = handler
         return self
 
     async def ensure_indexes(self) -> None:
@@ -174,12 +187,16 @@ class IdempotentConsumer:
         """Apply a partition's messages in order, many events per transaction.
 
         The database's transaction rate bounds the whole system, so a batch
-        shares one transaction (and one look-up of processed ids). If any
+        shares one transaction (and one insert of processed ids). If any
         event in it is refused, the batch is rolled back and applied one
         event at a time, so only the refused one is parked.
         """
         items: list[_Item] = []
         for msg in msgs:
+            ignored = self._ignored_by_header(msg.headers)
+            if ignored is not None:
+                HANDLED.labels(self.group_id, ignored, "ignored").inc()
+                continue
             where = f"{tp.topic}/{tp.partition}@{msg.offset}"
             origin = _Origin(tp.topic, tp.partition, msg.offset, msg.key, tuple(msg.headers or ()))
             item = await self._prepare(msg.value, where, origin)
@@ -193,6 +210,20 @@ class IdempotentConsumer:
                 for item in chunk:
                     await self._apply_item(item)
 
+    def _ignored_by_header(self, headers: Any) -> str | None:
+        """The event type from the `ce_type` header when this consumer has no handler for it.
+
+        Several services read the same feeds for a few types each: skipping the others by their
+        header spares parsing and validating every message they do not want.
+        """
+        for name, value in headers or ():
+            if name == "ce_type":
+                event_type = value.decode("utf-8", "replace")
+                if event_type in self._handlers or event_type in self._batch_handlers:
+                    return None
+                return event_type
+        return None
+
     async def _prepare(self, raw: bytes, where: str, origin: _Origin | None = None) -> "_Item | str":
         """Parse and validate one message: the item to apply, or the outcome ("ignored", "dead_letter")."""
         try:
@@ -201,7 +232,8 @@ class IdempotentConsumer:
             await self._dead_letter(None, raw, "not_a_cloudevent", str(exc), where)
             return "dead_letter"
         handler = self._handlers.get(event.type)
-        if handler is None:
+        batch_handler = self._batch_handlers.get(event.type)
+        if handler is None and batch_handler is None:
             HANDLED.labels(self.group_id, event.type, "ignored").inc()
             return "ignored"
         try:
@@ -211,7 +243,7 @@ class IdempotentConsumer:
             HANDLED.labels(self.group_id, event.type, "dead_letter").inc()
             return "dead_letter"
         origin = origin or _Origin()
-        return _Item(event, data, handler, raw, where, origin, tracing.extract_kafka(origin.headers))
+        return _Item(event, data, handler, raw, where, origin, tracing.extract_kafka(origin.headers), batch_handler)
 
     async def _commit(self, chunk: list["_Item"]) -> list[str]:
         """Apply a chunk in one transaction, retrying transient database errors; refusals propagate."""
@@ -240,41 +272,50 @@ class IdempotentConsumer:
             return outcomes
 
     async def _apply_chunk(self, tx: Tx, chunk: list["_Item"]) -> list[str]:
-        ids = [f"{self.group_id}:{item.event.id}" for item in chunk]
-        done = {d["_id"] for d in await tx[PROCESSED].find({"_id": {"$in": ids}}, {"_id": 1},
-                                                            session=tx.session).to_list()}
         outcomes: list[str] = []
         fresh: list[tuple[str, _Item]] = []
-        for processed_id, item in zip(ids, chunk):
-            if processed_id in done:
-                outcomes.append("duplicate")
+        seen: set[str] = set()
+        for item in chunk:
+            processed_id = f"{self.group_id}:{item.event.id}"
+            if processed_id in seen:
+                outcomes.append("duplicate")  # the same event twice in one batch applies once
             else:
-                done.add(processed_id)  # the same event twice in one batch applies once
+                seen.add(processed_id)
                 fresh.append((processed_id, item))
                 outcomes.append("applied")
         if not fresh:
             return outcomes
         now = datetime.now(UTC)
         try:
+            # No look-up first: an id already there fails the insert (and the transaction), and the
+            # batch is then applied one event at a time, where that event counts as a duplicate.
             await tx[PROCESSED].insert_many(
                 [{"_id": pid, "type": item.event.type, "at": now} for pid, item in fresh], session=tx.session
             )
-        except DuplicateKeyError as exc:
+        except (DuplicateKeyError, BulkWriteError) as exc:
+            if isinstance(exc, BulkWriteError) and not _only_duplicates(exc):
+                raise
             raise _AlreadyProcessed from exc
-        for _, item in fresh:
-            token = correlation_id.set(item.event.correlationid)
+        for run in _runs([item for _, item in fresh]):
+            token = correlation_id.set(run[0].event.correlationid)
             try:
-                with self._span(item):
-                    await item.handler(tx, item.data, item.event)
+                with self._span(run[0], len(run)):
+                    if run[0].batch_handler is not None:
+                        await run[0].batch_handler(tx, [(item.data, item.event) for item in run])
+                    else:
+                        assert run[0].handler is not None
+                        await run[0].handler(tx, run[0].data, run[0].event)
             except DuplicateKeyError as exc:
                 raise DomainError(code="unique_violation", detail=str(exc)) from exc
             finally:
                 correlation_id.reset(token)
         return outcomes
 
-    def _span(self, item: "_Item"):
+    def _span(self, item: "_Item", count: int = 1):
         origin = item.origin
         attrs = {**tracing.event_attributes(item.event), "messaging.consumer.group.name": self.group_id}
+        if count > 1:
+            attrs["messaging.batch.message_count"] = count
         if origin.partition is not None:
             attrs["messaging.destination.partition.id"] = str(origin.partition)
         if origin.offset is not None:
@@ -324,3 +365,19 @@ class IdempotentConsumer:
             except PyMongoError as exc:
                 log.warning("dead_letter_retry", error=str(exc))
                 await asyncio.sleep(1)
+
+
+def _runs(items: list[_Item]) -> list[list[_Item]]:
+    """Consecutive items of one batch handler form a run; every other item is a run of its own."""
+    runs: list[list[_Item]] = []
+    for item in items:
+        if (item.batch_handler is not None and runs and runs[-1][0].batch_handler == item.batch_handler):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+def _only_duplicates(exc: BulkWriteError) -> bool:
+    errors = exc.details.get("writeErrors") or []
+    return bool(errors) and all(e.get("code") == 11000 for e in errors)

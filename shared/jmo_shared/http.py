@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from opentelemetry import trace
+from pymongo.errors import ConnectionFailure, ExecutionTimeout, OperationFailure, PyMongoError, WTimeoutError
 
 from .auth import JwksVerifier, Principal, unauthorized
 from .errors import DomainError
@@ -97,10 +98,28 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return problem(exc.status_code, code, str(exc.detail))
 
+    @app.exception_handler(PyMongoError)
+    async def _database(request: Request, exc: PyMongoError) -> JSONResponse:
+        if not database_unavailable(exc):
+            return await _unexpected(request, exc)
+        # Overloaded or failing over: nothing was half-done (transactions), so the caller may retry.
+        log.warning("database_unavailable", error=str(exc), error_type=type(exc).__name__)
+        resp = problem(503, "service_busy", "the service is busy; try again in a moment", retry_after=1)
+        resp.headers["Retry-After"] = "1"
+        return resp
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", error=str(exc), error_type=type(exc).__name__)
         return problem(500, "internal_error", "something went wrong on our side; it was logged")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """A database error the same request may succeed after: connection trouble, time-outs, conflicts."""
+    if isinstance(exc, ConnectionFailure | ExecutionTimeout | WTimeoutError):
+        return True
+    return isinstance(exc, OperationFailure) and (
+        exc.has_error_label("TransientTransactionError") or exc.code in (112, 189, 91, 11600, 11602))
 
 
 def install_observability(app: FastAPI) -> None:

@@ -71,10 +71,11 @@ class IdempotencyStore:
         if now - existing["taken_at"] < IN_FLIGHT_TIMEOUT:
             raise DomainError(code="request_in_flight",
                               detail="a request with this Idempotency-Key is still being processed", status=409)
-        retaken = await self._db[COLLECTION].find_one_and_update(
+        # update_one by _id, not find_one_and_update: the local database answers that with a full scan.
+        retaken = await self._db[COLLECTION].update_one(
             {"_id": doc_id, "state": "in_flight", "taken_at": existing["taken_at"]}, {"$set": {"taken_at": now}}
         )
-        if retaken is None:
+        if retaken.modified_count == 0:
             raise DomainError(code="request_in_flight",
                               detail="a request with this Idempotency-Key is still being processed", status=409)
         return None

@@ -1,4 +1,9 @@
-"""MongoDB access: one async client per process, transactions that also write the outbox."""
+"""MongoDB access: one async client per process, transactions that also write the outbox.
+
+Every command a process sends is counted by command and collection
+(`mongo_commands_total`), so database operations per claim or per event can be
+attributed to the service and the query that spends them.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import Any, TypeVar
 
 from bson import ObjectId
 from prometheus_client import Counter
-from pymongo import AsyncMongoClient, WriteConcern
+from pymongo import AsyncMongoClient, WriteConcern, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.read_concern import ReadConcern
@@ -30,8 +35,57 @@ DOMAIN_EVENTS = Counter(
 JOURNALED = WriteConcern(w=1, j=True)
 
 
-def make_client(uri: str, **kwargs: Any) -> AsyncMongoClient:
-    return AsyncMongoClient(uri, tz_aware=True, connect=False, **kwargs)
+COMMANDS = Counter(
+    "mongo_commands_total",
+    "Commands this process sent to MongoDB, by command name and collection",
+    ["command", "collection"],
+)
+COMMAND_FAILURES = Counter("mongo_command_failures_total", "Commands MongoDB answered with an error", ["command"])
+# Commands that name no collection in their first field: counted under the command alone.
+_NO_COLLECTION = frozenset({"commitTransaction", "abortTransaction", "endSessions", "ping", "hello", "ismaster",
+                            "isMaster", "serverStatus", "buildInfo", "listDatabases"})
+
+
+class _CommandCounter(monitoring.CommandListener):
+    """Counts commands as they are sent; runs on the event loop, so it must stay cheap."""
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        name = event.command_name
+        if name == "getMore":
+            collection = str(event.command.get("collection", ""))
+        elif name in _NO_COLLECTION:
+            collection = ""
+        else:
+            value = event.command.get(name)
+            collection = value if isinstance(value, str) else ""
+        COMMANDS.labels(name, collection).inc()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        COMMAND_FAILURES.labels(event.command_name).inc()
+
+
+def make_client(uri: str, max_pool_size: int = 10, **kwargs: Any) -> AsyncMongoClient:
+    """One client per process. The pool is small on purpose: the database serves each connection with
+    a thread of its own, and a dozen processes with pymongo's default of 100 each exhaust it."""
+    return AsyncMongoClient(uri, tz_aware=True, connect=False, maxPoolSize=max_pool_size,
+                            event_listeners=[_CommandCounter()], **kwargs)
+
+
+async def update_by_id(collection: Any, doc_id: Any, update: dict[str, Any], *, upsert: bool = False,
+                       session: AsyncClientSession | None = None) -> dict[str, Any] | None:
+    """Update one document by _id and return it as it is afterwards.
+
+    Instead of find_one_and_update, which the local database (SecantusDB) answers by scanning the
+    whole collection: two commands served by the _id index, whatever the collection's size. In a
+    transaction the pair is atomic; outside one, the read may include a concurrent update too.
+    """
+    result = await collection.update_one({"_id": doc_id}, update, upsert=upsert, session=session)
+    if result.matched_count == 0 and result.upserted_id is None:
+        return None
+    return await collection.find_one({"_id": doc_id}, session=session)
 
 
 @dataclass
@@ -42,6 +96,7 @@ class Tx:
     db: AsyncDatabase
     source: str
     pending: list[tuple[EventData, str | None, str | None, str, dict[str, str]]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # the outbox rows written, once flushed
 
     def emit(self, data: EventData, subject: str | None = None, topic: str | None = None) -> None:
         """Queue an event; it is written to the outbox inside this transaction."""
@@ -78,6 +133,7 @@ class Tx:
                 row["trace"] = trace
             rows.append(row)
         await self.db[OUTBOX].insert_many(rows, session=self.session)
+        self.rows = rows
 
 
 class Database:
@@ -87,6 +143,8 @@ class Database:
         self.client = client
         self.db: AsyncDatabase = client[name]
         self.source = source
+        # Called with the outbox rows of every committed transaction (the relay's fast path).
+        self.on_commit: Callable[[list[dict[str, Any]]], None] | None = None
 
     def __getitem__(self, collection: str):
         return self.db[collection]
@@ -112,8 +170,12 @@ class Database:
                 attempt, read_concern=ReadConcern("snapshot"), write_concern=JOURNALED
             )
         # Counted once committed (an aborted or retried attempt counts nothing).
-        for data, *_ in last[0].pending if last else []:
-            DOMAIN_EVENTS.labels(data.event_type, data.metric_detail()).inc()
+        committed = last[0] if last else None
+        if committed is not None and committed.pending:
+            for data, *_ in committed.pending:
+                DOMAIN_EVENTS.labels(data.event_type, data.metric_detail()).inc()
+            if self.on_commit is not None:
+                self.on_commit(committed.rows)
         return result
 
     async def ping(self) -> bool:

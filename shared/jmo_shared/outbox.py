@@ -1,13 +1,28 @@
-"""The outbox relay: publishes what transactions wrote to the outbox, in order, at least once.
+"""Getting outbox rows to Kafka: at once after commit, and a sweep for whatever that missed.
 
-Only this relay publishes to Kafka. A row is marked published after the broker
-acknowledged it (acks=all); a crash between the two republishes the row, and
-consumers drop the duplicate by its event id.
+Only this module publishes what transactions wrote to the outbox. Two paths:
 
-Each row is published under a producer span whose parent is the context stored
-with the row when it was emitted; that span's context goes in the Kafka headers.
-The backlog gauges are read from the database on their own timer, so they keep
-telling the truth while Kafka is unreachable.
+- **The publisher** (every process that writes): `Database.transaction` hands it the rows
+  of each committed transaction; one task sends them in commit order, waits for the
+  broker's acknowledgement (acks=all) and marks all rows acknowledged since its last
+  round published with one update. No polling and no change stream: nothing is asked
+  of the database when nothing happens, and an event leaves a few milliseconds after
+  its transaction committed. A failed send is retried, in order, before anything later.
+- **The sweeper** (the worker process; one per service, under a lease): every few
+  seconds it publishes rows that are still unpublished a while after their commit,
+  in the order they were written. That is what a process that crashed between commit
+  and acknowledgement left behind, or rows its publisher could not get out.
+
+A row can be published twice (a crash between the acknowledgement and the mark, or
+the sweeper reaching a row its publisher is still retrying); consumers drop the
+duplicate by its event id. Within one process events of a key leave in commit order;
+when the sweeper and a publisher both send a row, each keeps that order, so the first
+copy of every event still arrives after the first copy of the events before it.
+
+Each row is published under a producer span whose parent is the context stored with
+the row when it was emitted; that span's context goes in the Kafka headers. The
+backlog gauges are read from the database on their own timer, so they keep telling
+the truth while Kafka is unreachable.
 """
 
 from __future__ import annotations
@@ -15,12 +30,13 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Gauge
-from pymongo import ReturnDocument
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from . import tracing
 from .logging import get_logger
@@ -28,54 +44,145 @@ from .mongo import OUTBOX, Database
 
 log = get_logger(__name__)
 
-PUBLISHED = Counter("outbox_published_total", "Events published from the outbox", ["topic"])
+PUBLISHED = Counter("outbox_published_total", "Events published from the outbox", ["topic", "path"])
 BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published")
 OLDEST_AGE = Gauge("outbox_oldest_unpublished_seconds", "Age of the oldest unpublished outbox row")
+QUEUED = Gauge("outbox_publisher_queued", "Committed outbox rows this process has yet to publish")
 LEASE = "outbox_lease"
 
 
+async def send_rows(producer: AIOKafkaProducer, rows: list[dict[str, Any]]) -> None:
+    """Send rows in order and wait until the broker acknowledged every one."""
+    pending, spans = [], []
+    try:
+        for row in rows:
+            span = tracing.start_producer_span(row["topic"], tracing.extract(row.get("trace")), {
+                "messaging.kafka.message.key": row["key"], "cloudevents.event_id": row["event_id"],
+                "cloudevents.event_type": row["type"], **(
+                    {"cloudevents.event_subject": row["subject"]} if row.get("subject") else {}),
+            })
+            spans.append(span)
+            headers = [("content-type", b"application/cloudevents+json"), ("ce_type", row["type"].encode())]
+            if row.get("correlation_id"):
+                headers.append(("correlationid", row["correlation_id"].encode()))
+            headers += tracing.kafka_headers(tracing.context_with(span))
+            pending.append(
+                await producer.send(row["topic"], value=row["value"], key=row["key"].encode(), headers=headers)
+            )
+        await asyncio.gather(*pending)
+    except BaseException as exc:
+        for span in spans:
+            tracing.end_with_error(span, exc)
+        raise
+    for span in spans:
+        span.end()
+
+
+async def mark_published(db: Database, rows: Iterable[dict[str, Any]]) -> None:
+    await db[OUTBOX].update_many({"_id": {"$in": [r["_id"] for r in rows]}},
+                                 {"$set": {"published_at": datetime.now(UTC)}})
+
+
+class OutboxPublisher:
+    """Publishes the rows this process committed, in commit order, as soon as they are committed."""
+
+    def __init__(self, db: Database, producer: AIOKafkaProducer, max_queued: int = 20_000,
+                 max_round: int = 1_000) -> None:
+        self._db = db
+        self._producer = producer
+        self._max_queued = max_queued
+        self._max_round = max_round
+        self._queue: list[dict[str, Any]] = []
+        self._ready = asyncio.Event()
+        self._stopping = False
+
+    def committed(self, rows: list[dict[str, Any]]) -> None:
+        """`Database.on_commit`: take a committed transaction's rows (never blocks, never raises)."""
+        if len(self._queue) >= self._max_queued:
+            # The broker has been away for long: leave these to the sweeper rather than grow without bound.
+            log.warning("outbox_publisher_full", queued=len(self._queue), left_to_sweeper=len(rows))
+            return
+        self._queue.extend(rows)
+        QUEUED.set(len(self._queue))
+        self._ready.set()
+
+    def attach(self) -> None:
+        self._db.on_commit = self.committed
+
+    async def run(self) -> None:
+        """Until stopped, and then until the rows in hand are out (bounded by the caller's grace period)."""
+        delay = 0.2
+        while True:
+            if not self._queue:
+                if self._stopping:
+                    return
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            rows = self._queue[:self._max_round]
+            try:
+                await send_rows(self._producer, rows)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # broker away: the same rows again, in order, before anything later
+                log.warning("outbox_publish_retry", rows=len(rows), error=str(exc), error_type=type(exc).__name__)
+                if self._stopping:
+                    return  # the sweeper publishes them once a worker runs again
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = 0.2
+            del self._queue[:len(rows)]
+            QUEUED.set(len(self._queue))
+            for row in rows:
+                PUBLISHED.labels(row["topic"], "publisher").inc()
+            try:
+                await mark_published(self._db, rows)
+            except PyMongoError as exc:  # published but not marked: the sweeper sends them once more
+                log.warning("outbox_mark_failed", rows=len(rows), error=str(exc))
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._ready.set()
+
+
 class OutboxRelay:
+    """The sweeper: publishes rows left unpublished `sweep_after_seconds` after their commit."""
+
     def __init__(
         self,
         db: Database,
         producer: AIOKafkaProducer,
-        poll_seconds: float = 0.05,
-        idle_poll_seconds: float = 0.5,
+        sweep_seconds: float = 5.0,
+        sweep_after_seconds: float = 10.0,
         batch_size: int = 500,
-        lease_seconds: float = 10.0,
+        lease_seconds: float = 30.0,
     ) -> None:
         self._db = db
         self._producer = producer
-        self._poll = poll_seconds
-        self._idle_poll = idle_poll_seconds
+        self._sweep = sweep_seconds
+        self._after = timedelta(seconds=sweep_after_seconds)
         self._batch = batch_size
         self._lease_seconds = lease_seconds
         self._owner = f"{socket.gethostname()}:{os.getpid()}"
-        self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
 
-    def wake(self) -> None:
-        self._wake.set()
-
     async def _hold_lease(self) -> bool:
-        """Only one relay per service publishes, so events leave in the order they were written."""
+        """Only one sweeper per service, so what it sweeps leaves in the order it was written."""
         now = datetime.now(UTC)
         try:
-            doc = await self._db[LEASE].find_one_and_update(
+            # An update by _id, not find_one_and_update: the local database answers that with a scan.
+            result = await self._db[LEASE].update_one(
                 {"_id": "relay", "$or": [{"owner": self._owner}, {"expires_at": {"$lt": now}}]},
                 {"$set": {"owner": self._owner, "expires_at": now + timedelta(seconds=self._lease_seconds)}},
                 upsert=True,
-                return_document=ReturnDocument.AFTER,
             )
-        except PyMongoError as exc:
-            # A duplicate key on upsert means another relay holds a live lease.
-            if getattr(exc, "code", None) == 11000:
-                return False
-            raise
-        return doc is not None and doc.get("owner") == self._owner
+        except DuplicateKeyError:
+            return False  # the upsert collided: another sweeper holds a live lease
+        return result.matched_count == 1 or result.upserted_id is not None
 
     async def _release_lease(self) -> None:
-        """On a clean stop: the next relay (a rolling restart's new pod) takes over at once, not after expiry."""
+        """On a clean stop: the next sweeper (a rolling restart's new pod) takes over at once, not after expiry."""
         try:
             await asyncio.wait_for(
                 self._db[LEASE].update_one(
@@ -86,45 +193,20 @@ class OutboxRelay:
         except Exception as exc:  # noqa: BLE001 - the lease then simply expires
             log.warning("outbox_lease_release_failed", error=repr(exc))
 
-    async def publish_batch(self) -> int:
-        rows = await self._db[OUTBOX].find({"published_at": None}).sort("_id", 1).limit(self._batch).to_list()
+    async def publish_batch(self, older_than: timedelta | None = None) -> int:
+        """Publish up to one batch of unpublished rows, oldest first; `older_than` spares fresh ones."""
+        query: dict[str, Any] = {"published_at": None}
+        if older_than is not None:
+            query["created_at"] = {"$lt": datetime.now(UTC) - older_than}
+        rows = await self._db[OUTBOX].find(query).sort("_id", 1).limit(self._batch).to_list()
         if not rows:
-            BACKLOG.set(0)
-            OLDEST_AGE.set(0)
             return 0
         OLDEST_AGE.set((datetime.now(UTC) - rows[0]["created_at"]).total_seconds())
-        pending, spans = [], []
-        try:
-            for row in rows:
-                span = tracing.start_producer_span(row["topic"], tracing.extract(row.get("trace")), {
-                    "messaging.kafka.message.key": row["key"], "cloudevents.event_id": row["event_id"],
-                    "cloudevents.event_type": row["type"], **(
-                        {"cloudevents.event_subject": row["subject"]} if row.get("subject") else {}),
-                })
-                spans.append(span)
-                headers = [("content-type", b"application/cloudevents+json"), ("ce_type", row["type"].encode())]
-                if row.get("correlation_id"):
-                    headers.append(("correlationid", row["correlation_id"].encode()))
-                headers += tracing.kafka_headers(tracing.context_with(span))
-                pending.append(
-                    await self._producer.send(row["topic"], value=row["value"], key=row["key"].encode(),
-                                              headers=headers)
-                )
-            await asyncio.gather(*pending)
-        except BaseException as exc:
-            for span in spans:
-                tracing.end_with_error(span, exc)
-            raise
-        for span in spans:
-            span.end()
-        await self._db[OUTBOX].update_many(
-            {"_id": {"$in": [r["_id"] for r in rows]}}, {"$set": {"published_at": datetime.now(UTC)}}
-        )
+        await send_rows(self._producer, rows)
+        await mark_published(self._db, rows)
         for row in rows:
-            PUBLISHED.labels(row["topic"]).inc()
-        if len(rows) < self._batch:
-            BACKLOG.set(0)
-            OLDEST_AGE.set(0)
+            PUBLISHED.labels(row["topic"], "sweeper").inc()
+        log.info("outbox_swept", rows=len(rows), oldest=rows[0]["created_at"].isoformat())
         return len(rows)
 
     async def measure_backlog(self) -> None:
@@ -147,50 +229,32 @@ class OutboxRelay:
                 raise
             except Exception as exc:  # database away: the scrape's `up` and readiness say so
                 log.info("outbox_backlog_unmeasured", error=str(exc))
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=every_seconds)
-            except TimeoutError:
-                pass
+            await self._sleep(every_seconds)
 
     async def run(self) -> None:
-        log.info("outbox_relay_started", owner=self._owner)
+        log.info("outbox_sweeper_started", owner=self._owner, every_seconds=self._sweep)
+        first = True
         while not self._stopping.is_set():
             try:
-                if not await self._hold_lease():
-                    await self._sleep(self._lease_seconds / 2)
-                    continue
-                published = await self.publish_batch()
-                if published:
-                    continue
-                await self._sleep(self._idle_poll)
+                # The first round only takes the lease: the producer is still connecting, and nothing
+                # committed since start-up is older than the grace yet.
+                if await self._hold_lease() and not first:
+                    while await self.publish_batch(self._after) == self._batch and not self._stopping.is_set():
+                        pass  # a backlog (say after a broker outage): drain it before sleeping
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker or database away: keep the rows, try again
                 log.warning("outbox_relay_retry", error=str(exc), error_type=type(exc).__name__)
-                await self._sleep(1.0)
+            first = False
+            await self._sleep(self._sweep)
         await self._release_lease()
-        log.info("outbox_relay_stopped")
+        log.info("outbox_sweeper_stopped")
 
     async def _sleep(self, seconds: float) -> None:
         try:
-            await asyncio.wait_for(self._wake.wait(), timeout=max(seconds, self._poll))
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
         except TimeoutError:
             pass
-        self._wake.clear()
-
-    async def watch_inserts(self) -> None:
-        """Wake the relay as soon as a transaction commits outbox rows (change stream)."""
-        while not self._stopping.is_set():
-            try:
-                async with await self._db[OUTBOX].watch([{"$match": {"operationType": "insert"}}]) as stream:
-                    async for _ in stream:
-                        self._wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.info("outbox_watch_unavailable", error=str(exc))
-                await asyncio.sleep(5)
 
     def stop(self) -> None:
         self._stopping.set()
-        self._wake.set()

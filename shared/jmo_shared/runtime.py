@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import uvicorn
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from uvicorn.server import HANDLED_SIGNALS
 
@@ -34,7 +35,7 @@ from .http import create_app
 from .kafka import KafkaProbe, make_producer
 from .logging import configure_logging, get_logger
 from .mongo import Database, make_client
-from .outbox import OutboxRelay
+from .outbox import OutboxPublisher, OutboxRelay
 from .settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -43,12 +44,44 @@ log = get_logger(__name__)
 class Runtime:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
-        self.client = make_client(settings.mongodb_uri)
+        self.client = make_client(settings.mongodb_uri, max_pool_size=settings.mongodb_max_pool_size)
         self.db = Database(self.client, settings.db_name, source=f"/jmo/{settings.service_name}")
         self.kafka_probe = KafkaProbe(settings.kafka_bootstrap_servers, settings.service_name)
         self.verifier = JwksVerifier(
             settings.jwks_url, settings.jwt_issuer, settings.jwt_audience, static_jwks=settings.jwks_json
         )
+        self.producer: AIOKafkaProducer | None = None
+        self.publisher: OutboxPublisher | None = None
+
+    def start_publisher(self) -> asyncio.Task:
+        """Publish every transaction's outbox rows right after it commits (see jmo_shared.outbox)."""
+        self.producer = make_producer(self.settings.kafka_bootstrap_servers,
+                                      f"{self.settings.service_name}-outbox-{os.getpid()}")
+        self.publisher = OutboxPublisher(self.db, self.producer)
+        self.publisher.attach()
+        producer, publisher = self.producer, self.publisher
+
+        async def publish() -> None:
+            await _start_producer(producer)
+            await publisher.run()
+
+        return asyncio.create_task(publish(), name="outbox-publisher")
+
+    async def stop_publisher(self, task: asyncio.Task | None, grace: float) -> None:
+        """Send what was committed before the stop (within `grace`); the sweeper gets anything left."""
+        if self.publisher is None or task is None:
+            return
+        self.db.on_commit = None
+        self.publisher.stop()
+        _, late = await asyncio.wait([task], timeout=grace)
+        if late:
+            log.warning("shutdown_grace_exceeded", tasks=["outbox-publisher"], grace_seconds=grace)
+        await _cancel([task])
+        if self.producer is not None:
+            try:
+                await asyncio.wait_for(self.producer.stop(), timeout=10)
+            except (TimeoutError, Exception) as exc:  # noqa: BLE001 - shutting down regardless
+                log.warning("producer_stop_failed", error=repr(exc))
 
     def readiness(self) -> dict[str, Callable[[], Awaitable[bool]]]:
         return {"mongodb": self.db.ping, "kafka": self.kafka_probe.ready}
@@ -90,10 +123,14 @@ def api_lifespan(
         if on_start is not None:
             await on_start(app)
         monitors = runtime.start_monitors()
+        publishing = runtime.start_publisher()
+        publishing.add_done_callback(_crash_on_failure)
         log.info("api_started", service=runtime.settings.service_name, port=runtime.settings.port)
         try:
             yield
         finally:
+            # uvicorn has drained the requests: what they committed leaves before the process does.
+            await runtime.stop_publisher(publishing, runtime.settings.shutdown_grace_seconds)
             await _cancel(monitors)
             await runtime.stop()
             log.info("api_stopped", service=runtime.settings.service_name)
@@ -144,18 +181,17 @@ def worker_app(
             await consumer.ensure_indexes()
         if on_start is not None:
             await on_start()
-        producer = None
         outbox_relay = None
         tasks: list[asyncio.Task] = runtime.start_monitors()
         draining: list[asyncio.Task] = []  # finish their work in hand on stop, within the grace period
+        publishing = runtime.start_publisher()
+        publishing.add_done_callback(_crash_on_failure)
         if relay:
-            producer = make_producer(runtime.settings.kafka_bootstrap_servers, f"{runtime.settings.service_name}-relay")
-            outbox_relay = OutboxRelay(runtime.db, producer, poll_seconds=runtime.settings.outbox_poll_seconds)
-            # Measured from the database before the producer starts: a broker that is away shows as backlog.
+            outbox_relay = OutboxRelay(runtime.db, runtime.producer, sweep_seconds=runtime.settings.outbox_sweep_seconds,
+                                       sweep_after_seconds=runtime.settings.outbox_sweep_after_seconds)
+            # Measured from the database: a broker that is away shows as backlog.
             tasks.append(asyncio.create_task(outbox_relay.report_backlog(), name="outbox-backlog"))
-            await _start_producer(producer)
-            draining.append(asyncio.create_task(outbox_relay.run(), name="outbox-relay"))
-            tasks.append(asyncio.create_task(outbox_relay.watch_inserts(), name="outbox-watch"))
+            draining.append(asyncio.create_task(outbox_relay.run(), name="outbox-sweeper"))
         draining += [asyncio.create_task(c.run(), name=c.group_id) for c in consumers]
         tasks += draining
         tasks += [asyncio.create_task(t()) for t in (extra_tasks or [])]
@@ -169,7 +205,7 @@ def worker_app(
                 consumer.stop()
             if outbox_relay:
                 outbox_relay.stop()
-            # Consumers finish the batch in hand, commit and leave their group; the relay finishes its
+            # Consumers finish the batch in hand, commit and leave their group; the sweeper finishes its
             # batch and releases its lease. Whatever is still running after the grace period is cancelled
             # (uncommitted work is redelivered on restart and dropped as duplicates).
             grace = runtime.settings.shutdown_grace_seconds
@@ -178,11 +214,8 @@ def worker_app(
                 if late:
                     log.warning("shutdown_grace_exceeded", tasks=[t.get_name() for t in late], grace_seconds=grace)
             await _cancel(tasks)
-            if producer:
-                try:
-                    await asyncio.wait_for(producer.stop(), timeout=10)
-                except (TimeoutError, Exception) as exc:  # noqa: BLE001 - shutting down regardless
-                    log.warning("producer_stop_failed", error=repr(exc))
+            # Then what the consumers' last batches committed leaves too.
+            await runtime.stop_publisher(publishing, grace)
             await runtime.stop()
             log.info("worker_stopped", service=runtime.settings.service_name)
 

@@ -39,8 +39,15 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = Field(default="jmo-identity", validation_alias=AliasChoices("JWT_ISSUER", "jwt_issuer"))
     jwt_audience: str = Field(default="jmo-mobile", validation_alias=AliasChoices("JWT_AUDIENCE", "jwt_audience"))
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
-    # The outbox relay polls this often when it finds nothing to publish.
-    outbox_poll_seconds: float = 0.05
+    # Outbox rows leave right after their commit (jmo_shared.outbox); the worker's sweeper looks this
+    # often for rows still unpublished this long after their commit (a crashed process's, say).
+    outbox_sweep_seconds: float = 5.0
+    outbox_sweep_after_seconds: float = 10.0
+    # Per process. The local database serves each connection with a thread; keep the sum over the
+    # stack's processes well below what it handles (SecantusDB: 13 processes x 10).
+    mongodb_max_pool_size: int = Field(
+        default=10, validation_alias=AliasChoices("MONGODB_MAX_POOL_SIZE", "mongodb_max_pool_size")
+    )
     consumer_group_prefix: str = Field(
         default="jmo", validation_alias=AliasChoices("CONSUMER_GROUP_PREFIX", "consumer_group_prefix")
     )

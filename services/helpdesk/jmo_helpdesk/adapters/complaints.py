@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 
-from jmo_shared.mongo import Database, Tx
+from jmo_shared.mongo import Database, Tx, update_by_id
 
 from ..domain.complaints import Complaint, Reply, Status
 from .collections import AUDIT, COMPLAINTS, COUNTERS
@@ -48,10 +47,9 @@ class ComplaintRepository:
 
     async def next_sequence(self, tx: Tx, year: int) -> int:
         # One counter document per year: concurrent filings conflict on it and the transaction retries.
-        doc = await tx[COUNTERS].find_one_and_update(
-            {"_id": f"ticket:{year}"}, {"$inc": {"seq": 1}}, upsert=True,
-            return_document=ReturnDocument.AFTER, session=tx.session,
-        )
+        doc = await update_by_id(tx[COUNTERS], f"ticket:{year}", {"$inc": {"seq": 1}}, upsert=True,
+                                 session=tx.session)
+        assert doc is not None  # upserted
         return int(doc["seq"])
 
     async def add(self, tx: Tx, c: Complaint) -> None:

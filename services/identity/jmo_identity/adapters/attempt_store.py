@@ -9,9 +9,8 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from pymongo import ReturnDocument
 
-from jmo_shared.mongo import Database
+from jmo_shared.mongo import Database, update_by_id
 
 LOGIN_FAILURES = "login_failures"  # per e-mail
 CLIENT_ATTEMPTS = "client_attempts"  # per scope and client address
@@ -33,13 +32,12 @@ class AttemptStore:
 
     async def record(self, key: str, at: datetime, keep: int, window: timedelta) -> list[datetime]:
         """Add one attempt atomically (concurrent guesses all count); returns the kept ones."""
-        doc = await self._db[self.collection].find_one_and_update(
-            {"_id": key},
+        doc = await update_by_id(
+            self._db[self.collection], key,
             {"$push": {"failures": {"$each": [at], "$slice": -keep}}, "$set": {"purge_at": at + window}},
             upsert=True,
-            return_document=ReturnDocument.AFTER,
         )
-        return list(doc.get("failures") or [])
+        return list(doc.get("failures") or []) if doc else [at]
 
     async def clear(self, key: str) -> None:
         await self._db[self.collection].delete_one({"_id": key})

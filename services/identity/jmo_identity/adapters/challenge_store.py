@@ -5,11 +5,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from jmo_shared.mongo import Database
+from jmo_shared.mongo import Database, update_by_id
 
 from ..domain.codes import Challenge
 from .signing import SIGNING_SECRETS
@@ -62,10 +61,7 @@ class ChallengeStore:
         )
 
     async def count_wrong(self, challenge_id: str, session: AsyncClientSession) -> int:
-        doc = await self._db[CHALLENGES].find_one_and_update(
-            {"_id": challenge_id}, {"$inc": {"attempts": 1}}, session=session,
-            return_document=ReturnDocument.AFTER,
-        )
+        doc = await update_by_id(self._db[CHALLENGES], challenge_id, {"$inc": {"attempts": 1}}, session=session)
         return int(doc["attempts"]) if doc else 0
 
     async def consume(self, challenge_id: str, at: datetime, session: AsyncClientSession) -> None:

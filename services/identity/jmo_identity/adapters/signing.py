@@ -22,12 +22,11 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from jmo_shared.auth import JwksVerifier, Principal, unauthorized
 from jmo_shared.clock import Clock
-from jmo_shared.mongo import Database
+from jmo_shared.mongo import Database, update_by_id
 
 SIGNING_KEYS = "signing_keys"  # public halves, by kid
 SIGNING_SECRETS = "signing_secrets"  # the generated private key, when no PEM is configured
@@ -93,11 +92,10 @@ class KeyStore:
         candidate = private_pem(ec.generate_private_key(ec.SECP256R1()))
         try:
             # $setOnInsert: the first process to get here decides the key for everyone.
-            doc = await self._db[SIGNING_SECRETS].find_one_and_update(
-                {"_id": _GENERATED},
+            doc = await update_by_id(
+                self._db[SIGNING_SECRETS], _GENERATED,
                 {"$setOnInsert": {"private_pem": candidate, "created_at": self._clock.now()}},
                 upsert=True,
-                return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:
             doc = await self._db[SIGNING_SECRETS].find_one({"_id": _GENERATED})
