@@ -6,7 +6,6 @@ The Kafka message value is the whole event as JSON; the key is the member
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +36,7 @@ class CloudEvent(BaseModel):
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> "CloudEvent":
-        return cls.model_validate(json.loads(raw))
+        return cls.model_validate_json(raw)
 
     def kafka_headers(self) -> list[tuple[str, bytes]]:
         """Headers for a direct publish (tests, upstream simulators): with the current trace context, if any."""
