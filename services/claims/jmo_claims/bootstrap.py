@@ -18,6 +18,7 @@ from jmo_shared.topics import (
     PROFILE_EVENTS,
 )
 
+from .adapters import status_counts
 from .adapters.collections import ensure_indexes
 from .adapters.documents import DocumentStore
 from .adapters.repository import ClaimRepository, ReadModel
@@ -58,6 +59,7 @@ class ClaimsService:
 
     async def ensure_indexes(self) -> None:
         await ensure_indexes(self.runtime.db)
+        await status_counts.ensure_counters(self.runtime.db)
         await self.idempotency.ensure_indexes()
 
     def consumers(self) -> list[IdempotentConsumer]:

@@ -14,6 +14,8 @@ TRANSFERS = "transfers"
 
 RECEIVED = "RECEIVED"  # waiting for its execution time
 IGNORED = "IGNORED"  # the "silent" behaviour: never executed, never answered
+# Once executed, a transfer has its Decision's status (domain/transfer.py): ACSC or RJCT.
+_NOT_IGNORED = (RECEIVED, "ACSC", "RJCT")
 
 
 def account_id(bank_code: str, account_number: str) -> str:
@@ -85,8 +87,12 @@ async def mark_notified(db: Database, doc_id: str, at: datetime, outcome: str, c
 
 async def unfinished(db: Database) -> list[dict[str, Any]]:
     """Transfers a restart must pick up: not executed yet, or executed but not yet reported."""
-    cursor = db[TRANSFERS].find({"status": {"$ne": IGNORED}, "notified_at": None}).sort("received_at", 1)
-    return await cursor.to_list()
+    # One equality query per status a transfer can have besides IGNORED, each served by the `unfinished`
+    # index: with `status: {$ne: IGNORED}` SecantusDB scanned every transfer the bank ever received.
+    found: list[dict[str, Any]] = []
+    for status in _NOT_IGNORED:
+        found += await db[TRANSFERS].find({"status": status, "notified_at": None}).to_list()
+    return sorted(found, key=lambda doc: doc["received_at"])
 
 
 async def transfers_of_payout(db: Database, payout_id: str) -> list[dict[str, Any]]:

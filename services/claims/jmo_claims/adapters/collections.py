@@ -13,6 +13,9 @@ DOCUMENTS_BUCKET = "documents"  # GridFS: documents.files / documents.chunks
 DOCUMENT_FILES = f"{DOCUMENTS_BUCKET}.files"
 # Append-only: every officer action (who, when, what, why). Nothing updates or deletes in it.
 REVIEW_AUDIT = "review_audit"
+# _id = "slot:<k>" / "base", {n: {<status>: count}}: claims per status, moved with the claims
+# (adapters/status_counts.py).
+CLAIM_STATUS_COUNTS = "claim_status_counts"
 
 
 async def ensure_indexes(db: Database) -> None:
@@ -26,8 +29,8 @@ async def ensure_indexes(db: Database) -> None:
     await db[CLAIMS].create_index("verification_id")
     await db[DOCUMENT_FILES].create_index("metadata.member_id")
     # SecantusDB uses an index only when the filter's fields are a leading prefix of it (equalities,
-    # one range last): one index per filter shape of the officer queue; `status` alone (the
-    # claims_by_status gauge) is a prefix of the first.
+    # one range last): one index per filter shape of the officer queue. (`status` alone is a prefix of the
+    # first, but the claims_by_status gauge reads counters instead: see adapters/status_counts.py.)
     await db[CLAIMS].create_index([("status", 1), ("reason", 1), ("sla_due_at", 1)], name="queue_by_reason")
     await db[CLAIMS].create_index([("status", 1), ("escalated", 1), ("reason", 1), ("sla_due_at", 1)],
                                   name="queue_escalated")

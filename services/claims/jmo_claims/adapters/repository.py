@@ -12,6 +12,7 @@ from jmo_shared.mongo import Database, Tx
 from ..domain.claim import Claim, Status
 from ..domain.eligibility import PARTIAL_REASONS
 from ..domain.model import BankAccount, Document, FaceMatch, Member, Profile
+from . import status_counts
 from .codec import bank_account_from_doc, card_from_doc, claim_from_doc, claim_to_doc, day, profile_from_doc
 from .collections import CARDS, CLAIMS, DOCUMENT_FILES, FACE_VERIFICATIONS, MEMBERS, OPEN_CLAIMS
 
@@ -28,10 +29,11 @@ class ReadModel:
     async def member(self, nik: str) -> tuple[Member, Profile | None]:
         doc = await self._db[MEMBERS].find_one({"_id": nik}) or {}
         cards = [card_from_doc(c) async for c in self._db[CARDS].find({"nik": nik}).sort("_id", 1)]
-        partials = await self._db[CLAIMS].find(
-            {"nik": nik, "reason": {"$in": sorted(PARTIAL_REASONS)}, "status": {"$nin": _PARTIAL_NOT_TAKEN}},
-            {"status": 1},
-        ).to_list()
+        # Only the (nik, reason) index's fields in the filter, the status checked here: with `status: {$nin}`
+        # in it too, SecantusDB bounds the index by the NIK alone (and explain reports a COLLSCAN).
+        partials = [p for p in await self._db[CLAIMS].find(
+            {"nik": nik, "reason": {"$in": sorted(PARTIAL_REASONS)}}, {"status": 1},
+        ).to_list() if p.get("status") not in _PARTIAL_NOT_TAKEN]
         # The registry's KTP is the reference; the employer's registration is the fallback.
         birth = day((doc.get("person") or {}).get("birth_date"))
         if birth is None:
@@ -80,12 +82,26 @@ class ReadModel:
         return claim_from_doc(doc) if doc else None
 
 
+# The status a Claim had in the database when this repository read or wrote it (an attribute of the
+# Claim object only, never stored): what `save` takes off the claims-per-status counters.
+_STORED_STATUS = "_stored_status"
+
+
+def _remember_stored_status(claim: Claim, status: str) -> None:
+    setattr(claim, _STORED_STATUS, status)
+
+
 class ClaimRepository:
-    """Claims inside a transaction; the open-claim slot moves with the claim's status."""
+    """Claims inside a transaction; the open-claim slot and the claims-per-status counters move with the
+    claim's status."""
 
     async def get(self, tx: Tx, claim_id: str) -> Claim | None:
         doc = await tx[CLAIMS].find_one({"_id": claim_id}, session=tx.session)
-        return claim_from_doc(doc) if doc else None
+        if doc is None:
+            return None
+        claim = claim_from_doc(doc)
+        _remember_stored_status(claim, doc["status"])
+        return claim
 
     async def open_claim_of(self, tx: Tx, nik: str) -> str | None:
         doc = await tx[OPEN_CLAIMS].find_one({"_id": nik}, session=tx.session)
@@ -97,6 +113,8 @@ class ClaimRepository:
             {"_id": claim.nik, "claim_id": claim.claim_id, "since": claim.submitted_at}, session=tx.session
         )
         await tx[CLAIMS].insert_one(claim_to_doc(claim), session=tx.session)
+        await status_counts.moved(tx, None, claim.status.value)
+        _remember_stored_status(claim, claim.status.value)
 
     async def save(self, tx: Tx, claim: Claim, expect_status: Status | None = None) -> bool:
         """Store the claim; with `expect_status`, only if it is still in that status (False otherwise)."""
@@ -104,9 +122,17 @@ class ClaimRepository:
         query: dict[str, Any] = {"_id": claim.claim_id}
         if expect_status is not None:
             query["status"] = expect_status.value
+        # The stored status, for the claims-per-status counters: as `get` read it in this transaction (a
+        # concurrent change of the claim makes the replace below conflict), else read now.
+        before = getattr(claim, _STORED_STATUS, None)
+        if before is None:
+            stored = await tx[CLAIMS].find_one({"_id": claim.claim_id}, {"status": 1}, session=tx.session)
+            before = stored.get("status") if stored else None
         result = await tx[CLAIMS].replace_one(query, doc, session=tx.session)
         if result.matched_count == 0:
             return False
+        await status_counts.moved(tx, before, doc["status"])
+        _remember_stored_status(claim, doc["status"])
         if not claim.open:
             await tx[OPEN_CLAIMS].delete_one({"_id": claim.nik, "claim_id": claim.claim_id}, session=tx.session)
         return True

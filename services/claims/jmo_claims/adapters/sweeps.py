@@ -1,4 +1,4 @@
-"""The worker's periodic reads: claims whose escalation is due, and the count of claims per status."""
+"""The worker's periodic reads: claims whose escalation is due (claims per status: status_counts.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from datetime import datetime
 
 from jmo_shared.mongo import Database
 
-from ..domain.claim import Status
 from .collections import CLAIMS
 
 
@@ -33,9 +32,3 @@ async def backfill_escalation(db: Database) -> int:
         )
         count += result.modified_count
     return count
-
-
-async def count_by_status(db: Database) -> dict[str, int]:
-    # One indexed count per status (a prefix of the queue indexes): SecantusDB has no
-    # cheap $group over the whole collection, and a status is one equality.
-    return {s.value: await db[CLAIMS].count_documents({"status": s.value}) for s in Status}

@@ -20,7 +20,7 @@ from jmo_shared.logging import get_logger
 from jmo_shared.runtime import serve, worker_app
 
 from ..bootstrap import ClaimsService, build
-from ..service_layer.escalation import refresh_status_gauge
+from ..service_layer.escalation import reconcile_status_counts, refresh_status_gauge
 from ..settings import ClaimsSettings
 
 log = get_logger(__name__)
@@ -70,6 +70,7 @@ def create_worker(settings: ClaimsSettings | None = None, clock: Clock | None = 
         async def on_start() -> None:
             await service.ensure_indexes()
             await service.escalation.prepare()
+            await reconcile_status_counts(service.runtime.db)
 
         worker = worker_app(service.runtime, service.consumers(), relay=True, on_start=on_start,
                             extra_tasks=periodic_tasks(service, stopping))

@@ -10,7 +10,7 @@ from jmo_shared.clock import Clock
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Database, Tx
 
-from ..adapters import sweeps
+from ..adapters import status_counts, sweeps
 from ..adapters.codec import stored_time
 from ..adapters.metrics import BY_STATUS, SLA_BREACHES
 from ..adapters.repository import ClaimRepository
@@ -78,7 +78,24 @@ class SlaEscalation:
 
 
 async def refresh_status_gauge(db: Database) -> dict[str, int]:
-    counts = await sweeps.count_by_status(db)
+    # From the counters the claims' transactions move (a count per status would fetch every claim).
+    counts = await status_counts.counts(db)
     for status, count in counts.items():
         BY_STATUS.labels(status).set(count)
     return counts
+
+
+async def reconcile_status_counts(db: Database) -> None:
+    """At the worker's start: align the claims-per-status counters with the claims (once, the costly way).
+
+    A failure (say a very large database outgrowing a transaction) is logged, not fatal: the counters then
+    keep their previous base, and the next start tries again.
+    """
+    try:
+        corrections = await status_counts.reconcile(db)
+    except Exception as exc:  # noqa: BLE001 - the worker's other duties do not depend on the gauge
+        log.error("claim_status_counts_not_reconciled", error=repr(exc))
+        return
+    corrected = {status: n for status, n in corrections.items() if n}
+    if corrected:
+        log.info("claim_status_counts_reconciled", corrections=corrected)
