@@ -36,6 +36,7 @@ from .kafka import KafkaProbe, make_producer
 from .logging import configure_logging, get_logger
 from .mongo import Database, make_client
 from .outbox import OutboxPublisher, OutboxRelay
+from .retention import purge_every
 from .settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -192,6 +193,9 @@ def worker_app(
             # Measured from the database: a broker that is away shows as backlog.
             tasks.append(asyncio.create_task(outbox_relay.report_backlog(), name="outbox-backlog"))
             draining.append(asyncio.create_task(outbox_relay.run(), name="outbox-sweeper"))
+        if runtime.settings.retention_purge_seconds > 0:
+            tasks.append(asyncio.create_task(purge_every(runtime.db, runtime.settings.retention_purge_seconds),
+                                             name="retention-purge"))
         draining += [asyncio.create_task(c.run(), name=c.group_id) for c in consumers]
         tasks += draining
         tasks += [asyncio.create_task(t()) for t in (extra_tasks or [])]

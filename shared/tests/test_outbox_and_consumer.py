@@ -191,3 +191,26 @@ async def test_committed_events_are_counted_by_type_and_detail_and_aborted_ones_
         await database.transaction(refused)
     assert count("PAID") == before_paid + 1
     assert count("REJECTED") == before_rejected
+
+
+async def test_the_retention_purge_deletes_only_rows_past_their_retention(database: Database) -> None:
+    from datetime import timedelta
+
+    from jmo_shared.retention import purge_once
+
+    now = datetime.now(UTC)
+    await database[OUTBOX].insert_many([
+        {"_id": "old-published", "published_at": now - timedelta(days=8), "created_at": now - timedelta(days=8)},
+        {"_id": "new-published", "published_at": now - timedelta(days=1), "created_at": now - timedelta(days=1)},
+        {"_id": "old-unpublished", "published_at": None, "created_at": now - timedelta(days=9)},
+    ])
+    await database[PROCESSED].insert_many([
+        {"_id": "purge:old", "at": now - timedelta(days=31)}, {"_id": "purge:new", "at": now - timedelta(days=2)},
+    ])
+    deleted = await purge_once(database, now)
+    assert deleted == {OUTBOX: 1, PROCESSED: 1}
+    assert {d["_id"] for d in await database[OUTBOX].find({"_id": {"$in": ["old-published", "new-published",
+                                                                            "old-unpublished"]}}).to_list()} \
+        == {"new-published", "old-unpublished"}
+    assert await database[PROCESSED].find_one({"_id": "purge:old"}) is None
+    assert await database[PROCESSED].find_one({"_id": "purge:new"}) is not None

@@ -9,7 +9,6 @@ local/test default only. It presents itself as a one-node replica set named
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -28,22 +27,6 @@ from .proc import ChildProcess, ProcessExited, tail
 #   from ~2,500/s to ~250/s after 10,000 writes (see shared/infra-notes.md).
 URI_OPTIONS = "directConnection=true&retryWrites=false"
 
-# Intentionally empty: the command line configures the node. Passing --config
-# stops secantusd-py from picking up a stray ./secantusd.toml or ~/.secantus one.
-_CONFIG_TEXT = "# Written by jmo_local.mongo.SecantusNode; settings are on the command line.\n"
-
-
-def secantusd_executable() -> str:
-    """secantusd-py from this interpreter's environment, else from PATH."""
-    beside_python = Path(sys.executable).parent / "secantusd-py"
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which("secantusd-py")
-    if found is None:
-        raise RuntimeError("secantusd-py not found: pip install secantusdb")
-    return found
-
-
 class MongoNotReady(RuntimeError):
     """SecantusDB did not answer a ping in time or exited; the message carries its log tail."""
 
@@ -58,6 +41,7 @@ class SecantusNode:
         host: str = "127.0.0.1",
         cache_size: str = "256M",
         sync_on_commit: bool = True,
+        ttl_sweep_seconds: float = 0.0,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.port = port
@@ -67,8 +51,9 @@ class SecantusNode:
         # Without an fsync per commit, acknowledged transactions are lost on
         # kill -9 (measured: 8 of 300 committed transactions gone). Money must not be.
         self.sync_on_commit = sync_on_commit
+        # Off: it scans every TTL-indexed collection under a global lock; services purge by index instead.
+        self.ttl_sweep_seconds = ttl_sweep_seconds
         self.storage_path = self.data_dir / "db"
-        self.config_path = self.data_dir / "secantusd.toml"
         self.log_path = self.data_dir / "secantusd.log"
         self._process: ChildProcess | None = None
 
@@ -82,16 +67,16 @@ class SecantusNode:
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if not self.config_path.exists():
-            self.config_path.write_text(_CONFIG_TEXT)
 
     def command(self) -> list[str]:
-        """The secantusd-py command line that runs the server in the foreground."""
+        """The command line that runs the server in the foreground (jmo_local.secantusd: TTL sweep off)."""
         self.prepare()
         command = [
-            secantusd_executable(),
-            "--config",
-            str(self.config_path),
+            sys.executable,
+            "-m",
+            "jmo_local.secantusd",
+            "--ttl-sweep-seconds",
+            str(self.ttl_sweep_seconds),
             "--host",
             self.host,
             "--port",

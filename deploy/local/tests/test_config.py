@@ -65,11 +65,12 @@ def test_kafka_command_runs_the_broker_with_a_small_heap_and_file_logging(tmp_pa
     assert f"-Dkafka.logs.dir={tmp_path / 'logs'}" in command
 
 
-def test_secantus_command_syncs_every_commit_and_ignores_stray_config(tmp_path: Path) -> None:
+def test_secantus_command_syncs_every_commit_and_runs_without_the_ttl_sweep(tmp_path: Path) -> None:
     node = SecantusNode(tmp_path, 27999)
     command = node.command()
     assert "--sync-on-commit" in command
-    assert command[command.index("--config") + 1] == str(tmp_path / "secantusd.toml")
+    assert command[command.index("-m") + 1] == "jmo_local.secantusd"
+    assert float(command[command.index("--ttl-sweep-seconds") + 1]) == 0
     assert command[command.index("--storage-path") + 1] == str(tmp_path / "db")
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert command[command.index("--port") + 1] == "27999"

@@ -3,12 +3,15 @@
 Publishes MemberRegistered + ContributionPosted for K members to core.membership.events
 (as the core system does), then times until the balance worker has applied all of
 them, read from the worker's own counters (consumer_events_total), and says where
-the time went: the worker's time per event, the CPU each process used, and (with
---commands) the database commands one contribution costs.
+the time went: the worker's time per event, the CPU each process used, the worker's
+database commands per event (its mongo_commands_total), and (with --commands) the
+commands one contribution costs, from the server's profiler.
 
     # start a balance API + worker of its own on the dev infra (fresh database, fresh groups):
     python services/balance/bench/ingest_bench.py --spawn --members 500 --months 12 \\
         --kafka 127.0.0.1:9092 --mongo 'mongodb://127.0.0.1:27017/?retryWrites=false&directConnection=true'
+    # the monthly bulk posting alone: members registered first (untimed), then their contributions month by month:
+    python services/balance/bench/ingest_bench.py --spawn --members 1000 --months 12 --registered-first ...
     # or against a running worker (its /metrics):
     python services/balance/bench/ingest_bench.py --worker-url http://127.0.0.1:8103 --members 500
 """
@@ -59,6 +62,26 @@ async def ledger_count(worker_url: str) -> tuple[float, float, float]:
     return done, seconds, timed
 
 
+async def worker_commands(worker_url: str) -> Counter[str]:
+    """The database commands the worker has sent so far (`mongo_commands_total`), by command and collection."""
+    counts: Counter[str] = Counter()
+    for line in (await scrape(worker_url)).splitlines():
+        if line.startswith("mongo_commands_total{"):
+            head, value = line.rsplit(" ", 1)
+            labels = dict(part.split("=", 1) for part in head[head.index("{") + 1:-1].split(","))
+            what = f'{labels["command"].strip(chr(34))} {labels["collection"].strip(chr(34))}'.strip()
+            counts[what] += int(float(value))
+    return counts
+
+
+def commands_report(before: Counter[str], after: Counter[str], events: int) -> str:
+    """Commands per event over the measurement (everything the worker sent: consumers, relay, crediting)."""
+    sent = after - before
+    lines = [f"worker database commands (mongo_commands_total): {sum(sent.values()) / events:.2f} per event"]
+    lines += [f"  {n / events:6.3f} per event  {what}" for what, n in sent.most_common()]
+    return "\n".join(lines)
+
+
 async def wait_applied(worker_url: str, baseline: float, n: int, timeout: float) -> tuple[float, float]:
     """Poll the worker until n more events are done; returns (monotonic time of the first and the last)."""
     first = last = None
@@ -77,17 +100,32 @@ async def wait_applied(worker_url: str, baseline: float, n: int, timeout: float)
     return first or last, last
 
 
+async def register_first(kafka: str, worker_url: str, events: list, timeout: float) -> list:
+    """Apply the MemberRegistered events untimed; returns the contributions, month by month (as employers
+    post them: each month for all their workers), to be timed on their own."""
+    registrations = [e for e in events if type(e).__name__ == "MemberRegistered"]
+    baseline, *_ = await ledger_count(worker_url)
+    await publish(kafka, registrations)
+    await wait_applied(worker_url, baseline, len(registrations), timeout)
+    print(f"registered first (untimed): {len(registrations)} MemberRegistered")
+    return sorted((e for e in events if type(e).__name__ == "ContributionPosted"), key=lambda e: e.period)
+
+
 async def measure(kafka: str, worker_url: str, members: int, months: int, cards: int, timeout: float,
-                  meter: CpuMeter | None = None) -> None:
+                  meter: CpuMeter | None = None, registered_first: bool = False) -> None:
     events, _ = member_events(members, months, cards)
+    if registered_first:
+        events = await register_first(kafka, worker_url, events, timeout)
     contributions = sum(1 for e in events if type(e).__name__ == "ContributionPosted")
     baseline, seconds0, timed0 = await ledger_count(worker_url)
+    commands0 = await worker_commands(worker_url)
     if meter:
         meter.start()
     started = time.monotonic()
     published = await publish(kafka, events)
     first, last = await wait_applied(worker_url, baseline, len(events), timeout)
     _, seconds1, timed1 = await ledger_count(worker_url)
+    commands1 = await worker_commands(worker_url)
     total = last - started
     print(f"ingestion: {len(events)} events ({members} members x {cards} card(s): {contributions} ContributionPosted "
           f"+ {len(events) - contributions} MemberRegistered) published in {published:.1f} s; all applied "
@@ -99,6 +137,8 @@ async def measure(kafka: str, worker_url: str, members: int, months: int, cards:
               f"partitions apply concurrently)")
     if meter:
         print(meter.stop())
+    if commands1:
+        print(commands_report(commands0, commands1, len(events)))
 
 
 async def command_profile(mongo: str, db_name: str, kafka: str, worker_url: str) -> None:
@@ -139,7 +179,7 @@ async def main(args: argparse.Namespace) -> None:
         pids.update(stack.pids)
     try:
         await measure(args.kafka, worker_url, args.members, args.months, args.cards_per_member, args.timeout,
-                      CpuMeter(pids))
+                      CpuMeter(pids), args.registered_first)
         if args.commands and stack:
             await command_profile(args.mongo, stack.db_name, args.kafka, worker_url)
     finally:
@@ -157,6 +197,8 @@ def cli() -> None:
     parser.add_argument("--months", type=int, default=12, help="ContributionPosted per card")
     parser.add_argument("--cards-per-member", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--registered-first", action="store_true",
+                        help="register the members untimed, then time only their contributions, month by month")
     parser.add_argument("--commands", action="store_true",
                         help="with --spawn: also list the database commands per contribution (profiler)")
     args = parser.parse_args()

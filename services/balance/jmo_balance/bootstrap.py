@@ -67,7 +67,7 @@ class BalanceService:
         return [
             rt.consumer("ledger", topics=CONSUMED_TOPICS["ledger"])
             .on(MemberRegistered, self.ledger.member_registered)
-            .on(ContributionPosted, self.ledger.contribution_posted)
+            .on_batch(ContributionPosted, self.ledger.contributions_posted)
             .on(EmploymentEnded, self.ledger.employment_ended),
             rt.consumer("reservations", topics=CONSUMED_TOPICS["reservations"])
             .on(ClaimSubmitted, self.reservations.claim_submitted)

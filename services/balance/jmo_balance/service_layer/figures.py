@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from jmo_shared.events.balance import BalanceChanged
 from jmo_shared.mongo import Tx
 
-from ..adapters.repository import MERGE_SOURCES, BalanceRepository, card_from_doc
+from ..adapters.repository import MERGE_SOURCES, BalanceRepository, card_from_doc, with_credits
 from ..domain.model import CardFigures, balance_sheet
 from ..domain.returns import RateTable
 from .calendar import Calendar
@@ -18,6 +19,26 @@ def _stored_key(doc: dict) -> tuple[int, int, int, int, int] | None:
     if not f:
         return None
     return (f["contributions_idr"], f["returns_idr"], f["balance_idr"], f["reserved_idr"], f["available_idr"])
+
+
+@dataclass(frozen=True)
+class _Change:
+    """A card whose stored figures no longer match the computed ones."""
+
+    doc: dict  # the card as read in this transaction
+    figures: CardFigures
+    bump: bool  # a key figure moved: a new version, announced; else only the status or crediting year
+
+
+def _change(doc: dict, figures: CardFigures) -> _Change | None:
+    changed = _stored_key(doc) != figures.key_figures()
+    stale = doc.get("credited_through") != figures.credited_through or doc.get("status") != figures.status
+    return _Change(doc, figures, bump=changed) if changed or stale else None
+
+
+def _own_pot(doc: dict) -> bool:
+    """Nothing merged into it and not merged itself: the card is its own pot, no look-up."""
+    return not doc.get("merged_into") and doc.get(MERGE_SOURCES) == []
 
 
 class FigureKeeper:
@@ -39,8 +60,8 @@ class FigureKeeper:
         doc = doc or await self.repo.card_doc(tx, kpj)
         if doc is None:
             return []
-        if not doc.get("merged_into") and doc.get(MERGE_SOURCES) == []:
-            return [doc]  # nothing merged into it: the card is its own pot, no look-up
+        if _own_pot(doc):
+            return [doc]
         return await self.repo.pot_docs(tx, doc.get("merged_into") or kpj)
 
     async def refresh(self, tx: Tx, kpjs: list[str], now: datetime | None = None,
@@ -51,24 +72,64 @@ class FigureKeeper:
         """
         now = now or self.clock.now()
         result: dict[str, CardFigures] = {}
+        changes: list[_Change] = []
         seen: set[str] = set()
         for i, kpj in enumerate(kpjs):
             if kpj in seen:
                 continue
             docs = await self._pot_docs(tx, kpj, written if i == 0 else None)
             seen.update(d["_id"] for d in docs)
-            by_kpj = {d["_id"]: d for d in docs}
-            sheet = balance_sheet([card_from_doc(d) for d in docs], self.rates, self.clock.day_of(now))
-            for figures in sheet:
-                doc = by_kpj[figures.kpj]
-                changed = _stored_key(doc) != figures.key_figures()
-                stale = doc.get("credited_through") != figures.credited_through or doc.get("status") != figures.status
-                if changed or stale:
-                    version = await self.repo.store_figures(tx, doc, figures, bump=changed, now=now)
-                    if changed:
-                        tx.emit(_changed_event(doc["nik"], figures, version, now))
-                result[figures.kpj] = figures
+            changes += self._recompute(docs, now, result)
+        await self._store(tx, changes, now)
         return result
+
+    async def credit(self, tx: Tx, docs: dict[str, dict], credits: dict[str, dict[str, int]],
+                     now: datetime) -> dict[str, CardFigures]:
+        """Add contributions to cards (kpj -> period -> rupiah) and refresh their pots, as the ledger's
+        runs need it: whatever the number of cards, the pots of merged ones cost two queries for all
+        of them, and the credits and the figures are one write. Each card changed gets one new
+        version and one BalanceChanged.
+
+        `docs`: the credited cards as read in this transaction, before the credit (a card not there
+        yet is created, unregistered: nothing to show or announce).
+        """
+        result: dict[str, CardFigures] = {}
+        changes: list[_Change] = []
+        for pot in await self._pots_of(tx, [docs[k] for k in credits if k in docs]):
+            changes += self._recompute([with_credits(d, credits.get(d["_id"])) for d in pot], now, result)
+        await self._store(tx, changes, now, credits)
+        return result
+
+    async def _pots_of(self, tx: Tx, docs: list[dict]) -> list[list[dict]]:
+        """The pots holding these cards, each once, in the order of the cards."""
+        roots = list(dict.fromkeys(d.get("merged_into") or d["_id"] for d in docs if not _own_pot(d)))
+        shared = await self.repo.pots_docs(tx, roots, {d["_id"]: d for d in docs}) if roots else {}
+        pots: list[list[dict]] = []
+        seen: set[str] = set()
+        for doc in docs:
+            root = doc["_id"] if _own_pot(doc) else doc.get("merged_into") or doc["_id"]
+            if root not in seen:
+                seen.add(root)
+                pots.append([doc] if _own_pot(doc) else shared[root])
+        return pots
+
+    def _recompute(self, docs: list[dict], now: datetime, result: dict[str, CardFigures]) -> list[_Change]:
+        """The figures of one pot's cards (added to `result`) and the cards whose stored ones are out of date."""
+        by_kpj = {d["_id"]: d for d in docs}
+        sheet = balance_sheet([card_from_doc(d) for d in docs], self.rates, self.clock.day_of(now))
+        result.update((f.kpj, f) for f in sheet)
+        return [change for f in sheet if (change := _change(by_kpj[f.kpj], f)) is not None]
+
+    async def _store(self, tx: Tx, changes: list[_Change], now: datetime,
+                     credits: dict[str, dict[str, int]] | None = None) -> None:
+        """Store the new figures, after the credits if any (one write for all), and announce each card
+        whose key figures moved."""
+        if not changes and not credits:
+            return
+        versions = await self.repo.store_figures(tx, [(c.doc, c.figures, c.bump) for c in changes], now, credits)
+        for change, version in zip(changes, versions):
+            if change.bump:
+                tx.emit(_changed_event(change.doc["nik"], change.figures, version, now))
 
 
 def _changed_event(nik: str, f: CardFigures, version: int, now: datetime) -> BalanceChanged:

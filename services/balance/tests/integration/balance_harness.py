@@ -17,7 +17,7 @@ from jmo_balance.bootstrap import CONSUMED_TOPICS
 from jmo_balance.entrypoints.api import create_api
 from jmo_balance.entrypoints.worker import create_worker
 from jmo_balance.settings import BalanceSettings
-from jmo_shared.events.base import EventData
+from jmo_shared.events.base import REGISTRY, EventData
 from jmo_shared.events.envelope import CloudEvent
 from jmo_shared.events.upstream import ContributionPosted, MemberRegistered
 from jmo_shared.topics import BALANCE_EVENTS, TOPICS
@@ -68,6 +68,22 @@ async def publish_raw(bootstrap: str, events: list[CloudEvent | EventData], time
     finally:
         await producer.stop()
     return sent
+
+
+async def publish_as_one_batch(bootstrap: str, events: list[CloudEvent], key: str) -> None:
+    """Publish events under one key as one Kafka record batch: appended to the partition at once, so the
+    worker fetches them together and applies them as one run (the same event twice is a redelivery).
+    The batch must hold them all (aiokafka's default max_batch_size is 16 KB: ~20 events)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=200,
+                                max_batch_size=1024 * 1024)
+    await producer.start()
+    try:
+        for event in events:
+            await producer.send(REGISTRY[event.type].topic, value=event.to_bytes(), key=key.encode(),
+                                headers=event.kafka_headers())
+        await producer.flush()
+    finally:
+        await producer.stop()
 
 
 @dataclass

@@ -14,7 +14,15 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from balance_harness import contribution, expires_soon, publish_raw, random_kpj, random_nik, registered
+from balance_harness import (
+    contribution,
+    expires_soon,
+    publish_as_one_batch,
+    publish_raw,
+    random_kpj,
+    random_nik,
+    registered,
+)
 from jmo_balance.adapters.card_signing import verify_card
 from jmo_balance.entrypoints.api import create_api
 from jmo_balance.settings import BalanceSettings
@@ -96,6 +104,28 @@ async def test_a_merge_moves_every_balance_onto_the_target_once(balance, infra) 
     # A late contribution to the merged card lands on the target.
     await publish_raw(bootstrap, [contribution(b, "2026-02", 74_000, 40_000, nik)])
     await balance.wait_card(nik, a, contributions_idr=342_000)
+
+
+async def test_a_run_of_contributions_to_a_merged_pot_counts_on_the_target_once(balance, infra) -> None:
+    """Late months for the target and for a merged source in one run: both land on the target's pot,
+    announced by one BalanceChanged of the target; the source stays at zero and is not announced."""
+    bootstrap = infra.kafka_bootstrap
+    nik, a, b = await two_cards(balance, bootstrap)
+    verification_id = await face_verified(bootstrap, nik)
+    await post_merge(balance, nik, {"kpj_numbers": [a, b], "verification_id": verification_id})
+    await balance.tap.wait_for("BalanceChanged", kpj=a, version=3)
+
+    run = [contribution(a, "2026-03", 74_000, 40_000, nik).to_event("/upstream/test"),
+           contribution(b, "2026-04", 74_000, 40_000, nik).to_event("/upstream/test")]
+    await publish_as_one_batch(bootstrap, run, key=nik)
+    await balance.processed([e.id for e in run])
+
+    card = await balance.wait_card(nik, a, contributions_idr=456_000)
+    assert (card["balance_idr"], (await balance.balance(nik))["total_idr"]) == (244_558 + 228_000, 472_558)
+    await asyncio.sleep(2)  # time for a wrong extra event to reach the topic
+    assert sorted(e.data["version"] for e in balance.tap.distinct("BalanceChanged", kpj=a)) == [1, 2, 3, 4]
+    assert sorted(e.data["version"] for e in balance.tap.distinct("BalanceChanged", kpj=b)) == [1, 2, 3]
+    assert balance.tap.distinct("BalanceChanged", kpj=a, version=4)[0].data["balance_idr"] == 472_558
 
 
 async def test_a_merge_is_refused_while_a_claim_holds_money(balance, infra) -> None:

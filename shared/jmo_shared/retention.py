@@ -1,0 +1,53 @@
+"""Purging what a service keeps only for a while: published outbox rows and processed-event ids.
+
+The collections carry TTL indexes, which is all a MongoDB replica set needs. The local
+database (SecantusDB) implements TTL by reading every document of every TTL-indexed
+collection each minute under a lock all reads share, which grows with the data and
+stalls everything else; the local stack turns that sweep off (jmo_local.secantusd)
+and the workers purge here instead, with one delete per collection by a range on the
+indexed timestamp: it costs what is deleted, not what is kept. Harmless next to a TTL
+monitor (whichever comes first deletes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from prometheus_client import Counter
+
+from .logging import get_logger
+from .mongo import OUTBOX, Database
+
+log = get_logger(__name__)
+
+PURGED = Counter("retention_purged_total", "Documents deleted after their retention period", ["collection"])
+
+PROCESSED = "processed_events"
+# Published outbox rows are kept a week for replays and investigations; processed ids a month
+# (redeliveries come within hours or days). The same periods as the TTL indexes.
+OUTBOX_RETENTION = timedelta(days=7)
+PROCESSED_RETENTION = timedelta(days=30)
+
+
+async def purge_once(db: Database, now: datetime | None = None) -> dict[str, int]:
+    now = now or datetime.now(UTC)
+    deleted = {}
+    # `$lt` on a date never matches the unpublished rows (published_at: null).
+    for collection, field, keep in ((OUTBOX, "published_at", OUTBOX_RETENTION), (PROCESSED, "at", PROCESSED_RETENTION)):
+        result = await db[collection].delete_many({field: {"$lt": now - keep}})
+        deleted[collection] = result.deleted_count
+        PURGED.labels(collection).inc(result.deleted_count)
+    if any(deleted.values()):
+        log.info("retention_purged", **deleted)
+    return deleted
+
+
+async def purge_every(db: Database, seconds: float) -> None:
+    """The worker's loop (cancelled at shutdown): a purge every `seconds`; a failed round is retried next time."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await purge_once(db)
+        except Exception as exc:  # noqa: BLE001 - the database may be away; the next round retries
+            log.warning("retention_purge_failed", error=repr(exc))
