@@ -125,7 +125,6 @@ class Tx:
                 "value": event.to_bytes(),
                 "correlation_id": cid,
                 "created_at": now,
-                "published_at": None,
             }
             if subject:
                 row["subject"] = subject
@@ -183,9 +182,13 @@ class Database:
         return True
 
     async def ensure_outbox_indexes(self) -> None:
+        """The outbox holds only what is not yet published (a row is deleted once the broker has it),
+        so `_id` (time-ordered) is the only index it needs; every secondary index would cost each
+        insert. Those of earlier versions (`published_at`) are dropped."""
         outbox = self.db[OUTBOX]
-        await outbox.create_index([("published_at", 1), ("_id", 1)], name="unpublished")
-        # Published rows are kept a week for replays and investigations.
-        await outbox.create_index("published_at", name="published_ttl", expireAfterSeconds=7 * 24 * 3600)
+        existing = await outbox.index_information()
+        for legacy in ("unpublished", "published_ttl"):
+            if legacy in existing:
+                await outbox.drop_index(legacy)
 
 

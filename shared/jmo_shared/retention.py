@@ -1,11 +1,12 @@
-"""Purging what a service keeps only for a while: published outbox rows and processed-event ids.
+"""Purging what a service keeps only for a while: processed-event ids.
 
-The collections carry TTL indexes, which is all a MongoDB replica set needs. The local
+(Outbox rows are deleted as soon as the broker has them: jmo_shared.outbox.)
+The collection carries a TTL index, which is all a MongoDB replica set needs. The local
 database (SecantusDB) implements TTL by reading every document of every TTL-indexed
 collection each minute under a lock all reads share, which grows with the data and
 stalls everything else; the local stack turns that sweep off (jmo_local.secantusd)
-and the workers purge here instead, with one delete per collection by a range on the
-indexed timestamp: it costs what is deleted, not what is kept. Harmless next to a TTL
+and the workers purge here instead, with one delete by a range on the indexed
+timestamp: it costs what is deleted, not what is kept. Harmless next to a TTL
 monitor (whichever comes first deletes).
 """
 
@@ -17,24 +18,21 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import Counter
 
 from .logging import get_logger
-from .mongo import OUTBOX, Database
+from .mongo import Database
 
 log = get_logger(__name__)
 
 PURGED = Counter("retention_purged_total", "Documents deleted after their retention period", ["collection"])
 
 PROCESSED = "processed_events"
-# Published outbox rows are kept a week for replays and investigations; processed ids a month
-# (redeliveries come within hours or days). The same periods as the TTL indexes.
-OUTBOX_RETENTION = timedelta(days=7)
+# Redeliveries come within hours or days: a month of ids is ample (the TTL index's period).
 PROCESSED_RETENTION = timedelta(days=30)
 
 
 async def purge_once(db: Database, now: datetime | None = None) -> dict[str, int]:
     now = now or datetime.now(UTC)
     deleted = {}
-    # `$lt` on a date never matches the unpublished rows (published_at: null).
-    for collection, field, keep in ((OUTBOX, "published_at", OUTBOX_RETENTION), (PROCESSED, "at", PROCESSED_RETENTION)):
+    for collection, field, keep in ((PROCESSED, "at", PROCESSED_RETENTION),):
         result = await db[collection].delete_many({field: {"$lt": now - keep}})
         deleted[collection] = result.deleted_count
         PURGED.labels(collection).inc(result.deleted_count)

@@ -41,7 +41,7 @@ async def test_the_outbox_gauges_grow_from_the_database_while_the_broker_is_unre
     try:
         await eventually(lambda: _is(lambda: _gauge("outbox_backlog") == 3), timeout=10, message="backlog of 3")
         assert _gauge("outbox_oldest_unpublished_seconds") >= 60
-        await database[OUTBOX].update_many({}, {"$set": {"published_at": datetime.now(UTC)}})
+        await database[OUTBOX].delete_many({})  # what publishing does to the rows
         await eventually(lambda: _is(lambda: _gauge("outbox_backlog") == 0), timeout=10, message="backlog drained")
         assert _gauge("outbox_oldest_unpublished_seconds") == 0
     finally:

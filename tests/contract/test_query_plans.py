@@ -397,31 +397,24 @@ async def test_outbox_and_processed_events_use_indexes(server, mongo) -> None:
 
     from jmo_shared.consumer import PROCESSED, IdempotentConsumer
     from jmo_shared.mongo import OUTBOX
-    from jmo_shared.outbox import OutboxRelay, mark_published
+    from jmo_shared.outbox import OutboxRelay, forget_published
 
     client, recorder = mongo
     db = scratch(client, "shared")
     await db.ensure_outbox_indexes()
     await IdempotentConsumer(db, "localhost:9", "g", topics=["t"]).ensure_indexes()
-    row = {"_id": ObjectId(), "created_at": NOW, "published_at": None}
-    await db[OUTBOX].insert_one(row)
-    await history(db, OUTBOX, lambda i: {"_id": ObjectId(), "created_at": NOW - timedelta(days=1),
-                                         "published_at": NOW - timedelta(days=1)})
+    # The outbox holds only unpublished rows (a published one is deleted, see test_outbox_and_consumer), so
+    # what the sweeper reads is what is in flight, whatever the history. SecantusDB serves no range on _id
+    # from the index (the sweep's `_id < cutoff` reads the collection), which is why nothing else may stay.
+    relay = OutboxRelay(db, producer=None)  # type: ignore[arg-type]  # nothing is old enough to be sent
+    await db[OUTBOX].insert_one({"_id": ObjectId(), "created_at": NOW})
+    assert await relay.publish_batch(timedelta(minutes=1)) == 0
+    await forget_published(db, [{"_id": ObjectId()}])
     await history(db, PROCESSED, lambda i: {"_id": f"g:old-{i}", "at": NOW})
     recorder.queries.clear()
-    relay = OutboxRelay(db, producer=None)  # type: ignore[arg-type]  # nothing is old enough to be sent
-    assert await relay.publish_batch(timedelta(minutes=1)) == 0
-    await mark_published(db, [])
     await db[PROCESSED].find_one({"_id": "g:event-1"})
-    assert_all_served(server, recorder, db, expected=3)
-    # The unpublished rows, oldest first: the published_at index, the sort over those rows only.
-    assert index_serves(server, db.db.name, OUTBOX, {"published_at": None})
-    assert await explained_index(db, OUTBOX, {"published_at": None}, sort={"_id": 1}) == "published_ttl"
-    assert await explained_index(db, PROCESSED, {"_id": "g:event-1"}) == "_id_"
-    # measure_backlog's count_documents of the unpublished rows is an aggregate whose $match is lifted onto
-    # the same index (O(backlog), not O(outbox)).
-    recorder.queries.clear()
-    await relay.measure_backlog()
-    backlog = [q for q in recorder.queries if q[0] == db.db.name]
-    assert [c for _, _, c, _ in backlog] == ["find", "aggregate"]
+    await db[PROCESSED].delete_many({"_id": {"$in": ["g:event-1"]}})
     assert_all_served(server, recorder, db, expected=2)
+    assert await explained_index(db, PROCESSED, {"_id": "g:event-1"}) == "_id_"
+    # Only _id is indexed: a secondary index would cost every insert of the hottest collection.
+    assert set(await db[OUTBOX].index_information()) == {"_id_"}
