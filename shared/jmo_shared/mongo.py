@@ -190,5 +190,8 @@ class Database:
         for legacy in ("unpublished", "published_ttl"):
             if legacy in existing:
                 await outbox.drop_index(legacy)
+        if "published_ttl" in existing:
+            # Rows an earlier version kept after publishing: the sweeper would send them again.
+            await outbox.delete_many({"published_at": {"$ne": None}})
 
 
