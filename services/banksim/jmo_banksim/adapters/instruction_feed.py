@@ -40,6 +40,7 @@ class InstructionFeed:
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             metadata_max_age_ms=10_000,
+            fetch_max_wait_ms=5_000,  # an empty fetch held 5 s instead of 0.5 s: idle costs a tenth
         )
         consumer.subscribe(pattern=self._pattern)
         self._consumer = consumer
