@@ -29,6 +29,7 @@ from .service_layer.complaints import ComplaintAwareQueries
 from .service_layer.documents import DocumentUploads
 from .service_layer.escalation import SlaEscalation
 from .service_layer.progress import ClaimProgress
+from .service_layer.projections import BATCH_HANDLERS as PROJECTION_BATCH_HANDLERS
 from .service_layer.projections import HANDLERS as PROJECTION_HANDLERS
 from .service_layer.queries import ClaimQueries
 from .service_layer.review import ClaimReview
@@ -66,6 +67,8 @@ class ClaimsService:
         projections = self.runtime.consumer("projections", topics=CONSUMED_TOPICS["projections"])
         for event_cls, handler in PROJECTION_HANDLERS:
             projections.on(event_cls, handler)
+        for event_cls, batch_handler in PROJECTION_BATCH_HANDLERS:
+            projections.on_batch(event_cls, batch_handler)
         progress = self.runtime.consumer("progress", topics=CONSUMED_TOPICS["progress"])
         for event_cls, handler in self.progress.handlers():
             progress.on(event_cls, handler)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pymongo import UpdateOne
+
 from jmo_shared.events import (
     AccountRegistered,
     BalanceChanged,
@@ -98,20 +100,30 @@ async def profile_updated(tx: Tx, e: ProfileUpdated) -> bool:
     return True
 
 
-async def balance_changed(tx: Tx, e: BalanceChanged) -> bool:
-    """Keep the newest balance of the card; returns False when this version is not newer."""
-    doc = await tx[CARDS].find_one({"_id": e.kpj}, {"balance.version": 1}, session=tx.session)
-    known = ((doc or {}).get("balance") or {}).get("version")
-    if known is not None and known >= e.version:
-        return False
-    await _set(tx, CARDS, e.kpj, {
-        "nik": e.nik,
-        "balance": {
-            "balance_idr": e.balance_idr,
-            "available_idr": e.available_idr,
-            "reserved_idr": e.reserved_idr,
-            "version": e.version,
-            "as_of": e.as_of,
-        },
-    })
-    return True
+async def balances_changed(tx: Tx, events: list[BalanceChanged]) -> int:
+    """The newest balance of each card of a run of events: one read and one bulk write, whatever
+    the run's length (a bulk posting announces thousands of cards). Returns the cards updated."""
+    newest: dict[str, BalanceChanged] = {}
+    for e in events:
+        if e.kpj not in newest or e.version > newest[e.kpj].version:
+            newest[e.kpj] = e
+    known = {d["_id"]: ((d.get("balance") or {}).get("version"))
+             for d in await tx[CARDS].find({"_id": {"$in": list(newest)}}, {"balance.version": 1},
+                                           session=tx.session).to_list()}
+    writes = [
+        UpdateOne({"_id": kpj}, {"$set": {
+            "nik": e.nik,
+            "balance": {
+                "balance_idr": e.balance_idr,
+                "available_idr": e.available_idr,
+                "reserved_idr": e.reserved_idr,
+                "version": e.version,
+                "as_of": e.as_of,
+            },
+        }}, upsert=True)
+        for kpj, e in newest.items()
+        if known.get(kpj) is None or known[kpj] < e.version
+    ]
+    if writes:
+        await tx[CARDS].bulk_write(writes, ordered=True, session=tx.session)
+    return len(writes)

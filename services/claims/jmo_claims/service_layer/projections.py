@@ -41,8 +41,9 @@ async def on_profile_updated(tx: Tx, data: ProfileUpdated, event: CloudEvent) ->
     await store.profile_updated(tx, data)
 
 
-async def on_balance_changed(tx: Tx, data: BalanceChanged, event: CloudEvent) -> None:
-    await store.balance_changed(tx, data)
+async def on_balances_changed(tx: Tx, items: list[tuple[BalanceChanged, CloudEvent]]) -> None:
+    """A run of BalanceChanged at once (consumer.on_batch): a bulk posting announces thousands of cards."""
+    await store.balances_changed(tx, [data for data, _ in items])
 
 
 HANDLERS = (
@@ -52,5 +53,7 @@ HANDLERS = (
     (AccountRegistered, on_account_registered),
     (FaceVerified, on_face_verified),
     (ProfileUpdated, on_profile_updated),
-    (BalanceChanged, on_balance_changed),
+)
+BATCH_HANDLERS = (
+    (BalanceChanged, on_balances_changed),
 )
