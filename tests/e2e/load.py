@@ -30,7 +30,8 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from jmo_local.bench import bench_members, percentile
+from jmo_local.bench import bench_members
+from jmo_local.stackstats import percentile
 from jmo_local.demo import feed_events
 from jmo_local.demo_loader import demo_photo_pairs, publish_events
 from jmo_local.journey import Journey, JourneyError, Urls
