@@ -4,7 +4,7 @@ PY := .venv/bin/python
 DATA_DIR ?= ./.data
 export DATA_DIR
 
-.PHONY: run test install unit e2e demo bench schemas clean
+.PHONY: run test install unit e2e demo bench bench-ingest schemas clean
 
 run: install          ## install what is missing, start Kafka, SecantusDB, every service and demo data
 	$(PY) -m jmo_local.run
@@ -24,8 +24,11 @@ e2e: install
 demo: install         ## walk one demo member through a JHT claim (make run first)
 	$(PY) -m jmo_local.walkthrough
 
-bench: install        ## drive N members through a claim against the running system (make run first)
+bench: install        ## claims at a fixed rate against the running system: latency, CPU/DB/Kafka per claim, DB ceiling (make run first)
 	$(PY) -m jmo_local.bench $(BENCH_ARGS)
+
+bench-ingest: install ## a bulk contribution posting: events/s until every balance is visible, cost per event (make run first)
+	$(PY) -m jmo_local.ingest_bench $(BENCH_ARGS)
 
 schemas: install      ## regenerate shared/schemas and shared/asyncapi.yaml after an additive change
 	$(PY) -m jmo_shared.contracts write

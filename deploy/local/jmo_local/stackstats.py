@@ -1,0 +1,609 @@
+"""What the whole running stack spent: CPU, database operations, Kafka messages, memory.
+
+Both benchmarks (`bench` for claims, `ingest_bench` for feeds) take a
+`snapshot()` before and after their measured phase and `diff()` the two, so
+their per-claim and per-event figures are computed the same way:
+
+- CPU: utime + stime of every process of the stack, from /proc/<pid>/stat
+  (the services, SecantusDB, the Kafka JVM, supervisord and the launcher);
+- database operations: SecantusDB's `serverStatus` opcounters;
+- Kafka messages: the sum of the end offsets of every non-internal topic;
+- memory: VmRSS of the same processes (at the time of the snapshot).
+
+It also knows when the stack is quiet (every consumer group at the end of its
+partitions, every outbox empty, nothing new written to Kafka), which is how
+a benchmark keeps an earlier phase's tail out of its measurement.
+
+Nothing here polls a service's database through its API: a measurement that
+added work to what it measures would not tell the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .services import ROOT, process_specs
+
+DEFAULT_MONGODB_URI = "mongodb://127.0.0.1:27017/?retryWrites=false&directConnection=true"
+OPCOUNTERS = ("insert", "query", "update", "delete", "getmore", "command")
+# Each snapshot's own serverStatus is counted (as a command) before the server reads its
+# counters, so the later of two snapshots sees exactly one command of ours (plus our keep-alive
+# pings in between, which MongoProbe counts; see Snapshot.own_commands).
+OWN_COMMANDS_PER_DIFF = 1
+# SecantusDB closes a client connection idle for 300 s (secantus.server DEFAULT_CLIENT_IDLE_TIMEOUT_S);
+# a ping well within that keeps the probe's one connection, and its handshake, out of the figures.
+KEEPALIVE_SECONDS = 60.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------- /proc parsing (pure)
+
+
+@dataclass(frozen=True)
+class ProcStat:
+    pid: int
+    comm: str
+    ppid: int
+    cpu_ticks: int  # utime + stime
+    starttime: int  # clock ticks after boot: tells a restarted process from the one it replaced
+
+
+def parse_proc_stat(text: str) -> ProcStat:
+    """One /proc/<pid>/stat line.
+
+    The command name is in parentheses and may itself contain spaces and
+    parentheses, so the fields are counted from the last ')'.
+    """
+    head, _, tail = text.rpartition(")")
+    pid_text, _, comm = head.partition(" (")
+    rest = tail.split()
+    # rest[0] is field 3 (state): field n is rest[n - 3].
+    return ProcStat(pid=int(pid_text), comm=comm, ppid=int(rest[1]),
+                    cpu_ticks=int(rest[11]) + int(rest[12]), starttime=int(rest[19]))
+
+
+def parse_vmrss_kb(status_text: str) -> int:
+    """VmRSS from /proc/<pid>/status, in kB (0 for a kernel thread or zombie, which have none)."""
+    for line in status_text.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+_SERVICE_MODULE = re.compile(r"^jmo_(\w+)\.entrypoints\.(api|worker)$")
+
+
+def classify(argv: list[str]) -> str | None:
+    """The stack process an argv belongs to ("claims-worker", "secantusdb", "kafka", ...), or None."""
+    if not argv:
+        return None
+    exe = os.path.basename(argv[0])
+    module = argv[argv.index("-m") + 1] if "-m" in argv[:-1] else ""
+    match = _SERVICE_MODULE.match(module)
+    if match:
+        svc, kind = match.groups()
+        return "banksim" if svc == "banksim" else f"{svc}-{kind}"
+    if module.startswith("jmo_banksim"):
+        return "banksim"
+    if module == "supervisor.supervisord" or (exe == "supervisord"):
+        return "supervisord"
+    if module == "jmo_local.run":
+        return "jmo_local.run"
+    if any("secantusd" in os.path.basename(a) for a in argv[:3]):
+        return "secantusdb"
+    if exe.startswith("python") and any("secantus" in a for a in argv[1:]):
+        return "secantusdb"
+    if exe == "java" and "kafka.Kafka" in argv:
+        return "kafka"
+    return None
+
+
+def stack_members(candidates: dict[int, str], parents: dict[int, int], root: int | None) -> dict[int, str]:
+    """Of the processes that look like the stack, those of *this* stack.
+
+    With the supervisord of our data directory known (`root`), only it, its
+    descendants and its launcher count: an e2e test run on the same machine
+    starts look-alike service processes that are not ours. Without it, every
+    look-alike counts.
+    """
+    if root is None or root not in candidates:
+        return dict(candidates)
+
+    def under_root(pid: int) -> bool:
+        seen = set()
+        while pid and pid not in seen:
+            if pid == root:
+                return True
+            seen.add(pid)
+            pid = parents.get(pid, 0)
+        return False
+
+    launcher = parents.get(root, 0)
+    return {pid: name for pid, name in candidates.items()
+            if under_root(pid) or (pid == launcher and name == "jmo_local.run")}
+
+
+# ---------------------------------------------------------------- /proc reading
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+
+
+def _supervisord_pid(data_dir: Path) -> int | None:
+    text = _read(str(data_dir / "supervisor" / "supervisord.pid"))
+    return int(text.strip()) if text and text.strip().isdigit() else None
+
+
+def find_stack(data_dir: Path | None = None, exclude: Iterable[int] = ()) -> dict[int, str]:
+    """pid -> name of every process of the running stack (see `classify` and `stack_members`)."""
+    skip = {os.getpid(), *exclude}
+    candidates: dict[int, str] = {}
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in skip:
+            continue
+        stat = _read(f"/proc/{entry}/stat")
+        cmdline = _read(f"/proc/{entry}/cmdline")
+        if not stat or not cmdline:
+            continue
+        pid = int(entry)
+        parents[pid] = parse_proc_stat(stat).ppid
+        name = classify([a for a in cmdline.split("\0") if a])
+        if name:
+            candidates[pid] = name
+    return stack_members(candidates, parents, _supervisord_pid(data_dir or default_data_dir()))
+
+
+@dataclass(frozen=True)
+class ProcSample:
+    name: str
+    pid: int
+    starttime: int
+    cpu_ticks: int
+    rss_kb: int
+
+
+def sample_processes(stack: dict[int, str]) -> dict[tuple[int, int], ProcSample]:
+    """(pid, starttime) -> CPU and RSS of each process that is still there."""
+    out = {}
+    for pid, name in stack.items():
+        stat, status = _read(f"/proc/{pid}/stat"), _read(f"/proc/{pid}/status")
+        if not stat or not status:
+            continue
+        parsed = parse_proc_stat(stat)
+        out[(pid, parsed.starttime)] = ProcSample(name, pid, parsed.starttime, parsed.cpu_ticks,
+                                                  parse_vmrss_kb(status))
+    return out
+
+
+# ---------------------------------------------------------------- Kafka and SecantusDB probes
+
+
+class KafkaProbe:
+    """End offsets of every topic and committed offsets of every consumer group, read from the broker."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._admin: Any = None
+        self._consumer: Any = None
+
+    async def start(self) -> None:
+        from aiokafka import AIOKafkaConsumer
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await self._admin.start()
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        await self._consumer.start()
+        await self.end_offsets()  # the first call fetches metadata (seconds): not inside a measurement
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._admin is not None:
+            await self._admin.close()
+
+    async def partitions(self) -> list[Any]:
+        from aiokafka import TopicPartition
+
+        names = [t for t in await self._admin.list_topics() if not t.startswith("__")]
+        described = await self._admin.describe_topics(names)
+        return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+
+    async def end_offsets(self) -> dict[tuple[str, int], int]:
+        ends = await self._consumer.end_offsets(await self.partitions())
+        return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+    async def group_offsets(self) -> dict[str, dict[tuple[str, int], int]]:
+        """group -> (topic, partition) -> committed offset, for every consumer group."""
+        out = {}
+        for group, _protocol in await self._admin.list_consumer_groups():
+            offsets = await self._admin.list_consumer_group_offsets(group)
+            out[group] = {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+        return out
+
+
+class MongoProbe:
+    """SecantusDB's opcounters, through one long-lived connection, counting every command it sends.
+
+    Heartbeats are pushed out to an hour: the monitor's `hello` is a command
+    too, and would otherwise add a few of ours to every measurement. The
+    connection is kept alive by a ping every KEEPALIVE_SECONDS (the server
+    drops idle ones); each ping is counted in `commands`, and so taken out
+    of the measured `command` counter by `diff`. A reconnect costs a
+    handshake (`hello`), counted as one command too.
+    """
+
+    def __init__(self, uri: str) -> None:
+        from pymongo import AsyncMongoClient
+
+        self.client = AsyncMongoClient(uri, heartbeatFrequencyMS=3_600_000, serverSelectionTimeoutMS=10_000)
+        self.commands = 0
+        self.reconnects = 0
+        self._keepalive: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        await self.opcounters()  # the handshake happens now, not in the first measured snapshot
+        self._keepalive = asyncio.create_task(self._keep_alive())
+
+    async def _command(self, name: str) -> dict[str, Any]:
+        from pymongo.errors import AutoReconnect
+
+        self.commands += 1
+        try:
+            return await self.client.admin.command(name)
+        except AutoReconnect:
+            # The server dropped the connection: once more on a new one, whose handshake is a command too.
+            self.reconnects += 1
+            self.commands += 2
+            return await self.client.admin.command(name)
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(KEEPALIVE_SECONDS)
+            try:
+                await self._command("ping")
+            except Exception:  # noqa: BLE001 - the next snapshot retries, and says so if it cannot
+                pass
+
+    async def opcounters(self) -> dict[str, int]:
+        status = await self._command("serverStatus")
+        return {k: int(status["opcounters"].get(k, 0)) for k in OPCOUNTERS}
+
+    async def close(self) -> None:
+        if self._keepalive:
+            self._keepalive.cancel()
+        await self.client.close()
+
+
+# ---------------------------------------------------------------- snapshot and diff
+
+
+@dataclass
+class Snapshot:
+    monotonic: float
+    wall: float
+    processes: dict[tuple[int, int], ProcSample]
+    opcounters: dict[str, int] | None = None
+    end_offsets: dict[tuple[str, int], int] | None = None
+    own_commands: int | None = None  # commands the probe had sent, this snapshot's included
+
+
+async def snapshot(stack: dict[int, str], mongo: MongoProbe | None = None,
+                   kafka: KafkaProbe | None = None) -> Snapshot:
+    """CPU and RSS of the stack's processes, the DB opcounters and the topics' end offsets, now."""
+    # The cheap /proc read first, then one call each to the database and the broker.
+    procs = sample_processes(stack)
+    ops = await mongo.opcounters() if mongo else None
+    ends = await kafka.end_offsets() if kafka else None
+    return Snapshot(time.monotonic(), time.time(), procs, ops, ends, mongo.commands if mongo else None)
+
+
+@dataclass
+class StackDiff:
+    seconds: float
+    cpu_ms_by_process: dict[str, float]
+    db_ops: dict[str, int] | None
+    kafka_by_topic: dict[str, int] | None
+    rss_mb_by_process: dict[str, float]
+    appeared: list[str] = field(default_factory=list)  # started during the window (a restart?)
+    vanished: list[str] = field(default_factory=list)  # gone before its end (its CPU is lost)
+
+    @property
+    def cpu_ms(self) -> float:
+        return sum(self.cpu_ms_by_process.values())
+
+    @property
+    def db_ops_total(self) -> int | None:
+        return sum(self.db_ops.values()) if self.db_ops is not None else None
+
+    @property
+    def kafka_messages(self) -> int | None:
+        return sum(self.kafka_by_topic.values()) if self.kafka_by_topic is not None else None
+
+    @property
+    def rss_mb(self) -> float:
+        return sum(self.rss_mb_by_process.values())
+
+    def to_json(self, units: int, unit: str) -> dict[str, Any]:
+        per = 1 / units if units else 0.0
+        return {
+            "seconds": round(self.seconds, 3),
+            "units": units,
+            "unit": unit,
+            "cpu_ms_total": round(self.cpu_ms, 1),
+            "cpu_ms_per_unit": round(self.cpu_ms * per, 3),
+            "cpu_ms_per_unit_by_process": {k: round(v * per, 3) for k, v in _desc(self.cpu_ms_by_process)},
+            "cpu_cores_busy": round(self.cpu_ms / 1000 / self.seconds, 3) if self.seconds else None,
+            "cpu_cores_busy_by_process": {k: round(v / 1000 / self.seconds, 3) if self.seconds else None
+                                          for k, v in _desc(self.cpu_ms_by_process)},
+            "db_ops_total": self.db_ops_total,
+            "db_ops_per_unit": round(self.db_ops_total * per, 3) if self.db_ops is not None else None,
+            "db_ops_per_unit_by_counter": {k: round(v * per, 3) for k, v in (self.db_ops or {}).items()},
+            "kafka_messages_total": self.kafka_messages,
+            "kafka_messages_per_unit": round(self.kafka_messages * per, 3) if self.kafka_by_topic is not None else None,
+            "kafka_messages_per_unit_by_topic": {k: round(v * per, 3) for k, v in _desc(self.kafka_by_topic or {})},
+            "rss_mb_end": round(self.rss_mb, 1),
+            "rss_mb_end_by_process": {k: round(v, 1) for k, v in _desc(self.rss_mb_by_process)},
+            "processes_appeared": self.appeared,
+            "processes_vanished": self.vanished,
+        }
+
+
+def _desc(values: dict[str, float]) -> list[tuple[str, float]]:
+    return sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def diff(before: Snapshot, after: Snapshot, own_commands: int | None = None) -> StackDiff:
+    """What happened between two snapshots.
+
+    A process present in both counts its CPU delta; one that started in
+    between (pid and start time unknown before) counts all its CPU; one that
+    disappeared is listed, its last interval lost. Our own commands (the later
+    snapshot's serverStatus and the probe's pings in between, or `own_commands`
+    if given) are taken out of the `command` counter.
+    """
+    cpu: dict[str, float] = {}
+    appeared, vanished = [], []
+    for key, end in after.processes.items():
+        start = before.processes.get(key)
+        ticks = end.cpu_ticks - (start.cpu_ticks if start else 0)
+        if start is None:
+            appeared.append(f"{end.name}[{end.pid}]")
+        cpu[end.name] = cpu.get(end.name, 0.0) + ticks * 1000 / CLK_TCK
+    for key, start in before.processes.items():
+        if key not in after.processes:
+            vanished.append(f"{start.name}[{start.pid}]")
+            cpu.setdefault(start.name, 0.0)
+    rss: dict[str, float] = {}
+    for end in after.processes.values():
+        rss[end.name] = rss.get(end.name, 0.0) + end.rss_kb / 1024
+    ops = None
+    if before.opcounters is not None and after.opcounters is not None:
+        ops = {k: after.opcounters[k] - before.opcounters[k] for k in OPCOUNTERS}
+        if own_commands is None:
+            own_commands = (after.own_commands - before.own_commands
+                            if after.own_commands is not None and before.own_commands is not None
+                            else OWN_COMMANDS_PER_DIFF)
+        ops["command"] = max(ops["command"] - own_commands, 0)
+    topics = None
+    if before.end_offsets is not None and after.end_offsets is not None:
+        topics = {}
+        for (topic, partition), offset in after.end_offsets.items():
+            # A partition unknown before (a topic created meanwhile) started at 0.
+            delta = offset - before.end_offsets.get((topic, partition), 0)
+            if delta:
+                topics[topic] = topics.get(topic, 0) + delta
+    return StackDiff(after.monotonic - before.monotonic, cpu, ops, topics, rss, appeared, vanished)
+
+
+@dataclass(frozen=True)
+class Idle:
+    """What the quiet stack spends per second anyway (relays' polls, change streams, timers)."""
+
+    cpu_ms_per_s: float
+    db_ops_per_s: float
+    db_ops_per_s_by_counter: dict[str, float]
+    cpu_ms_per_s_by_process: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, d: StackDiff) -> "Idle":
+        seconds = max(d.seconds, 1e-9)
+        return cls(d.cpu_ms / seconds, (d.db_ops_total or 0) / seconds,
+                   {k: v / seconds for k, v in (d.db_ops or {}).items()},
+                   {k: v / seconds for k, v in d.cpu_ms_by_process.items()})
+
+    def busiest(self, n: int = 3) -> str:
+        """The processes that keep the quiet stack busy, e.g. "secantusdb 0.80, kafka 0.05"."""
+        return ", ".join(f"{k} {v / 1000:.2f}" for k, v in _desc(self.cpu_ms_per_s_by_process)[:n])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cpu_cores_busy": round(self.cpu_ms_per_s / 1000, 3), "db_ops_per_s": round(self.db_ops_per_s, 1),
+                "db_ops_per_s_by_counter": {k: round(v, 1) for k, v in self.db_ops_per_s_by_counter.items()},
+                "cpu_cores_busy_by_process": {k: round(v / 1000, 3) for k, v in _desc(self.cpu_ms_per_s_by_process)}}
+
+
+async def measure_idle(stack: dict[int, str], mongo: MongoProbe, seconds: float = 10.0) -> Idle:
+    """The background rate, measured on a quiet stack (call wait_quiet first)."""
+    before = await snapshot(stack, mongo)
+    await asyncio.sleep(seconds)
+    return Idle.of(diff(before, await snapshot(stack, mongo)))
+
+
+def report_lines(d: StackDiff, units: int, unit: str, cpu_scale: int = 1, idle: Idle | None = None) -> list[str]:
+    """Human-readable figures of a diff: CPU per `cpu_scale` units (e.g. per 1,000 events), the rest per unit.
+
+    With `idle`, also how much of it the quiet stack would have spent anyway
+    over the same window: the figures themselves include it (it is what the
+    stack really spent), the reader decides whether to take it out.
+    """
+    if units <= 0:
+        return [f"no {unit}s: nothing to divide by ({d.cpu_ms:.0f} CPU ms, "
+                f"{d.db_ops_total} DB ops, {d.kafka_messages} Kafka messages over {d.seconds:.1f}s)"]
+    per, cpu_per = 1 / units, cpu_scale / units
+    cpu_label = unit if cpu_scale == 1 else f"{cpu_scale:,} {unit}s"
+    cores = d.cpu_ms / 1000 / max(d.seconds, 1e-9)
+    lines = [f"CPU: {d.cpu_ms * cpu_per:,.1f} ms per {cpu_label} over the whole stack "
+             f"({d.cpu_ms / 1000:,.1f} CPU s in {d.seconds:.1f}s = {cores:.2f} cores busy)"]
+    for name, ms in _desc(d.cpu_ms_by_process):
+        share = ms / d.cpu_ms * 100 if d.cpu_ms else 0.0
+        # Cores busy per process: a single-threaded (or GIL-bound) process tops out near 1.00.
+        lines.append(f"    {name:<20} {ms * cpu_per:>10,.1f} ms  {share:5.1f}%  "
+                     f"{ms / 1000 / max(d.seconds, 1e-9):.2f} cores")
+    if d.db_ops is not None:
+        by = ", ".join(f"{k} {v * per:,.2f}" for k, v in d.db_ops.items())
+        lines.append(f"database operations: {d.db_ops_total * per:,.2f} per {unit} ({by})")
+    if d.kafka_by_topic is not None:
+        lines.append(f"Kafka messages: {d.kafka_messages * per:,.3f} per {unit}")
+        for topic, n in _desc(d.kafka_by_topic):
+            lines.append(f"    {topic:<26} {n * per:>10,.3f}")
+    lines.append(f"RSS of the stack at the end: {d.rss_mb:,.0f} MB "
+                 f"({', '.join(f'{k} {v:.0f}' for k, v in _desc(d.rss_mb_by_process)[:5])}, ...)")
+    if idle is not None:
+        lines.append(f"of which idle background (what the quiet stack does in {d.seconds:.1f}s anyway): "
+                     f"{idle.cpu_ms_per_s * d.seconds * cpu_per:,.1f} CPU ms per {cpu_label}, "
+                     f"{idle.db_ops_per_s * d.seconds * per:,.2f} DB ops per {unit}")
+    if d.appeared or d.vanished:
+        lines.append(f"processes that started/stopped during the window: +{d.appeared} -{d.vanished}")
+    return lines
+
+
+# ---------------------------------------------------------------- metrics and quiet
+
+
+_METRIC_LINE = re.compile(r"^([A-Za-z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text: str) -> list[tuple[str, dict[str, str], float]]:
+    """Samples of a Prometheus text exposition: (name, labels, value)."""
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        match = _METRIC_LINE.match(line)
+        if not match:
+            continue
+        name, labels, value = match.groups()
+        try:
+            out.append((name, dict(_LABEL.findall(labels or "")), float(value)))
+        except ValueError:
+            continue
+    return out
+
+
+def metrics_urls(host: str = "127.0.0.1") -> dict[str, str]:
+    """name -> /metrics URL of every service process (APIs, workers, the bank simulator)."""
+    return {s.name: f"http://{host}:{s.port}/metrics" for s in process_specs()}
+
+
+async def scrape(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, list[tuple[str, dict[str, str], float]]]:
+    """Every process's metrics; a process that does not answer is left out."""
+    async def one(name: str, url: str):
+        try:
+            resp = await client.get(url, timeout=5)
+            return name, parse_metrics(resp.text) if resp.status_code == 200 else None
+        except httpx.HTTPError:
+            return name, None
+
+    results = await asyncio.gather(*(one(n, u) for n, u in urls.items()))
+    return {name: samples for name, samples in results if samples is not None}
+
+
+def group_lag(ends: dict[tuple[str, int], int], committed: dict[str, dict[tuple[str, int], int]]) -> dict[str, int]:
+    """Messages each consumer group is behind, on the partitions it has committed offsets for."""
+    return {group: sum(max(ends.get(tp, 0) - offset, 0) for tp, offset in offsets.items())
+            for group, offsets in committed.items()}
+
+
+# Gauges that read above 0 while a process still has work in hand (outbox_publisher_queued:
+# committed rows waiting for the in-process publisher, in versions that have one).
+BUSY_GAUGES = ("consumer_lag", "outbox_backlog", "outbox_publisher_queued")
+
+
+def gauges_busy(metrics: dict[str, list[tuple[str, dict[str, str], float]]]) -> list[str]:
+    """Non-zero BUSY_GAUGES, as "process:gauge{...}=value"."""
+    busy = []
+    for process, samples in metrics.items():
+        for name, labels, value in samples:
+            if name in BUSY_GAUGES and value > 0:
+                where = f"{labels.get('group', '')}/{labels.get('topic', '')}" if labels else ""
+                busy.append(f"{process}:{name}{'{' + where + '}' if where else ''}={value:.0f}")
+    return busy
+
+
+async def wait_quiet(kafka: KafkaProbe, host: str = "127.0.0.1", timeout: float = 180.0, settle: float = 2.0,
+                     say=print) -> float:
+    """Wait until the stack has nothing left to do; returns the seconds waited (timeout: says so, returns).
+
+    Quiet means, for `settle` seconds: no topic's end offset moved, every
+    consumer group has committed up to the end of its partitions, and every
+    process's consumer_lag and outbox_backlog gauges read 0. The gauges alone
+    can be stale (a consumer sets its lag after a batch), hence the broker's
+    own offsets; the offsets alone miss an outbox row not yet relayed, hence
+    the gauges. Nothing here touches the database.
+    """
+    started = time.monotonic()
+    urls = metrics_urls(host)
+    last_ends: dict | None = None
+    quiet_since: float | None = None
+    async with httpx.AsyncClient() as client:
+        while True:
+            now = time.monotonic()
+            reason, last_ends = await _busy_reason(kafka, client, urls, last_ends)
+            if reason:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            if quiet_since is not None and now - quiet_since >= settle:
+                return time.monotonic() - started
+            if now - started > timeout:
+                say(f"  (not quiet after {timeout:.0f}s: {reason}; going on)")
+                return time.monotonic() - started
+            await asyncio.sleep(1.0)
+
+
+async def _busy_reason(kafka: KafkaProbe, client: httpx.AsyncClient, urls: dict[str, str],
+                       last_ends: dict | None) -> tuple[str, dict]:
+    """Why the stack is not quiet yet ("" if it is) and the end offsets seen.
+
+    The broker is asked first (cheap, exact); the processes' gauges last.
+    """
+    ends = await kafka.end_offsets()
+    if ends != last_ends:
+        return "topics still growing", ends
+    lag = {g: n for g, n in group_lag(ends, await kafka.group_offsets()).items() if n}
+    if lag:
+        return f"consumer groups behind: {lag}", ends
+    busy = gauges_busy(await scrape(client, urls))
+    return (f"gauges: {busy[:4]}" if busy else ""), ends
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (pct in 0..100) of a non-empty list."""
+    if not values:
+        raise ValueError("percentile of no values")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), -(-len(ordered) * pct // 100)))  # ceil(n * pct / 100), at least 1
+    return ordered[int(rank) - 1]
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("DATA_DIR", ROOT / ".data")).resolve()

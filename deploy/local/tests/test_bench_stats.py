@@ -1,0 +1,239 @@
+"""The benchmarks' pure helpers: percentiles, /proc parsing, which processes are the stack, diffs."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from jmo_local import stackstats
+from jmo_local.bench import ClaimWatcher, Submission, claim_figures
+from jmo_local.ingest_bench import (
+    caught_up_at,
+    contribution_events,
+    drain_rate,
+    expected_totals,
+    ingest_members,
+    periods_back,
+    spread,
+)
+from jmo_local.stackstats import ProcSample, Snapshot
+
+STAT = ("2940 (python) S 2742 2940 2707 0 -1 4194560 52710 0 12 0 1234 567 0 0 20 0 5 0 2950 "
+        "485052416 23090 18446744073709551615 1 1 0 0 0 0 0 16781312 16386 0 0 0 17 1 0 0 0 0 0")
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert stackstats.percentile(values, 50) == 50
+    assert stackstats.percentile(values, 99) == 99
+    assert stackstats.percentile(values, 100) == 100
+    assert stackstats.percentile([3.0, 1.0, 2.0], 50) == 2
+    assert stackstats.percentile([7.0], 99) == 7
+
+
+def test_percentile_of_nothing_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        stackstats.percentile([], 50)
+
+
+def test_proc_stat_fields() -> None:
+    stat = stackstats.parse_proc_stat(STAT)
+    assert (stat.pid, stat.comm, stat.ppid) == (2940, "python", 2742)
+    assert stat.cpu_ticks == 1234 + 567
+    assert stat.starttime == 2950
+
+
+def test_proc_stat_with_a_command_name_full_of_spaces_and_parentheses() -> None:
+    stat = stackstats.parse_proc_stat(STAT.replace("(python)", "(a) b (c))"))
+    assert stat.comm == "a) b (c)"
+    assert stat.cpu_ticks == 1801 and stat.ppid == 2742
+
+
+def test_vmrss() -> None:
+    status = "Name:\tpython\nVmPeak:\t  500000 kB\nVmRSS:\t   94580 kB\nThreads:\t5\n"
+    assert stackstats.parse_vmrss_kb(status) == 94580
+    assert stackstats.parse_vmrss_kb("Name:\tkthreadd\n") == 0
+
+
+@pytest.mark.parametrize(("argv", "name"), [
+    (["/w/.venv/bin/python", "-m", "jmo_claims.entrypoints.worker"], "claims-worker"),
+    (["/w/.venv/bin/python", "-m", "jmo_identity.entrypoints.api"], "identity-api"),
+    (["/w/.venv/bin/python", "-m", "jmo_banksim.entrypoints.api"], "banksim"),
+    (["/w/.venv/bin/python", "/w/.venv/bin/secantusd-py", "--config", "x.toml", "--port", "27017"], "secantusdb"),
+    (["python3", "-c", "import secantus; secantus.serve()"], "secantusdb"),
+    (["/usr/bin/java", "-Xmx512m", "-cp", "/k/libs/*", "kafka.Kafka", "server.properties"], "kafka"),
+    (["/w/.venv/bin/python", "-m", "supervisor.supervisord", "-c", "s.conf"], "supervisord"),
+    ([".venv/bin/python", "-m", "jmo_local.run"], "jmo_local.run"),
+    ([".venv/bin/python", "-m", "jmo_local.bench"], None),
+    ([".venv/bin/python", "-m", "pytest", "-q"], None),
+    (["/usr/bin/java", "-jar", "other.jar"], None),
+    ([], None),
+])
+def test_classify(argv: list[str], name: str | None) -> None:
+    assert stackstats.classify(argv) == name
+
+
+def test_only_the_processes_under_our_supervisord_count() -> None:
+    candidates = {10: "jmo_local.run", 11: "supervisord", 12: "secantusdb", 13: "claims-api",
+                  50: "secantusdb", 51: "claims-api"}  # 50, 51: an e2e test run's look-alikes
+    parents = {10: 1, 11: 10, 12: 11, 20: 11, 13: 20, 40: 1, 50: 40, 51: 40}
+    assert stackstats.stack_members(candidates, parents, root=11) == {
+        10: "jmo_local.run", 11: "supervisord", 12: "secantusdb", 13: "claims-api"}
+    assert stackstats.stack_members(candidates, parents, root=None) == candidates
+
+
+def _snap(t: float, procs: dict, ops: dict | None = None, ends: dict | None = None) -> Snapshot:
+    samples = {(pid, start): ProcSample(name, pid, start, ticks, rss)
+               for (pid, start), (name, ticks, rss) in procs.items()}
+    return Snapshot(t, 1000 + t, samples, ops, ends)
+
+
+def test_diff_of_cpu_ops_offsets_and_rss() -> None:
+    ops0 = dict(insert=10, query=20, update=30, delete=0, getmore=5, command=100)
+    ops1 = dict(insert=15, query=26, update=40, delete=1, getmore=9, command=110)
+    before = _snap(0, {(1, 7): ("secantusdb", 100, 1024), (2, 7): ("claims-worker", 50, 2048)}, ops0,
+                   {("claims.events", 0): 10, ("claims.events", 1): 3})
+    after = _snap(10, {(1, 7): ("secantusdb", 400, 2048), (2, 7): ("claims-worker", 70, 2048)}, ops1,
+                  {("claims.events", 0): 14, ("claims.events", 1): 3, ("new.topic", 0): 2})
+    d = stackstats.diff(before, after)
+    ticks_ms = 1000 / stackstats.CLK_TCK
+    assert d.seconds == 10
+    assert d.cpu_ms_by_process == {"secantusdb": 300 * ticks_ms, "claims-worker": 20 * ticks_ms}
+    assert d.db_ops == dict(insert=5, query=6, update=10, delete=1, getmore=4, command=9)  # one command is ours
+    assert d.db_ops_total == 35
+    assert d.kafka_by_topic == {"claims.events": 4, "new.topic": 2}
+    assert d.rss_mb == 4.0
+    assert not d.appeared and not d.vanished
+
+
+def test_diff_takes_out_the_probes_own_commands() -> None:
+    ops0 = dict.fromkeys(stackstats.OPCOUNTERS, 0)
+    before = _snap(0, {}, ops0)
+    after = _snap(300, {}, {**ops0, "command": 20})
+    assert stackstats.diff(before, after).db_ops["command"] == 19  # no counts known: the later serverStatus
+    before.own_commands, after.own_commands = 7, 13  # 5 keep-alive pings + the later serverStatus
+    assert stackstats.diff(before, after).db_ops["command"] == 14
+    assert stackstats.diff(before, after, own_commands=30).db_ops["command"] == 0
+
+
+def test_diff_counts_a_restarted_process_whole_and_names_it() -> None:
+    before = _snap(0, {(5, 100): ("payout-worker", 500, 0), (6, 100): ("banksim", 10, 0)})
+    after = _snap(5, {(5, 900): ("payout-worker", 30, 0), (6, 100): ("banksim", 12, 0)})  # pid reused, new start
+    d = stackstats.diff(before, after)
+    assert d.cpu_ms_by_process["payout-worker"] == 30 * 1000 / stackstats.CLK_TCK
+    assert d.appeared == ["payout-worker[5]"] and d.vanished == ["payout-worker[5]"]
+    assert d.db_ops is None and d.kafka_by_topic is None
+
+
+def test_report_lines_per_unit() -> None:
+    before = _snap(0, {(1, 1): ("secantusdb", 0, 0)}, dict.fromkeys(stackstats.OPCOUNTERS, 0), {("t", 0): 0})
+    after = _snap(2, {(1, 1): ("secantusdb", stackstats.CLK_TCK, 10240)},
+                  dict(insert=100, query=0, update=0, delete=0, getmore=0, command=1), {("t", 0): 40})
+    d = stackstats.diff(before, after)
+    lines = stackstats.report_lines(d, 10, "claim")
+    assert lines[0].startswith("CPU: 100.0 ms per claim")
+    assert any("database operations: 10.00 per claim" in line for line in lines)
+    assert any("Kafka messages: 4.000 per claim" in line for line in lines)
+    assert stackstats.report_lines(d, 10, "claim", cpu_scale=1000)[0].startswith("CPU: 100,000.0 ms per 1,000 claims")
+    assert stackstats.report_lines(d, 0, "claim")[0].startswith("no claims")
+    assert d.to_json(10, "claim")["db_ops_per_unit"] == 10.0
+
+
+def test_prometheus_text() -> None:
+    text = ("# HELP consumer_lag x\n# TYPE consumer_lag gauge\n"
+            'consumer_lag{group="jmo.balance.ledger",partition="3",topic="core.membership.events"} 191.0\n'
+            "outbox_backlog 0.0\n"
+            'odd{a="with \\"quotes\\" and, commas"} 2\n')
+    samples = stackstats.parse_metrics(text)
+    assert samples[0] == ("consumer_lag", {"group": "jmo.balance.ledger", "partition": "3",
+                                           "topic": "core.membership.events"}, 191.0)
+    assert samples[1] == ("outbox_backlog", {}, 0.0)
+    assert samples[2][2] == 2.0
+    busy = stackstats.gauges_busy({"balance-worker": samples[:2]})
+    assert busy == ["balance-worker:consumer_lag{jmo.balance.ledger/core.membership.events}=191"]
+
+
+def test_group_lag() -> None:
+    ends = {("a", 0): 10, ("a", 1): 5, ("b", 0): 7}
+    committed = {"g1": {("a", 0): 10, ("a", 1): 2}, "g2": {("b", 0): 7}, "g3": {}}
+    assert stackstats.group_lag(ends, committed) == {"g1": 3, "g2": 0, "g3": 0}
+
+
+def _watcher_with(events: list[tuple[str, str, float | None, float]]) -> ClaimWatcher:
+    watcher = ClaimWatcher("unused:9092")
+    for claim_id, status, at, received in events:
+        data = {"claim_id": claim_id, "member_id": "m", "status": status}
+        if at is not None:
+            data["at"] = f"1970-01-01T00:00:{at:06.3f}+00:00"
+        watcher._on(json.dumps({"type": "jht.claims.ClaimStatusChanged.v1", "data": data}).encode(), received)
+    return watcher
+
+
+def test_claim_figures_from_the_status_events() -> None:
+    watcher = _watcher_with([
+        ("c1", "SUBMITTED", 10.5, 10.6), ("c1", "PAID", 12.0, 12.1),
+        ("c2", "PAID", None, 14.0),  # no `at`: the receive time counts
+        ("c3", "REJECTED", 11.0, 11.2),
+        ("c1", "PAID", 30.0, 30.0),  # a redelivered PAID does not move the first one
+    ])
+    subs = [Submission(0, 0.0, sent_wall=10.0, sent_mono=1.0, status=202, claim_id="c1"),
+            Submission(1, 0.5, sent_wall=10.5, sent_mono=1.5, status=202, claim_id="c2"),
+            Submission(2, 1.0, sent_wall=11.0, sent_mono=2.0, status=202, claim_id="c3"),
+            Submission(3, 1.5, sent_wall=11.5, sent_mono=2.5, status=422, error='{"code":"x"}'),
+            Submission(4, 2.0, sent_wall=12.0, sent_mono=3.0, status=202, claim_id="c4")]
+    f = claim_figures(subs, watcher)
+    assert (f["submitted"], f["accepted"], f["paid"]) == (5, 4, 2)
+    assert f["refused"] == {"422": 1}
+    assert f["outcomes"] == {"PAID": 2, "REJECTED": 1, "no terminal status": 1}
+    assert f["submit_to_paid_ms_max"] == 3500  # c2: 14.0 - 10.5
+    assert f["first_submit_to_last_paid_s"] == 4.0  # 10.0 .. 14.0
+    assert f["sustained_claims_per_s"] == 0.5
+    assert watcher.terminal == {"c1": "PAID", "c2": "PAID", "c3": "REJECTED"}
+
+
+def test_ingest_periods_spread_and_totals() -> None:
+    assert periods_back(date(2026, 2, 15), 3) == ["2025-11", "2025-12", "2026-01"]
+    assert spread(10, 4) == [3, 3, 2, 2] and sum(spread(100_000, 5000)) == 100_000
+    members = ingest_members(3, date(2026, 2, 15), seed=7)
+    events = contribution_events(members, [2, 1, 1], date(2026, 2, 15))
+    assert len(events) == 4
+    assert len({(e.kpj, e.period) for e in events}) == 4  # no duplicates
+    assert [e.period for e in events if e.kpj == members[1].cards[0].kpj] == ["2026-01"]
+    totals = expected_totals(events)
+    card = members[0].cards[0]
+    assert totals[card.kpj] == 2 * (card.wage_idr * 37 // 1000 + card.wage_idr * 2 // 100)
+
+
+def test_caught_up_and_drain_rate() -> None:
+    assert caught_up_at([(0, 5), (2, 3), (4, 0), (6, 1), (8, 0), (10, 0)]) == 8
+    assert caught_up_at([(0, 5), (2, 3)]) is None  # still behind
+    assert caught_up_at([(0, 0), (2, 0)]) == 0
+    assert drain_rate([(0, 100), (2, 150), (4, 200), (6, 200)], start=0, until=4) == 25
+    assert drain_rate([(0, 100)], start=0, until=None) is None
+
+
+async def test_an_expired_token_is_renewed_once() -> None:
+    from jmo_local.ingest_bench import authed
+    from jmo_local.journey import JourneyError
+
+    class Member:
+        logins = 0
+        answers = [JourneyError("GET /v1/balance -> 401: token_expired"), {"cards": []}]
+
+        async def login(self) -> None:
+            self.logins += 1
+
+        async def balance(self):
+            answer = self.answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+    member = Member()
+    assert await authed(member, member.balance) == {"cards": []}
+    assert member.logins == 1
+    member.answers = [JourneyError("GET /v1/balance -> 500: boom")]
+    with pytest.raises(JourneyError):
+        await authed(member, member.balance)
