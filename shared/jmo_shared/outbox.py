@@ -158,7 +158,7 @@ class OutboxRelay:
         sweep_seconds: float = 5.0,
         sweep_after_seconds: float = 10.0,
         batch_size: int = 500,
-        lease_seconds: float = 30.0,
+        lease_seconds: float = 10.0,
     ) -> None:
         self._db = db
         self._producer = producer
