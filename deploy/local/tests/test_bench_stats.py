@@ -167,7 +167,7 @@ def _watcher_with(events: list[tuple[str, str, float | None, float]]) -> ClaimWa
         data = {"claim_id": claim_id, "member_id": "m", "status": status}
         if at is not None:
             data["at"] = f"1970-01-01T00:00:{at:06.3f}+00:00"
-        watcher._on(json.dumps({"type": "jht.claims.ClaimStatusChanged.v1", "data": data}).encode(), received)
+        watcher.on_message(json.dumps({"type": "jht.claims.ClaimStatusChanged.v1", "data": data}).encode(), received)
     return watcher
 
 
