@@ -70,6 +70,9 @@ class _CommandCounter(monitoring.CommandListener):
 def make_client(uri: str, max_pool_size: int = 10, **kwargs: Any) -> AsyncMongoClient:
     """One client per process. The pool is small on purpose: the database serves each connection with
     a thread of its own, and a dozen processes with pymongo's default of 100 each exhaust it."""
+    # maxIdleTimeMS: SecantusDB closes a connection idle for 300 s; a pool that handed it out again
+    # answered the next request with AutoReconnect. Retire idle connections before the server does.
+    kwargs.setdefault("maxIdleTimeMS", 240_000)
     return AsyncMongoClient(uri, tz_aware=True, connect=False, maxPoolSize=max_pool_size,
                             event_listeners=[_CommandCounter()], **kwargs)
 
