@@ -213,6 +213,9 @@ class IdempotentConsumer:
                 for item in chunk:
                     await self._apply_item(item)
 
+    def _handles(self, event_type: str) -> bool:
+        return event_type in self._handlers or event_type in self._batch_handlers
+
     def _ignored_by_header(self, headers: Any) -> str | None:
         """The event type from the `ce_type` header when this consumer has no handler for it.
 
@@ -222,9 +225,7 @@ class IdempotentConsumer:
         for name, value in headers or ():
             if name == "ce_type":
                 event_type = value.decode("utf-8", "replace")
-                if event_type in self._handlers or event_type in self._batch_handlers:
-                    return None
-                return event_type
+                return None if self._handles(event_type) else event_type
         return None
 
     async def _prepare(self, raw: bytes, where: str, origin: _Origin | None = None) -> "_Item | str":
@@ -234,11 +235,11 @@ class IdempotentConsumer:
         except (ValueError, ValidationError) as exc:
             await self._dead_letter(None, raw, "not_a_cloudevent", str(exc), where)
             return "dead_letter"
-        handler = self._handlers.get(event.type)
-        batch_handler = self._batch_handlers.get(event.type)
-        if handler is None and batch_handler is None:
+        if not self._handles(event.type):
             HANDLED.labels(self.group_id, event.type, "ignored").inc()
             return "ignored"
+        handler = self._handlers.get(event.type)
+        batch_handler = self._batch_handlers.get(event.type)
         try:
             data = REGISTRY[event.type].model_validate(event.data)
         except ValidationError as exc:

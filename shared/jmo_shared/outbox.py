@@ -6,9 +6,9 @@ Only this module publishes what transactions wrote to the outbox. Two paths:
   of each committed transaction; one task sends them in commit order, waits for the
   broker's acknowledgement (acks=all) and deletes all rows acknowledged since its last
   round with one command. The outbox holds only what is not yet published: the events
-  themselves stay in Kafka for their topic's retention (replays start from there). No polling and no change stream: nothing is asked
-  of the database when nothing happens, and an event leaves a few milliseconds after
-  its transaction committed. A failed send is retried, in order, before anything later.
+  themselves stay in Kafka for their topic's retention (replays start from there).
+  No polling and no change stream: nothing is asked of the database when nothing
+  happens, and an event leaves a few milliseconds after its transaction committed. A failed send is retried, in order, before anything later.
 - **The sweeper** (the worker process; one per service, under a lease): every few
   seconds it publishes rows that are still unpublished a while after their commit,
   in the order they were written. That is what a process that crashed between commit
@@ -199,7 +199,8 @@ class OutboxRelay:
         """Publish up to one batch of unpublished rows, oldest first; `older_than` spares fresh ones."""
         query: dict[str, Any] = {}
         if older_than is not None:
-            # _id is an ObjectId, minted at the transaction's flush: a range on the _id index.
+            # _id is an ObjectId minted at the transaction's flush, so it orders by time. SecantusDB reads
+            # the collection for this range, which is why published rows are deleted: it holds only the backlog.
             query["_id"] = {"$lt": ObjectId.from_datetime(datetime.now(UTC) - older_than)}
         rows = await self._db[OUTBOX].find(query).sort("_id", 1).limit(self._batch).to_list()
         if not rows:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from prometheus_client import Counter
 
+from .consumer import PROCESSED
 from .logging import get_logger
 from .mongo import Database
 
@@ -24,21 +25,17 @@ log = get_logger(__name__)
 
 PURGED = Counter("retention_purged_total", "Documents deleted after their retention period", ["collection"])
 
-PROCESSED = "processed_events"
 # Redeliveries come within hours or days: a month of ids is ample (the TTL index's period).
 PROCESSED_RETENTION = timedelta(days=30)
 
 
 async def purge_once(db: Database, now: datetime | None = None) -> dict[str, int]:
     now = now or datetime.now(UTC)
-    deleted = {}
-    for collection, field, keep in ((PROCESSED, "at", PROCESSED_RETENTION),):
-        result = await db[collection].delete_many({field: {"$lt": now - keep}})
-        deleted[collection] = result.deleted_count
-        PURGED.labels(collection).inc(result.deleted_count)
-    if any(deleted.values()):
-        log.info("retention_purged", **deleted)
-    return deleted
+    result = await db[PROCESSED].delete_many({"at": {"$lt": now - PROCESSED_RETENTION}})
+    PURGED.labels(PROCESSED).inc(result.deleted_count)
+    if result.deleted_count:
+        log.info("retention_purged", collection=PROCESSED, deleted=result.deleted_count)
+    return {PROCESSED: result.deleted_count}
 
 
 async def purge_every(db: Database, seconds: float) -> None:

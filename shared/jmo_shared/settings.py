@@ -43,7 +43,7 @@ class ServiceSettings(BaseSettings):
     # often for rows still unpublished this long after their commit (a crashed process's, say).
     outbox_sweep_seconds: float = 5.0
     outbox_sweep_after_seconds: float = 10.0
-    # Workers delete published outbox rows and processed-event ids past retention this often
+    # Workers delete processed-event ids past retention this often
     # (jmo_shared.retention; the local database's TTL sweep is off). 0: leave it to TTL indexes.
     retention_purge_seconds: float = 600.0
     # Per process. The local database serves each connection with a thread; keep the sum over the

@@ -200,19 +200,12 @@ class ClaimWatcher(TopicTail):
     """
 
     def __init__(self, bootstrap: str) -> None:
-        super().__init__(bootstrap)
+        super().__init__(bootstrap, ClaimStatusChanged.event_type)
         self.seen: dict[str, dict[str, tuple[float | None, float]]] = {}
         self.terminal: dict[str, str] = {}
         self._changed = asyncio.Event()
 
-    def on_message(self, raw: bytes, received: float) -> None:
-        try:
-            event = json.loads(raw)
-        except ValueError:
-            return
-        if event.get("type") != ClaimStatusChanged.event_type:
-            return
-        data = event.get("data") or {}
+    def on_data(self, data: dict[str, Any], received: float) -> None:
         claim_id, status = data.get("claim_id"), data.get("status")
         if not claim_id or not status:
             return

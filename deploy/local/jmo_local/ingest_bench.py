@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import sys
@@ -163,21 +162,15 @@ class BalanceWatcher(TopicTail):
 
     def __init__(self, bootstrap: str, expected: dict[str, int]) -> None:
         # Big fetches: a bulk posting announces as many cards as it has events.
-        super().__init__(bootstrap, max_records=5000, max_partition_fetch_bytes=4 * 1024 * 1024)
+        super().__init__(bootstrap, BalanceChanged.event_type, max_records=5000,
+                         max_partition_fetch_bytes=4 * 1024 * 1024)
         self.expected = expected
         self.visible: dict[str, float] = {}
         self.changes = 0
         self.all_visible = asyncio.Event()
 
-    def on_message(self, raw: bytes, received: float) -> None:
-        try:
-            event = json.loads(raw)
-        except ValueError:
-            return
-        if event.get("type") != BalanceChanged.event_type:
-            return
+    def on_data(self, data: dict[str, Any], received: float) -> None:
         self.changes += 1
-        data = event.get("data") or {}
         kpj = data.get("kpj")
         if kpj in self.expected and kpj not in self.visible and data.get("contributions_idr") == self.expected[kpj]:
             self.visible[kpj] = received

@@ -8,6 +8,7 @@ nothing they measure.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -15,10 +16,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 
 class TopicTail:
-    """Hands every message that arrives after `start` to `on_message(raw, received_wall_clock)`."""
+    """Hands the data of every `event_type` event that arrives after `start` to `on_data(data, received)`
+    (`received`: wall clock)."""
 
-    def __init__(self, bootstrap: str, max_records: int | None = None, **consumer_options: Any) -> None:
+    def __init__(self, bootstrap: str, event_type: str, max_records: int | None = None,
+                 **consumer_options: Any) -> None:
         self.bootstrap = bootstrap
+        self.event_type = event_type
         self._max_records = max_records
         self._options = consumer_options
         self._consumer: AIOKafkaConsumer | None = None
@@ -44,6 +48,14 @@ class TopicTail:
                     self.on_message(message.value, received)
 
     def on_message(self, raw: bytes, received: float) -> None:
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            return
+        if event.get("type") == self.event_type:
+            self.on_data(event.get("data") or {}, received)
+
+    def on_data(self, data: dict[str, Any], received: float) -> None:
         raise NotImplementedError
 
     async def stop(self) -> None:
