@@ -133,6 +133,21 @@ async def bank_rejections(load: ClaimLoad, system: RunningSystem) -> set[str]:
     return rejected
 
 
+async def where_stuck(load: ClaimLoad, system: RunningSystem, runs: list) -> list[str]:
+    """For claims left open: their timeline and what the bank simulator did with their transfer."""
+    keep = ("status", "plan", "executed_at", "notified_at", "notify_outcome")
+    lines = []
+    for run in runs:
+        payout_id = run.claim.get("payout_id")
+        bank: object = "no payout id"
+        if payout_id:
+            resp = await load.client.get(f"{system.url('banksim')}/sim/transfers", params={"payout_id": payout_id})
+            bank = [{k: t.get(k) for k in keep} for t in resp.json()] if resp.status_code == 200 else resp.status_code
+        timeline = [t["status"] for t in run.claim.get("timeline", [])]
+        lines.append(f"  {run.claim_id} {run.status} {timeline} payout {payout_id}; bank: {bank}")
+    return lines
+
+
 def payout_dates(load: ClaimLoad) -> set[tuple[str, str]]:
     """(bank, day) of every payout, the day both in WIB (the payout service's zone) and in UTC."""
     out = set()
@@ -186,7 +201,8 @@ async def test_claims_survive_killed_workers_a_broker_restart_and_a_misbehaving_
     counts = load.status_counts()
     assert not load.failures(), f"members who could not submit a claim ({len(load.failures())}):\n" + \
         "\n".join(load.failures()[:20]) + f"\nstatuses: {dict(counts)}"
-    assert not still_open, f"{len(still_open)} claims never reached a final state; statuses: {dict(counts)}"
+    assert not still_open, (f"{len(still_open)} claims never reached a final state; statuses: {dict(counts)}\n"
+                           + "\n".join(await where_stuck(load, system, still_open[:10])))
     unexpected = [r for r in load.claims() if not (
         r.status == "PAID"
         or (r.status == "PAYOUT_FAILED" and r.claim.get("reason_code") and r.claim_id in rejected_by_bank))]

@@ -142,10 +142,13 @@ class Bank:
             self._flush = asyncio.create_task(self._flush_reversed())
 
     async def _flush_reversed(self) -> None:
-        await asyncio.sleep(self._reorder_hold)
-        held, self._held = self._held, []
-        for doc in reversed(held):
-            await self._report(doc)
+        # Until nothing is held: a result held while the previous round was still reporting (each report
+        # is an HTTP call) goes in the next round, not left behind once the bank stops reordering.
+        while self._held:
+            await asyncio.sleep(self._reorder_hold)
+            held, self._held = self._held, []
+            for doc in reversed(held):
+                await self._report(doc)
 
     async def _report(self, doc: dict[str, Any]) -> None:
         if not doc.get("notify_url"):

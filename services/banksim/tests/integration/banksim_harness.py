@@ -32,6 +32,7 @@ class Receiver:
 
     received: list[Received] = field(default_factory=list)
     scripted: dict[str, list[int]] = field(default_factory=dict)
+    slow: dict[str, float] = field(default_factory=dict)  # payout id -> seconds before answering
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -42,7 +43,9 @@ class Receiver:
 
             raw = await request.body()
             self.received.append(Received({k.lower(): v for k, v in request.headers.items()}, raw))
-            answers = self.scripted.get(json.loads(raw)["payout_id"], [])
+            payout_id = json.loads(raw)["payout_id"]
+            await asyncio.sleep(self.slow.get(payout_id, 0))
+            answers = self.scripted.get(payout_id, [])
             return Response(status_code=answers.pop(0) if answers else 200)
 
         return app

@@ -175,6 +175,39 @@ async def test_instructions_for_another_payout_service_are_left_alone(infra) -> 
             assert missing.status_code == 404
 
 
+async def test_a_result_held_while_reordered_results_are_reported_is_reported_too(infra) -> None:
+    """Reordering holds results and reports them newest first; one held while that round's reports are
+    still out (a slow receiver) goes in a later round, even once the bank has stopped reordering."""
+    receiver = Receiver()
+    async with serve_http(receiver.app()) as url:
+        notify_url = f"{url}/v1/bank/notifications"
+        config = settings(infra, url).model_copy(update={"reorder_hold_seconds": 0.3})
+        async with in_process(create_api(config)) as sim:
+            account = number()
+            await sim.post("/sim/accounts", json={"bank_code": "014", "account_number": account,
+                                                  "holder_name": "SITI AMINAH"})
+            assert (await sim.post("/sim/behaviour", json={"mode": "reorder"})).status_code == 200
+            first = instruction(notify_url, "014", account, 1_000)
+            receiver.slow[first.payout_id] = 3.0
+            await send_to_partition(infra.kafka_bootstrap, [first])
+            await eventually(lambda: _has(receiver, first.payout_id), timeout=30, message="first report out")
+
+            # The first round is still waiting on the receiver: this result is held meanwhile.
+            during = instruction(notify_url, "014", account, 2_000)
+            await send_to_partition(infra.kafka_bootstrap, [during])
+            await eventually(lambda: _executed(sim, during.payout_id), timeout=10, message="second executed")
+            assert (await sim.post("/sim/behaviour", json={"mode": "normal"})).status_code == 200
+
+            await eventually(lambda: _has(receiver, during.payout_id), timeout=15,
+                             message="the result held during a round reported")
+            assert verify(receiver.for_payout(during.payout_id)[0], "014")["status"] == "ACSC"
+
+
+async def _executed(sim, payout_id: str) -> bool:
+    resp = await sim.get("/sim/transfers", params={"payout_id": payout_id})
+    return resp.status_code == 200 and resp.json()[0].get("executed_at") is not None
+
+
 async def _has(receiver: Receiver, payout_id: str, count: int = 1) -> bool:
     return len(receiver.for_payout(payout_id)) >= count
 
