@@ -32,6 +32,7 @@ from . import tracing
 from .errors import DomainError
 from .events.base import REGISTRY, EventData
 from .events.envelope import CloudEvent
+from .kafka import with_paced_metadata
 from .logging import correlation_id, get_logger
 from .mongo import Database, Tx
 
@@ -122,7 +123,7 @@ class IdempotentConsumer:
         await self._db[PROCESSED].create_index("at", expireAfterSeconds=30 * 24 * 3600)
 
     def _make_consumer(self) -> AIOKafkaConsumer:
-        return AIOKafkaConsumer(
+        return with_paced_metadata(AIOKafkaConsumer(
             *([] if self._pattern else self._topics),
             bootstrap_servers=self._bootstrap,
             group_id=self.group_id,
@@ -134,7 +135,7 @@ class IdempotentConsumer:
             # The broker answers a fetch as soon as there is data; this is only how long it holds an
             # empty one. 500 ms (the default) costs every idle consumer two round trips a second.
             fetch_max_wait_ms=5_000,
-        )
+        ))
 
     async def run(self) -> None:
         consumer = self._make_consumer()
