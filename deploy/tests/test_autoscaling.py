@@ -267,6 +267,7 @@ def test_no_hpa_fights_a_scaled_object(scaled, target):
 def _consumer_offset_reset() -> str:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(jmo_shared.consumer, "AIOKafkaConsumer", lambda *topics, **options: options)
+        patch.setattr(jmo_shared.consumer, "with_paced_metadata", lambda client: client)
         options = IdempotentConsumer(None, "broker:9092", "group", topics=["topic"])._make_consumer()
     return options["auto_offset_reset"]
 

@@ -117,7 +117,8 @@ class JwksVerifier:
             raise unauthorized("token signed with an unknown key")
         return self._keys[kid]
 
-    async def verify(self, token: str) -> Principal:
+    async def decode(self, token: str, *, audience: str, typ: str, verify_exp: bool = True) -> dict:
+        """The claims of a token signed by a trusted key for `audience`, of type `typ` (401 otherwise)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -128,16 +129,20 @@ class JwksVerifier:
                 token,
                 key=key.key,
                 algorithms=ALGORITHMS,
-                audience=self._audience,
+                audience=audience,
                 issuer=self._issuer,
-                options={"require": ["exp", "iat", "sub"]},
+                options={"require": ["exp", "iat", "sub"], "verify_exp": verify_exp},
             )
         except jwt.ExpiredSignatureError as exc:
             raise unauthorized("token expired", code="token_expired") from exc
         except jwt.PyJWTError as exc:
             raise unauthorized(f"invalid token: {exc}") from exc
-        if claims.get("typ", "access") != "access":
-            raise unauthorized("not an access token")
+        if claims.get("typ", "access") != typ:
+            raise unauthorized(f"not a token of type {typ}")
+        return claims
+
+    async def verify(self, token: str) -> Principal:
+        claims = await self.decode(token, audience=self._audience, typ="access")
         roles = claims.get("roles") or []
         return Principal(
             member_id=str(claims["sub"]),

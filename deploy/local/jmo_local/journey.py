@@ -133,19 +133,12 @@ class Journey:
                 continue
             return _check(resp, 201)
 
-    async def _put_step(self, update_id: str, step: str, body: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout * self.patience
-        while True:
-            resp = await self.client.put(f"{self.urls.profile}/v1/profile/updates/{update_id}/{step}",
-                                         headers=self.auth, json=body)
-            # The face verification event may not have reached profile yet.
-            retry_codes = ("verification_not_found", "face_verification_not_found", "unknown_verification")
-            if resp.status_code in (404, 409, 422) and time.monotonic() < deadline and (
-                    resp.json().get("code") in retry_codes
-                    or any(e.get("code") in retry_codes for e in resp.json().get("errors", []))):
-                await asyncio.sleep(0.3)
-                continue
-            return _check(resp, 200)
+    async def _put_step(self, update_id: str, step: str, body: dict[str, Any]) -> dict[str, Any]:
+        # No retry on the face step: the verification_id identity answered is a signed assertion that
+        # profile accepts at once, whether or not the FaceVerified event has reached it.
+        resp = await self.client.put(f"{self.urls.profile}/v1/profile/updates/{update_id}/{step}",
+                                     headers=self.auth, json=body)
+        return _check(resp, 200)
 
     async def update_profile(self, face_verification_id: str) -> dict[str, Any]:
         m = self.member
@@ -231,9 +224,10 @@ class Journey:
         deadline = time.monotonic() + timeout * self.patience
         while True:
             resp = await self.client.post(f"{self.urls.claims}/v1/claims", headers=headers, json=body)
-            # The claims service learns of the face match and profile update by events.
+            # The claims service learns of the profile update by event (the face match it reads from the
+            # signed verification_id itself, so verification_not_found is not retried).
             if resp.status_code == 422 and time.monotonic() < deadline and resp.json().get("code") in (
-                    "verification_not_found", "data_update_required", "bank_account_missing", "bank_account_unconfirmed"):
+                    "data_update_required", "bank_account_missing", "bank_account_unconfirmed"):
                 await asyncio.sleep(0.3)
                 continue
             return resp

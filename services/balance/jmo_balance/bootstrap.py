@@ -8,6 +8,7 @@ from jmo_shared.clock import Clock, SystemClock
 from jmo_shared.consumer import IdempotentConsumer
 from jmo_shared.events.claims import ClaimRejected, ClaimSubmitted
 from jmo_shared.events.identity import FaceVerified
+from jmo_shared.face_assertion import FaceAssertionReader
 from jmo_shared.events.payout import PayoutFailed, PayoutSettled
 from jmo_shared.events.upstream import ContributionPosted, EmploymentEnded, MemberRegistered
 from jmo_shared.idempotency import IdempotencyStore
@@ -92,7 +93,8 @@ def build(settings: BalanceSettings | None = None, clock: Clock | None = None) -
     repo = BalanceRepository(runtime.db)
     rates = RateTable(by_year=dict(settings.return_rates_bp), default_bp=settings.default_return_rate_bp)
     figures = FigureKeeper(repo, rates, clock)
-    merges = MergeService(repo, figures, step_delay_seconds=settings.merge_step_delay_seconds)
+    merges = MergeService(repo, figures, step_delay_seconds=settings.merge_step_delay_seconds,
+                          faces=FaceAssertionReader(runtime.verifier))
     idempotency = IdempotencyStore(runtime.db, scope="balance.merges")
     read_cache = MemberReadCache(settings.read_cache_ttl_seconds, settings.read_cache_max_members)
     return BalanceService(

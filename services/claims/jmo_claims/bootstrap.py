@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from jmo_shared.clock import Clock, SystemClock
 from jmo_shared.consumer import IdempotentConsumer
+from jmo_shared.face_assertion import FaceAssertionReader
 from jmo_shared.idempotency import IdempotencyStore
 from jmo_shared.runtime import Runtime
 from jmo_shared.topics import (
@@ -84,7 +85,7 @@ def build(settings: ClaimsSettings | None = None, clock: Clock | None = None) ->
     clock = clock or SystemClock()
     policy = settings.policy()
     runtime = Runtime(settings)
-    read_model = ReadModel(runtime.db)
+    read_model = ReadModel(runtime.db, FaceAssertionReader(runtime.verifier))
     repository = ClaimRepository()
     idempotency = IdempotencyStore(runtime.db, scope="claims.submit")
     documents = DocumentStore(runtime.db)

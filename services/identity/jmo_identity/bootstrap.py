@@ -23,7 +23,7 @@ from .adapters.indexes import ensure_indexes
 from .adapters.notifier import LocalNotifier
 from .adapters.password_hashing import PasswordHashing
 from .adapters.registry_store import RegistryStore
-from .adapters.signing import AccessTokenIssuer, Keyring, KeyringVerifier, KeyStore
+from .adapters.signing import AccessTokenIssuer, FaceAssertionIssuer, Keyring, KeyringVerifier, KeyStore
 from .adapters.token_store import TokenStore
 from .domain.biometrics import FacePolicy
 from .domain.client_address import parse_networks
@@ -55,6 +55,7 @@ def build_context(runtime: Runtime, settings: IdentitySettings, clock: Clock) ->
             keyring, settings.jwt_issuer, settings.jwt_audience,
             timedelta(seconds=settings.access_token_ttl_seconds), clock,
         ),
+        face_assertions=FaceAssertionIssuer(keyring, settings.jwt_issuer),
         password_policy=PasswordPolicy(min_length=settings.password_min_length),
         lockout=LockoutPolicy(
             max_failures=settings.login_max_failures,

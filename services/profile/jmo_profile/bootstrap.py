@@ -14,6 +14,7 @@ from jmo_shared.events import (
     MemberRegistered,
     PersonRecorded,
 )
+from jmo_shared.face_assertion import FaceAssertionReader
 from jmo_shared.runtime import Runtime
 from jmo_shared.topics import CORE_MEMBERSHIP, IDENTITY_EVENTS, POPULATION_RECORDS
 
@@ -57,5 +58,6 @@ def bootstrap(
     runtime = Runtime(settings)
     clock = clock or SystemClock()
     bank = bank or HttpBankInquiry(settings.bank_inquiry_url, settings.bank_inquiry_timeout_seconds)
-    service = ProfileService(runtime.db, clock, bank, settings.bank_account_lengths)
+    service = ProfileService(runtime.db, clock, bank, settings.bank_account_lengths,
+                             FaceAssertionReader(runtime.verifier))
     return Container(settings=settings, runtime=runtime, clock=clock, bank=bank, service=service)

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from jmo_shared.face_assertion import VERIFICATION_ID_MAX_LENGTH
+
 Kpj = Annotated[str, StringConstraints(pattern=r"^\d{11}$")]
 
 
@@ -33,8 +35,9 @@ class Balance(BaseModel):
 class MergeCreate(BaseModel):
     kpj_numbers: list[Kpj] = Field(min_length=1, max_length=20,
                                    description="The cards to merge; the first one receives the money when active")
-    verification_id: str = Field(min_length=1, max_length=100,
-                                 description="A face verification made for purpose balance_merge")
+    verification_id: str = Field(min_length=1, max_length=VERIFICATION_ID_MAX_LENGTH,
+                                 description="A face verification made for purpose balance_merge, as identity "
+                                             "answered it, unchanged")
 
 
 class MergeAccepted(BaseModel):

@@ -10,6 +10,7 @@ from jmo_shared.errors import DomainError, not_found
 from jmo_shared.events.balance import BalanceMerged, MergedCard
 from jmo_shared.events.envelope import CloudEvent
 from jmo_shared.events.identity import FaceVerified
+from jmo_shared.face_assertion import FaceAssertion, FaceAssertionReader
 from jmo_shared.mongo import Tx
 
 from ..adapters.repository import BalanceRepository, card_from_doc
@@ -39,9 +40,11 @@ def merge_view(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 class MergeService:
-    def __init__(self, repo: BalanceRepository, figures: FigureKeeper, step_delay_seconds: float = 0.0) -> None:
+    def __init__(self, repo: BalanceRepository, figures: FigureKeeper, step_delay_seconds: float = 0.0,
+                 faces: FaceAssertionReader | None = None) -> None:
         self.repo = repo
         self.figures = figures
+        self.faces = faces
         # Test-only (BALANCE_MERGE_STEP_DELAY_SECONDS): holds a merge half-done so a crash can hit it there.
         self.step_delay = step_delay_seconds
 
@@ -53,9 +56,15 @@ class MergeService:
             "verified_at": data.verified_at, "expires_at": data.expires_at,
         })
 
+    async def _assertion(self, verification_id: str) -> FaceAssertion | None:
+        return await self.faces.read(verification_id) if self.faces is not None else None
+
     async def merge(self, tx: Tx, req: MergeRequest) -> dict[str, Any]:
         """Runs inside one transaction: all the cards move, or none does."""
-        merge_id = merge_id_for(req.nik, req.verification_id)
+        # A signed assertion counts at once; the match's own id (its jti) is what the merge follows from.
+        assertion = await self._assertion(req.verification_id)
+        verification_id = assertion.verification_id if assertion else req.verification_id
+        merge_id = merge_id_for(req.nik, verification_id)
         existing = await self.repo.merge(tx, merge_id)
         if existing is not None:
             if existing["requested_kpjs"] != req.kpj_numbers:
@@ -63,8 +72,16 @@ class MergeService:
                                   detail="this face verification was already used for another merge")
             return merge_view(existing)
         now = self.figures.clock.now()
-        check_verification(await self.repo.verification(tx, req.verification_id), req.member_id, req.nik, now,
-                           merge_id)
+        verification = await self.repo.verification(tx, verification_id)
+        if verification is None and assertion is not None:
+            # Recorded as FaceVerified will record it, so "used once" holds whichever comes first.
+            await self.repo.save_verification(tx, {
+                "_id": assertion.verification_id, "member_id": assertion.member_id, "nik": assertion.nik,
+                "purpose": assertion.purpose, "verified_at": assertion.verified_at,
+                "expires_at": assertion.expires_at,
+            })
+            verification = await self.repo.verification(tx, verification_id)
+        check_verification(verification, req.member_id, req.nik, now, merge_id)
         docs = await self.repo.cards_by_kpj(tx, req.kpj_numbers)
         cards = {kpj: card_from_doc(d) for kpj, d in docs.items()}
         held = await self.repo.held_kpjs(tx, req.kpj_numbers)
@@ -87,12 +104,12 @@ class MergeService:
                 "counterpart": m.kpj, "at": now})
         figures = await self.figures.refresh(tx, [plan.target], now)
         target_balance = figures[plan.target].balance_idr
-        await self.repo.use_verification(tx, req.verification_id, merge_id)
+        await self.repo.use_verification(tx, verification_id, merge_id)
         row = {
             "_id": merge_id, "nik": req.nik, "member_id": req.member_id, "status": COMPLETED,
             "requested_kpjs": req.kpj_numbers, "target_kpj": plan.target, "source_kpjs": list(plan.sources),
             "moved": [m.model_dump() for m in moved], "target_balance_idr": target_balance,
-            "verification_id": req.verification_id, "requested_at": now, "completed_at": now,
+            "verification_id": verification_id, "requested_at": now, "completed_at": now,
         }
         await self.repo.insert_merge(tx, row)
         tx.emit(BalanceMerged(

@@ -208,3 +208,25 @@ async def test_redelivered_feed_events_change_nothing_around_a_merge(balance, in
     assert await balance.mongo[balance.db_name]["merges"].count_documents({"nik": nik}) == 1
     await asyncio.sleep(2)  # time for a wrong second event to reach the topic
     assert len(balance.tap.distinct("BalanceMerged", merge_id=merge_id)) == 1
+
+
+async def test_a_merge_sent_straight_after_the_match_counts_on_its_signed_assertion(balance, infra) -> None:
+    """No FaceVerified for this match ever reaches balance: the signed verification_id is enough, once."""
+    nik, a, b = await two_cards(balance, infra.kafka_bootstrap)
+    match_id = uuid.uuid4().hex
+    assertion = balance.issuer.face_assertion(f"m-{nik}", nik, "balance_merge", match_id)
+    wrong_purpose = balance.issuer.face_assertion(f"m-{nik}", nik, "claim")
+
+    refused = await balance.api.post("/v1/balance/merges", headers=balance.headers(nik),
+                                     json={"kpj_numbers": [a, b], "verification_id": wrong_purpose})
+    assert (refused.status_code, refused.json()["code"]) == (422, "verification_wrong_purpose")
+    resp = await balance.api.post("/v1/balance/merges", headers=balance.headers(nik),
+                                  json={"kpj_numbers": [a, b], "verification_id": assertion})
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["status"] == "completed"
+    stored = await balance.mongo[balance.db_name]["verifications"].find_one({"_id": match_id})
+    assert stored["used_by"] == resp.json()["merge_id"]
+    # The same match for other cards: already spent.
+    again = await balance.api.post("/v1/balance/merges", headers=balance.headers(nik),
+                                   json={"kpj_numbers": [b, a], "verification_id": assertion})
+    assert (again.status_code, again.json()["code"]) == (409, "verification_used")

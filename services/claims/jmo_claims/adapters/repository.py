@@ -7,6 +7,7 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import InvalidId
 
+from jmo_shared.face_assertion import FaceAssertionReader
 from jmo_shared.mongo import Database, Tx
 
 from ..domain.claim import Claim, Status
@@ -23,8 +24,9 @@ _PARTIAL_NOT_TAKEN = [Status.REJECTED.value, Status.PAYOUT_FAILED.value]
 class ReadModel:
     """What the API reads; every query is scoped to one member (NIK / member id)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, faces: FaceAssertionReader | None = None) -> None:
         self._db = db
+        self._faces = faces
 
     async def member(self, nik: str) -> tuple[Member, Profile | None]:
         doc = await self._db[MEMBERS].find_one({"_id": nik}) or {}
@@ -49,6 +51,13 @@ class ReadModel:
         return member, profile_from_doc(doc.get("profile"))
 
     async def face(self, verification_id: str) -> FaceMatch | None:
+        """The match a client's verification_id names: its signed assertion (usable before FaceVerified
+        arrives), else the FaceVerified projection by plain id."""
+        if self._faces is not None:
+            assertion = await self._faces.read(verification_id)
+            if assertion is not None:
+                return FaceMatch(assertion.verification_id, assertion.member_id, assertion.purpose,
+                                 assertion.expires_at)
         doc = await self._db[FACE_VERIFICATIONS].find_one({"_id": verification_id})
         if doc is None:
             return None

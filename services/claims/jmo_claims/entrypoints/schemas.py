@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from jmo_shared.events import ClaimReason
+from jmo_shared.face_assertion import VERIFICATION_ID_MAX_LENGTH
 
 KPJ_PATTERN = r"^\d{11}$"
 
@@ -15,7 +16,8 @@ class ClaimRequest(BaseModel):
     reason: ClaimReason
     kpj: str = Field(pattern=KPJ_PATTERN)
     document_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=20)
-    verification_id: str = Field(min_length=1, max_length=100)
+    verification_id: str = Field(min_length=1, max_length=VERIFICATION_ID_MAX_LENGTH,
+                                 description="as identity answered the face match (purpose claim), unchanged")
     partial_percent: int | None = Field(default=None, ge=1, le=100)
 
 

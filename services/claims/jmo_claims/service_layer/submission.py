@@ -16,6 +16,7 @@ from jmo_shared.mongo import Database, Tx
 
 from ..adapters.repository import ClaimRepository, ReadModel
 from ..domain.claim import Claim
+from ..domain.model import FaceMatch
 from ..domain.policy import ClaimPolicy
 from ..domain.sla import sla_due_at
 from ..domain.submission import ClaimRefused, Refusal, SubmissionFacts, SubmitClaim, decide
@@ -63,24 +64,27 @@ class ClaimSubmission:
             await self._idempotency.release(member.member_id, key)
             raise
 
-    async def _facts(self, cmd: SubmitClaim) -> SubmissionFacts:
+    async def _facts(self, cmd: SubmitClaim, face: FaceMatch | None) -> SubmissionFacts:
         member, profile = await self._read.member(cmd.nik)
         return SubmissionFacts(
             member=member,
             profile=profile,
-            face=await self._read.face(cmd.verification_id),
+            face=face,
             face_already_used=await self._read.face_used(cmd.verification_id),
             documents=await self._read.documents(list(cmd.document_ids)),
             has_open_claim=await self._read.has_open_claim(cmd.nik),
         )
 
     async def _submit(self, member: Principal, request: dict[str, Any], key: str) -> tuple[int, dict]:
+        # The match's own id (an assertion's jti): what "used once" and the claim's record go by.
+        face = await self._read.face(request["verification_id"])
         cmd = SubmitClaim(
             member_id=member.member_id, nik=member.nik or "", reason=request["reason"], kpj=request["kpj"],
-            document_ids=tuple(request["document_ids"]), verification_id=request["verification_id"],
+            document_ids=tuple(request["document_ids"]),
+            verification_id=face.verification_id if face else request["verification_id"],
             partial_percent=request.get("partial_percent"),
         )
-        facts = await self._facts(cmd)
+        facts = await self._facts(cmd, face)
         now = self._clock.now()
         try:
             assessment = decide(cmd, facts, now, self._policy)

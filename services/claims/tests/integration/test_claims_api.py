@@ -313,3 +313,31 @@ async def test_payout_failure_is_shown_with_what_to_fix(env: Env) -> None:
     assert failed["reason_code"] == "AC04" and "closed" in failed["timeline"][-1]["note"]
     assert [e["status"] for e in failed["timeline"]] == ["SUBMITTED", "VERIFYING", "APPROVED", "PAYING",
                                                          "PAYOUT_FAILED"]
+
+
+async def test_a_claim_sent_straight_after_the_match_is_accepted_on_its_signed_assertion(env: Env) -> None:
+    """identity answers a match with a signed assertion: claims takes it at once, before (here: without)
+    any FaceVerified event for it, and refuses one that is not this member's, not for a claim, expired
+    or forged."""
+    from jmo_shared.testing import TokenIssuer
+
+    m, body = await claimable(env)
+    stranger = Claimant()
+    sign = env.issuer.face_assertion
+    await _refused(env, m, body | {"verification_id": sign(stranger.member_id, stranger.nik, "claim")},
+                   "verification_not_found")
+    forger = TokenIssuer()
+    forger.kid = env.issuer.kid  # names the trusted key, signed with another
+    await _refused(env, m, body | {"verification_id": forger.face_assertion(m.member_id, m.nik, "claim")},
+                   "verification_not_found")
+    await _refused(env, m, body | {"verification_id": sign(m.member_id, m.nik, "profile_update")},
+                   "verification_wrong_purpose")
+    await _refused(env, m, body | {"verification_id": sign(m.member_id, m.nik, "claim",
+                                                           expires_in=timedelta(seconds=-5))},
+                   "verification_expired")
+
+    match_id = uuid.uuid4().hex  # no FaceVerified with this id is ever published
+    resp = await env.submit(m, body | {"verification_id": sign(m.member_id, m.nik, "claim", match_id)})
+    assert resp.status_code == 202, resp.text
+    stored = await env.api_app.state.claims.runtime.db["claims"].find_one({"_id": resp.json()["claim_id"]})
+    assert stored["verification_id"] == match_id  # "used once" goes by the match's own id

@@ -26,6 +26,7 @@ from pymongo.errors import DuplicateKeyError
 
 from jmo_shared.auth import JwksVerifier, Principal, unauthorized
 from jmo_shared.clock import Clock
+from jmo_shared.face_assertion import FaceAssertion, claims_of
 from jmo_shared.mongo import Database, update_by_id
 
 SIGNING_KEYS = "signing_keys"  # public halves, by kid
@@ -161,6 +162,20 @@ class AccessTokenIssuer:
         }
         token = jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
         return IssuedAccessToken(token=token, expires_in=int(self._ttl.total_seconds()), jti=jti)
+
+
+class FaceAssertionIssuer:
+    """Signs a face match as an assertion the other services verify with the published keys
+    (jmo_shared.face_assertion): the same key as access tokens, another audience and type."""
+
+    def __init__(self, keyring: Keyring, issuer: str) -> None:
+        self._keyring = keyring
+        self._issuer = issuer
+
+    def sign(self, assertion: FaceAssertion) -> str:
+        key = self._keyring.current
+        return jwt.encode(claims_of(assertion, self._issuer), key.private_key, algorithm="ES256",
+                          headers={"kid": key.kid, "typ": "JWT"})
 
 
 class KeyringVerifier:

@@ -128,11 +128,12 @@ async def verify_face(
 ) -> VerificationResponse:
     """Compare a selfie with the member's KTP photo. A match emits FaceVerified (valid 10 minutes)."""
     image = await selfie.read()
-    v = await biometric_handlers.verify_face(
+    answer = await biometric_handlers.verify_face(
         ctx, member_id=member.member_id, nik=member.nik or "", purpose=purpose, selfie=image
     )
+    v = answer.verification
     return VerificationResponse(
-        verification_id=v.verification_id, matched=v.matched, score=v.score, threshold=v.threshold,
+        verification_id=answer.verification_id, matched=v.matched, score=v.score, threshold=v.threshold,
         quality=v.quality, expires_at=v.expires_at, model_version=v.model_version,
     )
 

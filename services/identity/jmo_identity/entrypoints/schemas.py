@@ -45,7 +45,8 @@ class Jwks(BaseModel):
 
 
 class VerificationResponse(BaseModel):
-    verification_id: str
+    verification_id: str = Field(description="what profile, balance and claims take: for a match a signed "
+                                             "assertion of it (a JWT), usable at once; pass it unchanged")
     matched: bool
     score: float
     threshold: float

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import math
 import uuid
+from dataclasses import dataclass
 
 from jmo_shared.errors import DomainError, FieldError
 from jmo_shared.events import FaceVerified
+from jmo_shared.face_assertion import FaceAssertion
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Tx
 
@@ -46,9 +48,24 @@ _HINTS_ID = {
 }
 
 
-async def verify_face(ctx: IdentityContext, *, member_id: str, nik: str, purpose: str, selfie: bytes) -> Verification:
-    """A member's face match for a purpose; a match emits FaceVerified."""
-    return await compare(ctx, member_id=member_id, nik=nik, purpose=purpose, selfie=selfie, emit=True)
+@dataclass(frozen=True)
+class Answer:
+    verification: Verification
+    # What the member passes to profile, balance and claims: for a match, the signed assertion of it
+    # (usable at once, jmo_shared.face_assertion); otherwise the plain id, which nobody accepts.
+    verification_id: str
+
+
+async def verify_face(ctx: IdentityContext, *, member_id: str, nik: str, purpose: str, selfie: bytes) -> Answer:
+    """A member's face match for a purpose; a match emits FaceVerified and is answered as a signed assertion."""
+    v = await compare(ctx, member_id=member_id, nik=nik, purpose=purpose, selfie=selfie, emit=True)
+    if not v.matched:
+        return Answer(v, v.verification_id)
+    assertion = FaceAssertion(
+        verification_id=v.verification_id, member_id=v.member_id, nik=v.nik, purpose=v.purpose, score=v.score,
+        model_version=v.model_version, verified_at=v.created_at, expires_at=v.expires_at,
+    )
+    return Answer(v, ctx.face_assertions.sign(assertion))
 
 
 async def compare(

@@ -15,7 +15,7 @@ from ..adapters.biometric_store import BiometricStore
 from ..adapters.challenge_store import ChallengeStore
 from ..adapters.password_hashing import PasswordHashing
 from ..adapters.registry_store import RegistryStore
-from ..adapters.signing import AccessTokenIssuer, Keyring
+from ..adapters.signing import AccessTokenIssuer, FaceAssertionIssuer, Keyring
 from ..adapters.token_store import TokenStore
 from ..domain.biometrics import FacePolicy
 from ..domain.codes import CodePolicy
@@ -39,6 +39,7 @@ class IdentityContext:
     hashing: PasswordHashing
     keyring: Keyring
     access_tokens: AccessTokenIssuer
+    face_assertions: FaceAssertionIssuer
     password_policy: PasswordPolicy
     lockout: LockoutPolicy
     face_policy: FacePolicy

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import jwt
 import pytest
 
 from jmo_shared.events import FaceVerified
@@ -65,12 +66,26 @@ async def test_the_same_person_matches_and_faceverified_is_emitted(api, person_a
     body = resp.json()
     assert body["matched"] is True and body["score"] >= body["threshold"] == 0.5
     assert body["model_version"] and body["quality"]
+    # The verification_id is the match signed with identity's published key, for the other services.
+    assertion = await signed_assertion(api, body["verification_id"])
+    assert (assertion["sub"], assertion["nik"], assertion["purpose"]) == (
+        person_a["member_id"], person_a["nik"], "claim")
+    assert assertion["score"] == body["score"] and assertion["model"] == body["model_version"]
+    assert assertion["exp"] - assertion["iat"] in (599, 600, 601)
     event = await events.find(lambda e: e.type == FaceVerified.event_type
-                              and e.data["verification_id"] == body["verification_id"])
+                              and e.data["verification_id"] == assertion["jti"])
     data = FaceVerified.model_validate(event.data)
     assert (data.member_id, data.nik, data.purpose) == (person_a["member_id"], person_a["nik"], "claim")
     assert data.score == body["score"] and data.expires_at.isoformat().startswith(body["expires_at"][:16])
     assert (data.expires_at - data.verified_at).total_seconds() == 600
+
+
+async def signed_assertion(api, token: str) -> dict:
+    jwks = (await api.get("/.well-known/jwks.json")).json()
+    key = jwt.PyJWKSet.from_dict(jwks)[jwt.get_unverified_header(token)["kid"]]
+    claims = jwt.decode(token, key.key, algorithms=["ES256"], audience="jmo-face-verification")
+    assert claims["typ"] == "face_verification"
+    return claims
 
 
 async def test_a_changed_bank_account_asks_for_a_closer_match(api, person_a, photos):

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jmo_shared.face_assertion import VERIFICATION_ID_MAX_LENGTH
+
 Text = str | None
 
 
@@ -25,7 +27,10 @@ class MembershipStep(_Body):
 
 
 class FaceStep(_Body):
-    verification_id: Text = Field(default=None, description="from identity's POST /v1/biometrics/verifications (purpose profile_update)")
+    model_config = ConfigDict(str_max_length=VERIFICATION_ID_MAX_LENGTH)
+
+    verification_id: Text = Field(default=None, description="from identity's POST /v1/biometrics/verifications "
+                                                            "(purpose profile_update), unchanged")
 
 
 class ContactStep(_Body):

@@ -17,6 +17,7 @@ from typing import Any
 from jmo_shared.clock import Clock
 from jmo_shared.errors import DomainError, FieldError
 from jmo_shared.events import BankAccount, ProfileUpdated
+from jmo_shared.face_assertion import FaceAssertionReader
 from jmo_shared.mongo import Database, Tx
 
 from ..adapters.repository import Store
@@ -56,11 +57,13 @@ class Member:
 
 
 class ProfileService:
-    def __init__(self, db: Database, clock: Clock, bank: BankInquiry, account_lengths: Mapping[str, int]) -> None:
+    def __init__(self, db: Database, clock: Clock, bank: BankInquiry, account_lengths: Mapping[str, int],
+                 faces: FaceAssertionReader | None = None) -> None:
         self._db = db
         self._clock = clock
         self._bank = bank
         self._lengths = dict(account_lengths)
+        self._faces = faces
 
     # --- reads -----------------------------------------------------------------
 
@@ -229,7 +232,18 @@ class ProfileService:
         verification_id = str(body.get("verification_id") or "").strip()
         if not verification_id:
             refuse_if_invalid([Invalid("verification_id", "required", "verification_id is required")])
-        verification = await Store(self._db).face_verification(verification_id)
+        store = Store(self._db)
+        assertion = await self._faces.read(verification_id) if self._faces is not None else None
+        if assertion is not None:
+            # Signed by identity: counts at once. Recorded as FaceVerified records it ($setOnInsert, so
+            # whichever comes first wins and "used once" goes by the match's own id, the jti).
+            verification_id = assertion.verification_id
+            await store.save_face_verification(verification_id, {
+                "member_id": assertion.member_id, "nik": assertion.nik, "purpose": assertion.purpose,
+                "score": assertion.score, "model_version": assertion.model_version,
+                "verified_at": assertion.verified_at, "expires_at": assertion.expires_at,
+            })
+        verification = await store.face_verification(verification_id)
         check_face_verification(verification, member.member_id, member.nik, self._now(), update.update_id)
         assert verification is not None
         return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 
@@ -279,3 +280,18 @@ async def test_a_face_verification_arriving_late_is_accepted_once_projected(prof
             break
         await asyncio.sleep(0.2)
     assert resp.status_code == 200 and resp.json()["next_step"] == "contact"
+
+
+async def test_a_signed_face_assertion_counts_at_once(profile: Profile):
+    """What identity answers for a match is accepted straight away, with no FaceVerified for it here."""
+    member = SampleMember.random()
+    await onboard(profile, member)
+    update_id = await start(profile, member)
+    assert (await put(profile, member, update_id, "membership", {"confirmed": True})).status_code == 200
+    match_id = uuid.uuid4().hex
+    assertion = profile.issuer.face_assertion(member.member_id, member.nik, "profile_update", match_id)
+    resp = await put(profile, member, update_id, "face", {"verification_id": assertion})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["next_step"] == "contact"
+    review = (await profile.api.get(f"/v1/profile/updates/{update_id}", headers=profile.auth(member))).json()
+    assert match_id in json.dumps(review)  # recorded by the match's own id, not the token
