@@ -149,6 +149,50 @@ def test_photo_without_exif_orientation_is_turned_upright(
     a = engine.analyze(_jpeg(_rgb(photos["person_a_3"]).transpose(turn)))
     assert a.quality["rotation_applied_deg"] in (90, 180, 270)
     assert engine.similarity(a.embedding, analysed["person_a_3"].embedding) > 0.95
+    assert engine.similarity(a.embedding, analysed["person_a_1"].embedding) > STRICT_THRESHOLD
+
+
+def _count_detector_runs(engine: FaceEngine, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts YuNet runs (every detection goes through detect_fitted) and orientation searches."""
+    counts = {"runs": 0, "searches": 0}
+    detector = engine.detector
+    detect_fitted, quarter_turn_scores = detector.detect_fitted, detector.quarter_turn_scores
+
+    def counted_detect_fitted(*args: object) -> object:
+        counts["runs"] += 1
+        return detect_fitted(*args)  # type: ignore[arg-type]
+
+    def counted_quarter_turn_scores(*args: object) -> object:
+        counts["searches"] += 1
+        return quarter_turn_scores(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(detector, "detect_fitted", counted_detect_fitted)
+    monkeypatch.setattr(detector, "quarter_turn_scores", counted_quarter_turn_scores)
+    return counts
+
+
+def test_upright_photo_skips_the_orientation_search(
+    engine: FaceEngine, photos: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert engine.auto_orient  # the default
+    counts = _count_detector_runs(engine, monkeypatch)
+    for name in ("person_a_1", "person_a_2", "person_a_3", "person_b_1", "astronaut"):
+        a = engine.analyze(photos[name].read_bytes())
+        assert a.quality["rotation_applied_deg"] == 0
+    assert counts == {"runs": 5, "searches": 0}
+
+
+def test_upside_down_face_found_as_given_is_still_turned(
+    engine: FaceEngine, analysed: dict[str, FaceAnalysis], photos: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upside down, person_a_1 is found as given (score ~0.88) with landmarks
+    in upright order and passes the pose check: only the search turns it."""
+    counts = _count_detector_runs(engine, monkeypatch)
+    a = engine.analyze(_jpeg(_rgb(photos["person_a_1"]).transpose(Image.Transpose.ROTATE_180)))
+    assert counts == {"runs": 3, "searches": 1}  # as given, the mosaic, the turned photo
+    assert a.quality["rotation_applied_deg"] == 180
+    assert engine.similarity(a.embedding, analysed["person_a_1"].embedding) > 0.95
+    assert engine.similarity(a.embedding, analysed["person_a_2"].embedding) > STRICT_THRESHOLD
 
 
 def test_greyscale_still_matches(engine: FaceEngine, analysed: dict[str, FaceAnalysis], photos: dict[str, Path]) -> None:
