@@ -7,6 +7,7 @@ Selfies are the offline test photos re-encoded at 1-3 MP.
     python services/identity/bench/face_bench.py              # all configs
     python services/identity/bench/face_bench.py --similarity # calibration table
     python services/identity/bench/face_bench.py --run cpus=0 threads=1 workers=1
+    python services/identity/bench/face_bench.py --run cpus=0 threads=1 workers=1 turned=1
 
 Each configuration runs in its own process pinned with sched_setaffinity
 (what `taskset` does), since onnxruntime sizes its thread pools at load.
@@ -42,8 +43,10 @@ def _rss_mb() -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-def _selfies(photos: dict[str, Path]) -> list[bytes]:
-    """The test photos as 1-3 MP JPEGs (quality 90, like a phone camera)."""
+def _selfies(photos: dict[str, Path], turned: bool = False) -> list[bytes]:
+    """The test photos as 1-3 MP JPEGs (quality 90, like a phone camera);
+    ``turned``: stored sideways without an EXIF orientation, as some uploads
+    arrive, so each one goes through the orientation search."""
     from PIL import Image
 
     out = []
@@ -51,13 +54,15 @@ def _selfies(photos: dict[str, Path]) -> list[bytes]:
         im = Image.open(photos[name]).convert("RGB")
         scale = (megapixels * 1e6 / (im.width * im.height)) ** 0.5
         im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.BICUBIC)
+        if turned:
+            im = im.transpose(Image.Transpose.ROTATE_90)
         buf = io.BytesIO()
         im.save(buf, format="JPEG", quality=90)
         out.append(buf.getvalue())
     return out
 
 
-def run(cpus: list[int], threads: int, workers: int, seconds: float, auto_orient: bool) -> None:
+def run(cpus: list[int], threads: int, workers: int, seconds: float, auto_orient: bool, turned: bool = False) -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(cpus))  # before ORT creates its pools
     from jmo_identity.face import FaceEngine
@@ -69,7 +74,7 @@ def run(cpus: list[int], threads: int, workers: int, seconds: float, auto_orient
     load_s = time.perf_counter() - t0
     rss_loaded, _ = _rss_mb()
     reference = engine.analyze(photos["person_a_2"].read_bytes()).embedding
-    selfies = _selfies(photos)
+    selfies = _selfies(photos, turned)
     latencies: list[float] = []
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
@@ -98,7 +103,7 @@ def run(cpus: list[int], threads: int, workers: int, seconds: float, auto_orient
     q = statistics.quantiles([v * 1000 for v in latencies], n=100)
     rss_now, rss_peak = _rss_mb()
     print(
-        f"cpus={','.join(map(str, cpus)):<4} ort_threads={threads} workers={workers} auto_orient={int(auto_orient)} | "
+        f"cpus={','.join(map(str, cpus)):<4} ort_threads={threads} workers={workers} auto_orient={int(auto_orient)} turned={int(turned)} | "
         f"{len(latencies) / elapsed:6.1f} verif/s  {cpu_ms:5.1f} CPU-ms/verif  min {min(latencies) * 1000:5.1f}  p50 {q[49]:6.1f}  p99 {q[98]:6.1f} ms | "
         f"load {load_s:.2f} s  RSS: before load {rss_before:.0f} MB, after load {rss_loaded:.0f} MB, "
         f"after run {rss_now:.0f} MB (peak {rss_peak:.0f}){stages}",
@@ -107,26 +112,33 @@ def run(cpus: list[int], threads: int, workers: int, seconds: float, auto_orient
 
 
 def _stages(engine: "FaceEngine", selfies: list[bytes], rounds: int = 5) -> str:  # type: ignore[name-defined]  # noqa: F821
-    """Mean ms per stage, to see where the time goes."""
+    """Mean ms per stage, to see where the time goes ("orient": the search for
+    the photos that need it, averaged over all photos)."""
     from jmo_identity.face import decode_image
+    from jmo_identity.face.engine import upright_as_given
     from jmo_identity.face.recognizer import align
 
-    totals = {"decode": 0.0, "orient": 0.0, "detect": 0.0, "embed": 0.0}
+    totals = {"decode": 0.0, "detect": 0.0, "orient": 0.0, "embed": 0.0}
+    searched = 0
     for data in selfies * rounds:
         t0 = time.perf_counter()
         rgb = decode_image(data, engine.limits).rgb
         t1 = time.perf_counter()
-        if engine.auto_orient:
-            engine.detector.quarter_turn_scores(rgb)
+        image, detections = rgb, engine.detector.detect(rgb)
         t2 = time.perf_counter()
-        face = engine.detector.detect(rgb)[0]
+        if engine.auto_orient and not upright_as_given(detections):
+            image, detections, _ = engine._search_turns(rgb, detections)
+            searched += 1
         t3 = time.perf_counter()
-        engine.recognizer.embed_aligned(align(rgb, face.landmarks))
+        engine.recognizer.embed_aligned(align(image, detections[0].landmarks))
         t4 = time.perf_counter()
         for key, value in zip(totals, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             totals[key] += value
     n = len(selfies) * rounds
-    return "\n    stages (mean ms): " + ", ".join(f"{k} {v / n * 1000:.1f}" for k, v in totals.items())
+    return (
+        "\n    stages (mean ms): " + ", ".join(f"{k} {v / n * 1000:.1f}" for k, v in totals.items())
+        + f"; orientation searched for {searched}/{n} photos"
+    )
 
 
 def similarity_table() -> None:
@@ -206,21 +218,22 @@ def main() -> None:
     if args.run:
         opts = dict(item.split("=", 1) for item in args.run)
         run([int(c) for c in opts["cpus"].split(",")], int(opts["threads"]), int(opts["workers"]),
-            args.seconds, opts.get("auto_orient", "1") == "1")
+            args.seconds, opts.get("auto_orient", "1") == "1", opts.get("turned", "0") == "1")
         return
     ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     two = "0,1" if ncpu >= 2 else "0"
     configs = [
-        ("0", 1, 1, 1),  # one core, one ORT thread: the per-process baseline
-        ("0", 1, 1, 0),  # same without the orientation fallback (1 detection, not 4)
-        (two, 2, 1, 1),  # one request at a time, two ORT threads
-        (two, 1, 2, 1),  # two concurrent requests, one ORT thread each
+        ("0", 1, 1, 1, 0),  # one core, one ORT thread: the per-process baseline
+        ("0", 1, 1, 0, 0),  # same without the orientation fallback
+        ("0", 1, 1, 1, 1),  # sideways selfies: every one pays for the orientation search
+        (two, 2, 1, 1, 0),  # one request at a time, two ORT threads
+        (two, 1, 2, 1, 0),  # two concurrent requests, one ORT thread each
     ]
     _photos()  # fetch once before the children start
-    for cpus, threads, workers, orient in configs:
+    for cpus, threads, workers, orient, turned in configs:
         subprocess.run(
-            [sys.executable, __file__, "--seconds", str(args.seconds), "--run",
-             f"cpus={cpus}", f"threads={threads}", f"workers={workers}", f"auto_orient={orient}"],
+            [sys.executable, __file__, "--seconds", str(args.seconds), "--run", f"cpus={cpus}",
+             f"threads={threads}", f"workers={workers}", f"auto_orient={orient}", f"turned={turned}"],
             check=True,
         )
 
