@@ -186,3 +186,35 @@ async def test_the_same_claim_sent_twice_with_one_idempotency_key_pays_once(syst
         assert card["balance_idr"] == 0
     finally:
         await journey.close()
+
+
+async def test_the_demo_takes_the_next_member_and_every_demo_photo_pair_matches(system) -> None:
+    """`make demo` again registers the next demo member (409 account_exists for one walked before), and
+    every (KTP photo, selfie) pair the demo data uses is a match, not a copy of the KTP photo."""
+    from jmo_local.demo import member_to_json
+    from jmo_local.walkthrough import register_next
+
+    today = date.today()
+    pairs = demo_photo_pairs(ROOT / ".cache")
+    members = [resigned_member(today) for _ in pairs]
+    for member, (ktp, selfie) in zip(members, pairs):
+        member.photo, member.selfie = ktp, selfie
+        await publish_events(system.kafka_bootstrap, feed_events(member, today), source="/test/upstream",
+                             progress=False)
+    docs = [member_to_json(member) for member in members]
+    assert all(doc["claimable_kpj"] for doc in docs)
+
+    walked = Journey(system.urls, members[0])
+    await walked.register()
+    following, _ = await register_next(system.urls, docs)
+    assert following.member.nik == members[1].nik
+    last = Journey(system.urls, members[2])
+    await last.register()
+    try:
+        for journey in (walked, following, last):
+            await journey.login()
+            face = await journey.verify_face("claim")
+            assert face["matched"] is True, (journey.member.photo, journey.member.selfie, face)
+    finally:
+        for journey in (walked, following, last):
+            await journey.close()

@@ -29,6 +29,10 @@ class JourneyError(AssertionError):
     pass
 
 
+class AccountExists(JourneyError):
+    """Registration answered 409 account_exists: this member already has an app account."""
+
+
 def fresh_capture(photo: bytes) -> bytes:
     """The same picture as a new capture: unique bytes, identical pixels.
 
@@ -108,6 +112,8 @@ class Journey:
                 "not_in_registry", "registry_mismatch"):
                 await asyncio.sleep(0.3)
                 continue
+            if resp.status_code == 409 and resp.json().get("code") == "account_exists":
+                raise AccountExists(f"{m.nik} already has an account")
             _check(resp, 201)
 
     async def login(self) -> str:

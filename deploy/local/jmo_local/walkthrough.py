@@ -22,7 +22,7 @@ import httpx
 from jmo_shared.events import ContributionPosted
 
 from .demo import feed_events, member_from_json
-from .journey import Journey, JourneyError, Urls
+from .journey import AccountExists, Journey, JourneyError, Urls
 from .services import API_PORTS, BANKSIM_PORT, ROOT
 
 
@@ -35,30 +35,38 @@ def idr(amount: int) -> str:
     return "Rp" + f"{amount:,}".replace(",", ".")
 
 
-async def pick_member(urls: Urls, members: list[dict]) -> Journey:
-    """The first claimable demo member that has no account yet (so the demo can run again)."""
-    async with httpx.AsyncClient(timeout=30) as client:
-        for doc in members:
-            if not doc.get("claimable_kpj"):
-                continue
-            member = member_from_json(doc)
-            journey = Journey(urls, member)
-            body = {"email": journey.email, "password": journey.password}
-            resp = await client.post(f"{urls.identity}/v1/auth/login", json=body)
-            if resp.status_code == 401:
-                return journey
+async def register_next(urls: Urls, members: list[dict]) -> tuple[Journey, str]:
+    """Register the first claimable demo member who has no account yet (so the demo runs again and again).
+
+    Whether a member has an account is asked the way the app would learn it: registration answers 409
+    `account_exists`. (Logging in cannot tell: a wrong password answers like a missing account.)
+    """
+    skipped = 0
+    for doc in members:
+        if not doc.get("claimable_kpj"):
+            continue
+        journey = Journey(urls, member_from_json(doc))
+        try:
+            member_id = await journey.register()
+        except AccountExists:
+            skipped += 1
+            await journey.close()
+            continue
+        if skipped:
+            print(f"({skipped} demo members walked by earlier runs already have an account: taking the next)")
+        return journey, member_id
     raise SystemExit("every claimable demo member already has an account: `make clean` and `make run` again")
 
 
 async def walk(urls: Urls, data_dir: Path) -> None:
     members = json.loads((data_dir / "demo-members.json").read_text())
-    journey = await pick_member(urls, members)
+    journey, member_id = await register_next(urls, members)
     m = journey.member
     kpj = next(c["claimable_kpj"] for c in members if c["nik"] == m.nik)
     try:
         show("Demo member", {"nik": m.nik, "name": m.full_name, "kpj_cards": [c.kpj for c in m.cards],
                              "claimable_kpj": kpj, "bank": f"{m.bank_code} {m.account_number}"})
-        show("POST /v1/accounts (identity)", {"member_id": await journey.register()})
+        show("POST /v1/accounts (identity)", {"member_id": member_id})
         await journey.login()
         show("POST /v1/auth/login", f"access token: {journey.token[:32]}...")
         face = await journey.verify_face("profile_update")

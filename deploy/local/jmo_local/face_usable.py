@@ -1,0 +1,101 @@
+"""How long after a face match the match is usable by claims: as signed (now) and by plain id (the projection).
+
+Against the stack `make run` started. One new member (own feeds, registered, logged in) passes
+`--matches` face matches for purpose `claim`. Right after each, a claim is sent with the
+`verification_id` as identity answered it (the signed assertion), and then, every 10 ms, with the
+match's plain id (the assertion's `jti`, which is what clients passed before assertions), until
+claims knows that id from the FaceVerified event. The claim carries no documents, so claims
+refuses it either way and nothing is submitted; what is read is whether `verification_not_found`
+is among the refusals. Printed: for each way, p50/p99/max of the time from the match's answer to
+the first request whose answer no longer says `verification_not_found`.
+
+    python -m jmo_local.face_usable --matches 20
+
+Run it beside `make bench` to see the event's lag under load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import statistics
+import time
+import uuid
+from datetime import date
+
+import httpx
+
+from .demo import build_members, feed_events
+from .demo_loader import demo_photo_pairs, publish_events
+from .journey import Journey, Urls
+from .services import API_PORTS, BANKSIM_PORT, ROOT
+
+
+def jti_of(assertion: str) -> str:
+    payload = assertion.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"]
+
+
+async def unknown_face(client: httpx.AsyncClient, journey: Journey, kpj: str, verification_id: str) -> bool:
+    """Whether claims refuses this verification_id as unknown (the claim itself is refused anyway)."""
+    resp = await client.post(f"{journey.urls.claims}/v1/claims", headers={
+        **journey.auth, "Idempotency-Key": uuid.uuid4().hex,
+    }, json={"reason": "resignation", "kpj": kpj, "document_ids": ["none"], "verification_id": verification_id})
+    body = resp.json()
+    codes = {body.get("code"), *(e.get("code") for e in body.get("errors", []))}
+    return "verification_not_found" in codes
+
+
+async def until_known(client, journey, kpj, verification_id, started: float, limit: float = 60.0) -> float:
+    while await unknown_face(client, journey, kpj, verification_id):
+        if time.monotonic() - started > limit:
+            return float("inf")
+        await asyncio.sleep(0.01)
+    return time.monotonic() - started
+
+
+def summary(name: str, seconds: list[float]) -> str:
+    ordered = sorted(seconds)
+    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+    return (f"{name:<34} p50 {statistics.median(ordered) * 1000:8.1f} ms   p99 {p99 * 1000:8.1f} ms   "
+            f"max {ordered[-1] * 1000:8.1f} ms   ({len(ordered)} matches)")
+
+
+async def run(urls: Urls, kafka: str, matches: int) -> None:
+    today = date.today()
+    member = build_members(1, today, demo_photo_pairs(ROOT / ".cache")[:1], seed=random.randrange(10**9),
+                           nik_seq_start=random.randrange(1, 9000))[0]
+    journey = Journey(urls, member, patience=3.0)
+    await publish_events(kafka, feed_events(member, today), source="/bench/upstream", progress=False)
+    await journey.register()
+    await journey.login()
+    kpj = member.cards[0].kpj
+    signed, plain = [], []
+    async with httpx.AsyncClient(timeout=30) as client:
+        for _ in range(matches):
+            face = await journey.verify_face("claim")
+            answered = time.monotonic()
+            signed.append(await until_known(client, journey, kpj, face["verification_id"], answered))
+            plain.append(await until_known(client, journey, kpj, jti_of(face["verification_id"]), answered))
+    await journey.close()
+    print(summary("signed verification_id (now)", signed))
+    print(summary("plain id, via FaceVerified (before)", plain))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--matches", type=int, default=20)
+    parser.add_argument("--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    args = parser.parse_args()
+    base = "http://127.0.0.1"
+    urls = Urls(*(f"{base}:{API_PORTS[s]}" for s in ("identity", "profile", "balance", "claims", "payout")),
+                banksim=f"{base}:{BANKSIM_PORT}")
+    asyncio.run(run(urls, args.kafka, args.matches))
+
+
+if __name__ == "__main__":
+    main()
