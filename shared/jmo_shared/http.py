@@ -110,8 +110,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", error=str(exc), error_type=type(exc).__name__)
-        return problem(500, "internal_error", "something went wrong on our side; it was logged")
+        return internal_error(exc)
+
+
+def internal_error(exc: BaseException) -> JSONResponse:
+    """The 500 of an error nobody handled: logged with its traceback, answered without its details."""
+    log.error("unhandled_error", error=str(exc), error_type=type(exc).__name__, exc_info=exc)
+    return problem(500, "internal_error", "something went wrong on our side; it was logged")
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -134,7 +139,12 @@ def install_observability(app: FastAPI) -> None:
         started = time.perf_counter()
         status = 500
         try:
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception as exc:
+                # Answered here, while the correlation id is set: Starlette's handler for Exception
+                # runs outside this middleware, where the 500 would lose it in body, header and log.
+                response = internal_error(exc)
             status = response.status_code
             response.headers["X-Correlation-ID"] = cid
             return response
