@@ -19,6 +19,9 @@ import jwt
 from jwt import PyJWK
 
 from .errors import DomainError
+from .logging import get_logger
+
+log = get_logger(__name__)
 
 ALGORITHMS = ["ES256", "RS256", "EdDSA"]
 
@@ -96,6 +99,7 @@ class JwksVerifier:
                     resp.raise_for_status()
                 self._load(resp.json())
             except (httpx.HTTPError, ValueError) as exc:
+                log.warning("jwks_fetch_failed", url=self._url, error=str(exc), error_type=type(exc).__name__)
                 self._next_fetch = now + min(self.RETRY_AFTER_FAILURE, self._ttl)
                 if force:
                     self._last_forced = now
@@ -108,8 +112,10 @@ class JwksVerifier:
                 await self._refresh(force=kid not in self._keys)
             except httpx.HTTPError as exc:
                 if kid not in self._keys:
+                    # Why the fetch failed is in the log (jwks_fetch_failed), not in the answer.
                     raise DomainError(
-                        code="auth_unavailable", detail=f"cannot fetch signing keys: {exc}", status=503
+                        code="auth_unavailable", detail="tokens cannot be checked right now; try again in a moment",
+                        status=503,
                     ) from exc
         if kid not in self._keys:
             # A fetch that did not find the kid: the next forced one waits (a rotation's new kid is found).
@@ -136,7 +142,9 @@ class JwksVerifier:
         except jwt.ExpiredSignatureError as exc:
             raise unauthorized("token expired", code="token_expired") from exc
         except jwt.PyJWTError as exc:
-            raise unauthorized(f"invalid token: {exc}") from exc
+            # PyJWT's sentence names what a forger got wrong: it is for our log, not for the caller.
+            log.info("token_refused", reason=str(exc), error_type=type(exc).__name__)
+            raise unauthorized("the token is not valid; log in again") from exc
         if claims.get("typ", "access") != typ:
             raise unauthorized(f"not a token of type {typ}")
         return claims

@@ -1,4 +1,5 @@
-"""What a caller and the log see when a request fails: the correlation id of a 500."""
+"""What a caller and the log see when a request fails: the correlation id of a 500, and 401/503
+details in our own words (a library's message is logged, never answered)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 from jmo_shared.auth import JwksVerifier
 from jmo_shared.http import CurrentMember, create_app
 from jmo_shared.logging import configure_logging
+from jmo_shared.testing import TokenIssuer
 
 LogLines = Callable[[], list[dict]]
 
@@ -85,3 +87,55 @@ async def test_a_500_carries_its_correlation_id_in_body_header_and_log(
     assert logged[0]["level"] == "error" and logged[0]["error_type"] == type(error).__name__
     request_line = next(line for line in lines if line["event"] == "http_request")
     assert (request_line["status"], request_line["correlation_id"]) == (500, cid)
+
+
+def _forged(trusted: TokenIssuer) -> str:
+    impostor = TokenIssuer()
+    impostor.kid = trusted.kid  # a key id we trust, signed with another key
+    return impostor.token("m-1", "3171011506900001")
+
+
+REFUSED_TOKENS: dict[str, Callable[[TokenIssuer], str]] = {
+    "wrong_audience": lambda trusted: trusted.token("m-1", "3171011506900001", aud="jmo-backoffice"),
+    "wrong_issuer": lambda trusted: trusted.token("m-1", "3171011506900001", iss="someone-else"),
+    "expiry_not_a_time": lambda trusted: trusted.token("m-1", "3171011506900001", exp="tomorrow"),
+    "forged_signature": _forged,
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_TOKENS))
+async def test_a_refused_token_is_answered_in_our_words_and_the_reason_is_logged(
+    capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    trusted = TokenIssuer()
+    verifier = JwksVerifier(None, trusted.issuer, trusted.audience, static_jwks=trusted.jwks())
+    token = REFUSED_TOKENS[case](trusted)
+
+    with service_logs(capsys) as log_lines:
+        resp = await _get(_app(verifier=verifier), "/mine", {"Authorization": f"Bearer {token}"})
+        lines = log_lines()
+
+    assert resp.status_code == 401 and resp.headers["www-authenticate"] == "Bearer"
+    body = resp.json()
+    assert body["code"] == "invalid_token"
+    assert body["detail"] == "the token is not valid; log in again"
+    refused = [line for line in lines if line["event"] == "token_refused"]
+    assert len(refused) == 1 and refused[0]["level"] == "info"
+    assert refused[0]["reason"] and refused[0]["reason"] not in resp.text
+
+
+async def test_unreachable_signing_keys_are_a_503_in_our_words(capsys: pytest.CaptureFixture[str]) -> None:
+    verifier = JwksVerifier("http://127.0.0.1:1/.well-known/jwks.json", "jmo-identity", "jmo-mobile")
+    token = TokenIssuer().token("m-1", "3171011506900001")
+
+    with service_logs(capsys) as log_lines:
+        resp = await _get(_app(verifier=verifier), "/mine", {"Authorization": f"Bearer {token}"})
+        lines = log_lines()
+
+    assert resp.status_code == 503
+    body = resp.json()
+    assert body["code"] == "auth_unavailable"
+    assert body["detail"] == "tokens cannot be checked right now; try again in a moment"
+    failed = [line for line in lines if line["event"] == "jwks_fetch_failed"]
+    assert len(failed) == 1 and failed[0]["level"] == "warning" and failed[0]["error"]
+    assert failed[0]["error"] not in body["detail"]
