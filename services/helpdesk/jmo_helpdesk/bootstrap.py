@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from jmo_shared.clock import Clock, SystemClock
+from jmo_shared.idempotency import IdempotencyStore
 from jmo_shared.logging import get_logger
 from jmo_shared.runtime import Runtime
 
@@ -30,13 +31,16 @@ class HelpdeskService:
     place_import: PlaceImport
     programs: Programs
     complaints: ComplaintDesk
+    idempotency: IdempotencyStore
 
     async def on_api_start(self) -> None:
         await ensure_indexes(self.runtime.db)
+        await self.idempotency.ensure_indexes()
         await self.programs.seed()
 
     async def on_worker_start(self) -> None:
         await ensure_indexes(self.runtime.db)
+        await self.idempotency.ensure_indexes()
         await self.programs.seed()
         await self.place_import.seed_demo_if_empty()
 
@@ -56,6 +60,7 @@ def build(settings: HelpdeskSettings | None = None, clock: Clock | None = None,
     runtime = runtime or Runtime(settings)
     db = runtime.db
     place_store = PlaceStore(db)
+    idempotency = IdempotencyStore(db, scope="helpdesk.complaints")
     return HelpdeskService(
         settings=settings,
         runtime=runtime,
@@ -63,5 +68,7 @@ def build(settings: HelpdeskSettings | None = None, clock: Clock | None = None,
         places=PlaceQueries(place_store, settings.places_default_radius_km, settings.places_max_radius_km),
         place_import=PlaceImport(db, place_store),
         programs=Programs(db, ProgramStore(db), clock),
-        complaints=ComplaintDesk(db, ComplaintRepository(db), clock, settings.sla_policy(), settings.ticket_prefix),
+        complaints=ComplaintDesk(db, ComplaintRepository(db), idempotency, clock, settings.sla_policy(),
+                                 settings.ticket_prefix),
+        idempotency=idempotency,
     )

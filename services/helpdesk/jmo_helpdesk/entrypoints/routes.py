@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 
 from jmo_shared.auth import Principal
 from jmo_shared.errors import DomainError, FieldError
@@ -72,9 +72,15 @@ async def program(code: str, service: Service, lang: str = "id") -> dict[str, An
     return await service.programs.get(code, lang)
 
 
-@members.post("", status_code=201)
-async def file_complaint(body: FileComplaint, member: Member, service: Service) -> dict[str, Any]:
-    return await service.complaints.file(member, body.category, body.text, body.claim_id)
+@members.post("", status_code=201,
+              responses={400: {"description": "idempotency_key_required"},
+                         409: {"description": "request_in_flight (the same Idempotency-Key)"}})
+async def file_complaint(
+    body: FileComplaint, member: Member, service: Service,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> dict[str, Any]:
+    """File a complaint (pengaduan); a retry with the same Idempotency-Key answers the first ticket."""
+    return await service.complaints.file(member, body.category, body.text, body.claim_id, idempotency_key)
 
 
 @members.get("")

@@ -10,6 +10,7 @@ from jmo_shared.auth import Principal
 from jmo_shared.clock import Clock
 from jmo_shared.errors import DomainError, FieldError, not_found
 from jmo_shared.events.helpdesk import ComplaintFiled
+from jmo_shared.idempotency import IdempotencyStore, fingerprint
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Database, Tx
 
@@ -19,6 +20,8 @@ from ..domain.complaints import Complaint, ComplaintError, SlaPolicy, format_tic
 log = get_logger(__name__)
 
 SLA_BREACHES = Counter("helpdesk_sla_breaches_total", "Complaints that passed their SLA unresolved", ["category"])
+
+FILED = 201
 
 
 def complaint_view(c: Complaint, officer: bool = False) -> dict[str, Any]:
@@ -43,24 +46,43 @@ def _refuse(exc: ComplaintError, field: str = "category") -> DomainError:
 
 
 class ComplaintDesk:
-    def __init__(self, db: Database, repo: ComplaintRepository, clock: Clock, sla: SlaPolicy,
-                 ticket_prefix: str) -> None:
+    def __init__(self, db: Database, repo: ComplaintRepository, idempotency: IdempotencyStore, clock: Clock,
+                 sla: SlaPolicy, ticket_prefix: str) -> None:
         self._db = db
         self._repo = repo
+        self._idempotency = idempotency
         self._clock = clock
         self._sla = sla
         self._prefix = ticket_prefix
 
     # --- members ------------------------------------------------------------
 
-    async def file(self, member: Principal, category: str, text: str, claim_id: str | None) -> dict[str, Any]:
+    async def file(self, member: Principal, category: str, text: str, claim_id: str | None,
+                   key: str | None) -> dict[str, Any]:
+        """File a complaint; the same Idempotency-Key again answers the first ticket and files nothing."""
+        if not key:
+            raise DomainError("idempotency_key_required",
+                              "send an Idempotency-Key header so a retry cannot file the complaint twice", 400)
+        request = {"category": category, "text": text, "claim_id": claim_id}
+        stored = await self._idempotency.begin(member.member_id, key, fingerprint(request))
+        if stored is not None:
+            return stored.body
+        try:
+            return await self._file(member, category, text, claim_id, key)
+        except Exception:
+            # Nothing was filed: give the key back so a corrected complaint may use it.
+            await self._idempotency.release(member.member_id, key)
+            raise
+
+    async def _file(self, member: Principal, category: str, text: str, claim_id: str | None,
+                    key: str) -> dict[str, Any]:
         now = self._clock.now()
         try:
             due = self._sla.due_at(category, now)
         except ComplaintError as exc:
             raise _refuse(exc) from exc
 
-        async def work(tx: Tx) -> Complaint:
+        async def work(tx: Tx) -> dict[str, Any]:
             seq = await self._repo.next_sequence(tx, ticket_year(now))
             complaint = Complaint(
                 ticket=format_ticket(self._prefix, ticket_year(now), seq), member_id=member.member_id,
@@ -71,12 +93,14 @@ class ComplaintDesk:
                 # The claims service decides whether the claim is this member's; we do not hold claims.
                 tx.emit(ComplaintFiled(ticket=complaint.ticket, member_id=member.member_id, claim_id=claim_id,
                                        category=category, filed_at=now))
-            return complaint
+            answer = {"ticket": complaint.ticket, "status": complaint.status.value,
+                      "sla_due_at": complaint.sla_due_at.isoformat()}
+            await self._idempotency.complete(tx, member.member_id, key, FILED, answer)
+            return answer
 
-        complaint = await self._db.transaction(work)
-        log.info("complaint_filed", ticket=complaint.ticket, category=category, has_claim=bool(claim_id))
-        return {"ticket": complaint.ticket, "status": complaint.status.value,
-                "sla_due_at": complaint.sla_due_at.isoformat()}
+        answer = await self._db.transaction(work)
+        log.info("complaint_filed", ticket=answer["ticket"], category=category, has_claim=bool(claim_id))
+        return answer
 
     async def mine(self, member: Principal) -> dict[str, Any]:
         return {"complaints": [complaint_view(c) for c in await self._repo.of_member(member.member_id)]}

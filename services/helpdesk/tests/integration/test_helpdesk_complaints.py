@@ -25,9 +25,10 @@ async def env(infra, token_issuer):
         yield api, worker, tap, token_issuer
 
 
-async def file(api, m: Member, issuer, **body):
+async def file(api, m: Member, issuer, key: str | None = None, **body):
     payload = {"category": "claim", "text": "Klaim saya belum dibayar sejak dua minggu."} | body
-    return await api.post("/v1/complaints", json=payload, headers=m.headers(issuer))
+    headers = m.headers(issuer) | {"Idempotency-Key": key or uuid.uuid4().hex}
+    return await api.post("/v1/complaints", json=payload, headers=headers)
 
 
 async def test_lifecycle_from_filing_to_closing(env) -> None:
@@ -103,6 +104,32 @@ async def test_tickets_are_unique_and_a_complaint_without_a_claim_emits_nothing(
     flagged = await file(api, m, issuer, claim_id="clm-9")  # a later one with a claim, as a marker
     await eventually(lambda: _first(tap.of_member(m.member_id)), timeout=30, message="marker event")
     assert [e.data["ticket"] for e in tap.of_member(m.member_id)] == [flagged.json()["ticket"]]
+
+
+async def test_filing_takes_an_idempotency_key_and_a_retry_files_nothing_new(env) -> None:
+    api, _worker, _tap, issuer = env
+    m = Member()
+    body = {"category": "service", "text": "Antrean di kantor cabang terlalu lama."}
+    keyless = await api.post("/v1/complaints", json=body, headers=m.headers(issuer))
+    assert keyless.status_code == 400 and keyless.json()["code"] == "idempotency_key_required"
+
+    first = await file(api, m, issuer, key="retry-1", **body)
+    again = await file(api, m, issuer, key="retry-1", **body)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json()
+    mine = (await api.get("/v1/complaints", headers=m.headers(issuer))).json()["complaints"]
+    assert [c["ticket"] for c in mine] == [first.json()["ticket"]]
+
+    # The key with another complaint is a mistake, not a replay; another member's key is their own.
+    other = await file(api, m, issuer, key="retry-1", category="other", text="Sesuatu yang lain sama sekali.")
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    stranger = await file(api, Member(), issuer, key="retry-1", **body)
+    assert stranger.status_code == 201 and stranger.json()["ticket"] != first.json()["ticket"]
+    # A refused filing gives its key back: corrected, the same key files.
+    refused = await file(api, m, issuer, key="retry-2", category="weather", text=body["text"])
+    assert refused.status_code == 422 and refused.json()["code"] == "validation_failed"
+    corrected = await file(api, m, issuer, key="retry-2", **body)
+    assert corrected.status_code == 201 and corrected.json()["ticket"] != first.json()["ticket"]
 
 
 async def test_members_see_only_their_own(env) -> None:
