@@ -86,6 +86,11 @@ def process_env(
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "IDENTITY_FACE_CACHE_DIR": str(ROOT / ".cache" / "face-models"),
+        # Every local client is 127.0.0.1, and the demo, the benchmarks and the e2e journeys ask to register
+        # until the registry feeds have reached identity: each early ask is a refused registration, which
+        # identity otherwise limits (10 per address, 5 per NIK an hour).
+        "IDENTITY_CLIENT_REGISTRATION_MAX_REFUSALS": "1000000",
+        "IDENTITY_REGISTRATION_NIK_MAX_REFUSALS": "10000",
         "PROFILE_BANK_INQUIRY_URL": by_name["banksim"].url,
         "PAYOUT_PUBLIC_URL": by_name["payout-api"].url,
         # The daily reconciliation reads each bank's camt.053 statement from the simulator.

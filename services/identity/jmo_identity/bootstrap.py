@@ -16,7 +16,7 @@ from jmo_shared.runtime import Runtime, api_lifespan, worker_app
 from jmo_shared.topics import CORE_MEMBERSHIP, POPULATION_RECORDS
 
 from .adapters.account_store import AccountStore
-from .adapters.attempt_store import CLIENT_ATTEMPTS, LOGIN_FAILURES, AttemptStore
+from .adapters.attempt_store import CLIENT_ATTEMPTS, LOGIN_FAILURES, REFUSED_REGISTRATIONS, AttemptStore
 from .adapters.biometric_store import BiometricStore
 from .adapters.challenge_store import ChallengeStore, load_code_pepper
 from .adapters.indexes import ensure_indexes
@@ -85,19 +85,27 @@ def build_context(runtime: Runtime, settings: IdentitySettings, clock: Clock) ->
         notifier=LocalNotifier(db, timedelta(hours=settings.notification_retention_hours)),
         client_attempts=AttemptStore(db, CLIENT_ATTEMPTS),
         client_limits=client_limits(settings),
+        registration_refusals=AttemptStore(db, REFUSED_REGISTRATIONS),
+        registration_nik_limit=attempt_limit(settings.registration_nik_max_refusals,
+                                             settings.registration_nik_window_seconds),
         recovery_cooling_off=timedelta(hours=settings.recovery_cooling_off_hours),
         refuse_replayed_selfies=settings.face_refuse_replayed_selfies,
     )
 
 
-def client_limits(settings: IdentitySettings) -> dict[str, LockoutPolicy]:
-    def limit(count: int, seconds: int) -> LockoutPolicy:
-        return LockoutPolicy(max_failures=count, window=timedelta(seconds=seconds), delay_step_seconds=0)
+def attempt_limit(count: int, seconds: int) -> LockoutPolicy:
+    """`count` attempts in a sliding window of `seconds`, answered at once (no slowing down)."""
+    return LockoutPolicy(max_failures=count, window=timedelta(seconds=seconds), delay_step_seconds=0)
 
+
+def client_limits(settings: IdentitySettings) -> dict[str, LockoutPolicy]:
+    s = settings
     return {
-        throttling.LOGIN: limit(settings.client_login_max_failures, settings.client_login_window_seconds),
-        throttling.PASSWORD_RESET: limit(settings.client_reset_max_requests, settings.client_reset_window_seconds),
-        throttling.RECOVERY: limit(settings.client_recovery_max_attempts, settings.client_recovery_window_seconds),
+        throttling.LOGIN: attempt_limit(s.client_login_max_failures, s.client_login_window_seconds),
+        throttling.PASSWORD_RESET: attempt_limit(s.client_reset_max_requests, s.client_reset_window_seconds),
+        throttling.RECOVERY: attempt_limit(s.client_recovery_max_attempts, s.client_recovery_window_seconds),
+        throttling.REGISTRATION: attempt_limit(s.client_registration_max_refusals,
+                                               s.client_registration_window_seconds),
     }
 
 

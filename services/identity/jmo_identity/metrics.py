@@ -5,6 +5,12 @@ from __future__ import annotations
 from prometheus_client import Counter, Histogram
 
 REGISTRATIONS = Counter("identity_registrations_total", "Account registrations by outcome", ["outcome"])
+# What registration tells a prober: refusals of the registry check, and refusals over their limits
+# (reason client_address_limit / nik_limit; not in identity_client_throttled_total).
+REGISTRATION_REFUSALS = Counter(
+    "identity_registration_refusals_total",
+    "Registrations refused by the registry check or for too many such refusals", ["reason"],
+)
 LOGINS = Counter("identity_logins_total", "Login attempts by outcome", ["outcome"])
 REFRESHES = Counter("identity_refreshes_total", "Refresh token uses by outcome", ["outcome"])
 FACE_VERIFICATIONS = Counter(

@@ -94,6 +94,13 @@ class IdentitySettings(ServiceSettings):
     client_recovery_max_attempts: int = Field(default=10, ge=1)
     client_recovery_window_seconds: int = Field(default=3600, ge=60)
 
+    # --- registration: refusals tell which NIK, KPJ, name and birth date go together -------
+    # Refused registrations (not_in_registry, registry_mismatch) per client address, then per NIK.
+    client_registration_max_refusals: int = Field(default=10, ge=1)
+    client_registration_window_seconds: int = Field(default=3600, ge=60)
+    registration_nik_max_refusals: int = Field(default=5, ge=1)
+    registration_nik_window_seconds: int = Field(default=3600, ge=60)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _valid_networks(cls, value: list[str]) -> list[str]:

@@ -1,4 +1,5 @@
-"""Recent attempts per key (an e-mail's failed logins, a client address's requests), for throttling.
+"""Recent attempts per key (an e-mail's failed logins, a client address's requests, a NIK's refused
+registrations), for throttling.
 
 Only the times are kept (the last few, enough to decide), under a hashed key,
 and the document expires by itself once the window has passed.
@@ -14,11 +15,16 @@ from jmo_shared.mongo import Database, update_by_id
 
 LOGIN_FAILURES = "login_failures"  # per e-mail
 CLIENT_ATTEMPTS = "client_attempts"  # per scope and client address
+REFUSED_REGISTRATIONS = "registration_refusals"  # per NIK
 
 
 def client_key(scope: str, client: str) -> str:
     # Addresses are personal data and not needed to count: keep only their hash.
     return hashlib.sha256(f"{scope}:{client}".encode()).hexdigest()
+
+
+def nik_key(nik: str) -> str:
+    return hashlib.sha256(f"registration:{nik}".encode()).hexdigest()
 
 
 class AttemptStore:

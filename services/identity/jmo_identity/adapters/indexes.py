@@ -5,7 +5,7 @@ from __future__ import annotations
 from jmo_shared.mongo import Database
 
 from .account_store import ACCOUNTS
-from .attempt_store import CLIENT_ATTEMPTS, LOGIN_FAILURES
+from .attempt_store import CLIENT_ATTEMPTS, LOGIN_FAILURES, REFUSED_REGISTRATIONS
 from .biometric_store import VERIFICATIONS
 from .challenge_store import CHALLENGES
 from .notifier import NOTIFICATIONS
@@ -16,7 +16,7 @@ from .token_store import FAMILIES, TOKENS
 async def ensure_indexes(db: Database) -> None:
     await db[ACCOUNTS].create_index("nik", unique=True, name="one_account_per_nik")
     await db[ACCOUNTS].create_index("email", unique=True, name="one_account_per_email")
-    for attempts in (LOGIN_FAILURES, CLIENT_ATTEMPTS):
+    for attempts in (LOGIN_FAILURES, CLIENT_ATTEMPTS, REFUSED_REGISTRATIONS):
         await db[attempts].create_index("purge_at", expireAfterSeconds=0, name="purge")
     await db[TOKENS].create_index("family_id", name="family")
     await db[TOKENS].create_index("purge_at", expireAfterSeconds=0, name="purge")

@@ -45,11 +45,14 @@ accounts = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 @accounts.post(
     "", status_code=201, response_model=RegisterAccountResponse,
     responses={409: {"description": "account_exists / email_taken", **_PROBLEM},
-               422: {"description": "validation_failed / not_in_registry / registry_mismatch", **_PROBLEM}},
+               422: {"description": "validation_failed / not_in_registry / registry_mismatch", **_PROBLEM},
+               429: {"description": "too_many_attempts: too many refused registrations from this client address "
+                                    "or for this NIK (retry_after)", **_PROBLEM}},
 )
-async def register_account(body: RegisterAccountRequest, ctx: Identity) -> RegisterAccountResponse:
+async def register_account(body: RegisterAccountRequest, ctx: Identity, client: ClientAddress
+                           ) -> RegisterAccountResponse:
     """Open an account; NIK, KPJ, name and birth date must match the membership and population registries."""
-    member_id = await account_handlers.register_account(ctx, **body.model_dump())
+    member_id = await account_handlers.register_account(ctx, **body.model_dump(), client=client)
     return RegisterAccountResponse(member_id=member_id)
 
 

@@ -48,9 +48,12 @@ class IdentityContext:
     challenges: ChallengeStore
     code_policy: CodePolicy
     notifier: Notifier
-    # Per scope ("login", "password_reset", "account_recovery"): attempts from one client address.
+    # Per scope ("login", "password_reset", "account_recovery", "registration"): attempts from one client address.
     client_attempts: AttemptStore
     client_limits: dict[str, LockoutPolicy]
+    # Refused registrations per NIK, whatever address they came from.
+    registration_refusals: AttemptStore
+    registration_nik_limit: LockoutPolicy
     recovery_cooling_off: timedelta
     refuse_replayed_selfies: bool = True
     code_pepper: bytes = b""  # set at start-up (settings or the database)

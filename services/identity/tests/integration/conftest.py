@@ -111,6 +111,9 @@ def identity_settings(infra, settings_overrides: dict) -> IdentitySettings:
         mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, db_name=db,
         consumer_group_prefix=f"test-{db}", jwks_json=None, signing_key_pem=None,
         login_failure_delay_step_seconds=0.05,
+        # Every request here comes from 127.0.0.1, and register_when_known asks until the registry
+        # projection arrived: each early ask is a refused registration (limits: their own module).
+        client_registration_max_refusals=100_000, registration_nik_max_refusals=100_000,
     )
     values.update(settings_overrides)
     return IdentitySettings(**values)
