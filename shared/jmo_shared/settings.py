@@ -11,10 +11,17 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+LOCAL_ENVIRONMENTS = frozenset({"local", "dev", "test"})
+
+
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", env_file=None)
 
     service_name: str = "service"
+    # Where this process runs: `local` (the local stack, docker-compose, tests) or a deployed
+    # environment (anything else, e.g. staging, production). Deployed, a service refuses to start
+    # on what is only fit for a laptop (payout: bank secrets left unset or the public dev ones).
+    environment: str = Field(default="production", validation_alias=AliasChoices("ENVIRONMENT", "environment"))
     host: str = "127.0.0.1"
     port: int = 8000
     # The worker process (consumers + outbox relay) serves health and metrics here.
@@ -68,3 +75,7 @@ class ServiceSettings(BaseSettings):
     trace_file_dir: str | None = Field(
         default=None, validation_alias=AliasChoices("TRACE_FILE_DIR", "trace_file_dir")
     )
+
+    @property
+    def is_local(self) -> bool:
+        return self.environment.strip().lower() in LOCAL_ENVIRONMENTS

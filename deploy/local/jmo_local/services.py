@@ -72,6 +72,8 @@ def process_env(
     traces = Path(data_dir) / "traces"
     traces.mkdir(parents=True, exist_ok=True)
     env = {
+        # Payout accepts the public dev bank secrets below only in a local environment.
+        "ENVIRONMENT": "local",
         "MONGODB_URI": mongo_uri,
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "JWKS_URL": f"{by_name['identity-api'].url}/.well-known/jwks.json",

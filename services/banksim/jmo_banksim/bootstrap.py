@@ -60,7 +60,7 @@ def create_api(settings: BanksimSettings | None = None, clock: Clock | None = No
         db = Database(client, settings.db_name, source=f"/jmo/{settings.service_name}")
         http = httpx.AsyncClient(timeout=settings.notify_timeout_seconds,
                                  event_hooks={"request": [tracing.httpx_request_hook]})
-        notifier = Notifier(http, dict(settings.bank_notify_secrets), clock, settings.notify_retry_initial_seconds,
+        notifier = Notifier(http, settings.signing_secrets(), clock, settings.notify_retry_initial_seconds,
                             settings.notify_retry_max_seconds, settings.notify_give_up_seconds)
         bank = Bank(db, book, defaults, notifier, clock, settings.reorder_hold_seconds,
                     settings.serve_notify_url_prefix)

@@ -14,11 +14,6 @@ def dev_fund_accounts() -> dict[str, str]:
     return {code: f"{code}7000001" for code in PARTNER_BANKS}
 
 
-def dev_bank_secrets() -> dict[str, str]:
-    """The same local-only defaults as the payout service's PAYOUT_BANK_NOTIFY_SECRETS."""
-    return {code: f"dev-secret-{code}" for code in PARTNER_BANKS}
-
-
 class BanksimSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="BANKSIM_", extra="ignore")
 
@@ -26,8 +21,10 @@ class BanksimSettings(ServiceSettings):
     port: int = 8099
     db_name: str = "banksim"
 
-    # JSON object bank_code -> HMAC secret used to sign notifications to the payout service.
-    bank_notify_secrets: dict[str, str] = Field(default_factory=dev_bank_secrets)
+    # JSON object bank_code -> HMAC secret used to sign notifications to the payout service, or a
+    # list of secrets (the same setting as payout's during a rotation): the first one signs. No
+    # default: the local stack and the tests set it; a bank without one reports nothing (logged).
+    bank_notify_secrets: dict[str, str | list[str]] = Field(default_factory=dict)
     consumer_group: str = "banksim"
     instruction_topic_pattern: str = "^" + BANK_TOPIC_PREFIX.replace(".", r"\.") + ".*"
     # Time between receiving a transfer and executing it (BI-FAST takes ~25 s for real; fast locally).
@@ -53,3 +50,12 @@ class BanksimSettings(ServiceSettings):
     fund_opening_balance_idr: int = 1_000_000_000_000
     # On a shared broker several simulators may run: serve only the payout service at this URL prefix.
     serve_notify_url_prefix: str | None = None
+
+    def signing_secrets(self) -> dict[str, str]:
+        """The secret each bank signs with: the first one configured."""
+        out = {}
+        for code, given in self.bank_notify_secrets.items():
+            first = given if isinstance(given, str) else next(iter(given), "")
+            if first:
+                out[code] = first
+        return out

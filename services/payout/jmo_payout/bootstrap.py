@@ -54,6 +54,7 @@ def statement_client(settings: PayoutSettings) -> httpx.AsyncClient:
 
 def create_api(settings: PayoutSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or PayoutSettings()
+    settings.check_deployable()  # before anything listens: a clear error, not a payout that trusts no bank
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,6 +97,7 @@ def _timeout_sweeper(service: PayoutService, interval: float, stopping: asyncio.
 
 def create_worker(settings: PayoutSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or PayoutSettings()
+    settings.check_deployable()  # before anything listens: a clear error, not a payout that trusts no bank
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

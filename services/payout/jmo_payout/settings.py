@@ -15,9 +15,13 @@ from .domain.rails import RailPolicy
 from .domain.tax import Bracket, TaxPolicy
 
 
-def dev_bank_secrets() -> dict[str, str]:
-    """Local-only secrets; any real deployment sets PAYOUT_BANK_NOTIFY_SECRETS from a Secret."""
-    return {code: f"dev-secret-{code}" for code in PARTNER_BANKS}
+# The published secrets of the local stack and the tests ("dev-secret-<bank code>"): never valid
+# outside a local environment.
+DEV_SECRET_PREFIX = "dev-secret-"
+
+
+class SettingsRefused(RuntimeError):
+    """Settings a deployed payout must not start with."""
 
 
 class PayoutSettings(ServiceSettings):
@@ -30,8 +34,10 @@ class PayoutSettings(ServiceSettings):
 
     # Where banks reach this service; notify_url = public_url + /v1/bank/notifications.
     public_url: str = "http://127.0.0.1:8005"
-    # JSON object bank_code -> HMAC secret for the banks' signed notifications.
-    bank_notify_secrets: dict[str, str] = Field(default_factory=dev_bank_secrets)
+    # JSON object bank_code -> HMAC secret, or a list of secrets while one is rotated (a report
+    # signed with any of them verifies). No default: outside a local environment payout refuses to
+    # start without them (check_deployable).
+    bank_notify_secrets: dict[str, str | list[str]] = Field(default_factory=dict)
     # Reports signed longer ago (or further ahead) than this are refused as possible replays.
     notification_max_skew_seconds: int = 300
     # Banks we have a disbursement agreement with; others get no transfer (jmo_shared.topics).
@@ -99,6 +105,31 @@ class PayoutSettings(ServiceSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    def bank_secrets(self) -> dict[str, tuple[str, ...]]:
+        """Every secret a report of each bank may be signed with (empty ones left out)."""
+        out = {}
+        for code, given in self.bank_notify_secrets.items():
+            secrets = tuple(s for s in ([given] if isinstance(given, str) else given) if s)
+            if secrets:
+                out[code] = secrets
+        return out
+
+    def check_deployable(self) -> None:
+        """Refuse what is only fit for a laptop when running anywhere else (SettingsRefused)."""
+        if self.is_local:
+            return
+        secrets = self.bank_secrets()
+        if not secrets:
+            raise SettingsRefused(
+                f"PAYOUT_BANK_NOTIFY_SECRETS is not set (environment {self.environment!r}): no bank report "
+                "could be verified; set it from the bank-secrets Secret, or ENVIRONMENT=local on a laptop")
+        published = sorted(code for code, values in secrets.items() if any(v.startswith(DEV_SECRET_PREFIX)
+                                                                          for v in values))
+        if published:
+            raise SettingsRefused(
+                f"PAYOUT_BANK_NOTIFY_SECRETS holds the public dev secret of bank(s) {', '.join(published)} "
+                f"(environment {self.environment!r}): anyone could sign their reports")
 
     @property
     def notify_url(self) -> str:

@@ -18,7 +18,7 @@ from jmo_banksim.bootstrap import create_api
 from jmo_banksim.settings import BanksimSettings
 from jmo_shared.events.payout import Amount, Party, PayoutSent
 from jmo_shared.testing import eventually
-from jmo_shared.topics import bank_topic
+from jmo_shared.topics import PARTNER_BANKS, bank_topic
 
 from banksim_harness import Receiver, in_process, serve_http
 
@@ -29,6 +29,7 @@ def settings(infra, serve_prefix: str) -> BanksimSettings:
     tag = uuid.uuid4().hex[:10]
     return BanksimSettings(mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap,
                            db_name=f"t_banksim_{tag}", consumer_group=f"test-{tag}-banksim",
+                           bank_notify_secrets={code: f"dev-secret-{code}" for code in PARTNER_BANKS},
                            serve_notify_url_prefix=serve_prefix, notify_retry_initial_seconds=0.1,
                            notify_give_up_seconds=10)
 

@@ -7,7 +7,7 @@ cannot be replayed later.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from jmo_shared.bank_signature import BANK_CODE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
@@ -33,21 +33,27 @@ def parse_timestamp(value: str) -> datetime:
 def verify_bank_signature(
     headers: Mapping[str, str],
     raw_body: bytes,
-    secrets: Mapping[str, str],
+    secrets: Mapping[str, str | Sequence[str]],
     now: datetime,
     max_skew: timedelta,
 ) -> str:
-    """The verified bank code, or a 401 DomainError. `headers` must be case-insensitive (lower-case keys)."""
+    """The verified bank code, or a 401 DomainError. `headers` must be case-insensitive (lower-case keys).
+
+    A bank has one secret, or two while it rotates: a report signed with either verifies.
+    """
     bank_code = headers.get(BANK_CODE_HEADER, "")
     timestamp = headers.get(TIMESTAMP_HEADER, "")
     given = headers.get(SIGNATURE_HEADER, "")
     if not bank_code or not timestamp or not given:
         raise _refused("invalid_signature", "X-Bank-Code, X-Timestamp and X-Signature are required")
-    secret = secrets.get(bank_code)
-    if secret is None:
-        # Same answer as a wrong signature: do not tell a prober which bank codes exist.
-        raise _refused("invalid_signature", "signature does not verify")
-    if not hmac.compare_digest(signature(secret, timestamp, raw_body), given.strip().lower()):
+    given = given.strip().lower()
+    # An unknown bank gets the same answer as a wrong signature: do not tell a prober which codes exist.
+    # Every secret is tried (no early exit), so the time taken does not say which one matched.
+    candidates = secrets.get(bank_code, ())
+    if isinstance(candidates, str):  # one secret, not its characters
+        candidates = (candidates,)
+    matches = [hmac.compare_digest(signature(secret, timestamp, raw_body), given) for secret in candidates]
+    if not any(matches):
         raise _refused("invalid_signature", "signature does not verify")
     at = parse_timestamp(timestamp)
     if abs(now - at) > max_skew:

@@ -30,7 +30,7 @@ class PayoutContext:
     partner_banks: frozenset[str]
     debtor: DebtorAccount
     notify_url: str
-    bank_secrets: dict[str, str]
+    bank_secrets: dict[str, tuple[str, ...]]
     max_notification_skew: timedelta
     bank_timeout: timedelta
     new_payout_id: Callable[[], str] = field(default=new_payout_id)
@@ -45,7 +45,7 @@ class PayoutContext:
             partner_banks=frozenset(settings.partner_banks),
             debtor=DebtorAccount(settings.debtor_name, settings.debtor_bank_code, settings.debtor_account_number),
             notify_url=settings.notify_url,
-            bank_secrets=dict(settings.bank_notify_secrets),
+            bank_secrets=settings.bank_secrets(),
             max_notification_skew=timedelta(seconds=settings.notification_max_skew_seconds),
             bank_timeout=timedelta(seconds=settings.bank_timeout_seconds),
         )

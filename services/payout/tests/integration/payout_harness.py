@@ -18,7 +18,10 @@ from fastapi import FastAPI
 
 from jmo_shared.events import BankAccount, ClaimApproved
 from jmo_shared.events.envelope import CloudEvent
-from jmo_shared.topics import TOPICS
+from jmo_shared.topics import PARTNER_BANKS, TOPICS
+
+# The tests' bank secrets, set explicitly (payout and the simulator have no default).
+DEV_SECRETS = {code: f"dev-secret-{code}" for code in PARTNER_BANKS}
 
 
 @dataclass

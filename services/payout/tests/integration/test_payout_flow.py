@@ -28,7 +28,7 @@ from jmo_shared.events import BankPayoutStatus, ClaimApproved
 from jmo_shared.testing import TokenIssuer, eventually, publish
 from jmo_shared.topics import PARTNER_BANKS, PAYOUT_EVENTS, bank_status_topic, bank_topic
 
-from payout_harness import (EventTap, Member, account_number, approved, bind_free_socket, in_process, open_account,
+from payout_harness import (DEV_SECRETS, EventTap, Member, account_number, approved, bind_free_socket, in_process, open_account,
                             serve_http)
 
 pytestmark = pytest.mark.integration
@@ -38,6 +38,9 @@ INITIATED = "jht.payout.PayoutInitiated.v1"
 SENT = "jht.payout.PayoutSent.v1"
 SETTLED = "jht.payout.PayoutSettled.v1"
 FAILED = "jht.payout.PayoutFailed.v1"
+
+
+ROTATED_451 = "rotated-secret-451"
 
 
 @dataclass
@@ -57,10 +60,12 @@ async def stack(infra, token_issuer: TokenIssuer):
     sock = bind_free_socket()
     public_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     common = dict(mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap,
-                  jwks_json=token_issuer.jwks(), consumer_group_prefix=f"test-{tag}")
+                  jwks_json=token_issuer.jwks(), consumer_group_prefix=f"test-{tag}", environment="local")
+    # 451 is rotating its secret: payout takes the new one and the old one (which the simulator signs with).
     payout = PayoutSettings(**common, db_name=f"t_payout_{tag}", public_url=public_url,
+                            bank_notify_secrets={**DEV_SECRETS, "451": [ROTATED_451, DEV_SECRETS["451"]]},
                             bank_timeout_seconds=TIMEOUT_SECONDS, timeout_sweep_interval_seconds=0.5)
-    bank = BanksimSettings(**common, db_name=f"t_banksim_{tag}", consumer_group=f"test-{tag}-banksim",
+    bank = BanksimSettings(**common, bank_notify_secrets=DEV_SECRETS, db_name=f"t_banksim_{tag}", consumer_group=f"test-{tag}-banksim",
                            serve_notify_url_prefix=public_url, reorder_hold_seconds=1.5,
                            notify_retry_initial_seconds=0.2, notify_give_up_seconds=20)
     tap = EventTap(infra.kafka_bootstrap, [PAYOUT_EVENTS, *(bank_topic(code) for code in PARTNER_BANKS)])
@@ -317,6 +322,20 @@ async def test_bank_notification_refusals_and_idempotence(stack: Stack) -> None:
     assert not stack.tap.of(SETTLED, claim_id=claim.claim_id)
     outcomes = [r["outcome"] async for r in stack.db["bank_reports"].find({"payout_id": body["payout_id"]})]
     assert {"failed", "duplicate", "late", "refused:end_to_end_id_mismatch", "refused:wrong_bank"} <= set(outcomes)
+
+
+async def test_either_secret_of_a_rotating_bank_verifies(stack: Stack) -> None:
+    member, claim, body = await sent_silently(stack, "451")
+    try:
+        neither = await notify(stack, body, "451", secret="retired-before-the-rotation")
+        assert (neither.status_code, neither.json()["code"]) == (401, "invalid_signature")
+        new = await notify(stack, body, "451", secret=ROTATED_451)
+        assert (new.status_code, new.json()["outcome"]) == (200, "settled"), new.text
+        old = await notify(stack, body, "451", secret=DEV_SECRETS["451"])
+        assert (old.status_code, old.json()["outcome"]) == (200, "duplicate"), old.text
+    finally:
+        await behave(stack, "451", "normal")
+    assert (await payout_of(stack, member, claim))["status"] == "SETTLED"
 
 
 async def test_a_report_on_the_banks_status_topic_settles(stack: Stack) -> None:

@@ -39,7 +39,7 @@ from jmo_shared.mongo import Database, make_client
 from jmo_shared.testing import TokenIssuer, eventually, publish
 from jmo_shared.topics import PARTNER_BANKS
 
-from payout_harness import Member, approved, bind_free_socket, in_process, open_account, serve_http
+from payout_harness import DEV_SECRETS, Member, approved, bind_free_socket, in_process, open_account, serve_http
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +80,8 @@ async def stack(infra, token_issuer: TokenIssuer, tmp_path_factory: pytest.TempP
     bank_url = f"http://127.0.0.1:{bank_sock.getsockname()[1]}"
     drop_dir = tmp_path_factory.mktemp("statements")
     common = dict(mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap,
-                  jwks_json=token_issuer.jwks(), consumer_group_prefix=f"test-{tag}")
+                  jwks_json=token_issuer.jwks(), consumer_group_prefix=f"test-{tag}", environment="local",
+                  bank_notify_secrets=DEV_SECRETS)
     payout = PayoutSettings(**common, db_name=f"t_payout_rec_{tag}", public_url=public_url,
                             bank_timeout_seconds=TIMEOUT_SECONDS, timeout_sweep_interval_seconds=0.3,
                             statement_source=bank_url, statement_sources={"002": f"file://{drop_dir}"},

@@ -65,3 +65,14 @@ def test_timestamp_must_be_rfc3339_with_offset() -> None:
     for bad in ("yesterday", "2025-07-15T03:00:00"):
         headers = {"x-bank-code": "014", "x-timestamp": bad, "x-signature": signature("secret-014", bad, BODY)}
         assert code_of(headers) == "invalid_timestamp"
+
+
+def test_while_a_bank_rotates_either_secret_verifies_and_no_other() -> None:
+    rotating = {"014": ("secret-014-new", "secret-014")}
+    assert verify_bank_signature(signed(secret="secret-014-new"), BODY, rotating, NOW, SKEW) == "014"
+    assert verify_bank_signature(signed(secret="secret-014"), BODY, rotating, NOW, SKEW) == "014"
+    with pytest.raises(DomainError) as err:
+        verify_bank_signature(signed(secret="secret-014-older"), BODY, rotating, NOW, SKEW)
+    assert err.value.code == "invalid_signature"
+    with pytest.raises(DomainError):  # a bank's secret is a whole string, never one of its characters
+        verify_bank_signature(signed(secret="s"), BODY, {"014": "secret-014"}, NOW, SKEW)
