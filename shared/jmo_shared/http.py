@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opentelemetry import trace
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, OperationFailure, PyMongoError, WTimeoutError
@@ -93,6 +95,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, BodyTooLarge):
+            return exc.limit.refusal()
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}.get(
             exc.status_code, "http_error"
         )
@@ -198,17 +202,105 @@ def health_router() -> APIRouter:
     return router
 
 
+# --- request body limits -------------------------------------------------
+
+# Every JSON request of the contract fits many times over; uploads name their own limit.
+DEFAULT_MAX_JSON_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class BodyLimitRule:
+    """How large a route's request body may be, and how a larger one is refused (413 problem+json)."""
+
+    max_bytes: int
+    code: str = "request_too_large"
+    detail: str = ""
+    field: str = "body"
+
+    def refusal(self) -> JSONResponse:
+        detail = self.detail or f"The request body may be at most {self.max_bytes} bytes."
+        return problem(413, self.code, detail, [{"field": self.field, "code": self.code, "message": detail}])
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised from `receive` once a body passes its limit: every layer lets an HTTPException through
+    (FastAPI's body parsing too), and the app's handler answers it with the rule's problem."""
+
+    def __init__(self, limit: BodyLimitRule) -> None:
+        super().__init__(413, limit.detail or "request body too large")
+        self.limit = limit
+
+
+class BodyLimit:
+    """ASGI middleware: no request body is read past its route's limit, whatever its transfer encoding.
+
+    A declared Content-Length over the limit is refused before any of the body is read; a body
+    without one (Transfer-Encoding: chunked) is counted as it arrives and refused as soon as it
+    passes the limit: the app never sees the rest, nothing more is spooled or buffered. The server
+    discards what the client still sends of that body (keeping the connection, so that a client
+    which reads only after sending gets the 413 rather than a reset).
+    """
+
+    def __init__(self, app: ASGIApp, default: BodyLimitRule, uploads: Mapping[str, BodyLimitRule]) -> None:
+        self.app = app
+        self.default = default
+        self.uploads = dict(uploads)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.uploads.get(scope["path"], self.default)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit.max_bytes:
+            await limit.refusal()(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit.max_bytes:
+                    raise BodyTooLarge(limit)
+            return message
+
+        started = False
+
+        async def noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, noting_start)
+        except BodyTooLarge:
+            # Read outside the app's handlers (a middleware of its own, say): answered here if still possible.
+            if started:
+                raise
+            await limit.refusal()(scope, receive, send)
+
+
 def create_app(
     title: str,
     description: str,
     lifespan: Callable[[FastAPI], Any],
     routers: list[APIRouter],
     version: str = "1.0.0",
+    max_body_bytes: int = DEFAULT_MAX_JSON_BODY_BYTES,
+    uploads: Mapping[str, BodyLimitRule] | None = None,
 ) -> FastAPI:
-    """A service app: its routers plus the operational endpoints every service serves."""
+    """A service app: its routers plus the operational endpoints every service serves.
+
+    Request bodies are limited to `max_body_bytes`, the upload routes (path -> rule) to their own.
+    """
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
                   telemetry=TELEMETRY)  # type: ignore[arg-type]
     install_error_handlers(app)
+    # Inside the observability middleware (added before it: the last added is outermost): a BodyTooLarge raised while
+    # the route reads reaches the app's handler as it is, not wrapped by that middleware's task group.
+    app.add_middleware(BodyLimit, default=BodyLimitRule(max_body_bytes), uploads=uploads or {})
     install_observability(app)
     app.include_router(health_router())
     for router in routers:

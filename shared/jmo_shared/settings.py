@@ -45,6 +45,9 @@ class ServiceSettings(BaseSettings):
     jwks_json: str | None = Field(default=None, validation_alias=AliasChoices("JWKS_JSON", "jwks_json"))
     jwt_issuer: str = Field(default="jmo-identity", validation_alias=AliasChoices("JWT_ISSUER", "jwt_issuer"))
     jwt_audience: str = Field(default="jmo-mobile", validation_alias=AliasChoices("JWT_AUDIENCE", "jwt_audience"))
+    # Largest request body the API reads on a route that takes JSON (or a small form); upload routes
+    # have their own limit (jmo_shared.http.BodyLimit). A larger one answers 413 request_too_large.
+    max_json_body_bytes: int = 64 * 1024
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
     # Outbox rows leave right after their commit (jmo_shared.outbox); the worker's sweeper looks this
     # often for rows still unpublished this long after their commit (a crashed process's, say).

@@ -92,4 +92,5 @@ def create_api(settings: BanksimSettings | None = None, clock: Clock | None = No
         description="Plays the member's bank for local runs and tests: accounts, inquiry, transfers, reports.",
         lifespan=lifespan,
         routers=[router],
+        max_body_bytes=settings.max_json_body_bytes,
     )

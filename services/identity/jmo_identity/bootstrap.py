@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from jmo_shared.clock import Clock, SystemClock
 from jmo_shared.events import MemberRegistered, PersonRecorded
-from jmo_shared.http import create_app
+from jmo_shared.http import BodyLimitRule, create_app
 from jmo_shared.logging import get_logger
 from jmo_shared.runtime import Runtime, api_lifespan, worker_app
 from jmo_shared.topics import CORE_MEMBERSHIP, POPULATION_RECORDS
@@ -112,7 +112,7 @@ def client_limits(settings: IdentitySettings) -> dict[str, LockoutPolicy]:
 def create_api(settings: IdentitySettings | None = None, clock: Clock | None = None) -> FastAPI:
     from .adapters.face import FacePort
     from .entrypoints.api import ROUTERS, UPLOAD_PATHS
-    from .entrypoints.upload_limit import UploadLimit
+    from .entrypoints.upload_limit import MULTIPART_OVERHEAD, UploadLimit
 
     settings = settings or IdentitySettings()
     clock = clock or SystemClock()
@@ -151,6 +151,10 @@ def create_api(settings: IdentitySettings | None = None, clock: Clock | None = N
         "ES256 access tokens and rotating refresh tokens, the JWKS, and face verification against the KTP photo.",
         lifespan=lifespan,
         routers=ROUTERS,
+        max_body_bytes=settings.max_json_body_bytes,
+        # UploadLimit (outside) already wants a Content-Length within the limit; this bounds the rest.
+        uploads={path: BodyLimitRule(settings.selfie_max_bytes + MULTIPART_OVERHEAD, "image_too_large",
+                                     field="selfie") for path in UPLOAD_PATHS},
     )
     app.add_middleware(UploadLimit, paths=UPLOAD_PATHS, max_bytes=settings.selfie_max_bytes)
     # Whose X-Forwarded-For to believe when throttling by client address.

@@ -76,6 +76,7 @@ def create_api(settings: PayoutSettings | None = None, clock: Clock | None = Non
         description="JHT payouts: PPh 21, rail, the transfer to the member's bank and the bank's reports.",
         lifespan=lifespan,
         routers=[payouts, bank, reconciliations],
+        max_body_bytes=settings.max_json_body_bytes,
     )
 
 

@@ -59,6 +59,7 @@ def create_api(settings: BalanceSettings | None = None, clock: Clock | None = No
         "balance merges (penggabungan saldo) and the digital membership card.",
         lifespan=lifespan,
         routers=[balance_router, card_router],
+        max_body_bytes=settings.max_json_body_bytes,
     )
 
 

@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from jmo_shared.clock import Clock
-from jmo_shared.http import create_app
+from jmo_shared.http import BodyLimitRule, create_app
 from jmo_shared.runtime import api_lifespan, serve
 
 from ..bootstrap import build
+from ..service_layer.documents import document_too_large
 from ..settings import ClaimsSettings
 from .review_routes import router as review_router
-from .routes import router
+from .routes import FORM_OVERHEAD_BYTES, UPLOAD_PATH, router
 
 
 def create_api(settings: ClaimsSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -38,6 +39,9 @@ def create_api(settings: ClaimsSettings | None = None, clock: Clock | None = Non
                     "manual review for officers.",
         lifespan=lifespan,
         routers=[router, review_router],
+        max_body_bytes=settings.max_json_body_bytes,
+        uploads={UPLOAD_PATH: BodyLimitRule(settings.document_max_bytes + FORM_OVERHEAD_BYTES, "file_too_large",
+                                            document_too_large(settings.document_max_bytes), field="file")},
     )
 
 

@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from jmo_shared.errors import DomainError, field_error
-from jmo_shared.http import CurrentMember
+from jmo_shared.http import BodyTooLarge, CurrentMember
 
 from ..bootstrap import ClaimsService
 from ..domain.documents import DOCUMENT_KINDS
@@ -25,7 +25,8 @@ from .schemas import (
 )
 
 # Room for the multipart boundaries and the `kind` field around the file itself.
-_FORM_OVERHEAD_BYTES = 64 * 1024
+FORM_OVERHEAD_BYTES = 64 * 1024
+UPLOAD_PATH = "/v1/claims/documents"
 
 
 def _service(request: Request) -> ClaimsService:
@@ -71,12 +72,12 @@ _UPLOAD_SCHEMA = {
 async def upload_document(request: Request, member: CurrentMember, service: Service) -> dict[str, Any]:
     """Upload one claim document; answers its id, size and sha256."""
     uploads = service.uploads
-    # Refuse an oversized upload from its declared length, before reading any of it.
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > uploads.max_bytes + _FORM_OVERHEAD_BYTES:
-        raise uploads.too_large()
+    # The body is read at most to the document limit plus the form around it (BodyLimit, see api.py),
+    # whether it declares its length or comes chunked.
     try:
         form = await request.form(max_files=1, max_fields=4)
+    except BodyTooLarge:
+        raise
     except HTTPException as exc:
         raise DomainError(code="invalid_multipart", detail=str(exc.detail), status=422) from None
     try:

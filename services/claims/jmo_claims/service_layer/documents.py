@@ -17,6 +17,10 @@ def _refuse(code: str, message: str, field: str = "file", status: int = 422) -> 
     return DomainError(code=code, detail=message, status=status, errors=[FieldError(field, code, message)])
 
 
+def document_too_large(max_bytes: int) -> str:
+    return f"A document may be at most {max_bytes // (1024 * 1024)} MB."
+
+
 class DocumentUploads:
     def __init__(self, store: DocumentStore, clock: Clock, max_bytes: int) -> None:
         self._store = store
@@ -24,8 +28,7 @@ class DocumentUploads:
         self.max_bytes = max_bytes
 
     def too_large(self) -> DomainError:
-        return _refuse("file_too_large", f"A document may be at most {self.max_bytes // (1024 * 1024)} MB.",
-                       status=413)
+        return _refuse("file_too_large", document_too_large(self.max_bytes), status=413)
 
     async def upload(self, member: Principal, kind: str, filename: str, content: bytes) -> dict[str, Any]:
         if kind not in DOCUMENT_KINDS:

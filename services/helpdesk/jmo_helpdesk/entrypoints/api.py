@@ -36,6 +36,7 @@ def create_api(settings: HelpdeskSettings | None = None, clock: Clock | None = N
         description="Offices and PLKK clinics, program information, and members' complaints with SLAs.",
         lifespan=lifespan,
         routers=[public, members, officers],
+        max_body_bytes=settings.max_json_body_bytes,
     )
 
 

@@ -9,7 +9,7 @@ from jmo_shared.http import problem
 from ..face import FaceCaptureError
 
 # Room for the multipart boundaries and the purpose field around the photo itself.
-_MULTIPART_OVERHEAD = 64 * 1024
+MULTIPART_OVERHEAD = 64 * 1024
 
 
 class UploadLimit:
@@ -22,7 +22,7 @@ class UploadLimit:
     def __init__(self, app: ASGIApp, paths: frozenset[str], max_bytes: int) -> None:
         self.app = app
         self.paths = paths
-        self.max_body = max_bytes + _MULTIPART_OVERHEAD
+        self.max_body = max_bytes + MULTIPART_OVERHEAD
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:

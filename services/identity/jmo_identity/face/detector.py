@@ -137,10 +137,11 @@ class YuNetDetector:
         """Faces in a fit() image, in the coordinates of the full image (h, w)."""
         nh, nw = small.shape[:2]
         # Pad right/bottom rather than stretch: faces stay undistorted, so the
-        # landmark geometry used by the pose check stays meaningful.
-        canvas = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
-        canvas[:nh, :nw] = small[:, :, ::-1]  # RGB -> BGR: YuNet was trained on OpenCV's BGR
-        blob = canvas.transpose(2, 0, 1)[None].astype(np.float32)
+        # landmark geometry used by the pose check stays meaningful. Written
+        # straight into the float NCHW input (~0.5 ms; ~1.6 ms through a
+        # padded uint8 canvas converted whole).
+        blob = np.zeros((1, 3, INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
+        blob[0, :, :nh, :nw] = small[:, :, ::-1].transpose(2, 0, 1)  # RGB -> BGR: YuNet was trained on OpenCV's BGR
         outs = dict(zip(self._outputs, self.session.run(self._outputs, {self._input_name: blob})))
         boxes, scores, marks = [], [], []
         for s in STRIDES:

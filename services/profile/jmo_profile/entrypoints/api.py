@@ -122,6 +122,7 @@ def create_api(
         description="The member's profile (cards, contact, KTP data, bank account) and the pengkinian data wizard.",
         lifespan=lifespan,
         routers=[profile_router, updates_router],
+        max_body_bytes=settings.max_json_body_bytes,
     )
 
 
