@@ -110,7 +110,7 @@ def _degraded(engine, photos: dict[str, Path], references: dict[str, np.ndarray]
 
 def _copies(engine, photos: dict[str, Path]) -> list[tuple[str, float, int]]:
     from jmo_identity.face import REFERENCE_POLICY
-    from jmo_identity.face.fingerprint import hash_distance
+    from jmo_identity.face.fingerprint import matched_keypoints
 
     ktp = _ktp(Image.open(photos["person_a_1"]))
     ref = engine.analyze(_jpeg(ktp), policy=REFERENCE_POLICY)
@@ -133,7 +133,7 @@ def _copies(engine, photos: dict[str, Path]) -> list[tuple[str, float, int]]:
     for label, data in variants.items():
         probe = engine.analyze(data, policy=REFERENCE_POLICY)
         rows.append((label, engine.similarity(probe.embedding, ref.embedding),
-                     hash_distance(probe.face_hash, ref.face_hash)))
+                     matched_keypoints(probe.face_keypoints, ref.face_keypoints)))
     return rows
 
 
@@ -197,10 +197,10 @@ def main() -> None:
               f"({misses}/{len(scores)})")
 
     print(f"\nCopies of the KTP photo vs the KTP photo (copy check: score >= {settings.face_copy_min_score} "
-          f"or fingerprint distance <= {settings.face_copy_max_hash_distance}/64):")
-    for label, score, distance in _copies(engine, photos):
-        copy = score >= settings.face_copy_min_score or distance <= settings.face_copy_max_hash_distance
-        print(f"  {label:<38} score {score:.3f}  distance {distance:2d}  -> {'copy' if copy else 'new capture'}")
+          f"or >= {settings.face_copy_min_matched_keypoints} matched corners; bench/copy_eval.py measures it):")
+    for label, score, shared in _copies(engine, photos):
+        copy = score >= settings.face_copy_min_score or shared >= settings.face_copy_min_matched_keypoints
+        print(f"  {label:<38} score {score:.3f}  matched corners {shared:3d}  -> {'copy' if copy else 'new capture'}")
     sys.stdout.flush()
 
 

@@ -70,7 +70,7 @@ def build_context(runtime: Runtime, settings: IdentitySettings, clock: Clock) ->
             daily_non_match_budget=settings.face_daily_retry_budget,
             timezone=settings.face_budget_timezone,
             copy_min_score=settings.face_copy_min_score,
-            copy_max_hash_distance=settings.face_copy_max_hash_distance,
+            copy_min_matched_keypoints=settings.face_copy_min_matched_keypoints,
         ),
         refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
         session_max=timedelta(days=settings.session_max_days),

@@ -61,10 +61,10 @@ class IdentitySettings(ServiceSettings):
     # The member's "day" for the budget (WIB).
     face_budget_timezone: str = "Asia/Jakarta"
     selfie_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
-    # A selfie at least this close to the KTP photo (cosine score), or whose face crop's
-    # fingerprint is within this many of 64 bits of it, is that photo, not a capture.
+    # A selfie at least this close to the KTP photo (cosine score), or whose aligned face crop
+    # shares at least this many matching corners with it (of 300), is that photo, not a capture.
     face_copy_min_score: float = Field(default=0.95, gt=0, le=1)
-    face_copy_max_hash_distance: int = Field(default=8, ge=0, le=64)
+    face_copy_min_matched_keypoints: int = Field(default=50, ge=2, le=300)
     # Refuse a selfie whose exact bytes this member already sent (a replayed capture).
     face_refuse_replayed_selfies: bool = True
 

@@ -22,7 +22,9 @@ class Reference:
     photo_sha256: str
     model_version: str
     embedding: list[float]
-    face_hash: str | None  # None: stored before copies were checked; recomputed on next use
+    face_hash: str | None  # None: stored before copies were checked
+    # Corners of the face crop (face/fingerprint.py); None: stored before they were, recomputed on next use.
+    face_keypoints: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,13 +52,15 @@ class BiometricStore:
         doc = await self._db[REFERENCES].find_one({"_id": nik})
         if doc is None:
             return None
-        return Reference(nik, doc["photo_sha256"], doc["model_version"], list(doc["embedding"]), doc.get("face_hash"))
+        return Reference(nik, doc["photo_sha256"], doc["model_version"], list(doc["embedding"]), doc.get("face_hash"),
+                         doc.get("face_keypoints"))
 
     async def save_reference(self, ref: Reference, at: datetime) -> None:
         await self._db[REFERENCES].replace_one(
             {"_id": ref.nik},
             {"_id": ref.nik, "photo_sha256": ref.photo_sha256, "model_version": ref.model_version,
-             "embedding": ref.embedding, "face_hash": ref.face_hash, "created_at": at},
+             "embedding": ref.embedding, "face_hash": ref.face_hash, "face_keypoints": ref.face_keypoints,
+             "created_at": at},
             upsert=True,
         )
 

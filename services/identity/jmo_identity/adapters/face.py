@@ -25,6 +25,7 @@ class SelfieAnalysis:
     embedding: list[float]
     quality: dict[str, Any]
     face_hash: str
+    face_keypoints: str
 
 
 def plain(value: Any) -> Any:
@@ -75,7 +76,7 @@ class FacePort:
         policy = REFERENCE_POLICY if reference else None
         result = await loop.run_in_executor(self._pool, lambda: engine.analyze(image, policy=policy))
         return SelfieAnalysis(embedding=[float(x) for x in result.embedding], quality=plain(result.quality),
-                              face_hash=result.face_hash)
+                              face_hash=result.face_hash, face_keypoints=result.face_keypoints)
 
     def similarity(self, a: list[float], b: list[float]) -> float:
         return float(FaceEngine.similarity(np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)))

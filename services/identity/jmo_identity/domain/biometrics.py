@@ -19,10 +19,13 @@ class FacePolicy:
     validity: timedelta = timedelta(minutes=10)
     daily_non_match_budget: int = 5
     timezone: str = "Asia/Jakarta"
-    # A selfie this close to the KTP photo is that photo again (re-encoded, resized, cropped):
-    # independent photos of one person scored at most 0.81, copies at least 0.95 (bench/calibrate.py).
+    # A selfie is the KTP photo itself (re-encoded, resized, cropped, brightened, greyscale, slightly
+    # rotated, shot off a screen) when the embeddings are this close, or when this many corners of the
+    # aligned face crops match under one transform (face/fingerprint.py). Measured (bench/copy_eval.py):
+    # re-captures 61 matched corners or more, independent photos of one person at most 43 and at most
+    # 0.94 in score.
     copy_min_score: float = 0.95
-    copy_max_hash_distance: int = 8
+    copy_min_matched_keypoints: int = 50
 
     def threshold(self, purpose: str) -> float:
         return float(self.thresholds.get(purpose, self.default_threshold))
@@ -30,11 +33,14 @@ class FacePolicy:
     def matched(self, score: float, purpose: str) -> bool:
         return score >= self.threshold(purpose)
 
-    def is_copy_of_reference(self, score: float, hash_distance: int | None) -> bool:
-        """Whether the selfie is the KTP photo itself rather than a new capture of the face."""
+    def is_copy_of_reference(self, score: float, matched_keypoints: int | None) -> bool:
+        """Whether the selfie is the KTP photo itself rather than a new capture of the face.
+
+        ``matched_keypoints`` is None when the reference has no fingerprint to compare with.
+        """
         if score >= self.copy_min_score:
             return True
-        return hash_distance is not None and hash_distance <= self.copy_max_hash_distance
+        return matched_keypoints is not None and matched_keypoints >= self.copy_min_matched_keypoints
 
     def budget_day(self, now: datetime) -> date:
         """The member's calendar day (their local time), which the budget counts."""

@@ -20,7 +20,7 @@ from PIL import Image
 from . import quality as q
 from .detector import Detection, YuNetDetector
 from .errors import FaceCaptureError
-from .fingerprint import face_hash
+from .fingerprint import face_hash, face_keypoints
 from .image_input import DecodeLimits, decode_image
 from .models import MODEL_VERSION, prepare_models
 from .quality import QualityPolicy
@@ -38,8 +38,10 @@ class FaceAnalysis:
     box: tuple[float, float, float, float]  # x1, y1, x2, y2
     landmarks: np.ndarray = field(repr=False)  # (5, 2), same coordinates as box
     model_version: str = MODEL_VERSION
-    # dHash of the aligned crop (fingerprint.py): recognises a copy of a known photo.
+    # dHash of the aligned crop (fingerprint.py), stored with each reference.
     face_hash: str = ""
+    # Corners of the aligned crop (fingerprint.py): how copy detection tells the photo itself.
+    face_keypoints: str = ""
 
 
 # How much better a turned copy must score before it replaces the photo as
@@ -150,6 +152,7 @@ class FaceEngine:
             box=tuple(v * factor for v in result.box),  # type: ignore[arg-type]
             landmarks=result.landmarks * factor,
             face_hash=result.face_hash,
+            face_keypoints=result.face_keypoints,
         )
 
     def _detect_upright(self, rgb: np.ndarray) -> tuple[np.ndarray, list[Detection], int]:
@@ -201,6 +204,7 @@ class FaceEngine:
             box=face.box,
             landmarks=face.landmarks.copy(),
             face_hash=face_hash(crop),
+            face_keypoints=face_keypoints(crop),
         )
 
     @staticmethod

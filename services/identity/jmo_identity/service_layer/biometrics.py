@@ -17,7 +17,7 @@ from ..adapters.biometric_store import Reference, Verification
 from ..adapters.face import plain
 from ..domain.biometrics import ACCOUNT_RECOVERY
 from ..face import FaceCaptureError
-from ..face.fingerprint import hash_distance
+from ..face.fingerprint import matched_keypoints
 from ..metrics import FACE_SECONDS, FACE_VERIFICATIONS
 from .context import IdentityContext
 
@@ -101,11 +101,12 @@ async def compare(
         raise capture_refused(exc) from exc
 
     score = round(face.similarity(selfie_face.embedding, reference.embedding), 4)
-    distance = hash_distance(selfie_face.face_hash, reference.face_hash) if reference.face_hash else None
-    if policy.is_copy_of_reference(score, distance):
+    shared = (matched_keypoints(selfie_face.face_keypoints, reference.face_keypoints)
+              if reference.face_keypoints else None)
+    if policy.is_copy_of_reference(score, shared):
         FACE_VERIFICATIONS.labels(purpose, "selfie_is_reference_photo").inc()
         log.warning("selfie_is_reference_photo", member_id=member_id, purpose=purpose, score=score,
-                    hash_distance=distance)
+                    matched_keypoints=shared)
         raise _replay_refused("selfie_is_reference_photo", _HINTS["selfie_is_reference_photo"])
 
     threshold = policy.threshold(purpose)
@@ -154,7 +155,7 @@ async def _reference(ctx: IdentityContext, nik: str) -> Reference:
         raise _no_reference()
     stored = await ctx.biometrics.reference(nik)
     if (stored is not None and stored.photo_sha256 == photo_sha and stored.model_version == face.model_version
-            and stored.face_hash):
+            and stored.face_keypoints):
         return stored
     photo = await ctx.registry.ktp_photo(nik)
     if photo is None:
@@ -170,7 +171,8 @@ async def _reference(ctx: IdentityContext, nik: str) -> Reference:
             409, extra={"fallback": "video_call"},
         ) from exc
     reference = Reference(nik=nik, photo_sha256=photo.sha256, model_version=face.model_version,
-                          embedding=analysis.embedding, face_hash=analysis.face_hash)
+                          embedding=analysis.embedding, face_hash=analysis.face_hash,
+                          face_keypoints=analysis.face_keypoints)
     await ctx.biometrics.save_reference(reference, ctx.clock.now())
     return reference
 

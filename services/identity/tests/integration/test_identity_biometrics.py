@@ -198,3 +198,53 @@ async def test_the_ktp_photo_or_a_copy_of_it_is_not_a_selfie(api, person_a, phot
 
     # The original, independent photo of the same face is a match as usual.
     assert (await verify(api, person_a, photos["person_a_3"].read_bytes())).json()["matched"] is True
+
+
+@pytest.fixture(scope="module")
+def people_set() -> dict:
+    """Several independent photos per person (jmo_local.faces.people_photos, fetched offline)."""
+    from jmo_local.faces import people_photos
+
+    return people_photos()
+
+
+async def test_another_photo_of_the_person_is_no_copy_even_when_it_looks_alike(
+    api, feed, people, register_when_known, people_set, ktp
+):
+    # Two independent photos of one man, both frontal, tightly framed, same expression: the
+    # difference hash of their face crops is 2 bits apart, which used to refuse the second as
+    # a copy of the first. Few of their crops' corners match (11), so it is a new capture.
+    photos = {p.name: p for p in people_set["john_schneider"]}
+    member = await enrol(api, feed, people, register_when_known, ktp(photos["000307_00925823.jpg"]))
+
+    resp = await verify(api, member, photos["000331_00926012.jpg"].read_bytes())
+
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["matched"] is True
+
+
+async def test_recaptures_of_the_ktp_photo_are_refused_as_copies(
+    api, feed, people, register_when_known, people_set, ktp
+):
+    from PIL import Image, ImageEnhance
+
+    photos = {p.name: p for p in people_set["john_schneider"]}
+    reference = ktp(photos["000307_00925823.jpg"])
+    member = await enrol(api, feed, people, register_when_known, reference)
+    image = Image.open(io.BytesIO(reference)).convert("RGB")
+    big = image.resize((image.width * 2, image.height * 2), Image.Resampling.BICUBIC)
+    recaptures = {
+        "greyscale": big.convert("L"),
+        "rotated 4 degrees": big.rotate(4, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(128, 128, 128)),
+        "darkened": ImageEnhance.Brightness(big).enhance(0.6),
+        "re-encoded": image,
+    }
+    for name, copy in recaptures.items():
+        buf = io.BytesIO()
+        copy.save(buf, format="JPEG", quality=40 if name == "re-encoded" else 85)
+        resp = await verify(api, member, buf.getvalue())
+        assert resp.status_code == 422, (name, resp.text)
+        assert resp.json()["code"] == "selfie_is_reference_photo", name
+
+    # Refused copies use none of the budget of two non-matches: the member still matches.
+    assert (await verify(api, member, photos["000331_00926012.jpg"].read_bytes())).json()["matched"] is True

@@ -148,12 +148,22 @@ def test_secrets_only_go_to_confirmed_contacts():
 
 # --- copies of the KTP photo ---------------------------------------------------------
 
-def test_a_copy_is_close_by_score_or_by_fingerprint():
-    policy = FacePolicy(copy_min_score=0.95, copy_max_hash_distance=8)
-    assert policy.is_copy_of_reference(0.99, None)
-    assert policy.is_copy_of_reference(0.89, 4)  # a greyscale copy: lower score, same gradients
-    assert not policy.is_copy_of_reference(0.81, 27)  # the best genuine pair measured
-    assert not policy.is_copy_of_reference(0.81, None)
+def test_a_copy_is_close_by_score_or_shares_the_photos_corners():
+    policy = FacePolicy(copy_min_score=0.95, copy_min_matched_keypoints=50)
+    assert policy.is_copy_of_reference(0.99, None)  # the reference has no fingerprint yet: the score alone
+    assert policy.is_copy_of_reference(0.99, 3)
+    assert policy.is_copy_of_reference(0.89, 50)  # a greyscale copy: lower score, the same corners
+    assert policy.is_copy_of_reference(0.67, 66)  # a cropped copy, the lowest score measured for one
+    assert not policy.is_copy_of_reference(0.94, 49)  # a new photo, however alike
+    assert not policy.is_copy_of_reference(0.86, 11)
+    assert not policy.is_copy_of_reference(0.86, None)
+
+
+def test_the_copy_rule_follows_its_settings():
+    strict = FacePolicy(copy_min_score=0.99, copy_min_matched_keypoints=120)
+    assert not strict.is_copy_of_reference(0.97, 100)
+    assert strict.is_copy_of_reference(0.97, 120)
+    assert strict.is_copy_of_reference(0.99, 0)
 
 
 def test_fingerprint_distance_counts_differing_bits():
