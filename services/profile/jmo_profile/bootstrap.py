@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from jmo_shared.clock import Clock, SystemClock
 from jmo_shared.consumer import IdempotentConsumer
@@ -19,6 +20,8 @@ from jmo_shared.runtime import Runtime
 from jmo_shared.topics import CORE_MEMBERSHIP, IDENTITY_EVENTS, POPULATION_RECORDS
 
 from .adapters.bank_inquiry import HttpBankInquiry
+from .adapters import inquiry_attempts
+from .adapters.inquiry_attempts import InquiryAttempts
 from .adapters.repository import ensure_indexes
 from .service_layer import projections
 from .service_layer.ports import BankInquiry
@@ -36,6 +39,7 @@ class Container:
 
     async def ensure_indexes(self) -> None:
         await ensure_indexes(self.runtime.db)
+        await inquiry_attempts.ensure_indexes(self.runtime.db)
 
     def consumers(self) -> list[IdempotentConsumer]:
         # One group for every feed the profile projects: fewer connections on a small machine,
@@ -58,6 +62,8 @@ def bootstrap(
     runtime = Runtime(settings)
     clock = clock or SystemClock()
     bank = bank or HttpBankInquiry(settings.bank_inquiry_url, settings.bank_inquiry_timeout_seconds)
+    inquiries = InquiryAttempts(runtime.db, settings.bank_inquiry_max_per_member,
+                                timedelta(seconds=settings.bank_inquiry_window_seconds))
     service = ProfileService(runtime.db, clock, bank, settings.bank_account_lengths,
-                             FaceAssertionReader(runtime.verifier))
+                             FaceAssertionReader(runtime.verifier), inquiries)
     return Container(settings=settings, runtime=runtime, clock=clock, bank=bank, service=service)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 # What kind of "no": the service layer maps it to a status code.
-Kind = Literal["invalid", "conflict", "not_found", "unavailable"]
+Kind = Literal["invalid", "conflict", "not_found", "unavailable", "too_many"]
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,12 @@ in one transaction that re-reads what it depends on.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from jmo_shared.clock import Clock
@@ -20,6 +21,7 @@ from jmo_shared.events import BankAccount, ProfileUpdated
 from jmo_shared.face_assertion import FaceAssertionReader
 from jmo_shared.mongo import Database, Tx
 
+from ..adapters.inquiry_attempts import InquiryAttempts
 from ..adapters.repository import Store
 from ..domain import changes, validation
 from ..domain import profile as views
@@ -30,7 +32,7 @@ from ..domain.restrictions import refuse_bank_account_change
 from ..domain.wizard import STEPS, Update, check_face_verification
 from .ports import BankInquiry, BankInquiryUnavailable
 
-_STATUS = {"invalid": 422, "conflict": 409, "not_found": 404, "unavailable": 503}
+_STATUS = {"invalid": 422, "conflict": 409, "not_found": 404, "unavailable": 503, "too_many": 429}
 
 
 @contextmanager
@@ -39,11 +41,13 @@ def answered_as_problems():
     try:
         yield
     except Refusal as refusal:
+        retry_after = refusal.extra.get("retry_after")
         raise DomainError(
             code=refusal.code,
             detail=refusal.detail,
             status=_STATUS[refusal.kind],
             errors=[FieldError(e.field, e.code, e.message) for e in refusal.errors],
+            headers={"Retry-After": str(retry_after)} if retry_after is not None else {},
             extra=refusal.extra,
         ) from refusal
 
@@ -58,8 +62,9 @@ class Member:
 
 class ProfileService:
     def __init__(self, db: Database, clock: Clock, bank: BankInquiry, account_lengths: Mapping[str, int],
-                 faces: FaceAssertionReader | None = None) -> None:
+                 faces: FaceAssertionReader | None = None, inquiries: InquiryAttempts | None = None) -> None:
         self._db = db
+        self._inquiries = inquiries
         self._clock = clock
         self._bank = bank
         self._lengths = dict(account_lengths)
@@ -257,6 +262,7 @@ class ProfileService:
         refuse_if_invalid(errors)
         refuse_bank_account_change(await Store(self._db).person(member.nik) or {}, data["bank_code"],
                                    data["account_number"], self._now())
+        await self._count_inquiry(member)
         try:
             holder = await self._bank.inquire(data["bank_code"], data["account_number"])
         except BankInquiryUnavailable as exc:
@@ -280,6 +286,24 @@ class ProfileService:
             raise Refusal("account_name_mismatch", problems[0].message, errors=problems)
         return {**data, "inquiry_name": holder.holder_name, "inquired_at": self._now(),
                 "name_match": match.value}
+
+
+    async def _count_inquiry(self, member: Member) -> None:
+        """Each inquiry tells the holder's name of an account: a member gets a few an hour, not a directory."""
+        if self._inquiries is None:
+            return
+        wait = await self._inquiries.take(member.member_id, self._now())
+        if wait is not None:
+            raise too_many_inquiries(self._inquiries.limit, self._inquiries.window, wait)
+
+
+def too_many_inquiries(limit: int, window: timedelta, wait: timedelta) -> Refusal:
+    retry_after = max(1, math.ceil(wait.total_seconds()))
+    hours = window.total_seconds() / 3600
+    per = "an hour" if hours == 1 else f"in {int(window.total_seconds() // 60)} minutes"
+    return Refusal("too_many_attempts",
+                   f"the bank account was checked {limit} times {per}; try again in {retry_after} seconds",
+                   kind="too_many", extra={"retry_after": retry_after})
 
 
 def summary(update: Update) -> dict[str, Any]:

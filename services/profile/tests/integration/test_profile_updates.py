@@ -265,6 +265,35 @@ async def test_bank_inquiry_unreachable_answers_503(profile: Profile, run_app):
         assert review["next_step"] == "tax-bank"
 
 
+async def test_bank_inquiries_are_limited_per_member(profile: Profile, run_app):
+    prober, other = SampleMember.random(), SampleMember.random()
+    faces = {prober.nik: prober.face(), other.nik: other.face()}
+    for member in (prober, other):
+        await onboard(profile, member, faces[member.nik])
+    limited = profile.settings.model_copy(update={"bank_inquiry_max_per_member": 3})
+    async with run_app(create_api(limited)) as api:
+        throttled = Profile(api=api, settings=limited, bank=profile.bank, issuer=profile.issuer)
+        update_id = await start(throttled, prober)
+        await walk_to(throttled, prober, update_id, faces[prober.nik].verification_id, account_number(), "tax-bank")
+        guess = {"npwp": prober.nik, "bank_code": BANK_CODE, "account_name": prober.full_name}
+        for _ in range(3):
+            resp = await put(throttled, prober, update_id, "tax-bank", {**guess, "account_number": account_number()})
+            assert (resp.status_code, resp.json()["code"]) == (422, "account_not_found"), resp.text
+        asked = profile.bank.inquiries
+        refused = await put(throttled, prober, update_id, "tax-bank", {**guess, "account_number": account_number()})
+        assert (refused.status_code, refused.json()["code"]) == (429, "too_many_attempts"), refused.text
+        assert 0 < refused.json()["retry_after"] <= 3600
+        assert refused.headers["Retry-After"] == str(refused.json()["retry_after"])
+        assert profile.bank.inquiries == asked, "a refused inquiry never reaches the bank"
+        # Counted per member: another member is not held.
+        number = account_number()
+        profile.bank.open(BANK_CODE, number, other.full_name)
+        other_update = await start(throttled, other)
+        await walk_to(throttled, other, other_update, faces[other.nik].verification_id, number, "tax-bank")
+        ok = await put(throttled, other, other_update, "tax-bank", dict(steps_for(other, "", number))["tax-bank"])
+        assert ok.status_code == 200, ok.text
+
+
 async def test_a_face_verification_arriving_late_is_accepted_once_projected(profile: Profile):
     member = SampleMember.random()
     await onboard(profile, member)
