@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from jmo_shared.clock import Clock, SystemClock
 from jmo_shared.consumer import IdempotentConsumer
@@ -27,7 +28,7 @@ from .adapters.review import ReviewAudit, ReviewReads
 from .domain.policy import ClaimPolicy
 from .service_layer.complaints import HANDLERS as COMPLAINT_HANDLERS
 from .service_layer.complaints import ComplaintAwareQueries
-from .service_layer.documents import DocumentUploads
+from .service_layer.documents import DocumentUploads, PendingDocuments
 from .service_layer.escalation import SlaEscalation
 from .service_layer.progress import ClaimProgress
 from .service_layer.projections import BATCH_HANDLERS as PROJECTION_BATCH_HANDLERS
@@ -97,7 +98,9 @@ def build(settings: ClaimsSettings | None = None, clock: Clock | None = None) ->
         idempotency=idempotency,
         queries=ComplaintAwareQueries(ClaimQueries(read_model, clock, policy), runtime.db),
         submission=ClaimSubmission(runtime.db, read_model, repository, idempotency, clock, policy),
-        uploads=DocumentUploads(documents, clock, settings.document_max_bytes),
+        uploads=DocumentUploads(documents, clock, settings.document_max_bytes, PendingDocuments(
+            settings.document_pending_max, timedelta(days=settings.document_retention_days),
+            settings.document_sweep_batch)),
         progress=ClaimProgress(repository, clock, policy),
         review=ClaimReview(runtime.db, ReviewReads(runtime.db), ReviewAudit(runtime.db), documents, repository,
                            clock, policy),

@@ -93,6 +93,13 @@ class ClaimsSettings(ServiceSettings):
 
     # --- uploads ---
     document_max_bytes: int = 5 * 1024 * 1024
+    # Documents uploaded and not yet named by a claim: at most this many per member (409
+    # too_many_pending_documents past it), each removed once this old (the worker's sweep, this often,
+    # this many per round).
+    document_pending_max: int = Field(default=30, ge=1)
+    document_retention_days: float = Field(default=7, gt=0)
+    document_sweep_interval_seconds: float = Field(default=3600, gt=0)
+    document_sweep_batch: int = Field(default=500, ge=1)
 
     def policy(self) -> ClaimPolicy:
         return ClaimPolicy(

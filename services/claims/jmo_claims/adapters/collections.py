@@ -11,6 +11,7 @@ CLAIMS = "claims"  # _id = claim id
 OPEN_CLAIMS = "open_claims"  # _id = NIK: the one open claim a member may have
 DOCUMENTS_BUCKET = "documents"  # GridFS: documents.files / documents.chunks
 DOCUMENT_FILES = f"{DOCUMENTS_BUCKET}.files"
+DOCUMENT_CHUNKS = f"{DOCUMENTS_BUCKET}.chunks"
 # Append-only: every officer action (who, when, what, why). Nothing updates or deletes in it.
 REVIEW_AUDIT = "review_audit"
 # _id = "slot:<k>" / "base", {n: {<status>: count}}: claims per status, moved with the claims
@@ -28,6 +29,11 @@ async def ensure_indexes(db: Database) -> None:
     await db[CLAIMS].create_index([("nik", 1), ("reason", 1)])
     await db[CLAIMS].create_index("verification_id")
     await db[DOCUMENT_FILES].create_index("metadata.member_id")
+    # A member's pending documents (the upload quota), and the pending ones past retention (the sweep).
+    await db[DOCUMENT_FILES].create_index([("metadata.member_id", 1), ("metadata.pending", 1)],
+                                          name="member_pending")
+    await db[DOCUMENT_FILES].create_index([("metadata.pending", 1), ("metadata.uploaded_at", 1)],
+                                          name="pending_uploaded_at")
     # SecantusDB uses an index only when the filter's fields are a leading prefix of it (equalities,
     # one range last): one index per filter shape of the officer queue. (`status` alone is a prefix of the
     # first, but the claims_by_status gauge reads counters instead: see adapters/status_counts.py.)

@@ -1,10 +1,16 @@
-"""Claim documents in GridFS, in the claims database, owned by the member who uploaded them."""
+"""Claim documents in GridFS, in the claims database, owned by the member who uploaded them.
+
+A document is pending (`metadata.pending`) from its upload until a claim names it (`metadata.claim_id`,
+set in the submission's transaction); pending documents count against the member's quota and are
+removed once older than the retention period (the worker's sweep).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -13,7 +19,7 @@ from gridfs.errors import NoFile
 
 from jmo_shared.mongo import Database
 
-from .collections import DOCUMENT_FILES, DOCUMENTS_BUCKET
+from .collections import DOCUMENT_CHUNKS, DOCUMENT_FILES, DOCUMENTS_BUCKET
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,16 @@ def _stored(doc: dict) -> StoredDocument:
     )
 
 
+async def attach(tx: Any, member_id: str, claim_id: str, document_ids: tuple[str, ...]) -> bool:
+    """Mark the member's documents as the claim's, in the submission's transaction; False when one of
+    them is gone (removed as never attached between the checks and this transaction)."""
+    oids = {oid for oid in map(_oid, document_ids) if oid is not None}
+    result = await tx[DOCUMENT_FILES].update_many(
+        {"_id": {"$in": list(oids)}, "metadata.member_id": member_id},
+        {"$set": {"metadata.pending": False, "metadata.claim_id": claim_id}}, session=tx.session)
+    return result.matched_count == len(oids)
+
+
 class DocumentStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -63,9 +79,30 @@ class DocumentStore:
                 "sha256": sha256,
                 "size": len(content),
                 "uploaded_at": uploaded_at,
+                "pending": True,
             },
         )
         return str(file_id)
+
+    async def pending_count(self, member_id: str, up_to: int) -> int:
+        """How many of the member's documents no claim names yet, counting at most `up_to`."""
+        return await self._db[DOCUMENT_FILES].count_documents(
+            {"metadata.member_id": member_id, "metadata.pending": True}, limit=up_to)
+
+    async def expired_pending(self, uploaded_before: datetime, limit: int) -> list[ObjectId]:
+        """Documents no claim named within the retention period, oldest first."""
+        cursor = self._db[DOCUMENT_FILES].find(
+            {"metadata.pending": True, "metadata.uploaded_at": {"$lt": uploaded_before}}, {"_id": 1}
+        ).sort("metadata.uploaded_at", 1).limit(limit)
+        return [doc["_id"] async for doc in cursor]
+
+    async def remove_pending(self, file_id: ObjectId) -> bool:
+        """Remove a document if it is still pending (a claim submitted meanwhile keeps it)."""
+        removed = await self._db[DOCUMENT_FILES].delete_one({"_id": file_id, "metadata.pending": True})
+        if not removed.deleted_count:
+            return False
+        await self._db[DOCUMENT_CHUNKS].delete_many({"files_id": file_id})
+        return True
 
     async def described(self, document_ids: list[str]) -> list[StoredDocument]:
         """The stored documents among these ids, in the order asked (unknown ids are left out)."""

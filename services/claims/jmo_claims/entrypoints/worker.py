@@ -2,7 +2,7 @@
 
 Projections of the feeds and of the other services' events, the claim's progress
 from balance and payout, the outbox relay, the SLA escalation sweep and the
-claims-per-status gauge; /healthz, /readyz and /metrics.
+claims-per-status gauge, the removal of documents no claim named; /healthz, /readyz and /metrics.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ def periodic_tasks(service: ClaimsService, stopping: asyncio.Event) -> list[Call
         every("sla_sweep", settings.sla_sweep_interval_seconds, service.escalation.sweep, stopping),
         every("claims_by_status", settings.status_gauge_interval_seconds,
               lambda: refresh_status_gauge(service.runtime.db), stopping),
+        every("unattached_documents", settings.document_sweep_interval_seconds,
+              service.uploads.remove_unattached, stopping),
     ]
 
 

@@ -14,6 +14,7 @@ from jmo_shared.idempotency import IdempotencyStore, fingerprint
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Database, Tx
 
+from ..adapters.documents import attach
 from ..adapters.repository import ClaimRepository, ReadModel
 from ..domain.claim import Claim
 from ..domain.model import FaceMatch
@@ -108,6 +109,10 @@ class ClaimSubmission:
             if await self._repo.open_claim_of(tx, cmd.nik):
                 raise _open_claim_error()
             await self._repo.add(tx, claim)
+            if not await attach(tx, claim.member_id, claim.claim_id, claim.document_ids):
+                raise refusal_error([Refusal(
+                    "document_not_found", "A document of this claim was removed as unused; upload it again.",
+                    "document_ids")])
             emit_submitted(tx, claim)
             emit_status_changes(tx, claim)
             await self._idempotency.complete(tx, member.member_id, key, ACCEPTED, answer)
