@@ -276,6 +276,29 @@ async def test_claims_periodic_reads_use_indexes(server, mongo) -> None:
     assert [q[1] for q in recorder.queries if q[0] == db.db.name][-1] == "claim_status_counts"
 
 
+async def test_claims_pending_documents_use_indexes(server, mongo) -> None:
+    from jmo_claims.adapters.collections import DOCUMENT_FILES, ensure_indexes
+    from jmo_claims.adapters.documents import DocumentStore, attach
+
+    client, recorder = mongo
+    db = scratch(client, "claims")
+    await ensure_indexes(db)
+    # Documents of other members, attached long ago: neither the quota nor the sweep may fetch them.
+    await history(db, DOCUMENT_FILES, lambda i: {
+        "filename": "ktp", "length": 1, "metadata": {"member_id": f"m-old-{i}", "pending": False,
+                                                      "uploaded_at": NOW - timedelta(days=400 + i)}})
+    store = DocumentStore(db)
+    document_id = await store.save(member_id="m-1", nik="3174011506850001", kind="ktp", filename="ktp.png",
+                                   content=b"\x89PNG", content_type="image/png", sha256="0", uploaded_at=NOW)
+    recorder.queries.clear()
+    await store.pending_count("m-1", 30)
+    expired = await store.expired_pending(NOW + timedelta(days=8), 500)
+    assert [str(e) for e in expired] == [document_id]
+    await db.transaction(lambda tx: attach(tx, "m-1", "c-1", (document_id,)))
+    await store.remove_pending(expired[0])
+    assert_all_served(server, recorder, db, expected=4)
+
+
 # ---------------------------------------------------------------------------------------------------
 # payout
 
@@ -322,6 +345,21 @@ async def test_payout_lookups_use_indexes(server, mongo) -> None:
     assert await explained_index(db, PAYOUTS, {"claim_id": "c-1"}) == "one_payout_per_claim"
     assert await explained_index(db, PAYOUTS, {"external_id": "202601050000000000001"}) == "external_id_unique"
     assert index_serves(server, db.db.name, PAYOUTS, {"external_id": "202601050000000000001"})
+
+
+async def test_profile_bank_inquiry_count_uses_the_id(server, mongo) -> None:
+    from jmo_profile.adapters.inquiry_attempts import BANK_INQUIRIES, InquiryAttempts, ensure_indexes
+
+    client, recorder = mongo
+    db = scratch(client, "profile")
+    await ensure_indexes(db)
+    await history(db, BANK_INQUIRIES, lambda i: {"_id": f"m-{i}", "at": [NOW], "purge_at": NOW})
+    attempts = InquiryAttempts(db, limit=2, window=timedelta(hours=1))
+    recorder.queries.clear()
+    assert await attempts.take("m-new", NOW) is None
+    assert await attempts.take("m-new", NOW) is None
+    assert await attempts.take("m-new", NOW) == timedelta(hours=1)
+    assert_all_served(server, recorder, db, expected=3)  # the first inquiry inserts (no query)
 
 
 # ---------------------------------------------------------------------------------------------------
