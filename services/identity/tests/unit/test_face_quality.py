@@ -121,6 +121,23 @@ def test_degenerate_landmarks_give_json_safe_figures() -> None:
     assert info.value.code == "face_not_frontal"
 
 
+@pytest.mark.parametrize("yaw_ratio", [0.2, 0.22, 0.78, 0.8])
+def test_moderately_turned_faces_pass_the_yaw_gate(yaw_ratio: float) -> None:
+    # Up to |yaw_ratio - 0.5| = 0.3 is accepted: the turned photos measured
+    # (up to 0.28) still matched above the strictest threshold.
+    check(_figures(yaw_ratio=yaw_ratio), QualityPolicy())
+
+
+@pytest.mark.parametrize("yaw_ratio", [0.19, 0.81])
+def test_turned_beyond_the_gate_gets_the_look_straight_hint(yaw_ratio: float) -> None:
+    with pytest.raises(FaceCaptureError) as info:
+        check(_figures(yaw_ratio=yaw_ratio), QualityPolicy())
+    assert info.value.code == "face_not_frontal"
+    assert info.value.hint == CAPTURE_HINTS["face_not_frontal"][0]
+    assert info.value.hint_id == CAPTURE_HINTS["face_not_frontal"][1]
+    assert info.value.quality["yaw_ratio"] == yaw_ratio
+
+
 def test_check_passes_a_good_capture() -> None:
     check(_figures(), QualityPolicy())
 
