@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -91,10 +91,13 @@ class IdempotentConsumer:
         pattern: str | None = None,
         max_records: int = 200,
         batch_size: int = 100,
+        options: Mapping[str, Any] | None = None,
     ) -> None:
         self._batch_size = batch_size
         self._db = db
         self._bootstrap = bootstrap
+        # How it connects (jmo_shared.kafka.client_options): credentials, TLS.
+        self._options = dict(options or {})
         self.group_id = group_id
         self._topics = topics or []
         self._pattern = pattern
@@ -125,6 +128,7 @@ class IdempotentConsumer:
     def _make_consumer(self) -> AIOKafkaConsumer:
         return with_paced_metadata(AIOKafkaConsumer(
             *([] if self._pattern else self._topics),
+            **self._options,
             bootstrap_servers=self._bootstrap,
             group_id=self.group_id,
             enable_auto_commit=False,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-
+from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.client import AIOKafkaClient
+from aiokafka.helpers import create_ssl_context
 from prometheus_client import Counter, Gauge
+
+from .settings import ServiceSettings
 
 # Lag and backlog gauges alone cannot tell "stuck" from "blind": when the broker is away, a
 # consumer's lag keeps its last value. This one says whether the process can see Kafka at all.
@@ -50,10 +53,46 @@ def with_paced_metadata(client: AIOKafkaProducer | AIOKafkaConsumer) -> Any:
     return client
 
 
-def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+SECURITY_PROTOCOLS = frozenset({"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"})
+SASL_MECHANISMS = frozenset({"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"})
+
+
+def client_options(settings: ServiceSettings) -> dict[str, Any]:
+    """The keyword arguments every producer and consumer of this process connects with.
+
+    PLAINTEXT (the local stack): none, the broker's defaults. SASL_*: the service's own user and
+    password, which the broker's ACLs tie to its topics and groups. SSL and SASL_SSL: the brokers'
+    certificates are verified against KAFKA_SSL_CAFILE (or the system's CAs when unset). A setting
+    that cannot connect (an unknown protocol, SASL without a user) raises here, at start-up.
+    """
+    protocol = settings.kafka_security_protocol.strip().upper()
+    if protocol not in SECURITY_PROTOCOLS:
+        raise ValueError(f"KAFKA_SECURITY_PROTOCOL={settings.kafka_security_protocol!r}: "
+                         f"expected one of {sorted(SECURITY_PROTOCOLS)}")
+    if protocol == "PLAINTEXT":
+        return {}
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if protocol.startswith("SASL_"):
+        mechanism = settings.kafka_sasl_mechanism.strip().upper()
+        if mechanism not in SASL_MECHANISMS:
+            raise ValueError(f"KAFKA_SASL_MECHANISM={settings.kafka_sasl_mechanism!r}: "
+                             f"expected one of {sorted(SASL_MECHANISMS)}")
+        password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+        if not settings.kafka_sasl_username or not password:
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        options.update(sasl_mechanism=mechanism, sasl_plain_username=settings.kafka_sasl_username,
+                       sasl_plain_password=password)
+    if protocol.endswith("SSL"):
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile or None)
+    return options
+
+
+def make_producer(bootstrap: str, client_id: str, options: Mapping[str, Any] | None = None) -> AIOKafkaProducer:
+    """The outbox's producer; `options` from `client_options`."""
     # Idempotent producer with acks=all: a retried send is never written twice
     # to the log, and an acknowledged event survives a broker restart.
     return with_paced_metadata(AIOKafkaProducer(
+        **(options or {}),
         bootstrap_servers=bootstrap,
         client_id=client_id,
         acks="all",
@@ -67,9 +106,11 @@ def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
 class KafkaProbe:
     """Answers readiness: can this process reach the broker right now? (cached for a few seconds)."""
 
-    def __init__(self, bootstrap: str, client_id: str, ttl_seconds: float = 5.0) -> None:
+    def __init__(self, bootstrap: str, client_id: str, ttl_seconds: float = 5.0,
+                 options: Mapping[str, Any] | None = None) -> None:
         # Built in start(): aiokafka clients need the running event loop.
         self._bootstrap = bootstrap
+        self._options = dict(options or {})
         self._client_id = f"{client_id}-probe"
         self._producer: AIOKafkaProducer | None = None
         self._started = False
@@ -80,7 +121,7 @@ class KafkaProbe:
     async def start(self) -> None:
         if self._producer is None:
             self._producer = with_paced_metadata(
-                AIOKafkaProducer(bootstrap_servers=self._bootstrap, client_id=self._client_id))
+                AIOKafkaProducer(**self._options, bootstrap_servers=self._bootstrap, client_id=self._client_id))
         try:
             await asyncio.wait_for(self._producer.start(), timeout=10)
             self._started = True

@@ -32,7 +32,7 @@ from . import tracing
 from .auth import JwksVerifier
 from .consumer import IdempotentConsumer
 from .http import create_app
-from .kafka import KafkaProbe, make_producer
+from .kafka import KafkaProbe, client_options, make_producer
 from .logging import configure_logging, get_logger
 from .mongo import Database, make_client
 from .outbox import OutboxPublisher, OutboxRelay
@@ -47,7 +47,10 @@ class Runtime:
         self.settings = settings
         self.client = make_client(settings.mongodb_uri, max_pool_size=settings.mongodb_max_pool_size)
         self.db = Database(self.client, settings.db_name, source=f"/jmo/{settings.service_name}")
-        self.kafka_probe = KafkaProbe(settings.kafka_bootstrap_servers, settings.service_name)
+        # Every producer and consumer of the process connects as the service's own Kafka user.
+        self.kafka_options = client_options(settings)
+        self.kafka_probe = KafkaProbe(settings.kafka_bootstrap_servers, settings.service_name,
+                                      options=self.kafka_options)
         self.verifier = JwksVerifier(
             settings.jwks_url, settings.jwt_issuer, settings.jwt_audience, static_jwks=settings.jwks_json
         )
@@ -57,7 +60,7 @@ class Runtime:
     def start_publisher(self) -> asyncio.Task:
         """Publish every transaction's outbox rows right after it commits (see jmo_shared.outbox)."""
         self.producer = make_producer(self.settings.kafka_bootstrap_servers,
-                                      f"{self.settings.service_name}-outbox-{os.getpid()}")
+                                      f"{self.settings.service_name}-outbox-{os.getpid()}", self.kafka_options)
         self.publisher = OutboxPublisher(self.db, self.producer)
         self.publisher.attach()
         producer, publisher = self.producer, self.publisher
@@ -108,7 +111,8 @@ class Runtime:
 
     def consumer(self, name: str, topics: list[str] | None = None, pattern: str | None = None) -> IdempotentConsumer:
         return IdempotentConsumer(
-            self.db, self.settings.kafka_bootstrap_servers, self.group(name), topics=topics, pattern=pattern
+            self.db, self.settings.kafka_bootstrap_servers, self.group(name), topics=topics, pattern=pattern,
+            options=self.kafka_options,
         )
 
 

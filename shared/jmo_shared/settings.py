@@ -7,7 +7,7 @@ Kubernetes ConfigMap can point every service at the same broker and database.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +34,26 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers"),
+    )
+    # How this process proves who it is to the broker (jmo_shared.kafka.client_options). PLAINTEXT,
+    # no identity: the local stack. Deployed: SASL_SSL with SCRAM-SHA-512, one user per service whose
+    # ACLs allow only its own topics and consumer groups, and the CA of the brokers' certificates.
+    kafka_security_protocol: str = Field(
+        default="PLAINTEXT",
+        validation_alias=AliasChoices("KAFKA_SECURITY_PROTOCOL", "kafka_security_protocol"),
+    )
+    kafka_sasl_mechanism: str = Field(
+        default="SCRAM-SHA-512", validation_alias=AliasChoices("KAFKA_SASL_MECHANISM", "kafka_sasl_mechanism")
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None, validation_alias=AliasChoices("KAFKA_SASL_USERNAME", "kafka_sasl_username")
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("KAFKA_SASL_PASSWORD", "kafka_sasl_password")
+    )
+    # PEM file of the CA that signed the brokers' certificates (SSL, SASL_SSL); unset: the system's CAs.
+    kafka_ssl_cafile: str | None = Field(
+        default=None, validation_alias=AliasChoices("KAFKA_SSL_CAFILE", "kafka_ssl_cafile")
     )
     jwks_url: str = Field(
         default="http://127.0.0.1:8001/.well-known/jwks.json",

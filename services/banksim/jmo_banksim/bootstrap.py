@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from jmo_shared import tracing
 from jmo_shared.clock import Clock, SystemClock
 from jmo_shared.http import create_app
+from jmo_shared.kafka import client_options
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Database, make_client
 
@@ -65,7 +66,7 @@ def create_api(settings: BanksimSettings | None = None, clock: Clock | None = No
         bank = Bank(db, book, defaults, notifier, clock, settings.reorder_hold_seconds,
                     settings.serve_notify_url_prefix)
         feed = InstructionFeed(settings.kafka_bootstrap_servers, settings.consumer_group,
-                               settings.instruction_topic_pattern, bank.receive)
+                               settings.instruction_topic_pattern, bank.receive, client_options(settings))
         statements = StatementBook(db, clock, book, ZoneInfo(settings.local_timezone), dict(settings.fund_accounts),
                                    settings.fund_owner_name, settings.fund_opening_balance_idr)
         app.state.bank = BankState(db=db, clock=clock, book=book, bank=bank, statements=statements)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
@@ -21,8 +22,9 @@ log = get_logger(__name__)
 
 class InstructionFeed:
     def __init__(self, bootstrap: str, group_id: str, pattern: str,
-                 handle: Callable[[PayoutSent], Awaitable[str]]) -> None:
+                 handle: Callable[[PayoutSent], Awaitable[str]], options: Mapping[str, Any] | None = None) -> None:
         self._bootstrap = bootstrap
+        self._options = dict(options or {})  # jmo_shared.kafka.client_options: the bank's credentials, TLS
         self._group_id = group_id
         self._pattern = pattern
         self._handle = handle
@@ -35,6 +37,7 @@ class InstructionFeed:
 
     async def run(self) -> None:
         consumer = with_paced_metadata(AIOKafkaConsumer(
+            **self._options,
             bootstrap_servers=self._bootstrap,
             group_id=self._group_id,
             enable_auto_commit=False,
