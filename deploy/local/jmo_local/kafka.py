@@ -18,9 +18,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .jvm import archive_path, cds_flags, java_executable, publish_archive
 from .proc import ChildProcess, ProcessExited, error_lines, tail
@@ -120,8 +121,12 @@ def ensure_kafka_jars(cache_dir: Path, pom: Path = POM) -> Path:
 # --- configuration -------------------------------------------------------------------------
 
 
-def server_properties(host: str, port: int, controller_port: int, log_dir: Path, node_id: int = 1) -> str:
-    """server.properties of a combined broker + controller that is the whole cluster."""
+def server_properties(host: str, port: int, controller_port: int, log_dir: Path, node_id: int = 1,
+                      extra: Mapping[str, object] | None = None) -> str:
+    """server.properties of a combined broker + controller that is the whole cluster.
+
+    `extra` adds settings or replaces these (e.g. `scram_listener_properties`).
+    """
     settings = {
         "process.roles": "broker,controller",
         "node.id": node_id,
@@ -159,9 +164,40 @@ def server_properties(host: str, port: int, controller_port: int, log_dir: Path,
         "num.network.threads": 2,
         "num.io.threads": 4,
     }
+    settings.update(extra or {})
     lines = ["# Written by jmo_local.kafka.KafkaNode at every start; edits are overwritten."]
     lines += [f"{key}={value}" for key, value in settings.items()]
     return "\n".join(lines) + "\n"
+
+
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+
+
+def scram_listener_properties(host: str, port: int, controller_port: int, admin: str,
+                              admin_password: str) -> dict[str, str]:
+    """Settings (for `server_properties`' extra) of a node whose client listener requires credentials.
+
+    Clients and the broker itself connect to host:port with SASL/SCRAM-SHA-512 as a user created at
+    format time (KafkaNode's scram_users); the broker as `admin`, a super user. ACLs decide what any
+    other user may do, and with none for a topic or group nothing is allowed on it. The controller
+    listener stays PLAINTEXT with its principal, ANONYMOUS, a super user (the broker registers with
+    the controller through it): a node on localhost for tests, not a layout for a shared network.
+    """
+    return {
+        "listeners": f"SASL_PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller_port}",
+        "advertised.listeners": f"SASL_PLAINTEXT://{host}:{port}",
+        "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": "SASL_PLAINTEXT",
+        "sasl.enabled.mechanisms": SCRAM_MECHANISM,
+        "sasl.mechanism.inter.broker.protocol": SCRAM_MECHANISM,
+        f"listener.name.sasl_plaintext.{SCRAM_MECHANISM.lower()}.sasl.jaas.config": (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{admin}" password="{admin_password}";'
+        ),
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": f"User:{admin};User:ANONYMOUS",
+        "allow.everyone.if.no.acl.found": "false",
+    }
 
 
 def new_cluster_id() -> str:
@@ -197,13 +233,23 @@ class KafkaNode:
         libs_dir: Path,
         host: str = "127.0.0.1",
         heap: tuple[str, ...] = DEFAULT_HEAP,
+        *,
+        extra_properties: Mapping[str, object] | None = None,
+        scram_users: Mapping[str, str] | None = None,
+        client_options: Mapping[str, Any] | None = None,
     ) -> None:
+        """`extra_properties` go into server.properties (`server_properties`' extra); `scram_users`
+        (name -> password) get SCRAM-SHA-512 credentials when the storage is first formatted;
+        `client_options` (aiokafka keyword arguments) are how the readiness check connects."""
         self.data_dir = Path(data_dir).resolve()
         self.port = port
         self.controller_port = controller_port
         self.libs_dir = Path(libs_dir).resolve()
         self.host = host
         self.heap = heap
+        self.extra_properties = dict(extra_properties or {})
+        self.scram_users = dict(scram_users or {})
+        self.client_options = dict(client_options or {})
         self.java = java_executable()
         self.log_dirs = self.data_dir / "kraft-logs"
         self.logs = self.data_dir / "logs"
@@ -280,6 +326,8 @@ class KafkaNode:
             str(self.config_path),
             "--ignore-formatted",
         ]
+        for name, password in self.scram_users.items():
+            command += ["--add-scram", f"{SCRAM_MECHANISM}=[name={name},password={password}]"]
         result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
         if result.returncode != 0:
             raise RuntimeError(f"formatting Kafka storage in {self.log_dirs} failed:\n{result.stdout}{result.stderr}")
@@ -300,7 +348,8 @@ class KafkaNode:
         self.logs.mkdir(exist_ok=True)
         self._log_start = self.server_log.stat().st_size if self.server_log.exists() else 0
         self._publish_cds_archive()  # left by a previous run under supervisord
-        config = server_properties(self.host, self.port, self.controller_port, self.log_dirs)
+        config = server_properties(self.host, self.port, self.controller_port, self.log_dirs,
+                                   extra=self.extra_properties)
         _write_atomically(self.config_path, config)
         if not self.is_formatted():
             self._format_storage()
@@ -397,7 +446,8 @@ class KafkaNode:
     async def wait_ready_async(self, timeout: float = 60.0) -> None:
         """Return once the broker answers a metadata request; KafkaNotReady otherwise."""
         try:
-            await wait_kafka(self.bootstrap, timeout, check=self._check_alive, cluster_id=self.cluster_id())
+            await wait_kafka(self.bootstrap, timeout, check=self._check_alive, cluster_id=self.cluster_id(),
+                             options=self.client_options)
         except (TimeoutError, ProcessExited, WrongCluster) as exc:
             raise KafkaNotReady(self._failure_report(str(exc))) from exc
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -39,13 +39,17 @@ def _split_bootstrap(bootstrap: str) -> list[tuple[str, int]]:
     return addresses
 
 
-async def _cluster_id(bootstrap: str, request_timeout: float) -> str | None:
-    """The cluster id of the broker answering at bootstrap, or None when none answers."""
+async def _cluster_id(bootstrap: str, request_timeout: float, options: Mapping[str, Any] | None = None) -> str | None:
+    """The cluster id of the broker answering at bootstrap, or None when none answers.
+
+    `options`: how to connect (jmo_shared.kafka.client_options), for a listener that requires credentials.
+    """
     # A plain TCP probe first: while the port is still closed aiokafka would log
     # a connection error on every attempt.
     if not any([await port_open_async(host, port) for host, port in _split_bootstrap(bootstrap)]):
         return None
     admin = AIOKafkaAdminClient(
+        **(options or {}),
         bootstrap_servers=bootstrap,
         client_id="jmo-local-probe",
         request_timeout_ms=int(request_timeout * 1000),
@@ -66,8 +70,9 @@ async def wait_kafka(
     *,
     check: Callable[[], None] | None = None,
     cluster_id: str | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> None:
-    """Return once a broker at bootstrap answers a metadata request.
+    """Return once a broker at bootstrap answers a metadata request (connecting with `options`).
 
     `check` runs before every attempt and may raise to give up early (KafkaNode
     passes one that raises when its process has exited). With `cluster_id`, a
@@ -80,7 +85,7 @@ async def wait_kafka(
             check()
         remaining = deadline - time.monotonic()
         # A ready broker answers in milliseconds; a short timeout keeps `check` frequent.
-        answered = await _cluster_id(bootstrap, request_timeout=max(0.5, min(2.0, remaining)))
+        answered = await _cluster_id(bootstrap, request_timeout=max(0.5, min(2.0, remaining)), options=options)
         if answered is not None:
             if cluster_id is not None and answered != cluster_id:
                 raise WrongCluster(f"the broker at {bootstrap} belongs to cluster {answered}, not {cluster_id}")
