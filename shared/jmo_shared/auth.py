@@ -1,10 +1,16 @@
-"""Verifying the member's access token with identity's published keys (JWKS).
+"""Verifying access tokens: members' with identity's published keys, staff's with the staff issuer's.
 
-Tokens are short-lived and signed by identity with an asymmetric key; every
-other service only needs the public half, fetched from
+Member tokens are short-lived and signed by identity with an asymmetric key;
+every other service only needs the public half, fetched from
 `/.well-known/jwks.json` and cached. An unknown `kid` refreshes the cache once,
 so identity can rotate keys without logging anyone out. Static keys (JWKS_JSON)
-are trusted besides the fetched ones, e.g. a staff key for officers and ops.
+are trusted besides the fetched ones.
+
+Officers and operators sign in with the fund's staff identity provider, another
+issuer with keys of its own (STAFF_JWKS_URL and/or STAFF_JWKS_JSON). `TokenVerifier`
+takes a staff role (officer, ops) only from a token signed by one of those keys for
+the staff issuer and audience; a member token claiming one is stripped of it, so a
+member key (identity's, or one that leaked) can never make an officer.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 import jwt
@@ -24,6 +30,7 @@ from .logging import get_logger
 log = get_logger(__name__)
 
 ALGORITHMS = ["ES256", "RS256", "EdDSA"]
+STAFF_ROLES = frozenset({"officer", "ops"})
 
 
 @dataclass(frozen=True)
@@ -159,3 +166,46 @@ class JwksVerifier:
             token_id=claims.get("jti"),
             bank_code=claims.get("bank_code"),
         )
+
+
+class TokenVerifier:
+    """Member tokens through identity's keys, staff tokens through the staff issuer's (see the module doc)."""
+
+    def __init__(self, members: JwksVerifier, staff: JwksVerifier | None = None) -> None:
+        self.members = members
+        self.staff = staff
+
+    async def _is_staff_key(self, kid: str) -> bool:
+        if self.staff is None:
+            return False
+        if kid in self.staff._keys:
+            return True
+        if kid in self.members._keys:
+            return False
+        # Known to neither: the staff provider may have rotated (a member key rotation is found by
+        # the member verifier's own refresh). A fetch that fails leaves it to the member verifier.
+        try:
+            await self.staff._key(kid)
+        except DomainError:
+            return False
+        return True
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            kid = str(jwt.get_unverified_header(token).get("kid", ""))
+        except jwt.PyJWTError as exc:
+            raise unauthorized("malformed token") from exc
+        if await self._is_staff_key(kid):
+            assert self.staff is not None
+            principal = await self.staff.verify(token)
+            roles = principal.roles & STAFF_ROLES
+            if not roles:
+                raise unauthorized("a staff token without a staff role")
+            # Staff act on members' data, never as a member: no NIK, only staff roles.
+            return replace(principal, nik=None, roles=roles)
+        principal = await self.members.verify(token)
+        return replace(principal, roles=principal.roles - STAFF_ROLES)
+
+    async def decode(self, token: str, *, audience: str, typ: str, verify_exp: bool = True) -> dict:
+        """Other tokens of identity's (face assertions): the member keys only."""
+        return await self.members.decode(token, audience=audience, typ=typ, verify_exp=verify_exp)

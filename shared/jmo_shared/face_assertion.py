@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .auth import JwksVerifier
+from .auth import JwksVerifier, TokenVerifier
 from .errors import DomainError
 
 AUDIENCE = "jmo-face-verification"
@@ -61,7 +61,7 @@ def looks_signed(value: str) -> bool:
 class FaceAssertionReader:
     """Reads a `verification_id` a client passed: the assertion in it, or None for a plain id."""
 
-    def __init__(self, verifier: JwksVerifier) -> None:
+    def __init__(self, verifier: JwksVerifier | TokenVerifier) -> None:
         self._verifier = verifier
 
     async def read(self, verification_id: str) -> FaceAssertion | None:

@@ -29,7 +29,7 @@ from fastapi import FastAPI
 from uvicorn.server import HANDLED_SIGNALS
 
 from . import tracing
-from .auth import JwksVerifier
+from .auth import JwksVerifier, TokenVerifier
 from .consumer import IdempotentConsumer
 from .http import create_app
 from .kafka import KafkaProbe, client_options, make_producer
@@ -51,9 +51,13 @@ class Runtime:
         self.kafka_options = client_options(settings)
         self.kafka_probe = KafkaProbe(settings.kafka_bootstrap_servers, settings.service_name,
                                       options=self.kafka_options)
-        self.verifier = JwksVerifier(
+        members = JwksVerifier(
             settings.jwks_url, settings.jwt_issuer, settings.jwt_audience, static_jwks=settings.jwks_json
         )
+        staff = (JwksVerifier(settings.staff_jwks_url, settings.staff_jwt_issuer, settings.staff_jwt_audience,
+                              static_jwks=settings.staff_jwks_json)
+                 if settings.staff_jwks_url or settings.staff_jwks_json else None)
+        self.verifier = TokenVerifier(members, staff)
         self.producer: AIOKafkaProducer | None = None
         self.publisher: OutboxPublisher | None = None
 

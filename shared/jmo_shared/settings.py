@@ -59,12 +59,22 @@ class ServiceSettings(BaseSettings):
         default="http://127.0.0.1:8001/.well-known/jwks.json",
         validation_alias=AliasChoices("JWKS_URL", "jwks_url"),
     )
-    # Extra trusted keys (a JWKS document) ADDED to the ones fetched from jwks_url and kept across
-    # its refreshes: e.g. identity's member keys from JWKS_URL plus a staff key for officers/ops.
-    # A key here wins over a fetched key with the same kid. With jwks_url unset: these keys only.
+    # Extra trusted member keys (a JWKS document) ADDED to the ones fetched from jwks_url and kept
+    # across its refreshes. A key here wins over a fetched key with the same kid. With jwks_url
+    # unset: these keys only. Staff keys go in STAFF_JWKS_JSON / STAFF_JWKS_URL, never here.
     jwks_json: str | None = Field(default=None, validation_alias=AliasChoices("JWKS_JSON", "jwks_json"))
     jwt_issuer: str = Field(default="jmo-identity", validation_alias=AliasChoices("JWT_ISSUER", "jwt_issuer"))
     jwt_audience: str = Field(default="jmo-mobile", validation_alias=AliasChoices("JWT_AUDIENCE", "jwt_audience"))
+    # The staff identity provider (officers, ops): its own keys, issuer and audience. A staff role is
+    # taken only from a token signed by these keys (jmo_shared.auth.TokenVerifier); with neither the
+    # URL nor the JSON set, no token can carry a staff role.
+    staff_jwks_url: str | None = Field(default=None, validation_alias=AliasChoices("STAFF_JWKS_URL", "staff_jwks_url"))
+    staff_jwks_json: str | None = Field(default=None,
+                                        validation_alias=AliasChoices("STAFF_JWKS_JSON", "staff_jwks_json"))
+    staff_jwt_issuer: str = Field(default="jmo-staff",
+                                  validation_alias=AliasChoices("STAFF_JWT_ISSUER", "staff_jwt_issuer"))
+    staff_jwt_audience: str = Field(default="jmo-backend",
+                                    validation_alias=AliasChoices("STAFF_JWT_AUDIENCE", "staff_jwt_audience"))
     # Largest request body the API reads on a route that takes JSON (or a small form); upload routes
     # have their own limit (jmo_shared.http.BodyLimit). A larger one answers 413 request_too_large.
     max_json_body_bytes: int = 64 * 1024

@@ -17,16 +17,35 @@ from jwt.algorithms import ECAlgorithm
 
 
 class TokenIssuer:
-    def __init__(self, issuer: str = "jmo-identity", audience: str = "jmo-mobile") -> None:
+    """Member tokens as identity signs them, and staff tokens as the staff identity provider does.
+
+    Two throw-away keys: the member key (`jwks()`, for JWKS_JSON) and the staff key (`staff_jwks()`,
+    for STAFF_JWKS_JSON). A token with a staff role is signed by the staff key for the staff issuer
+    and audience, unless `signer="member"` asks for a member-signed one (which services must strip).
+    """
+
+    def __init__(self, issuer: str = "jmo-identity", audience: str = "jmo-mobile",
+                 staff_issuer: str = "jmo-staff", staff_audience: str = "jmo-backend") -> None:
         self._key = ec.generate_private_key(ec.SECP256R1())
         self.kid = f"test-{uuid.uuid4().hex[:8]}"
+        self._staff_key = ec.generate_private_key(ec.SECP256R1())
+        self.staff_kid = f"test-staff-{uuid.uuid4().hex[:8]}"
         self.issuer = issuer
         self.audience = audience
+        self.staff_issuer = staff_issuer
+        self.staff_audience = staff_audience
+
+    @staticmethod
+    def _jwks(key: ec.EllipticCurvePrivateKey, kid: str) -> str:
+        jwk = json.loads(ECAlgorithm.to_jwk(key.public_key()))
+        jwk.update({"kid": kid, "use": "sig", "alg": "ES256"})
+        return json.dumps({"keys": [jwk]})
 
     def jwks(self) -> str:
-        jwk = json.loads(ECAlgorithm.to_jwk(self._key.public_key()))
-        jwk.update({"kid": self.kid, "use": "sig", "alg": "ES256"})
-        return json.dumps({"keys": [jwk]})
+        return self._jwks(self._key, self.kid)
+
+    def staff_jwks(self) -> str:
+        return self._jwks(self._staff_key, self.staff_kid)
 
     def token(
         self,
@@ -34,23 +53,27 @@ class TokenIssuer:
         nik: str | None = None,
         roles: list[str] | None = None,
         ttl: timedelta = timedelta(minutes=10),
+        signer: str | None = None,
         **claims: object,
     ) -> str:
         now = datetime.now(UTC)
+        roles = roles or ["member"]
+        staff = (signer or ("staff" if set(roles) & {"officer", "ops"} else "member")) == "staff"
         payload = {
-            "iss": self.issuer,
-            "aud": self.audience,
+            "iss": self.staff_issuer if staff else self.issuer,
+            "aud": self.staff_audience if staff else self.audience,
             "sub": member_id,
             "iat": now,
             "exp": now + ttl,
             "jti": uuid.uuid4().hex,
             "typ": "access",
-            "roles": roles or ["member"],
+            "roles": roles,
             **claims,
         }
         if nik is not None:
             payload["nik"] = nik
-        return jwt.encode(payload, self._key, algorithm="ES256", headers={"kid": self.kid})
+        key, kid = (self._staff_key, self.staff_kid) if staff else (self._key, self.kid)
+        return jwt.encode(payload, key, algorithm="ES256", headers={"kid": kid})
 
     def headers(self, member_id: str, nik: str | None = None, **kwargs: object) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(member_id, nik, **kwargs)}"}

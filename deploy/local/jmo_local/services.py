@@ -78,8 +78,8 @@ def process_env(
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "JWKS_URL": f"{by_name['identity-api'].url}/.well-known/jwks.json",
         # Members' tokens come from identity (JWKS_URL); officers' and ops' tokens are signed
-        # with the local stack's staff key (jmo_local.staff), whose public half is added here.
-        "JWKS_JSON": staff_jwks(Path(data_dir)),
+        # with the local stack's staff key (jmo_local.staff), the staff issuer's only key here.
+        "STAFF_JWKS_JSON": staff_jwks(Path(data_dir)),
         # Spans of every process land here as files (read by the shared tracing setup).
         "TRACE_FILE_DIR": str(traces),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),

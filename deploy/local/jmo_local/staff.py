@@ -2,13 +2,13 @@
 
 Members get their tokens from identity; staff have no member account, so the
 local stack keeps one ES256 staff signing key in its data directory, made on
-first use, and hands its public half to every service through `JWKS_JSON`
-(services.process_env). `python -m jmo_local.staff_token` signs a token with
+first use, and hands its public half to every service through `STAFF_JWKS_JSON`
+(services.process_env): the only key a staff role is taken from. `python -m jmo_local.staff_token` signs a token with
 it. Production would use the organisation's identity provider instead: this
 key is a local/test convenience and never leaves the data directory.
 
-A token carries the issuer and audience every service checks (JWT_ISSUER,
-JWT_AUDIENCE, as in jmo_shared.settings), `sub` = the staff member's name,
+A token carries the staff issuer and audience every service checks
+(STAFF_JWT_ISSUER, STAFF_JWT_AUDIENCE, as in jmo_shared.settings), `sub` = the staff member's name,
 `roles`, and no `nik`: member-only routes refuse it (`not_a_member`).
 """
 
@@ -101,12 +101,12 @@ def staff_token(
         raise ValueError("sub (the staff member's name) must not be empty")
     if not 0 < ttl_seconds <= MAX_TTL_SECONDS:
         raise ValueError(f"ttl must be between 1 and {MAX_TTL_SECONDS} seconds")
-    settings = ServiceSettings()  # JWT_ISSUER / JWT_AUDIENCE, exactly as the services read them
+    settings = ServiceSettings()  # STAFF_JWT_ISSUER / STAFF_JWT_AUDIENCE, exactly as the services read them
     key = load_or_create_key(data_dir)
     now = datetime.now(UTC)
     payload = {
-        "iss": issuer or settings.jwt_issuer,
-        "aud": audience or settings.jwt_audience,
+        "iss": issuer or settings.staff_jwt_issuer,
+        "aud": audience or settings.staff_jwt_audience,
         "sub": sub,
         "iat": now,
         "exp": now + timedelta(seconds=ttl_seconds),

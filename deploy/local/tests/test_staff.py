@@ -13,7 +13,7 @@ import pytest
 
 from jmo_local.services import process_env, process_specs
 from jmo_local.staff import key_path, staff_jwks, staff_token
-from jmo_shared.auth import JwksVerifier
+from jmo_shared.auth import JwksVerifier, TokenVerifier
 from jmo_shared.settings import ServiceSettings
 
 
@@ -28,9 +28,16 @@ def test_the_key_is_made_once_private_and_keeps_its_kid(tmp_path: Path) -> None:
     assert json.loads(staff_jwks(tmp_path / "other"))["keys"][0]["kid"] != jwk["kid"]
 
 
-async def test_a_staff_token_is_accepted_by_the_services_verifier_with_its_roles(tmp_path: Path) -> None:
+def services_verifier(staff_keys: str) -> TokenVerifier:
+    """As every service builds it from the local stack's environment (STAFF_JWKS_JSON)."""
     settings = ServiceSettings()
-    verifier = JwksVerifier(None, settings.jwt_issuer, settings.jwt_audience, static_jwks=staff_jwks(tmp_path))
+    return TokenVerifier(JwksVerifier(None, settings.jwt_issuer, settings.jwt_audience),
+                         JwksVerifier(None, settings.staff_jwt_issuer, settings.staff_jwt_audience,
+                                      static_jwks=staff_keys))
+
+
+async def test_a_staff_token_is_accepted_by_the_services_verifier_with_its_roles(tmp_path: Path) -> None:
+    verifier = services_verifier(staff_jwks(tmp_path))
     principal = await verifier.verify(staff_token(tmp_path, ["ops", "officer"], "siti.ops"))
     assert principal.member_id == "siti.ops"
     assert principal.nik is None  # not a member: member-only routes refuse it
@@ -38,9 +45,7 @@ async def test_a_staff_token_is_accepted_by_the_services_verifier_with_its_roles
 
 
 async def test_a_token_from_another_data_dir_is_refused(tmp_path: Path) -> None:
-    settings = ServiceSettings()
-    verifier = JwksVerifier(None, settings.jwt_issuer, settings.jwt_audience,
-                            static_jwks=staff_jwks(tmp_path / "stack"))
+    verifier = services_verifier(staff_jwks(tmp_path / "stack"))
     with pytest.raises(Exception) as refused:
         await verifier.verify(staff_token(tmp_path / "elsewhere", ["ops"], "mallory"))
     assert getattr(refused.value, "status", None) == 401
@@ -56,7 +61,8 @@ def test_bad_requests_for_a_token_are_refused(tmp_path: Path, roles: list[str], 
 def test_every_process_gets_the_staff_jwks_and_a_trace_dir(tmp_path: Path) -> None:
     specs = process_specs()
     envs = [process_env(s, specs, "127.0.0.1:9092", "mongodb://127.0.0.1:27017/", tmp_path) for s in specs]
-    assert {e["JWKS_JSON"] for e in envs} == {staff_jwks(tmp_path)}
+    assert {e["STAFF_JWKS_JSON"] for e in envs} == {staff_jwks(tmp_path)}
+    assert not any("JWKS_JSON" in e for e in envs)  # no static member key: members' come from identity
     assert {e["TRACE_FILE_DIR"] for e in envs} == {str(tmp_path / "traces")}
     assert all(e["JWKS_URL"].endswith("/.well-known/jwks.json") for e in envs)
 
@@ -68,7 +74,7 @@ def test_the_command_prints_a_token_with_the_expected_issuer_and_audience(tmp_pa
     claims = jwt.decode(token, options={"verify_signature": False})
     settings = ServiceSettings()
     assert (claims["iss"], claims["aud"], claims["sub"], claims["roles"]) == (
-        settings.jwt_issuer, settings.jwt_audience, "budi", ["officer"])
+        settings.staff_jwt_issuer, settings.staff_jwt_audience, "budi", ["officer"])
     assert claims["exp"] - claims["iat"] == 120
     assert jwt.get_unverified_header(token)["kid"] == json.loads(staff_jwks(tmp_path))["keys"][0]["kid"]
     assert "new staff signing key" in out.stderr

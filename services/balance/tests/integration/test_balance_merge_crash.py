@@ -106,7 +106,7 @@ async def test_merges_killed_mid_transaction_complete_exactly_once_after_restart
     prefix = f"test-{unique_db}"
     api_port, worker_port = free_port(), free_port()
     env = {**os.environ, "MONGODB_URI": infra.mongo_uri, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-           "JWKS_JSON": token_issuer.jwks(), "CONSUMER_GROUP_PREFIX": prefix, "BALANCE_DB_NAME": unique_db,
+           "JWKS_JSON": token_issuer.jwks(), "STAFF_JWKS_JSON": token_issuer.staff_jwks(), "CONSUMER_GROUP_PREFIX": prefix, "BALANCE_DB_NAME": unique_db,
            "BALANCE_PORT": str(api_port), "BALANCE_WORKER_PORT": str(worker_port),
            "BALANCE_RETURN_RATES_BP": "{}", "BALANCE_DEFAULT_RETURN_RATE_BP": "0", "LOG_LEVEL": "INFO"}
     api_url, worker_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{worker_port}"

@@ -276,7 +276,7 @@ async def claims_env(infra, issuer, name: str, clock=None, **settings_kw) -> Asy
 
     db = f"t_claims_{name}_{uuid.uuid4().hex[:8]}"
     settings = ClaimsSettings(
-        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=issuer.jwks(),
+        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=issuer.jwks(), staff_jwks_json=issuer.staff_jwks(),
         consumer_group_prefix=f"test-{db}", db_name=db, **settings_kw,
     )
     tap = EventTap(infra.kafka_bootstrap, CLAIMS_EVENTS)

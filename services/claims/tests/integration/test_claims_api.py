@@ -40,7 +40,7 @@ pytestmark = pytest.mark.integration
 async def env(infra, token_issuer):
     db = f"t_claims_{uuid.uuid4().hex[:10]}"
     settings = ClaimsSettings(
-        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=token_issuer.jwks(),
+        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=token_issuer.jwks(), staff_jwks_json=token_issuer.staff_jwks(),
         consumer_group_prefix=f"test-{db}", db_name=db,
     )
     tap = EventTap(infra.kafka_bootstrap, CLAIMS_EVENTS)

@@ -25,7 +25,7 @@ DOCS = ("kpj_card", "ktp", "resignation_letter")
 async def env(infra, token_issuer):
     db = f"t_claims_c_{uuid.uuid4().hex[:10]}"
     settings = ClaimsSettings(
-        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=token_issuer.jwks(),
+        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=token_issuer.jwks(), staff_jwks_json=token_issuer.staff_jwks(),
         consumer_group_prefix=f"test-{db}", db_name=db,
     )
     worker_app, api_app = create_worker(settings), create_api(settings)

@@ -25,7 +25,7 @@ QUOTA = 3
 async def env(infra, token_issuer):
     db = f"t_claims_docs_{uuid.uuid4().hex[:10]}"
     settings = ClaimsSettings(
-        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=token_issuer.jwks(),
+        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=token_issuer.jwks(), staff_jwks_json=token_issuer.staff_jwks(),
         consumer_group_prefix=f"test-{db}", db_name=db, document_pending_max=QUOTA, document_retention_days=7,
     )
     clock = FixedClock(datetime.now(UTC))

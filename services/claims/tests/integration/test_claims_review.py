@@ -34,14 +34,17 @@ async def decide(env: Env, claim_id: str, headers: dict, decision: str = "approv
 async def test_only_officers_reach_the_review_api(env: Env) -> None:
     m, claim_id = await submitted(env, 8_000_000)
     member = m.headers(env.issuer)
+    # An officer role in a token signed with the member key (identity's): not the staff issuer's word.
+    forged = env.issuer.headers("officer-by-member-key", roles=["officer"], signer="member")
     for method, path in [("GET", "/v1/review/claims"), ("GET", f"/v1/review/claims/{claim_id}"),
                          ("GET", f"/v1/review/claims/{claim_id}/documents/x"), ("GET", "/v1/review/reason-codes"),
                          ("POST", f"/v1/review/claims/{claim_id}/decision")]:
-        denied = await env.api.request(method, path, headers=member,
-                                       json={"decision": "approve", "reason_code": "identity_confirmed"})
-        assert denied.status_code == 403, (path, denied.text)
-        assert denied.json()["code"] == "forbidden" and denied.headers["content-type"].startswith(
-            "application/problem+json")
+        for headers in (member, forged):
+            denied = await env.api.request(method, path, headers=headers,
+                                           json={"decision": "approve", "reason_code": "identity_confirmed"})
+            assert denied.status_code == 403, (path, denied.text)
+            assert denied.json()["code"] == "forbidden" and denied.headers["content-type"].startswith(
+                "application/problem+json")
         anonymous = await env.api.request(method, path)
         assert anonymous.status_code == 401
     # The member's own claim did not move.

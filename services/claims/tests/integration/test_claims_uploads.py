@@ -73,7 +73,7 @@ async def serve_http(app) -> AsyncIterator[str]:
 async def api(infra, token_issuer):
     db = f"t_claims_up_{uuid.uuid4().hex[:10]}"
     settings = ClaimsSettings(
-        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=token_issuer.jwks(),
+        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=token_issuer.jwks(), staff_jwks_json=token_issuer.staff_jwks(),
         consumer_group_prefix=f"test-{db}", db_name=db, document_max_bytes=MAX_DOCUMENT,
         max_json_body_bytes=MAX_JSON,
     )

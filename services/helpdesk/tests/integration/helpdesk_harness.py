@@ -36,7 +36,7 @@ def officer_headers(issuer, officer_id: str = "officer-7") -> dict[str, str]:
 
 def settings_for(infra, issuer, db: str, **overrides) -> HelpdeskSettings:
     return HelpdeskSettings(
-        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=issuer.jwks(),
+        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=issuer.jwks(), staff_jwks_json=issuer.staff_jwks(),
         consumer_group_prefix=f"test-{db}", db_name=db, **overrides,
     )
 

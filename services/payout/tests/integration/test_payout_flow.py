@@ -60,7 +60,7 @@ async def stack(infra, token_issuer: TokenIssuer):
     sock = bind_free_socket()
     public_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     common = dict(mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap,
-                  jwks_json=token_issuer.jwks(), consumer_group_prefix=f"test-{tag}", environment="local")
+                  jwks_json=token_issuer.jwks(), staff_jwks_json=token_issuer.staff_jwks(), consumer_group_prefix=f"test-{tag}", environment="local")
     # 451 is rotating its secret: payout takes the new one and the old one (which the simulator signs with).
     payout = PayoutSettings(**common, db_name=f"t_payout_{tag}", public_url=public_url,
                             bank_notify_secrets={**DEV_SECRETS, "451": [ROTATED_451, DEV_SECRETS["451"]]},

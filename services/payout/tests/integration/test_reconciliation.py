@@ -80,7 +80,7 @@ async def stack(infra, token_issuer: TokenIssuer, tmp_path_factory: pytest.TempP
     bank_url = f"http://127.0.0.1:{bank_sock.getsockname()[1]}"
     drop_dir = tmp_path_factory.mktemp("statements")
     common = dict(mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap,
-                  jwks_json=token_issuer.jwks(), consumer_group_prefix=f"test-{tag}", environment="local",
+                  jwks_json=token_issuer.jwks(), staff_jwks_json=token_issuer.staff_jwks(), consumer_group_prefix=f"test-{tag}", environment="local",
                   bank_notify_secrets=DEV_SECRETS)
     payout = PayoutSettings(**common, db_name=f"t_payout_rec_{tag}", public_url=public_url,
                             bank_timeout_seconds=TIMEOUT_SECONDS, timeout_sweep_interval_seconds=0.3,

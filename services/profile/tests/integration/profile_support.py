@@ -72,7 +72,7 @@ def profile_settings(infra, token_issuer: TokenIssuer, db_name: str, bank_url: s
     return ProfileSettings(
         mongodb_uri=infra.mongo_uri,
         kafka_bootstrap_servers=infra.kafka_bootstrap,
-        jwks_json=token_issuer.jwks(),
+        jwks_json=token_issuer.jwks(), staff_jwks_json=token_issuer.staff_jwks(),
         consumer_group_prefix=f"test-{db_name}",
         db_name=db_name,
         bank_inquiry_url=bank_url,
