@@ -15,6 +15,7 @@ import inspect
 import json
 import os
 import re
+import ssl
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ import yaml
 from fastapi import FastAPI
 
 import jmo_shared.consumer
+import jmo_shared.kafka
 from deploy_support import K8S, SERVICES, by_name, container, of_kind, services_pods, validate
 from jmo_shared.consumer import IdempotentConsumer
 from jmo_shared.runtime import Runtime
@@ -63,7 +65,15 @@ class Subscription:
 
 
 # Secrets are created out of band: a stand-in for those a factory refuses to start without.
-SECRET_STAND_INS = {"PAYOUT_BANK_NOTIFY_SECRETS": '{"014": "stand-in-for-the-out-of-band-secret"}'}
+SECRET_STAND_INS = {
+    "PAYOUT_BANK_NOTIFY_SECRETS": '{"014": "stand-in-for-the-out-of-band-secret"}',
+    "KAFKA_SASL_PASSWORD": "stand-in-for-the-kafka-user-password",
+}
+
+
+def stand_in_ssl_context(cafile=None, **kwargs) -> ssl.SSLContext:
+    """For jmo_shared.kafka.create_ssl_context: the cluster CA is a Secret mounted in the pod, not here."""
+    return ssl.create_default_context()
 
 
 def process_env(docs: list[dict], deployment: dict) -> dict[str, str]:
@@ -136,6 +146,7 @@ def _subscriptions(service: str, env: tuple[tuple[str, str], ...]) -> tuple[Subs
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Runtime, "consumer", recording_consumer)
+        patch.setattr(jmo_shared.kafka, "create_ssl_context", stand_in_ssl_context)
         patch.setitem(factory.__globals__, "worker_app", idle_worker_app)
         # A thread of its own: asyncio.run must not touch pytest-asyncio's session loop.
         with ThreadPoolExecutor(1) as thread:
@@ -346,11 +357,11 @@ def test_keda_reaches_the_brokers_of_this_environment(scaled, target):
 
 
 def test_prod_keda_listener_is_its_own(scaled):
-    """KEDA gets a listener of its own; the services' unauthenticated one still admits only them."""
+    """KEDA gets a listener of its own; the services' one (SCRAM users) still admits only them."""
     (kafka,) = of_kind(scaled("overlays/prod"), "Kafka")
     listeners = {lst["name"]: lst for lst in kafka["spec"]["kafka"]["listeners"]}
-    plain = listeners["plain"]
-    assert plain["networkPolicyPeers"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "jmo"}}}]
+    services = listeners["services"]
+    assert services["networkPolicyPeers"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "jmo"}}}]
     scaler = listeners["scaler"]
     assert scaler["type"] == "internal" and scaler["tls"] is True and scaler["authentication"] == {"type": "tls"}
     assert scaler["networkPolicyPeers"] == [{

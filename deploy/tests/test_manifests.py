@@ -180,6 +180,8 @@ def test_config_references_resolve_and_no_secret_is_committed(render, target):
         for mongo in of_kind(docs, "MongoDBCommunity")
         for user in mongo["spec"]["users"]
     }
+    # Strimzi writes a Secret named after each KafkaUser (a SCRAM user's password).
+    kafka_user_secrets = set(by_name(docs, "KafkaUser"))
     for deployment in of_kind(docs, "Deployment"):
         box = container(deployment)
         for source in box.get("envFrom", []):
@@ -192,7 +194,8 @@ def test_config_references_resolve_and_no_secret_is_committed(render, target):
                 name = ref["secretKeyRef"]["name"]
                 if target == "base":
                     continue  # the MongoDB users come with the overlays
-                assert name in OUT_OF_BAND_SECRETS | mongo_secrets, f"{deployment['metadata']['name']}: {name}"
+                assert name in OUT_OF_BAND_SECRETS | mongo_secrets | kafka_user_secrets, \
+                    f"{deployment['metadata']['name']}: {name}"
     for data in config_maps.values():
         assert data["KAFKA_BOOTSTRAP_SERVERS"] == KAFKA_BOOTSTRAP
         assert data["JWKS_URL"] == f"http://identity:{API_PORTS['identity']}/.well-known/jwks.json"
@@ -237,8 +240,11 @@ def test_kafka_cluster_serves_the_bootstrap_address_the_services_use(render, tar
     cluster = kafka["metadata"]["name"]
     host, port = KAFKA_BOOTSTRAP.split(":")
     assert host == f"{cluster}-kafka-bootstrap"
-    plain = [lst for lst in kafka["spec"]["kafka"]["listeners"] if lst["port"] == int(port)]
-    assert plain and plain[0]["type"] == "internal" and plain[0]["tls"] is False
+    (listener,) = [lst for lst in kafka["spec"]["kafka"]["listeners"] if lst["port"] == int(port)]
+    assert listener["type"] == "internal"
+    # dev: plaintext without identities; prod: TLS and a SCRAM user per service (test_kafka_identities).
+    assert (listener["tls"], listener.get("authentication")) == (
+        (False, None) if target == "overlays/dev" else (True, {"type": "scram-sha-512"}))
     assert kafka["spec"]["kafka"]["config"]["auto.create.topics.enable"] is False
     pools = of_kind(docs, "KafkaNodePool")
     roles = {role for pool in pools for role in pool["spec"]["roles"]}
@@ -269,13 +275,10 @@ def test_prod_kafka_is_replicated_and_authorizes(prod):
     assert "userOperator" in kafka["spec"]["entityOperator"]
     for pool in of_kind(prod, "KafkaNodePool"):
         assert pool["spec"]["replicas"] >= 3
-    # Every listener a bank can reach authenticates it; the open one admits only our pods.
+    # Every listener authenticates its clients over TLS; none is anonymous, and nobody is a super user.
     for listener in kafka["spec"]["kafka"]["listeners"]:
-        if listener.get("authentication"):
-            assert listener["tls"] is True
-        else:
-            peers = listener["networkPolicyPeers"]
-            assert peers == [{"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "jmo"}}}]
+        assert listener["tls"] is True and listener["authentication"]["type"] in ("tls", "scram-sha-512"), listener
+    assert not kafka["spec"]["kafka"]["authorization"].get("superUsers")
 
 
 def test_each_bank_reads_only_its_payouts_and_writes_only_its_status(prod):
