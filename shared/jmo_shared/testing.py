@@ -7,13 +7,49 @@ tokens with a throw-away key and hand its JWKS to the service under test
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
+
+
+def bind_free_socket() -> socket.socket:
+    """A listening socket on a free loopback port (bound before the server starts, so its URL is known)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+@asynccontextmanager
+async def serve_http(app, sock: socket.socket | None = None, lifespan: str = "on") -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on a real loopback socket; yields its base URL.
+
+    For what ASGITransport does not reproduce: transfer encodings, a peer calling back over HTTP.
+    """
+    import uvicorn
+
+    sock = sock or bind_free_socket()
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan=lifespan))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server stopped before it started")
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)
 
 
 class TokenIssuer:

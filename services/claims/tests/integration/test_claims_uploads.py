@@ -9,20 +9,18 @@ sent by then is how much the server needed before refusing.
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from fastapi import FastAPI
 
 from claims_support import PNG, Claimant
 from jmo_claims.entrypoints.api import create_api
 from jmo_claims.settings import ClaimsSettings
+from jmo_shared.testing import serve_http
 
 pytestmark = pytest.mark.integration
 
@@ -50,23 +48,6 @@ class Answered:
         await self.app(scope, receive, noting)
 
 
-@asynccontextmanager
-async def serve_http(app) -> AsyncIterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("server stopped before it started")
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

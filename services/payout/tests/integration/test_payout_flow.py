@@ -25,11 +25,10 @@ from jmo_banksim.settings import BanksimSettings
 from jmo_payout.bootstrap import create_api, create_worker
 from jmo_payout.settings import PayoutSettings
 from jmo_shared.events import BankPayoutStatus, ClaimApproved
-from jmo_shared.testing import TokenIssuer, eventually, publish
+from jmo_shared.testing import TokenIssuer, bind_free_socket, eventually, publish, serve_http
 from jmo_shared.topics import PARTNER_BANKS, PAYOUT_EVENTS, bank_status_topic, bank_topic
 
-from payout_harness import (DEV_SECRETS, EventTap, Member, account_number, approved, bind_free_socket, in_process, open_account,
-                            serve_http)
+from payout_harness import DEV_SECRETS, EventTap, Member, account_number, approved, in_process, open_account
 
 pytestmark = pytest.mark.integration
 

@@ -36,10 +36,10 @@ from jmo_payout.service_layer.scheduler import ReconciliationScheduler
 from jmo_payout.settings import PayoutSettings
 from jmo_shared.clock import FixedClock
 from jmo_shared.mongo import Database, make_client
-from jmo_shared.testing import TokenIssuer, eventually, publish
+from jmo_shared.testing import TokenIssuer, bind_free_socket, eventually, publish, serve_http
 from jmo_shared.topics import PARTNER_BANKS
 
-from payout_harness import DEV_SECRETS, Member, approved, bind_free_socket, in_process, open_account, serve_http
+from payout_harness import DEV_SECRETS, Member, approved, in_process, open_account
 
 pytestmark = pytest.mark.integration
 
