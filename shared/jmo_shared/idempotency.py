@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo.errors import DuplicateKeyError
 
@@ -22,6 +23,8 @@ from .mongo import Database, Tx
 COLLECTION = "idempotency_keys"
 # A request that holds its key longer than this is taken to have crashed.
 IN_FLIGHT_TIMEOUT = timedelta(seconds=60)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -91,3 +94,21 @@ class IdempotencyStore:
     async def release(self, owner: str, key: str) -> None:
         """Give the key back after a refusal, so a corrected request may use it."""
         await self._db[COLLECTION].delete_one({"_id": self._id(owner, key), "state": "in_flight"})
+
+    async def run(self, owner: str, key: str | None, request: Any, what: str,
+                  create: Callable[[], Awaitable[T]], replay: Callable[[StoredAnswer], T]) -> T:
+        """A create that requires an Idempotency-Key: the first answer again for a replay (`replay` of it),
+        else `create()`, which stores its answer with `complete` in its own transaction. A create that
+        fails gives the key back, so a corrected request may use it. `what` names the action for the
+        400 without a key ("a retry cannot <what> twice")."""
+        if not key:
+            raise DomainError(code="idempotency_key_required",
+                              detail=f"send an Idempotency-Key header so a retry cannot {what} twice", status=400)
+        stored = await self.begin(owner, key, fingerprint(request))
+        if stored is not None:
+            return replay(stored)
+        try:
+            return await create()
+        except Exception:
+            await self.release(owner, key)
+            raise

@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 from jmo_shared.auth import Principal
 from jmo_shared.clock import Clock
 from jmo_shared.errors import DomainError, FieldError
-from jmo_shared.idempotency import IdempotencyStore, fingerprint
+from jmo_shared.idempotency import IdempotencyStore
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Database, Tx
 
@@ -52,18 +52,11 @@ class ClaimSubmission:
 
     async def submit(self, member: Principal, request: dict[str, Any], key: str | None) -> tuple[int, dict]:
         """Returns (HTTP status, body); a replay of the same key returns the first answer."""
-        if not key:
-            raise DomainError(code="idempotency_key_required",
-                              detail="send an Idempotency-Key header so a retry cannot submit twice", status=400)
-        stored = await self._idempotency.begin(member.member_id, key, fingerprint(request))
-        if stored is not None:
-            return stored.status, stored.body
-        try:
-            return await self._submit(member, request, key)
-        except Exception:
-            # Nothing was stored: give the key back so a corrected request may use it.
-            await self._idempotency.release(member.member_id, key)
-            raise
+        return await self._idempotency.run(
+            member.member_id, key, request, "submit",
+            create=lambda: self._submit(member, request, key or ""),
+            replay=lambda stored: (stored.status, stored.body),
+        )
 
     async def _facts(self, cmd: SubmitClaim, face: FaceMatch | None) -> SubmissionFacts:
         member, profile = await self._read.member(cmd.nik)

@@ -10,7 +10,7 @@ from jmo_shared.auth import Principal
 from jmo_shared.clock import Clock
 from jmo_shared.errors import DomainError, FieldError, not_found
 from jmo_shared.events.helpdesk import ComplaintFiled
-from jmo_shared.idempotency import IdempotencyStore, fingerprint
+from jmo_shared.idempotency import IdempotencyStore
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Database, Tx
 
@@ -60,19 +60,11 @@ class ComplaintDesk:
     async def file(self, member: Principal, category: str, text: str, claim_id: str | None,
                    key: str | None) -> dict[str, Any]:
         """File a complaint; the same Idempotency-Key again answers the first ticket and files nothing."""
-        if not key:
-            raise DomainError("idempotency_key_required",
-                              "send an Idempotency-Key header so a retry cannot file the complaint twice", 400)
-        request = {"category": category, "text": text, "claim_id": claim_id}
-        stored = await self._idempotency.begin(member.member_id, key, fingerprint(request))
-        if stored is not None:
-            return stored.body
-        try:
-            return await self._file(member, category, text, claim_id, key)
-        except Exception:
-            # Nothing was filed: give the key back so a corrected complaint may use it.
-            await self._idempotency.release(member.member_id, key)
-            raise
+        return await self._idempotency.run(
+            member.member_id, key, {"category": category, "text": text, "claim_id": claim_id}, "file the complaint",
+            create=lambda: self._file(member, category, text, claim_id, key or ""),
+            replay=lambda stored: stored.body,
+        )
 
     async def _file(self, member: Principal, category: str, text: str, claim_id: str | None,
                     key: str) -> dict[str, Any]:
