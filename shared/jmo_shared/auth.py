@@ -130,6 +130,18 @@ class JwksVerifier:
             raise unauthorized("token signed with an unknown key")
         return self._keys[kid]
 
+    def knows(self, kid: str) -> bool:
+        """Whether a key with this kid is in hand (no fetch)."""
+        return kid in self._keys
+
+    async def has_key(self, kid: str) -> bool:
+        """Whether this kid is one of the trusted keys, fetching them if it is not in hand yet."""
+        try:
+            await self._key(kid)
+        except DomainError:
+            return False
+        return True
+
     async def decode(self, token: str, *, audience: str, typ: str, verify_exp: bool = True) -> dict:
         """The claims of a token signed by a trusted key for `audience`, of type `typ` (401 otherwise)."""
         try:
@@ -178,17 +190,13 @@ class TokenVerifier:
     async def _is_staff_key(self, kid: str) -> bool:
         if self.staff is None:
             return False
-        if kid in self.staff._keys:
+        if self.staff.knows(kid):
             return True
-        if kid in self.members._keys:
+        if self.members.knows(kid):
             return False
         # Known to neither: the staff provider may have rotated (a member key rotation is found by
         # the member verifier's own refresh). A fetch that fails leaves it to the member verifier.
-        try:
-            await self.staff._key(kid)
-        except DomainError:
-            return False
-        return True
+        return await self.staff.has_key(kid)
 
     async def verify(self, token: str) -> Principal:
         try:
