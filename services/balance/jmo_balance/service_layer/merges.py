@@ -14,7 +14,7 @@ from jmo_shared.face_assertion import FaceAssertion, FaceAssertionReader
 from jmo_shared.mongo import Tx
 
 from ..adapters.repository import BalanceRepository, card_from_doc
-from ..domain.merges import COMPLETED, check_verification, merge_id_for, plan_merge
+from ..domain.merges import COMPLETED, Verification, check_verification, merge_id_for, plan_merge
 from .figures import FigureKeeper
 
 
@@ -80,7 +80,9 @@ class MergeService:
                 "purpose": assertion.purpose, "verified_at": assertion.verified_at,
                 "expires_at": assertion.expires_at,
             })
-            verification = await self.repo.verification(tx, verification_id)
+            verification = Verification(verification_id=assertion.verification_id, member_id=assertion.member_id,
+                                        nik=assertion.nik, purpose=assertion.purpose,
+                                        expires_at=assertion.expires_at)
         check_verification(verification, req.member_id, req.nik, now, merge_id)
         docs = await self.repo.cards_by_kpj(tx, req.kpj_numbers)
         cards = {kpj: card_from_doc(d) for kpj, d in docs.items()}
