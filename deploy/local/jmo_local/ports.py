@@ -3,25 +3,51 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 from contextlib import ExitStack
+from pathlib import Path
+
+
+# Ports handed out by the kernel for outgoing connections and for bind(("", 0)) come from the
+# ephemeral range (32768-60999 on Linux). Our servers take theirs from below it, so a Kafka
+# client's outgoing connection or another test's throw-away server cannot grab a port between
+# the moment we pick it and the moment our server binds it.
+_PICK_RANGE = (20000, 32767)
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """`count` distinct ports that nothing listens on right now.
+    """`count` distinct ports that nothing listens on right now, outside the ephemeral range.
 
-    All sockets stay bound until every port is picked, so the kernel cannot
-    hand the same port out twice. Another process may still take one before
-    our server binds it: callers that start servers should fail loudly (they
-    do: the server exits and wait_ready shows its log).
+    Every candidate is bound to prove it free, and all stay bound until every port is picked,
+    so one call never returns the same port twice. Another process may still take one before
+    our server binds it: callers that start servers fail loudly (the server exits and
+    wait_ready shows its log).
     """
+    low, high = _PICK_RANGE
+    eph_low, eph_high = _ephemeral_range()
+    candidates = [p for p in range(low, high + 1) if not eph_low <= p <= eph_high]
+    random.shuffle(candidates)
     with ExitStack() as stack:
-        ports = []
-        for _ in range(count):
+        ports: list[int] = []
+        for port in candidates:
             sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind((host, 0))
-            ports.append(sock.getsockname()[1])
-        return ports
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            ports.append(port)
+            if len(ports) == count:
+                return ports
+    raise RuntimeError(f"fewer than {count} free ports in {low}-{high} on {host}")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

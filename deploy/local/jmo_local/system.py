@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 from .journey import Urls
-from .ports import free_port
+from .ports import free_ports
 from .proc import ChildProcess, tail
 from .services import ROOT, SERVICES, ProcessSpec, process_env, process_specs
 from .stack import LocalInfra
@@ -224,11 +224,13 @@ def start_system(
     """Every service's API and worker plus the bank simulator, on free ports, ready when this returns."""
     data_dir = Path(data_dir).resolve()
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    # All picked in one call, so no two processes of this stack are handed the same port.
+    picked = iter(free_ports(2 * len(SERVICES) + 1))
     ports: dict[str, int] = {}
     for svc in SERVICES:
-        ports[svc] = free_port()
-        ports[f"{svc}-worker"] = free_port()
-    specs = process_specs(ports, banksim_port=free_port())
+        ports[svc] = next(picked)
+        ports[f"{svc}-worker"] = next(picked)
+    specs = process_specs(ports, banksim_port=next(picked))
     suffix = os.urandom(3).hex()
     payout_api = next(s for s in specs if s.name == "payout-api")
     processes: dict[str, Managed] = {}

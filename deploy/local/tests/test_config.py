@@ -10,6 +10,7 @@ import pytest
 
 from jmo_local.kafka import DEFAULT_HEAP, KafkaNode, new_cluster_id, server_properties
 from jmo_local.mongo import SecantusNode
+from jmo_local import ports as ports_module
 from jmo_local.ports import free_port, free_ports
 from jmo_local.proc import error_lines, tail
 from jmo_local.topics import _raise_on_errors
@@ -85,6 +86,20 @@ def test_free_ports_are_distinct_and_bindable() -> None:
     assert len(set(ports)) == 5
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", free_port()))
+
+
+def test_free_ports_stay_out_of_the_ephemeral_range_and_skip_ports_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    low, high = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    assert not [p for p in free_ports(40) if low <= p <= high]
+    first, second = free_ports(2)
+    monkeypatch.setattr(ports_module, "_PICK_RANGE", (min(first, second), max(first, second)))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", first))
+        taken.listen()
+        picked = free_ports(1)
+        assert picked != [first]
+        with pytest.raises(RuntimeError, match="fewer than"):
+            free_ports(abs(second - first) + 2)
 
 
 def test_create_topics_accepts_already_exists_but_not_other_errors() -> None:
