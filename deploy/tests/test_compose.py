@@ -135,8 +135,11 @@ def test_each_service_runs_its_api_and_its_worker(compose, compose_loaded):
     services = compose["services"]
     for svc in SERVICES:
         api, worker = services[svc], services[f"{svc}-worker"]
-        assert api["build"]["dockerfile"] == worker["build"]["dockerfile"] == f"services/{svc}/Dockerfile"
-        assert (ROOT / api["build"]["dockerfile"]).is_file()
+        assert api["build"] == worker["build"]
+        assert api["build"]["dockerfile"] == "Dockerfile" and api["build"]["context"] == "."
+        assert api["build"]["args"] == {
+            "SERVICE": svc, "API_PORT": str(API_PORTS[svc]), "WORKER_PORT": str(WORKER_PORTS[svc]),
+        }  # fmt: skip
         assert api["image"] == worker["image"] == f"jmo/{svc}:dev"
         assert api["command"] == ["api"] and worker["command"] == ["worker"]
         assert api["ports"] == [f"{API_PORTS[svc]}:{API_PORTS[svc]}"]
@@ -231,9 +234,14 @@ def test_infrastructure_keeps_its_data_in_named_volumes(compose, service):
     assert mounts and all(not m.startswith((".", "/")) for m in mounts)
 
 
-def test_dockerfiles_named_by_compose_exist():
-    for svc in (*SERVICES, "banksim"):
-        assert (Path(ROOT) / "services" / svc / "Dockerfile").is_file()
+def test_every_image_builds_from_the_one_dockerfile_with_its_service_as_argument(compose):
+    built = {name: svc["build"] for name, svc in compose["services"].items() if "build" in svc}
+    assert {b["args"]["SERVICE"] for b in built.values()} == {*SERVICES, "banksim"}
+    for name, build in built.items():
+        assert build["dockerfile"] == "Dockerfile", name
+        assert compose["services"][name]["image"] == f"jmo/{build['args']['SERVICE']}:dev", name
+    assert (Path(ROOT) / "Dockerfile").is_file()
+    assert built["banksim"]["args"] == {"SERVICE": "banksim", "API_PORT": "8099"}
 
 
 def test_every_process_sends_its_spans_to_jaeger_and_drains_within_the_stop_grace(compose, compose_loaded):

@@ -1,8 +1,9 @@
-"""services/*/Dockerfile and .dockerignore, checked without a Docker engine.
+"""The one Dockerfile (the service is a build argument) and .dockerignore, checked without a Docker engine.
 
-BuildKit's own parser and build checks read every Dockerfile (deploycheck); the
+BuildKit's own parser and build checks read the Dockerfile (deploycheck); the
 scripts the images carry (entrypoint, healthcheck) and the requirement selection
-are run here for real; and the packages each service imports must be in its image.
+are run here for real, for every service; and the packages each service imports
+must be in its image.
 """
 
 from __future__ import annotations
@@ -24,38 +25,42 @@ from packaging.requirements import Requirement
 
 from deploy_support import API_PORTS, BANKSIM_PORT, FACE_CACHE_DIR, IMAGES, ROOT, WORKER_PORTS, run_tool
 
-DOCKERFILES = {svc: ROOT / "services" / svc / "Dockerfile" for svc in IMAGES}
+DOCKERFILE = ROOT / "Dockerfile"
 
 
 @pytest.fixture(scope="module")
-def parsed(tools) -> dict[str, dict]:
-    done = run_tool([str(tools.deploycheck), "dockerfile", *map(str, DOCKERFILES.values())])
+def parsed(tools) -> dict:
+    done = run_tool([str(tools.deploycheck), "dockerfile", str(DOCKERFILE)])
     assert done.returncode == 0, done.stderr
-    return {Path(report["file"]).parent.name: report for report in json.loads(done.stdout)}
+    (report,) = json.loads(done.stdout)
+    return report
 
 
 def commands(report: dict, stage: str) -> list[str]:
     return next(s for s in report["stages"] if s["name"] == stage)["commands"]
 
 
-def heredoc(svc: str, target: str) -> str:
-    """The body of `COPY <<'EOF' <target>` in a Dockerfile."""
-    text = DOCKERFILES[svc].read_text()
+def heredoc(target: str) -> str:
+    """The body of `COPY <<'EOF' <target>` in the Dockerfile."""
+    text = DOCKERFILE.read_text()
     match = re.search(rf"COPY --chmod=0755 <<'EOF' {re.escape(target)}\n(.*?)\nEOF\n", text, re.S)
-    assert match, f"{svc}: no heredoc for {target}"
+    assert match, f"no heredoc for {target}"
     return match.group(1) + "\n"
 
 
-def arg_default(svc: str, name: str) -> str:
-    match = re.search(rf'^ARG {name}="([^"]*)"$', DOCKERFILES[svc].read_text(), re.M)
-    assert match, f"{svc}: no ARG {name}"
+def arg_default(name: str) -> str:
+    match = re.search(rf'^ARG {name}="([^"]*)"$', DOCKERFILE.read_text(), re.M)
+    assert match, f"no ARG {name}"
     return match.group(1)
 
 
-def test_buildkit_parses_every_dockerfile_without_a_warning(parsed):
-    assert set(parsed) == set(IMAGES)
-    for svc, report in parsed.items():
-        assert report["warnings"] == [], f"{svc}: {report['warnings']}"
+def test_buildkit_parses_the_dockerfile_without_a_warning(parsed):
+    assert parsed["warnings"] == []
+
+
+def test_there_is_one_dockerfile():
+    others = [p.relative_to(ROOT).as_posix() for p in ROOT.glob("services/*/Dockerfile")]
+    assert others == [], "every image builds from the root Dockerfile with --build-arg SERVICE"
 
 
 def test_the_build_checks_are_live(tools, tmp_path):
@@ -67,71 +72,53 @@ def test_the_build_checks_are_live(tools, tmp_path):
 
 
 def test_multi_stage_from_one_pinned_slim_python_311(parsed):
-    bases = set()
-    for svc, report in parsed.items():
-        assert [s["name"] for s in report["stages"]] == ["build", "runtime"], svc
-        bases.add(arg_default_from(svc))
-    assert len(bases) == 1, f"the images disagree on their base: {bases}"
-    for svc, path in DOCKERFILES.items():
-        text = path.read_text()
-        # Versions come from requirements.lock, in the build and in the runtime install alike.
-        assert "pip wheel --wheel-dir /wheels/deps -c requirements.lock -r /wheels/runtime.txt" in text, svc
-        assert "--no-index --find-links /wheels/deps -c /wheels/requirements.lock -r /wheels/runtime.txt" in text, svc
-        assert "--mount=type=bind,from=build,source=/wheels,target=/wheels" in text, svc
-    (base,) = bases
-    assert re.fullmatch(r"python:3\.11\.\d+-slim-[a-z]+", base), base
-
-
-def arg_default_from(svc: str) -> str:
-    match = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILES[svc].read_text(), re.M)
-    assert match, svc
-    return match.group(1)
+    assert [s["name"] for s in parsed["stages"]] == ["build", "runtime"]
+    text = DOCKERFILE.read_text()
+    # Versions come from requirements.lock, in the build and in the runtime install alike.
+    assert "pip wheel --wheel-dir /wheels/deps -c requirements.lock -r /wheels/runtime.txt" in text
+    assert "--no-index --find-links /wheels/deps -c /wheels/requirements.lock -r /wheels/runtime.txt" in text
+    assert "--mount=type=bind,from=build,source=/wheels,target=/wheels" in text
+    match = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", text, re.M)
+    assert match and re.fullmatch(r"python:3\.11\.\d+-slim-[a-z]+", match.group(1)), match
 
 
 def test_runtime_runs_as_a_non_root_user_with_health_and_entrypoint(parsed):
-    for svc, report in parsed.items():
-        runtime = commands(report, "runtime")
-        users = [c for c in runtime if c.startswith("USER ")]
-        assert users == ["USER 10001:10001"], svc
-        # Nothing after USER may need root.
-        after = runtime[runtime.index(users[0]) :]
-        assert not any(c.startswith(("RUN ", "COPY ")) for c in after), svc
-        assert any(c.startswith("HEALTHCHECK") and '["jmo-healthcheck", "/healthz"]' in c for c in runtime), svc
-        assert 'ENTRYPOINT ["jmo-entrypoint"]' in runtime, svc
-        assert 'CMD ["api"]' in runtime, svc
+    runtime = commands(parsed, "runtime")
+    users = [c for c in runtime if c.startswith("USER ")]
+    assert users == ["USER 10001:10001"]
+    # Nothing after USER may need root.
+    after = runtime[runtime.index(users[0]) :]
+    assert not any(c.startswith(("RUN ", "COPY ")) for c in after)
+    assert any(c.startswith("HEALTHCHECK") and '["jmo-healthcheck", "/healthz"]' in c for c in runtime)
+    assert 'ENTRYPOINT ["jmo-entrypoint"]' in runtime
+    assert 'CMD ["api"]' in runtime
 
 
-def test_each_image_names_its_service_and_ports(parsed):
-    for svc, report in parsed.items():
-        runtime = commands(report, "runtime")
-        env = dict(
-            pair.split("=", 1) for cmd in runtime if cmd.startswith("ENV ") for pair in cmd.split()[1:]
-        )  # fmt: skip
-        prefix = svc.upper()
-        port = BANKSIM_PORT if svc == "banksim" else API_PORTS[svc]
-        assert env["JMO_SERVICE"] == svc
-        assert env[f"{prefix}_HOST"] == "0.0.0.0"
-        assert env[f"{prefix}_PORT"] == str(port)
-        if svc == "banksim":
-            assert f"{prefix}_WORKER_PORT" not in env
-            assert f"EXPOSE {port}" in runtime
-        else:
-            assert env[f"{prefix}_WORKER_PORT"] == str(WORKER_PORTS[svc])
-            assert f"EXPOSE {port} {WORKER_PORTS[svc]}" in runtime
+def test_the_image_takes_its_service_and_ports_from_build_arguments(parsed):
+    runtime = commands(parsed, "runtime")
+    env = dict(
+        pair.split("=", 1) for cmd in runtime if cmd.startswith("ENV ") for pair in cmd.split()[1:]
+    )  # fmt: skip
+    assert env["JMO_SERVICE"] == "${SERVICE}"
+    assert env["JMO_API_PORT"] == "${API_PORT}"
+    assert env["JMO_WORKER_PORT"] == "${WORKER_PORT}"
+    assert "EXPOSE ${API_PORT} ${WORKER_PORT}" in runtime
+    for stage in ("build", "runtime"):
+        assert "ARG SERVICE" in commands(parsed, stage), stage
 
 
-def test_identity_bakes_in_and_checks_the_face_models():
+def test_identity_alone_bakes_in_and_checks_the_face_models():
     from jmo_identity.face.models import prepare_models  # what the build runs
 
     assert callable(prepare_models)
-    text = DOCKERFILES["identity"].read_text()
-    assert "pip wheel --no-deps --wheel-dir /wheels/nodeps -r requirements-nodeps.txt" in text
-    assert "pip install --no-index --no-deps /wheels/nodeps/*.whl" in text
-    assert "prepare_models(" in text
+    text = DOCKERFILE.read_text()
+    guarded = re.findall(r'if \[ "\$\{SERVICE\}" = identity \]; then (.*?)(?:; fi|\n)', text)
+    assert any("pip wheel --no-deps --wheel-dir /wheels/nodeps -r requirements-nodeps.txt" in g for g in guarded)
+    assert any("pip install --no-index --no-deps /wheels/nodeps/*.whl" in g for g in guarded)
+    block = text[text.index('RUN if [ "${SERVICE}" = identity ]; then \\\n'):]
+    assert "prepare_models(" in block.split("fi\n")[0]
+    assert f"mkdir -p {FACE_CACHE_DIR}" in block.split("fi\n")[0]
     assert f"IDENTITY_FACE_CACHE_DIR={FACE_CACHE_DIR}" in text
-    assert f"mkdir -p {FACE_CACHE_DIR}" in text
-    for svc in set(IMAGES) - {"identity"}:
-        assert "requirements-nodeps.txt\n" not in DOCKERFILES[svc].read_text().split("COPY requirements.in")[1]
 
 
 # --- what goes into each image ---------------------------------------------------
@@ -139,16 +126,18 @@ def test_identity_bakes_in_and_checks_the_face_models():
 
 @cache
 def selected_requirements(svc: str) -> tuple[str, ...]:
-    """Run the Dockerfile's own sed/grep selection over requirements.in."""
-    text = DOCKERFILES[svc].read_text()
-    match = re.search(r'(sed -n "/\^\$\{REQUIREMENTS_FROM\}.*?)> /wheels/runtime\.txt', text, re.S)
-    assert match, svc
-    pipeline = match.group(1).replace("\\\n", " ")
+    """Run the Dockerfile's own selection (which section ends it, then sed/grep) over requirements.in."""
+    text = DOCKERFILE.read_text()
+    match = re.search(r'(until="\$\{REQUIREMENTS_UNTIL\}";.*?)> /wheels/runtime\.txt', text, re.S)
+    assert match
+    pipeline = match.group(1).replace("\\\n", " ").replace(" && sed -n", "; sed -n")
     env = dict(
         os.environ,
-        REQUIREMENTS_FROM=arg_default(svc, "REQUIREMENTS_FROM"),
-        REQUIREMENTS_UNTIL=arg_default(svc, "REQUIREMENTS_UNTIL"),
-        LOCAL_ONLY=arg_default(svc, "LOCAL_ONLY"),
+        SERVICE=svc,
+        REQUIREMENTS_FROM=arg_default("REQUIREMENTS_FROM"),
+        REQUIREMENTS_UNTIL=arg_default("REQUIREMENTS_UNTIL"),
+        FACE_REQUIREMENTS_UNTIL=arg_default("FACE_REQUIREMENTS_UNTIL"),
+        LOCAL_ONLY=arg_default("LOCAL_ONLY"),
     )
     done = subprocess.run(["sh", "-c", pipeline], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return tuple(line for line in done.stdout.splitlines() if line.strip())
@@ -156,7 +145,7 @@ def selected_requirements(svc: str) -> tuple[str, ...]:
 
 def test_requirement_sections_exist_in_order():
     headers = [line for line in (ROOT / "requirements.in").read_text().splitlines() if line.startswith("# ")]
-    markers = {arg_default(svc, name) for svc in IMAGES for name in ("REQUIREMENTS_FROM", "REQUIREMENTS_UNTIL")}
+    markers = {arg_default(name) for name in ("REQUIREMENTS_FROM", "REQUIREMENTS_UNTIL", "FACE_REQUIREMENTS_UNTIL")}
     found = {m: next((i for i, h in enumerate(headers) if h.startswith(m)), None) for m in markers}
     assert None not in found.values(), found
     assert found["# Runtime"] < found["# Face verification"] < found["# Tests and tooling"]
@@ -288,16 +277,26 @@ def fake_python(tmp_path) -> Path:
 @pytest.mark.parametrize("svc", IMAGES)
 def test_entrypoint_runs_api_worker_or_a_given_command(svc, fake_python, tmp_path):
     script = tmp_path / "jmo-entrypoint"
-    script.write_text(heredoc(svc, "/usr/local/bin/jmo-entrypoint"))
-    env = {"PATH": f"{fake_python}:/usr/bin:/bin", "JMO_SERVICE": svc}
+    script.write_text(heredoc("/usr/local/bin/jmo-entrypoint"))
+    worker_port = "" if svc == "banksim" else str(WORKER_PORTS[svc])
+    port = str(BANKSIM_PORT if svc == "banksim" else API_PORTS[svc])
+    env = {"PATH": f"{fake_python}:/usr/bin:/bin", "JMO_SERVICE": svc, "JMO_API_PORT": port,
+           "JMO_WORKER_PORT": worker_port}  # fmt: skip
 
-    def run(*args: str) -> str:
-        return subprocess.run(["sh", str(script), *args], env=env, capture_output=True, text=True, check=True).stdout
+    def run(*args: str, **extra: str) -> str:
+        done = subprocess.run(["sh", str(script), *args], env={**env, **extra}, capture_output=True, text=True,
+                              check=True)  # fmt: skip
+        return done.stdout
 
     assert run() == f"python -m jmo_{svc}.entrypoints.api\n"
     assert run("api") == f"python -m jmo_{svc}.entrypoints.api\n"
     assert run("worker") == f"python -m jmo_{svc}.entrypoints.worker\n"
     assert run("echo", "hello") == "hello\n"
+    # The service's settings get the image's ports as defaults; set ones win.
+    prefix = svc.upper()
+    shown = f"${prefix}_HOST ${prefix}_PORT ${prefix}_WORKER_PORT"
+    assert run("sh", "-c", f"echo {shown}") == f"0.0.0.0 {port} {worker_port}".rstrip() + "\n"
+    assert run("sh", "-c", f"echo ${prefix}_PORT", **{f"{prefix}_PORT": "9999"}) == "9999\n"
 
 
 class _Health(http.server.BaseHTTPRequestHandler):
@@ -314,7 +313,7 @@ def test_healthcheck_passes_only_on_a_200_from_the_service_port(svc, tmp_path):
     server = http.server.HTTPServer(("127.0.0.1", 0), _Health)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     script = tmp_path / "jmo-healthcheck"
-    script.write_text(heredoc(svc, "/usr/local/bin/jmo-healthcheck"))
+    script.write_text(heredoc("/usr/local/bin/jmo-healthcheck"))
     port = server.server_address[1]
     prefix = svc.upper()
 
@@ -322,7 +321,12 @@ def test_healthcheck_passes_only_on_a_200_from_the_service_port(svc, tmp_path):
         env = {"JMO_SERVICE": svc, f"{prefix}_{port_var}": str(port), "PATH": "/usr/bin:/bin"}
         return subprocess.run([sys.executable, str(script), path], env=env, timeout=30).returncode
 
+    def check_default(var: str) -> int:
+        env = {"JMO_SERVICE": svc, var: str(port), "PATH": "/usr/bin:/bin"}
+        return subprocess.run([sys.executable, str(script), "/healthz"], env=env, timeout=30).returncode
+
     try:
+        assert check_default("JMO_API_PORT") == 0, "the image's default port is tried too"
         assert check("/healthz", "PORT") == 0
         assert check("/readyz", "PORT") == 1
         if svc != "banksim":
@@ -356,12 +360,11 @@ def test_dockerignore_sends_only_what_the_images_need(tools):
 def test_every_copied_path_is_in_the_context(parsed, tools):
     done = run_tool([str(tools.deploycheck), "context", str(ROOT)])
     files = set(done.stdout.split())
-    for svc, report in parsed.items():
-        for cmd in commands(report, "build"):
-            if not cmd.startswith("COPY ") or "--from" in cmd:
-                continue
-            for source in cmd.split()[1:-1]:
-                assert source in files or any(f.startswith(source.rstrip("/") + "/") for f in files), (svc, source)
+    for cmd in commands(parsed, "build"):
+        if not cmd.startswith("COPY ") or "--from" in cmd:
+            continue
+        for source in cmd.split()[1:-1]:
+            assert source in files or any(f.startswith(source.rstrip("/") + "/") for f in files), source
 
 
 def test_the_app_wheel_carries_every_module_and_data_file(tools, tmp_path):
