@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .statement import StatementLie
 
@@ -19,7 +19,7 @@ class Behaviour:
     # How this bank's statements lie (None: they tell the truth); read when a statement is asked for.
     statement: StatementLie | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -78,5 +78,5 @@ class BehaviourBook:
     def for_bank(self, bank_code: str) -> Behaviour:
         return self._banks.get(bank_code, self._default)
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         return {"default": self._default.as_dict(), "banks": {k: v.as_dict() for k, v in sorted(self._banks.items())}}

@@ -119,8 +119,10 @@ def _first_acsc(notices: list[BankNotice]) -> datetime | None:
 
 def _check_payout(p: SentPayout, bookings: list[StatementEntry], notices: list[BankNotice], window: Window,
                   out: Outcome) -> None:
-    def flag(code: MismatchCode, detail: str, **extra: object) -> None:
-        out.mismatches.append(Mismatch(code, detail, p.payout_id, p.end_to_end_id, p.claim_id, **extra))
+    def flag(code: MismatchCode, detail: str, expected_idr: int | None = None, booked_idr: int | None = None,
+             entry_refs: tuple[str, ...] = ()) -> None:
+        out.mismatches.append(Mismatch(code, detail, p.payout_id, p.end_to_end_id, p.claim_id,
+                                       expected_idr, booked_idr, entry_refs))
 
     refs = tuple(b.entry_ref for b in bookings)
     if len(bookings) > 1:

@@ -33,7 +33,7 @@ def _current_population(person: Doc) -> dict[str, Any]:
                                                                    "mother_maiden_name")}
 
 
-def _object_key(value: Mapping[str, Any] | None) -> tuple:
+def _object_key(value: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
     if not value:
         return ()
     # When it was entered is not part of what was entered.
@@ -42,7 +42,7 @@ def _object_key(value: Mapping[str, Any] | None) -> tuple:
 
 def _differs(old: Any, new: Any) -> bool:
     if isinstance(old, Mapping) or isinstance(new, Mapping):
-        return _object_key(old) != _object_key(new)  # type: ignore[arg-type]
+        return _object_key(old) != _object_key(new)
     return (old or None) != (new or None)
 
 

@@ -206,12 +206,13 @@ def check_address(check: Checker, body: Mapping[str, Any], nik: str) -> dict[str
     province_code, regency_code = check_region_codes(inner, raw, nik)
     postal = inner.digits(raw, "postal_code", range(5, 6), "invalid_postal_code", "a postal code has 5 digits")
     check.errors.extend(inner.errors)
-    if inner.errors:
+    fields = {"street": street, "rt": rt, "rw": rw, **places, "province_code": province_code,
+              "regency_code": regency_code, "postal_code": postal}
+    # Every check that leaves a value out also records an error; the second test is for the type checker.
+    present = {k: v for k, v in fields.items() if v is not None}
+    if inner.errors or len(present) != len(fields):
         return None
-    return {
-        "street": street, "rt": rt.zfill(3), "rw": rw.zfill(3), **places,  # type: ignore[union-attr,dict-item]
-        "province_code": province_code, "regency_code": regency_code, "postal_code": postal,
-    }
+    return present | {"rt": present["rt"].zfill(3), "rw": present["rw"].zfill(3)}
 
 
 def contact_step(body: Mapping[str, Any]) -> tuple[dict[str, Any], list[Invalid]]:
