@@ -12,7 +12,6 @@ monitor (whichever comes first deletes).
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import Counter
@@ -36,13 +35,3 @@ async def purge_once(db: Database, now: datetime | None = None) -> dict[str, int
     if result.deleted_count:
         log.info("retention_purged", collection=PROCESSED, deleted=result.deleted_count)
     return {PROCESSED: result.deleted_count}
-
-
-async def purge_every(db: Database, seconds: float) -> None:
-    """The worker's loop (cancelled at shutdown): a purge every `seconds`; a failed round is retried next time."""
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            await purge_once(db)
-        except Exception as exc:  # noqa: BLE001 - the database may be away; the next round retries
-            log.warning("retention_purge_failed", error=repr(exc))

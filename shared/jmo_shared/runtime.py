@@ -36,7 +36,8 @@ from .kafka import KafkaProbe, client_options, make_producer
 from .logging import configure_logging, get_logger
 from .mongo import Database, make_client
 from .outbox import OutboxPublisher, OutboxRelay
-from .retention import purge_every
+from .periodic import every
+from .retention import purge_once
 from .settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -202,8 +203,9 @@ def worker_app(
             tasks.append(asyncio.create_task(outbox_relay.report_backlog(), name="outbox-backlog"))
             draining.append(asyncio.create_task(outbox_relay.run(), name="outbox-sweeper"))
         if runtime.settings.retention_purge_seconds > 0:
-            tasks.append(asyncio.create_task(purge_every(runtime.db, runtime.settings.retention_purge_seconds),
-                                             name="retention-purge"))
+            purge = every("retention_purge", runtime.settings.retention_purge_seconds,
+                          lambda: purge_once(runtime.db), wait_first=True)
+            tasks.append(asyncio.create_task(purge(), name="retention-purge"))
         draining += [asyncio.create_task(c.run(), name=c.group_id) for c in consumers]
         tasks += draining
         tasks += [asyncio.create_task(t()) for t in (extra_tasks or [])]

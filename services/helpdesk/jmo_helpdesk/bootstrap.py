@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from jmo_shared.clock import Clock, SystemClock
 from jmo_shared.idempotency import IdempotencyStore
 from jmo_shared.logging import get_logger
+from jmo_shared.periodic import every
 from jmo_shared.runtime import Runtime
 
 from .adapters.collections import ensure_indexes
@@ -44,13 +45,8 @@ class HelpdeskService:
         await self.programs.seed()
         await self.place_import.seed_demo_if_empty()
 
-    async def sla_sweep_loop(self) -> None:
-        while True:
-            try:
-                await self.complaints.sweep_sla()
-            except Exception as exc:  # noqa: BLE001 - a database hiccup must not stop the sweeps
-                log.warning("sla_sweep_failed", error=repr(exc))
-            await asyncio.sleep(self.settings.sla_sweep_seconds)
+    def periodic_tasks(self) -> list[Callable[[], Awaitable[None]]]:
+        return [every("complaint_sla_sweep", self.settings.sla_sweep_seconds, self.complaints.sweep_sla)]
 
 
 def build(settings: HelpdeskSettings | None = None, clock: Clock | None = None,

@@ -8,18 +8,17 @@ So the app factories return an app at once and build the Runtime in its lifespan
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from pymongo.errors import PyMongoError
 
 from jmo_shared.clock import Clock
 from jmo_shared.events import BankPayoutStatus, ClaimApproved
 from jmo_shared.http import create_app
 from jmo_shared.logging import get_logger
+from jmo_shared.periodic import every
 from jmo_shared.runtime import Runtime, api_lifespan, worker_app
 from jmo_shared.topics import BANK_STATUS_PREFIX, CLAIMS_EVENTS
 
@@ -80,20 +79,9 @@ def create_api(settings: PayoutSettings | None = None, clock: Clock | None = Non
     )
 
 
-def _timeout_sweeper(service: PayoutService, interval: float, stopping: asyncio.Event):
-    async def sweep_timeouts() -> None:
-        while not stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), timeout=interval)
-                return
-            try:
-                failed = await service.time_out_overdue()
-                if failed:
-                    log.warning("payouts_timed_out", count=failed)
-            except PyMongoError as exc:  # database away: the next sweep tries again
-                log.warning("timeout_sweep_retry", error=str(exc))
-
-    return sweep_timeouts
+def _log_timed_out(failed: object) -> None:
+    if failed:
+        log.warning("payouts_timed_out", count=failed)
 
 
 def create_worker(settings: PayoutSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -112,12 +100,15 @@ def create_worker(settings: PayoutSettings | None = None, clock: Clock | None = 
         async with statement_client(settings) as http:
             reconciliation = build_reconciliation(settings, service, http)
             app.state.reconciliation = reconciliation
-            tasks = [_timeout_sweeper(service, settings.timeout_sweep_interval_seconds, stopping)]
+            # Nothing sent moments ago is overdue: the first sweep waits one period.
+            tasks = [every("payout_timeouts", settings.timeout_sweep_interval_seconds, service.time_out_overdue,
+                           stopping=stopping, wait_first=True, on_result=_log_timed_out)]
             if settings.reconciliation_schedule_enabled:
                 scheduler = ReconciliationScheduler(
                     reconciliation, settings.tzinfo(), settings.reconciliation_run_at,
-                    settings.reconciliation_lookback_days, settings.reconciliation_check_interval_seconds)
-                tasks.append(lambda: scheduler.loop(stopping))
+                    settings.reconciliation_lookback_days)
+                tasks.append(every("reconciliation_schedule", settings.reconciliation_check_interval_seconds,
+                                   scheduler.check, stopping=stopping))
 
             async def on_start() -> None:
                 await service.ensure_indexes()

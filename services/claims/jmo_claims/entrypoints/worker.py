@@ -8,7 +8,6 @@ claims-per-status gauge, the removal of documents no claim named; /healthz, /rea
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -17,6 +16,7 @@ from fastapi import FastAPI
 from jmo_shared.clock import Clock
 from jmo_shared.http import create_app
 from jmo_shared.logging import get_logger
+from jmo_shared.periodic import every
 from jmo_shared.runtime import serve, worker_app
 
 from ..bootstrap import ClaimsService, build
@@ -26,36 +26,14 @@ from ..settings import ClaimsSettings
 log = get_logger(__name__)
 
 
-def every(name: str, seconds: float, action: Callable[[], Awaitable[object]],
-          stopping: asyncio.Event) -> Callable[[], Awaitable[None]]:
-    """A background loop running `action` every `seconds` until `stopping` is set.
-
-    A failed round is logged and the next one tries again: the shared worker takes
-    the whole process down when a background task dies, and a database that is
-    away for a minute is no reason for that.
-    """
-
-    async def loop() -> None:
-        while not stopping.is_set():
-            try:
-                await action()
-            except Exception as exc:  # noqa: BLE001 - the next round retries
-                log.warning("periodic_task_failed", task=name, error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), timeout=seconds)
-
-    loop.__name__ = name
-    return loop
-
-
 def periodic_tasks(service: ClaimsService, stopping: asyncio.Event) -> list[Callable[[], Awaitable[None]]]:
     settings = service.settings
     return [
-        every("sla_sweep", settings.sla_sweep_interval_seconds, service.escalation.sweep, stopping),
+        every("sla_sweep", settings.sla_sweep_interval_seconds, service.escalation.sweep, stopping=stopping),
         every("claims_by_status", settings.status_gauge_interval_seconds,
-              lambda: refresh_status_gauge(service.runtime.db), stopping),
+              lambda: refresh_status_gauge(service.runtime.db), stopping=stopping),
         every("unattached_documents", settings.document_sweep_interval_seconds,
-              service.uploads.remove_unattached, stopping),
+              service.uploads.remove_unattached, stopping=stopping),
     ]
 
 

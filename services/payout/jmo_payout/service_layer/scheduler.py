@@ -3,11 +3,7 @@ of every bank that had payouts, once, whichever of several workers gets there fi
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import date, datetime, time, timedelta, tzinfo
-
-from pymongo.errors import PyMongoError
 
 from jmo_shared.errors import DomainError
 from jmo_shared.logging import get_logger
@@ -27,13 +23,11 @@ def due_days(now: datetime, run_at: time, tz: tzinfo, lookback_days: int) -> lis
 
 
 class ReconciliationScheduler:
-    def __init__(self, service: ReconciliationService, tz: tzinfo, run_at: time, lookback_days: int,
-                 interval_seconds: float) -> None:
+    def __init__(self, service: ReconciliationService, tz: tzinfo, run_at: time, lookback_days: int) -> None:
         self._service = service
         self._tz = tz
         self._run_at = run_at
         self._lookback = lookback_days
-        self._interval = interval_seconds
         # Bank-days this process knows are done, so the periodic check does not ask the database again.
         self._done: set[tuple[str, date]] = set()
         # A past day gets no new payouts, so its banks are looked up once.
@@ -63,15 +57,8 @@ class ReconciliationScheduler:
                     ran.append((bank, day, report.status))
         return ran
 
-    async def loop(self, stopping: asyncio.Event) -> None:
-        while not stopping.is_set():
-            try:
-                ran = await self.run_due()
-                if ran:
-                    log.info("scheduled_reconciliations", ran=[f"{b}:{d}:{s}" for b, d, s in ran])
-            except PyMongoError as exc:  # database away: the next check tries again
-                log.warning("reconciliation_schedule_retry", error=str(exc))
-            except Exception as exc:  # noqa: BLE001 - a bad statement must not stop the payouts worker
-                log.exception("reconciliation_schedule_failed", error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), timeout=self._interval)
+    async def check(self) -> None:
+        """One look at the schedule (the worker runs it every check interval, jmo_shared.periodic)."""
+        ran = await self.run_due()
+        if ran:
+            log.info("scheduled_reconciliations", ran=[f"{b}:{d}:{s}" for b, d, s in ran])

@@ -319,7 +319,7 @@ async def test_the_daily_job_runs_once_per_bank_even_with_two_workers(stack: Sta
                     PayoutContext.from_settings(settings, FixedClock(night)),
                     StatementSources(http, settings.statement_source, dict(settings.statement_sources)),
                     ReconciliationPolicy.from_settings(settings)),
-                WIB, time(1, 0), 1, 0.3)
+                WIB, time(1, 0), 1)
             stack.worker_clock.offset = night - datetime.now(UTC)
             try:
                 ran_by_second = await second.run_due()
