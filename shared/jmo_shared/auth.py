@@ -24,7 +24,7 @@ import httpx
 import jwt
 from jwt import PyJWK
 
-from .errors import DomainError
+from .errors import DomainError, ErrorKind
 from .logging import get_logger
 
 log = get_logger(__name__)
@@ -46,7 +46,7 @@ class Principal:
 
 
 def unauthorized(detail: str, code: str = "invalid_token") -> DomainError:
-    return DomainError(code=code, detail=detail, status=401, headers={"WWW-Authenticate": "Bearer"})
+    return DomainError(code=code, detail=detail, kind=ErrorKind.UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})
 
 
 class JwksVerifier:
@@ -122,7 +122,7 @@ class JwksVerifier:
                     # Why the fetch failed is in the log (jwks_fetch_failed), not in the answer.
                     raise DomainError(
                         code="auth_unavailable", detail="tokens cannot be checked right now; try again in a moment",
-                        status=503,
+                        kind=ErrorKind.UNAVAILABLE,
                     ) from exc
         if kid not in self._keys:
             # A fetch that did not find the kid: the next forced one waits (a rotation's new kid is found).

@@ -1,12 +1,41 @@
 """Errors the caller can act on.
 
-A `DomainError` becomes an RFC 9457 problem+json answer with a stable machine
-code; raising one from a handler is how every service says "no" to a caller.
+A `DomainError` says "no" with a stable machine code and a kind: what sort of no
+it is (the request breaks a rule, names something that does not exist, conflicts
+with the current state, ...). The domain and service layers say only that; the HTTP
+entrypoint (jmo_shared.http) alone turns a kind into a status code and an RFC 9457
+problem+json answer.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
+from enum import StrEnum
+
+
+class ErrorKind(StrEnum):
+    INVALID = "invalid"  # the request breaks a rule of the domain or has a bad field
+    BAD_REQUEST = "bad_request"  # a protocol part is missing or malformed (e.g. no Idempotency-Key)
+    UNAUTHENTICATED = "unauthenticated"  # no valid credentials
+    FORBIDDEN = "forbidden"  # valid credentials that may not do this
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"  # the current state does not allow it (already done, in flight, changed meanwhile)
+    TOO_LARGE = "too_large"
+    RATE_LIMITED = "rate_limited"
+    UPSTREAM_FAILED = "upstream_failed"  # a system we depend on answered wrongly
+    UNAVAILABLE = "unavailable"  # a system we depend on is away: try again later
+
+    @classmethod
+    def from_status(cls, status: int) -> ErrorKind:
+        """For callers still saying `status=404`: the kind that status stands for."""
+        return _FROM_STATUS.get(status, cls.INVALID)
+
+
+_FROM_STATUS = {
+    400: ErrorKind.BAD_REQUEST, 401: ErrorKind.UNAUTHENTICATED, 403: ErrorKind.FORBIDDEN, 404: ErrorKind.NOT_FOUND,
+    409: ErrorKind.CONFLICT, 413: ErrorKind.TOO_LARGE, 422: ErrorKind.INVALID, 429: ErrorKind.RATE_LIMITED,
+    502: ErrorKind.UPSTREAM_FAILED, 503: ErrorKind.UNAVAILABLE,
+}
 
 
 @dataclass(frozen=True)
@@ -23,22 +52,29 @@ class FieldError:
 class DomainError(Exception):
     code: str
     detail: str
-    status: int = 422
+    kind: ErrorKind = ErrorKind.INVALID
     errors: list[FieldError] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
+    status: InitVar[int | None] = None  # the older spelling of `kind`, as an HTTP status
+
+    def __post_init__(self, status: int | None) -> None:
+        if status is not None:
+            self.kind = ErrorKind.from_status(status)
+        elif not isinstance(self.kind, ErrorKind):
+            self.kind = ErrorKind.from_status(int(self.kind))
 
     def __str__(self) -> str:
         return f"{self.code}: {self.detail}"
 
 
 def not_found(what: str, code: str = "not_found") -> DomainError:
-    return DomainError(code=code, detail=f"{what} not found", status=404)
+    return DomainError(code=code, detail=f"{what} not found", kind=ErrorKind.NOT_FOUND)
 
 
 def conflict(code: str, detail: str) -> DomainError:
-    return DomainError(code=code, detail=detail, status=409)
+    return DomainError(code=code, detail=detail, kind=ErrorKind.CONFLICT)
 
 
-def field_error(field_name: str, code: str, message: str, status: int = 422) -> DomainError:
-    return DomainError(code=code, detail=message, status=status, errors=[FieldError(field_name, code, message)])
+def field_error(field_name: str, code: str, message: str, kind: ErrorKind = ErrorKind.INVALID) -> DomainError:
+    return DomainError(code=code, detail=message, kind=kind, errors=[FieldError(field_name, code, message)])

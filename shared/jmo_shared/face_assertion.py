@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .auth import JwksVerifier, TokenVerifier
-from .errors import DomainError
+from .errors import DomainError, ErrorKind
 
 AUDIENCE = "jmo-face-verification"
 TYPE = "face_verification"
@@ -79,7 +79,7 @@ class FaceAssertionReader:
                 expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
             )
         except DomainError as exc:
-            if exc.status == 503:
+            if exc.kind is ErrorKind.UNAVAILABLE:
                 raise
             return None
         except (KeyError, TypeError, ValueError):

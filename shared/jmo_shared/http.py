@@ -18,7 +18,7 @@ from opentelemetry import trace
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, OperationFailure, PyMongoError, WTimeoutError
 
 from .auth import JwksVerifier, Principal, unauthorized
-from .errors import DomainError
+from .errors import DomainError, ErrorKind
 from .logging import correlation_id, get_logger, new_correlation_id
 
 log = get_logger(__name__)
@@ -82,10 +82,29 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return out
 
 
+# The one place a kind of refusal becomes an HTTP status.
+HTTP_STATUS: dict[ErrorKind, int] = {
+    ErrorKind.INVALID: 422,
+    ErrorKind.BAD_REQUEST: 400,
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.TOO_LARGE: 413,
+    ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.UPSTREAM_FAILED: 502,
+    ErrorKind.UNAVAILABLE: 503,
+}
+
+
+def http_status(exc: DomainError) -> int:
+    return HTTP_STATUS[exc.kind]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        resp = problem(exc.status, exc.code, exc.detail, [e.as_dict() for e in exc.errors], **exc.extra)
+        resp = problem(http_status(exc), exc.code, exc.detail, [e.as_dict() for e in exc.errors], **exc.extra)
         resp.headers.update(exc.headers)
         return resp
 
@@ -321,14 +340,14 @@ async def current_principal(request: Request) -> Principal:
 
 async def current_member(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if principal.nik is None:
-        raise DomainError(code="not_a_member", detail="this token does not belong to a member", status=403)
+        raise DomainError(code="not_a_member", detail="this token does not belong to a member", kind=ErrorKind.FORBIDDEN)
     return principal
 
 
 def require_role(role: str) -> Callable[[Principal], Awaitable[Principal]]:
     async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.has_role(role):
-            raise DomainError(code="forbidden", detail=f"requires the {role} role", status=403)
+            raise DomainError(code="forbidden", detail=f"requires the {role} role", kind=ErrorKind.FORBIDDEN)
         return principal
 
     return dependency

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pymongo.errors import DuplicateKeyError
 
-from .errors import DomainError
+from .errors import DomainError, ErrorKind
 from .mongo import Database, Tx
 
 COLLECTION = "idempotency_keys"
@@ -52,7 +52,7 @@ class IdempotencyStore:
         """Take the key. Returns the stored answer of a completed twin, or None to go ahead."""
         if not key or len(key) > 200:
             raise DomainError(code="invalid_idempotency_key", detail="Idempotency-Key must be 1-200 characters",
-                              status=400)
+                              kind=ErrorKind.BAD_REQUEST)
         now = datetime.now(UTC)
         doc_id = self._id(owner, key)
         try:
@@ -68,19 +68,19 @@ class IdempotencyStore:
             return await self.begin(owner, key, request_fingerprint)
         if existing["fingerprint"] != request_fingerprint:
             raise DomainError(code="idempotency_key_reused",
-                              detail="this Idempotency-Key was used with a different request", status=422)
+                              detail="this Idempotency-Key was used with a different request", kind=ErrorKind.INVALID)
         if existing["state"] == "done":
             return StoredAnswer(existing["status"], existing["body"])
         if now - existing["taken_at"] < IN_FLIGHT_TIMEOUT:
             raise DomainError(code="request_in_flight",
-                              detail="a request with this Idempotency-Key is still being processed", status=409)
+                              detail="a request with this Idempotency-Key is still being processed", kind=ErrorKind.CONFLICT)
         # update_one by _id, not find_one_and_update: the local database answers that with a full scan.
         retaken = await self._db[COLLECTION].update_one(
             {"_id": doc_id, "state": "in_flight", "taken_at": existing["taken_at"]}, {"$set": {"taken_at": now}}
         )
         if retaken.modified_count == 0:
             raise DomainError(code="request_in_flight",
-                              detail="a request with this Idempotency-Key is still being processed", status=409)
+                              detail="a request with this Idempotency-Key is still being processed", kind=ErrorKind.CONFLICT)
         return None
 
     async def complete(self, tx: Tx, owner: str, key: str, status: int, body: dict[str, Any]) -> None:
@@ -103,7 +103,7 @@ class IdempotencyStore:
         400 without a key ("a retry cannot <what> twice")."""
         if not key:
             raise DomainError(code="idempotency_key_required",
-                              detail=f"send an Idempotency-Key header so a retry cannot {what} twice", status=400)
+                              detail=f"send an Idempotency-Key header so a retry cannot {what} twice", kind=ErrorKind.BAD_REQUEST)
         stored = await self.begin(owner, key, fingerprint(request))
         if stored is not None:
             return replay(stored)

@@ -9,6 +9,7 @@ import pytest
 
 from jmo_shared.auth import JwksVerifier
 from jmo_shared.errors import DomainError
+from jmo_shared.errors import ErrorKind
 from jmo_shared.events import REGISTRY, CloudEvent, PayoutSent, parse_data
 from jmo_shared.events.upstream import ContributionPosted
 from jmo_shared.logging import correlation_id
@@ -52,7 +53,7 @@ def test_tokens_are_verified_with_the_published_keys() -> None:
 
     with pytest.raises(DomainError) as expired:
         asyncio.run(verifier.verify(issuer.token("m-1", ttl=timedelta(seconds=-5))))
-    assert (expired.value.status, expired.value.code) == (401, "token_expired")
+    assert (expired.value.kind, expired.value.code) == (ErrorKind.UNAUTHENTICATED, "token_expired")
 
     other = TokenIssuer()
     with pytest.raises(DomainError) as unknown:

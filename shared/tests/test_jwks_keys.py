@@ -11,6 +11,7 @@ import pytest
 
 from jmo_shared.auth import JwksVerifier
 from jmo_shared.errors import DomainError
+from jmo_shared.errors import ErrorKind
 from jmo_shared.testing import TokenIssuer
 
 
@@ -73,7 +74,7 @@ async def test_static_keys_are_added_to_the_fetched_ones_and_survive_a_refresh(j
     assert (await verifier.verify(staff.token("officer-7", roles=["officer"], signer="member"))).member_id == "officer-7"
     with pytest.raises(DomainError) as gone:
         await verifier.verify(identity.token("m-1", "3171011506900001"))
-    assert (gone.value.status, gone.value.code) == (401, "invalid_token")
+    assert (gone.value.kind, gone.value.code) == (ErrorKind.UNAUTHENTICATED, "invalid_token")
 
 
 async def test_a_static_key_wins_over_a_fetched_key_with_the_same_kid(jwks_server: JwksServer) -> None:
@@ -84,7 +85,7 @@ async def test_a_static_key_wins_over_a_fetched_key_with_the_same_kid(jwks_serve
     assert (await verifier.verify(trusted.token("m-1"))).member_id == "m-1"
     with pytest.raises(DomainError) as refused:
         await verifier.verify(impostor.token("m-1"))
-    assert refused.value.status == 401
+    assert refused.value.kind is ErrorKind.UNAUTHENTICATED
 
 
 async def test_static_keys_still_verify_while_the_jwks_url_is_down() -> None:
@@ -95,7 +96,7 @@ async def test_static_keys_still_verify_while_the_jwks_url_is_down() -> None:
         assert (await verifier.verify(staff.token("officer-1", roles=["ops"], signer="member"))).member_id == "officer-1"
     with pytest.raises(DomainError) as unavailable:
         await verifier.verify(TokenIssuer().token("m-1"))
-    assert (unavailable.value.status, unavailable.value.code) == (503, "auth_unavailable")
+    assert (unavailable.value.kind, unavailable.value.code) == (ErrorKind.UNAVAILABLE, "auth_unavailable")
 
 
 async def test_forged_kids_do_not_hammer_the_jwks_endpoint(jwks_server: JwksServer) -> None:

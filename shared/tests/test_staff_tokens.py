@@ -6,6 +6,7 @@ import pytest
 
 from jmo_shared.auth import JwksVerifier, TokenVerifier
 from jmo_shared.errors import DomainError
+from jmo_shared.errors import ErrorKind
 from jmo_shared.testing import TokenIssuer
 
 
@@ -39,14 +40,14 @@ async def test_a_staff_token_must_be_for_the_staff_issuer_and_audience_and_carry
                   issuer.token("x", roles=["member"], signer="staff")):  # no staff role
         with pytest.raises(DomainError) as refused:
             await check.verify(token)
-        assert refused.value.status == 401
+        assert refused.value.kind is ErrorKind.UNAUTHENTICATED
 
 
 async def test_without_staff_keys_no_token_is_staff() -> None:
     issuer = TokenIssuer()
     with pytest.raises(DomainError) as refused:
         await verifier(issuer, with_staff=False).verify(issuer.token("siti.officer", roles=["officer"]))
-    assert refused.value.status == 401
+    assert refused.value.kind is ErrorKind.UNAUTHENTICATED
 
 
 async def test_face_assertions_are_read_with_the_member_keys_only() -> None:

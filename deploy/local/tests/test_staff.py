@@ -14,6 +14,7 @@ import pytest
 from jmo_local.services import process_env, process_specs
 from jmo_local.staff import key_path, staff_jwks, staff_token
 from jmo_shared.auth import JwksVerifier, TokenVerifier
+from jmo_shared.errors import DomainError, ErrorKind
 from jmo_shared.settings import ServiceSettings
 
 
@@ -46,9 +47,9 @@ async def test_a_staff_token_is_accepted_by_the_services_verifier_with_its_roles
 
 async def test_a_token_from_another_data_dir_is_refused(tmp_path: Path) -> None:
     verifier = services_verifier(staff_jwks(tmp_path / "stack"))
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(DomainError) as refused:
         await verifier.verify(staff_token(tmp_path / "elsewhere", ["ops"], "mallory"))
-    assert getattr(refused.value, "status", None) == 401
+    assert refused.value.kind is ErrorKind.UNAUTHENTICATED
 
 
 @pytest.mark.parametrize(("roles", "sub", "ttl"), [([], "a", 60), (["member"], "a", 60), (["ops"], " ", 60),

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from jmo_shared.errors import DomainError, FieldError
+from jmo_shared.errors import DomainError, ErrorKind, FieldError
 
 from .model import ACTIVE, MERGED, Card
 
@@ -36,8 +36,8 @@ def merge_id_for(nik: str, verification_id: str) -> str:
     return "mrg_" + hashlib.sha256(f"{nik}:{verification_id}".encode()).hexdigest()[:24]
 
 
-def _refusal(code: str, message: str, status: int, field: str = "kpj_numbers") -> DomainError:
-    return DomainError(code=code, detail=message, status=status, errors=[FieldError(field, code, message)])
+def _refusal(code: str, message: str, kind: ErrorKind, field: str = "kpj_numbers") -> DomainError:
+    return DomainError(code=code, detail=message, kind=kind, errors=[FieldError(field, code, message)])
 
 
 def check_verification(v: Verification | None, member_id: str, nik: str, now: datetime, merge_id: str) -> None:
@@ -60,9 +60,9 @@ def plan_merge(
 ) -> MergePlan:
     """Which card receives the money. Raises a DomainError the member can act on."""
     if len(set(requested)) != len(requested):
-        raise _refusal("duplicate_kpj", "each KPJ number may appear once", 422)
+        raise _refusal("duplicate_kpj", "each KPJ number may appear once", ErrorKind.INVALID)
     if len(requested) < 2:
-        raise _refusal("too_few_cards", "a merge needs at least two KPJ cards", 422)
+        raise _refusal("too_few_cards", "a merge needs at least two KPJ cards", ErrorKind.INVALID)
     for i, kpj in enumerate(requested):
         card = cards.get(kpj)
         if card is None or not card.registered or card.nik != nik:
@@ -73,7 +73,7 @@ def plan_merge(
     held = sorted(held_kpjs & set(requested))
     if held:
         raise _refusal("open_claim_reservation",
-                       f"a claim holds money on KPJ {', '.join(held)}; merge after it is paid or closed", 409)
+                       f"a claim holds money on KPJ {', '.join(held)}; merge after it is paid or closed", ErrorKind.CONFLICT)
     chosen = [cards[k] for k in requested]
     first = chosen[0]
     if first.status_on(today) == ACTIVE:

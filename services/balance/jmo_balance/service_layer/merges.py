@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from jmo_shared.errors import DomainError, not_found
+from jmo_shared.errors import DomainError, ErrorKind, not_found
 from jmo_shared.events.balance import BalanceMerged, MergedCard
 from jmo_shared.events.envelope import CloudEvent
 from jmo_shared.events.identity import FaceVerified
@@ -68,7 +68,7 @@ class MergeService:
         existing = await self.repo.merge(tx, merge_id)
         if existing is not None:
             if existing["requested_kpjs"] != req.kpj_numbers:
-                raise DomainError(code="verification_used", status=409,
+                raise DomainError(code="verification_used", kind=ErrorKind.CONFLICT,
                                   detail="this face verification was already used for another merge")
             return merge_view(existing)
         now = self.figures.clock.now()

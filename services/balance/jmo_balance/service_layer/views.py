@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from jmo_shared.errors import DomainError, FieldError, not_found
+from jmo_shared.errors import DomainError, ErrorKind, FieldError, not_found
 
 from ..adapters.card_signing import CardSigner
 from ..adapters.repository import BalanceRepository, card_from_doc
@@ -71,7 +71,7 @@ class BalanceViews:
         day = as_of or today
         if day > today:
             message = "as_of cannot be in the future: returns are credited only for completed years"
-            raise DomainError(code="as_of_in_future", detail=message, status=422,
+            raise DomainError(code="as_of_in_future", detail=message, kind=ErrorKind.INVALID,
                               errors=[FieldError("as_of", "as_of_in_future", message)])
         entry = await self._member(nik)
         # Holds describe the present: today's answer differs from the same day asked as a past one.

@@ -23,7 +23,7 @@ from jmo_balance.domain.reservations import (
     decide_reservation,
     settle,
 )
-from jmo_shared.errors import DomainError
+from jmo_shared.errors import DomainError, ErrorKind
 
 NIK = "3174011201900001"
 OTHER = "3174011201900002"
@@ -122,20 +122,20 @@ def test_an_ended_first_card_gives_way_to_the_oldest_active_one() -> None:
 
 
 @pytest.mark.parametrize(
-    ("requested", "the_cards", "held", "code", "status"),
+    ("requested", "the_cards", "held", "code", "kind"),
     [
-        ([A, A], cards(), set(), "duplicate_kpj", 422),
-        ([A], cards(), set(), "too_few_cards", 422),
-        ([A, "44444444444"], cards(), set(), "card_not_found", 404),
-        ([A, B], cards(**{B: card(B, nik=OTHER)}), set(), "card_not_found", 404),
-        ([A, B], cards(**{B: card(B, merged_into=C, merged_on=date(2025, 1, 1))}), set(), "card_already_merged", 409),
-        ([A, B], cards(), {B}, "open_claim_reservation", 409),
+        ([A, A], cards(), set(), "duplicate_kpj", ErrorKind.INVALID),
+        ([A], cards(), set(), "too_few_cards", ErrorKind.INVALID),
+        ([A, "44444444444"], cards(), set(), "card_not_found", ErrorKind.NOT_FOUND),
+        ([A, B], cards(**{B: card(B, nik=OTHER)}), set(), "card_not_found", ErrorKind.NOT_FOUND),
+        ([A, B], cards(**{B: card(B, merged_into=C, merged_on=date(2025, 1, 1))}), set(), "card_already_merged", ErrorKind.CONFLICT),
+        ([A, B], cards(), {B}, "open_claim_reservation", ErrorKind.CONFLICT),
     ],
 )
-def test_merge_refusals(requested, the_cards, held, code, status) -> None:
+def test_merge_refusals(requested, the_cards, held, code, kind) -> None:
     with pytest.raises(DomainError) as err:
         plan_merge(requested, the_cards, NIK, TODAY, held)
-    assert (err.value.code, err.value.status) == (code, status)
+    assert (err.value.code, err.value.kind) == (code, kind)
 
 
 NOW = datetime(2026, 6, 1, 10, tzinfo=UTC)

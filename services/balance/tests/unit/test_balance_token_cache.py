@@ -10,6 +10,7 @@ import pytest
 from jmo_balance.entrypoints.token_cache import CachedVerifier
 from jmo_shared.auth import JwksVerifier
 from jmo_shared.errors import DomainError
+from jmo_shared.errors import ErrorKind
 from jmo_shared.testing import TokenIssuer
 
 
@@ -53,7 +54,7 @@ async def test_a_bad_token_is_refused_every_time(issuer) -> None:
     for _ in range(2):
         with pytest.raises(DomainError) as refused:
             await cached.verify(token)
-        assert refused.value.status == 401
+        assert refused.value.kind is ErrorKind.UNAUTHENTICATED
 
 
 async def test_memory_is_bounded(issuer) -> None:

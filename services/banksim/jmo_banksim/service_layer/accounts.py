@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jmo_shared.clock import Clock
-from jmo_shared.errors import DomainError, field_error, not_found
+from jmo_shared.errors import DomainError, ErrorKind, field_error, not_found
 from jmo_shared.mongo import Database
 from jmo_shared.topics import PARTNER_BANKS
 
@@ -32,7 +32,7 @@ async def open_account(db: Database, clock: Clock, bank_code: str, account_numbe
     }
     account, _ = await repo.open_account(db, doc)
     if account["holder_name"] != holder_name:
-        raise DomainError(code="account_exists", detail="this account is held by someone else", status=409)
+        raise DomainError(code="account_exists", detail="this account is held by someone else", kind=ErrorKind.CONFLICT)
     return account
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from jmo_shared.errors import ErrorKind
+
 from .documents import DOCUMENT_KINDS
 from .eligibility import PARTIAL_REASONS, assess, local_today, partial_percent
 from .model import Card, Document, FaceMatch, Member, Profile, ReasonAssessment
@@ -31,7 +33,7 @@ class Refusal:
     code: str
     message: str
     field: str
-    status: int = 422
+    kind: ErrorKind = ErrorKind.INVALID
 
 
 class ClaimRefused(Exception):
@@ -143,7 +145,7 @@ def decide(cmd: SubmitClaim, facts: SubmissionFacts, now: datetime, policy: Clai
         raise ClaimRefused([Refusal("card_not_found", f"Card {cmd.kpj} is not one of your KPJ cards.", "kpj")])
     if facts.has_open_claim:
         raise ClaimRefused([Refusal("open_claim_exists",
-                                    "You already have a claim in progress; one claim at a time.", "kpj", 409)])
+                                    "You already have a claim in progress; one claim at a time.", "kpj", ErrorKind.CONFLICT)])
     has_npwp = bool(facts.profile and facts.profile.npwp)
     assessment = assess(facts.member, card, cmd.reason, local_today(now, policy), has_npwp, policy)
     refusals = _partial_percent_refusals(cmd, policy)

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from jmo_shared.errors import DomainError, field_error
+from jmo_shared.errors import DomainError, ErrorKind, field_error
 from jmo_shared.http import BodyTooLarge, CurrentMember
 
 from ..bootstrap import ClaimsService
@@ -79,7 +79,7 @@ async def upload_document(request: Request, member: CurrentMember, service: Serv
     except BodyTooLarge:
         raise
     except HTTPException as exc:
-        raise DomainError(code="invalid_multipart", detail=str(exc.detail), status=422) from None
+        raise DomainError(code="invalid_multipart", detail=str(exc.detail), kind=ErrorKind.INVALID) from None
     try:
         upload, kind = form.get("file"), form.get("kind")
         if not isinstance(upload, UploadFile):

@@ -9,7 +9,7 @@ from typing import Any
 
 from jmo_shared.auth import Principal
 from jmo_shared.clock import Clock
-from jmo_shared.errors import DomainError, FieldError
+from jmo_shared.errors import DomainError, ErrorKind, FieldError
 from jmo_shared.logging import get_logger
 
 from ..adapters.documents import DocumentStore
@@ -27,8 +27,8 @@ class PendingDocuments:
     sweep_batch: int = 500
 
 
-def _refuse(code: str, message: str, field: str = "file", status: int = 422) -> DomainError:
-    return DomainError(code=code, detail=message, status=status, errors=[FieldError(field, code, message)])
+def _refuse(code: str, message: str, field: str = "file", kind: ErrorKind = ErrorKind.INVALID) -> DomainError:
+    return DomainError(code=code, detail=message, kind=kind, errors=[FieldError(field, code, message)])
 
 
 def document_too_large(max_bytes: int) -> str:
@@ -44,7 +44,7 @@ class DocumentUploads:
         self.pending = pending or PendingDocuments()
 
     def too_large(self) -> DomainError:
-        return _refuse("file_too_large", document_too_large(self.max_bytes), status=413)
+        return _refuse("file_too_large", document_too_large(self.max_bytes), kind=ErrorKind.TOO_LARGE)
 
     async def upload(self, member: Principal, kind: str, filename: str, content: bytes) -> dict[str, Any]:
         if kind not in DOCUMENT_KINDS:
@@ -75,7 +75,7 @@ class DocumentUploads:
             raise _refuse("too_many_pending_documents",
                           f"You have {limit} documents not yet part of a claim: submit your claim with them, "
                           f"or upload more once the unused ones are removed ({days:g} days after their upload).",
-                          status=409)
+                          kind=ErrorKind.CONFLICT)
 
     async def remove_unattached(self) -> int:
         """Remove documents no claim named within the retention period (one batch); how many."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from jmo_shared.auth import Principal
 from jmo_shared.clock import Clock
-from jmo_shared.errors import DomainError, not_found
+from jmo_shared.errors import DomainError, ErrorKind, not_found
 
 from ..adapters.repository import ReadModel
 from ..domain.eligibility import assess_member, local_today
@@ -26,7 +26,7 @@ class ClaimQueries:
         nik = member.nik or ""
         facts, profile = await self._read.member(nik)
         if kpj is not None and facts.card(kpj) is None:
-            raise DomainError(code="card_not_found", detail=f"card {kpj} is not one of your KPJ cards", status=404)
+            raise DomainError(code="card_not_found", detail=f"card {kpj} is not one of your KPJ cards", kind=ErrorKind.NOT_FOUND)
         now = self._clock.now()
         today = local_today(now, self._policy)
         has_npwp = bool(profile and profile.npwp)

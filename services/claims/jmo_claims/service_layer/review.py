@@ -15,7 +15,7 @@ from typing import Any
 
 from jmo_shared.auth import Principal
 from jmo_shared.clock import Clock
-from jmo_shared.errors import DomainError, FieldError, not_found
+from jmo_shared.errors import DomainError, ErrorKind, FieldError, not_found
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Database, Tx
 
@@ -46,12 +46,12 @@ class ChecksumMismatch(Exception):
 
 def _refused(exc: ReviewRefused) -> DomainError:
     if isinstance(exc, UnknownReviewReason):
-        return DomainError(code=exc.code, detail=str(exc), status=422,
+        return DomainError(code=exc.code, detail=str(exc), kind=ErrorKind.INVALID,
                            errors=[FieldError("reason_code", exc.code, str(exc))])
     extra: dict[str, object] = {"claim_status": getattr(exc, "status", None)}
     if isinstance(exc, AlreadyDecided) and exc.decided is not None:
         extra["decision"] = review_views.review(exc.decided)
-    return DomainError(code=exc.code, detail=str(exc), status=409, extra=extra)
+    return DomainError(code=exc.code, detail=str(exc), kind=ErrorKind.CONFLICT, extra=extra)
 
 
 class ClaimReview:

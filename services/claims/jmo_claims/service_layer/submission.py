@@ -9,7 +9,7 @@ from pymongo.errors import DuplicateKeyError
 
 from jmo_shared.auth import Principal
 from jmo_shared.clock import Clock
-from jmo_shared.errors import DomainError, FieldError
+from jmo_shared.errors import DomainError, ErrorKind, FieldError
 from jmo_shared.idempotency import IdempotencyStore
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Database, Tx
@@ -31,13 +31,13 @@ ACCEPTED = 202
 
 def refusal_error(refusals: list[Refusal]) -> DomainError:
     first = refusals[0]
-    return DomainError(code=first.code, detail=first.message, status=first.status,
+    return DomainError(code=first.code, detail=first.message, kind=first.kind,
                        errors=[FieldError(r.field, r.code, r.message) for r in refusals])
 
 
 def _open_claim_error() -> DomainError:
     return refusal_error([Refusal("open_claim_exists",
-                                  "You already have a claim in progress; one claim at a time.", "kpj", 409)])
+                                  "You already have a claim in progress; one claim at a time.", "kpj", ErrorKind.CONFLICT)])
 
 
 class ClaimSubmission:

@@ -10,6 +10,7 @@ import pytest
 from jmo_claims.domain.model import BankAccount, Card, Document, Employment, FaceMatch, Member, Profile
 from jmo_claims.domain.policy import ClaimPolicy
 from jmo_claims.domain.submission import ClaimRefused, SubmissionFacts, SubmitClaim, decide
+from jmo_shared.errors import ErrorKind
 
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 POLICY = ClaimPolicy()
@@ -51,7 +52,7 @@ def test_card_of_someone_else() -> None:
 def test_open_claim_is_a_conflict() -> None:
     with pytest.raises(ClaimRefused) as info:
         decide(CMD, facts(has_open_claim=True), NOW, POLICY)
-    assert info.value.refusals[0].code == "open_claim_exists" and info.value.refusals[0].status == 409
+    assert info.value.refusals[0].code == "open_claim_exists" and info.value.refusals[0].kind is ErrorKind.CONFLICT
 
 
 def test_not_eligible_yet() -> None:

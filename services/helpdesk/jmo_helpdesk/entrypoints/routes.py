@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from jmo_shared.auth import Principal
-from jmo_shared.errors import DomainError, FieldError
+from jmo_shared.errors import DomainError, ErrorKind, FieldError
 from jmo_shared.http import current_member, require_role
 
 from ..adapters.places import PlaceFilter
@@ -28,7 +28,7 @@ Service = Annotated[HelpdeskService, Depends(_service)]
 
 async def _member(principal: Annotated[Principal, Depends(current_member)]) -> Principal:
     if not principal.has_role("member"):
-        raise DomainError(code="forbidden", detail="requires the member role", status=403)
+        raise DomainError(code="forbidden", detail="requires the member role", kind=ErrorKind.FORBIDDEN)
     return principal
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from jmo_shared.errors import DomainError, FieldError, not_found
+from jmo_shared.errors import DomainError, ErrorKind, FieldError, not_found
 from jmo_shared.events import ContactChanged
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Tx
@@ -70,7 +70,7 @@ async def send_code(ctx: IdentityContext, member_id: str, channel: str) -> CodeS
     if waiting:
         destination = pending.destinations[0][1]
     elif account.confirmed(channel):
-        raise DomainError("contact_already_confirmed", f"your {channel} is already confirmed", 409)
+        raise DomainError("contact_already_confirmed", f"your {channel} is already confirmed", ErrorKind.CONFLICT)
     else:
         destination = account.contact(channel)
     return await _send(ctx, member_id, channel, destination)
@@ -86,7 +86,7 @@ async def change_contact(ctx: IdentityContext, member_id: str, channel: str, val
         raise DomainError("validation_failed", "the request has invalid fields", 422,
                           [FieldError("value", code, f"not a valid {what}")])
     if new == account.contact(channel) and account.confirmed(channel):
-        raise DomainError("contact_unchanged", f"this is already your confirmed {channel}", 409)
+        raise DomainError("contact_unchanged", f"this is already your confirmed {channel}", ErrorKind.CONFLICT)
     if channel == "email" and await ctx.accounts.email_taken_by_other(new, member_id):
         raise _email_taken("value")
     return await _send(ctx, member_id, channel, new)

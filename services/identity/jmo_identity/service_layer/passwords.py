@@ -7,7 +7,7 @@ login lock on the e-mail: it is the unlock path the 423 answer names.
 
 from __future__ import annotations
 
-from jmo_shared.errors import DomainError, FieldError
+from jmo_shared.errors import DomainError, ErrorKind, FieldError
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Tx
 
@@ -48,7 +48,7 @@ def check_new_password(ctx: IdentityContext, password: str, *, nik: str, email: 
 async def change_password(ctx: IdentityContext, member_id: str, current: str, new: str) -> TokenPair:
     account = await ctx.accounts.by_id(member_id)
     if account is None:
-        raise DomainError("account_not_found", "account not found", 404)
+        raise DomainError("account_not_found", "account not found", ErrorKind.NOT_FOUND)
     await check_current_password(ctx, account, current, field="current_password")
     check_new_password(ctx, new, nik=account.nik, email=account.email, field="new_password")
     if new == current:

@@ -16,7 +16,7 @@ from datetime import date
 
 from pymongo.errors import DuplicateKeyError
 
-from jmo_shared.errors import DomainError, FieldError
+from jmo_shared.errors import DomainError, ErrorKind, FieldError
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Tx
 
@@ -64,7 +64,7 @@ async def start(
         RECOVERIES.labels("identity_mismatch").inc()
         # One answer for "no account" and "wrong birth date": neither may be learnt from here.
         raise DomainError("recovery_identity_mismatch",
-                          "the NIK and birth date do not match an account; check them against your KTP", 422)
+                          "the NIK and birth date do not match an account; check them against your KTP", ErrorKind.INVALID)
     if channel == "email" and await ctx.accounts.email_taken_by_other(new_contact, account.member_id):
         message = "this e-mail address belongs to another account"
         raise DomainError("email_taken", message, 409, [FieldError("contact", "email_taken", message)])

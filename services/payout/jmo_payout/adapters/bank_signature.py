@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from jmo_shared.bank_signature import BANK_CODE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
-from jmo_shared.errors import DomainError
+from jmo_shared.errors import DomainError, ErrorKind
 
 __all__ = ["signature", "verify_bank_signature", "parse_timestamp"]
 
 
 def _refused(code: str, detail: str) -> DomainError:
-    return DomainError(code=code, detail=detail, status=401)
+    return DomainError(code=code, detail=detail, kind=ErrorKind.UNAUTHENTICATED)
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -37,7 +37,7 @@ def verify_bank_signature(
     now: datetime,
     max_skew: timedelta,
 ) -> str:
-    """The verified bank code, or a 401 DomainError. `headers` must be case-insensitive (lower-case keys).
+    """The verified bank code, or an UNAUTHENTICATED DomainError. `headers` must be case-insensitive (lower-case keys).
 
     A bank has one secret, or two while it rotates: a report signed with either verifies.
     """

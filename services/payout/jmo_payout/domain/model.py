@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from jmo_shared.errors import DomainError
+from jmo_shared.errors import DomainError, ErrorKind
 
 from .rails import Rail
 
@@ -72,13 +72,13 @@ class Payout:
         """Only the member's bank may report on a payout, and only about the transfer it was given."""
         if report.bank_code != self.bank_code:
             raise DomainError(
-                code="wrong_bank", detail="this payout was sent to another bank", status=403
+                code="wrong_bank", detail="this payout was sent to another bank", kind=ErrorKind.FORBIDDEN
             )
         if report.end_to_end_id != self.end_to_end_id:
             raise DomainError(
                 code="end_to_end_id_mismatch",
                 detail="end_to_end_id does not match the transfer sent for this payout",
-                status=422,
+                kind=ErrorKind.INVALID,
             )
 
     def apply_report(self, report: BankReport, now: datetime) -> ReportOutcome:
@@ -103,7 +103,7 @@ class Payout:
 
     def time_out(self, now: datetime) -> None:
         if self.status is not PayoutStatus.SENT:
-            raise DomainError(code="not_in_flight", detail=f"payout is {self.status}", status=409)
+            raise DomainError(code="not_in_flight", detail=f"payout is {self.status}", kind=ErrorKind.CONFLICT)
         self.status = PayoutStatus.FAILED
         self.failed_at = now
         self.failure_code = BANK_TIMEOUT

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from jmo_shared.auth import Principal
-from jmo_shared.errors import DomainError
+from jmo_shared.errors import DomainError, ErrorKind
 from jmo_shared.http import current_principal
 
 from ..service_layer.reconciliation import ReconciliationService, ReconciliationSummary, ReconciliationView
@@ -19,7 +19,7 @@ STAFF_ROLES = ("ops", "officer")
 
 async def staff(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not any(principal.has_role(role) for role in STAFF_ROLES):
-        raise DomainError(code="forbidden", detail="requires the ops or officer role", status=403)
+        raise DomainError(code="forbidden", detail="requires the ops or officer role", kind=ErrorKind.FORBIDDEN)
     return principal
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from jmo_shared.errors import DomainError, not_found
+from jmo_shared.errors import DomainError, ErrorKind, not_found
 from jmo_shared.events import BankPayoutStatus, ClaimApproved, PayoutFailed, PayoutInitiated, PayoutSettled
 from jmo_shared.events.payout import Amount, Party, PayoutSent
 from jmo_shared.logging import correlation_id, current_correlation_id, get_logger
@@ -138,7 +138,7 @@ async def apply_bank_report(
     if outcome in ("settled", "failed"):
         if not await repo.save_final(payout, now):
             # Snapshot isolation makes this a write conflict first; kept as a guard, answered "try again".
-            raise DomainError(code="payout_changed_concurrently", detail="retry the report", status=409)
+            raise DomainError(code="payout_changed_concurrently", detail="retry the report", kind=ErrorKind.CONFLICT)
         tx.emit(_final_event(payout), subject=payout.payout_id)
         log.info("payout_final", payout_id=payout.payout_id, status=payout.status.value, channel=channel)
     elif outcome == "late":

@@ -9,7 +9,7 @@ from typing import Literal
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
-from jmo_shared.errors import DomainError
+from jmo_shared.errors import DomainError, ErrorKind
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Database, Tx
 
@@ -52,7 +52,7 @@ async def receive_bank_notification(
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from exc
     if body.bank_code != bank_code:
-        raise DomainError(code="wrong_bank", detail="bank_code differs from the signing bank", status=403)
+        raise DomainError(code="wrong_bank", detail="bank_code differs from the signing bank", kind=ErrorKind.FORBIDDEN)
     report = BankReport(payout_id=body.payout_id, end_to_end_id=body.end_to_end_id, bank_code=body.bank_code,
                         status=body.status, bank_reference=body.bank_reference, reported_at=body.reported_at,
                         reason_code=body.reason_code, reason=body.reason)

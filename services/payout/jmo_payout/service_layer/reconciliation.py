@@ -10,7 +10,7 @@ from typing import Any
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
 
-from jmo_shared.errors import DomainError, field_error, not_found
+from jmo_shared.errors import DomainError, ErrorKind, field_error, not_found
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Database
 
@@ -153,7 +153,7 @@ class ReconciliationService:
         if not await self.repo.acquire(bank_code, day, run_id, started, self._policy.lease, scheduled):
             if scheduled:
                 return None
-            raise DomainError(code="reconciliation_running", status=409,
+            raise DomainError(code="reconciliation_running", kind=ErrorKind.CONFLICT,
                               detail=f"a reconciliation of bank {bank_code} for {day} is running; try again shortly")
         start, end = self.day_bounds(day)
         run: dict[str, Any] = {
@@ -223,7 +223,7 @@ class ReconciliationService:
         RUNS.labels("failed").inc()
         log.warning("reconciliation_statement_unavailable", bank_code=run["bank_code"],
                     business_date=run["business_date"], run_id=run["run_id"], error=error)
-        raise DomainError(code="statement_unavailable", status=502,
+        raise DomainError(code="statement_unavailable", kind=ErrorKind.UPSTREAM_FAILED,
                           detail=f"the statement of bank {run['bank_code']} for {run['business_date']} "
                                  f"could not be read: {error}",
                           extra={"reconciliation_id": run["reconciliation_id"], "run_id": run["run_id"]})

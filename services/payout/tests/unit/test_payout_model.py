@@ -4,6 +4,7 @@ import pytest
 
 from jmo_payout.domain.model import BANK_TIMEOUT, BankReport, Payout, PayoutStatus
 from jmo_shared.errors import DomainError
+from jmo_shared.errors import ErrorKind
 
 SENT_AT = datetime(2025, 7, 15, 3, 0, tzinfo=UTC)
 LATER = SENT_AT + timedelta(seconds=30)
@@ -42,13 +43,13 @@ def test_rjct_fails_with_the_banks_reason() -> None:
 def test_only_the_members_bank_may_report() -> None:
     with pytest.raises(DomainError) as err:
         payout().apply_report(report(bank_code="002"), LATER)
-    assert (err.value.status, err.value.code) == (403, "wrong_bank")
+    assert (err.value.kind, err.value.code) == (ErrorKind.FORBIDDEN, "wrong_bank")
 
 
 def test_report_must_name_the_transfer_sent() -> None:
     with pytest.raises(DomainError) as err:
         payout().apply_report(report(end_to_end_id="E2E2"), LATER)
-    assert (err.value.status, err.value.code) == (422, "end_to_end_id_mismatch")
+    assert (err.value.kind, err.value.code) == (ErrorKind.INVALID, "end_to_end_id_mismatch")
 
 
 def test_timeout_only_after_the_limit_and_only_in_flight() -> None:

@@ -4,6 +4,7 @@ import pytest
 
 from jmo_payout.adapters.bank_signature import signature, verify_bank_signature
 from jmo_shared.errors import DomainError
+from jmo_shared.errors import ErrorKind
 
 SECRETS = {"014": "secret-014", "002": "secret-002"}
 NOW = datetime(2025, 7, 15, 3, 0, tzinfo=UTC)
@@ -19,7 +20,7 @@ def signed(body: bytes = BODY, bank: str = "014", secret: str = "secret-014", at
 def code_of(headers: dict[str, str], body: bytes = BODY) -> str:
     with pytest.raises(DomainError) as err:
         verify_bank_signature(headers, body, SECRETS, NOW, SKEW)
-    assert err.value.status == 401
+    assert err.value.kind is ErrorKind.UNAUTHENTICATED
     return err.value.code
 
 

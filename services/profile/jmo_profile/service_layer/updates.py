@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from jmo_shared.clock import Clock
-from jmo_shared.errors import DomainError, FieldError
+from jmo_shared.errors import DomainError, ErrorKind, FieldError
 from jmo_shared.events import BankAccount, ProfileUpdated
 from jmo_shared.face_assertion import FaceAssertionReader
 from jmo_shared.mongo import Database, Tx
@@ -77,7 +77,7 @@ class ProfileService:
         person = await store.person(member.nik) or {}
         cards = await store.cards(member.nik)
         if not person and not cards:
-            raise DomainError("profile_not_found", "nothing is known about this member yet", status=404)
+            raise DomainError("profile_not_found", "nothing is known about this member yet", kind=ErrorKind.NOT_FOUND)
         return views.profile_view(member.nik, member.member_id, person, cards)
 
     async def bank_account_history(self, member: Member) -> list[dict[str, Any]]:
@@ -108,7 +108,7 @@ class ProfileService:
     async def start(self, member: Member) -> tuple[dict[str, Any], bool]:
         """The member's open update, or a new one; True when it was created."""
         if not await Store(self._db).cards(member.nik):
-            raise DomainError("profile_not_found", "no membership card is known for this member yet", status=404)
+            raise DomainError("profile_not_found", "no membership card is known for this member yet", kind=ErrorKind.NOT_FOUND)
 
         async def work(tx: Tx) -> tuple[Update, bool]:
             store = Store.of(tx)
