@@ -42,6 +42,7 @@ class SecantusNode:
         cache_size: str = "256M",
         sync_on_commit: bool = True,
         ttl_sweep_seconds: float = 0.0,
+        transaction_lifetime_seconds: float = 60.0,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.port = port
@@ -53,6 +54,8 @@ class SecantusNode:
         self.sync_on_commit = sync_on_commit
         # Off: it scans every TTL-indexed collection under a global lock; services purge by index instead.
         self.ttl_sweep_seconds = ttl_sweep_seconds
+        # How long a transaction left open (its client crashed) holds its documents before it is aborted.
+        self.transaction_lifetime_seconds = transaction_lifetime_seconds
         self.storage_path = self.data_dir / "db"
         self.log_path = self.data_dir / "secantusd.log"
         self._process: ChildProcess | None = None
@@ -77,6 +80,8 @@ class SecantusNode:
             "jmo_local.secantusd",
             "--ttl-sweep-seconds",
             str(self.ttl_sweep_seconds),
+            "--transaction-lifetime-seconds",
+            str(self.transaction_lifetime_seconds),
             "--host",
             self.host,
             "--port",

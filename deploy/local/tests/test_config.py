@@ -75,6 +75,32 @@ def test_secantus_command_syncs_every_commit_and_runs_without_the_ttl_sweep(tmp_
     assert command[command.index("--storage-path") + 1] == str(tmp_path / "db")
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert command[command.index("--port") + 1] == "27999"
+    assert float(command[command.index("--transaction-lifetime-seconds") + 1]) == 60, "mongod's default"
+    short = SecantusNode(tmp_path, 27999, transaction_lifetime_seconds=8).command()
+    assert float(short[short.index("--transaction-lifetime-seconds") + 1]) == 8
+
+
+def test_secantusd_takes_the_transaction_lifetime_from_its_command_line(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    from jmo_local import secantusd
+
+    built: dict[str, object] = {}
+
+    class Server:
+        def __init__(self, **kwargs: object) -> None:
+            built.update(kwargs)
+
+        def start(self) -> None:
+            pass
+
+        def wait(self) -> None:
+            pass
+
+    monkeypatch.setattr(secantusd, "SecantusDBServer", Server)
+    monkeypatch.setattr(secantusd.signal, "signal", lambda *args: None)
+    secantusd.main(["--storage-path", str(tmp_path), "--transaction-lifetime-seconds", "8"])
+    assert built["transaction_lifetime_seconds"] == 8.0
+    assert built["ttl_sweep_seconds"] == 0.0
 
 
 def test_secantus_uri_connects_directly_without_retryable_writes(tmp_path: Path) -> None:

@@ -5,8 +5,9 @@ worker is applying a burst of contributions; then restarted, and the members ret
 Merges run in the API, in one transaction each; BALANCE_MERGE_STEP_DELAY_SECONDS holds every
 merge inside its transaction after its cards were marked, so the kill lands mid-merge. The
 transactions the killed processes left open keep their documents locked until the database
-aborts them (60 s idle on SecantusDB, like mongod's transactionLifetimeLimitSeconds): the
-retries and the redelivered events wait for that, which is most of this test's minute.
+aborts them (mongod's transactionLifetimeLimitSeconds, 60 s by default): the retries and the
+redelivered events wait for that. This test runs a SecantusDB of its own that aborts them after
+TRANSACTION_LIFETIME seconds, so the wait is seconds, not a minute.
 
 Return rates are 0 here, so every card's balance is exactly its contributions and "nothing
 lost or doubled" is an equality.
@@ -17,10 +18,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -29,6 +30,8 @@ from pymongo import AsyncMongoClient
 
 from balance_harness import EventTap, contribution, expires_soon, publish_raw, random_kpj, random_nik, registered, \
     skip_history
+from jmo_local.mongo import SecantusNode
+from jmo_local.ports import free_port
 from jmo_shared.events.identity import FaceVerified
 from jmo_shared.testing import eventually
 
@@ -39,12 +42,7 @@ CARDS = 3  # per member: the first is the target, two are sources
 PERIODS = ("2025-01", "2025-02")
 BURST_CARDS = 100  # another member set whose contributions the worker is applying at the kill
 MERGE_DELAY = 3.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+TRANSACTION_LIFETIME = 8.0  # longer than MERGE_DELAY: only the killed processes' transactions are aborted
 
 
 class Process:
@@ -100,19 +98,32 @@ async def merge_until_answered(api_url: str, headers: dict, body: dict, deadline
         await asyncio.sleep(0.5)
 
 
+@pytest.fixture()
+def short_lived_transactions(tmp_path) -> Iterator[SecantusNode]:
+    """A SecantusDB that aborts a transaction left idle for TRANSACTION_LIFETIME seconds."""
+    node = SecantusNode(tmp_path / "secantus", free_port(), transaction_lifetime_seconds=TRANSACTION_LIFETIME)
+    node.start()
+    try:
+        node.wait_ready()
+        yield node
+    finally:
+        node.stop()
+
+
 async def test_merges_killed_mid_transaction_complete_exactly_once_after_restart(
-        infra, token_issuer, unique_db, tmp_path) -> None:
+        infra, short_lived_transactions, token_issuer, unique_db, tmp_path) -> None:
     bootstrap = infra.kafka_bootstrap
     prefix = f"test-{unique_db}"
+    mongo_uri = short_lived_transactions.uri()
     api_port, worker_port = free_port(), free_port()
-    env = {**os.environ, "MONGODB_URI": infra.mongo_uri, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+    env = {**os.environ, "MONGODB_URI": mongo_uri, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
            "JWKS_JSON": token_issuer.jwks(), "STAFF_JWKS_JSON": token_issuer.staff_jwks(), "CONSUMER_GROUP_PREFIX": prefix, "BALANCE_DB_NAME": unique_db,
            "BALANCE_PORT": str(api_port), "BALANCE_WORKER_PORT": str(worker_port),
            "BALANCE_RETURN_RATES_BP": "{}", "BALANCE_DEFAULT_RETURN_RATE_BP": "0", "LOG_LEVEL": "INFO"}
     api_url, worker_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{worker_port}"
     api = Process("api", env, tmp_path / "api.log")
     worker = Process("worker", env, tmp_path / "worker.log")
-    mongo = AsyncMongoClient(infra.mongo_uri, tz_aware=True)
+    mongo = AsyncMongoClient(mongo_uri, tz_aware=True)
     db = mongo[unique_db]
     await skip_history(bootstrap, prefix)
     tap = await EventTap(bootstrap).start()
