@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from deploy_support import K8S, ROOT, TOOLS_SH, run_tool
 
 

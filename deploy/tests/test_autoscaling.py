@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import jsonschema
 import pytest
 import yaml
+from deploy_support import K8S, SERVICES, by_name, container, of_kind, services_pods, validate
 from fastapi import FastAPI
 
 import jmo_shared.consumer
 import jmo_shared.kafka
-from deploy_support import K8S, SERVICES, by_name, container, of_kind, services_pods, validate
 from jmo_shared.consumer import IdempotentConsumer
 from jmo_shared.runtime import Runtime
 from jmo_shared.settings import ServiceSettings

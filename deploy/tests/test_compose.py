@@ -16,8 +16,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-
 from deploy_support import API_PORTS, BANKSIM_PORT, FACE_CACHE_DIR, ROOT, SERVICES, WORKER_PORTS, run_tool
+
 from jmo_shared.topics import PARTNER_BANKS, TOPICS
 
 ONE_SHOT = {"kafka-init", "mongo-init"}

@@ -21,9 +21,8 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from packaging.requirements import Requirement
-
 from deploy_support import API_PORTS, BANKSIM_PORT, FACE_CACHE_DIR, IMAGES, ROOT, WORKER_PORTS, run_tool
+from packaging.requirements import Requirement
 
 DOCKERFILE = ROOT / "Dockerfile"
 

@@ -11,12 +11,13 @@ import importlib
 import inspect
 from pathlib import PurePosixPath
 
-import jmo_shared.kafka
 from deploy_support import SERVICES, by_name, container, env_of, of_kind, services_pods
+from test_autoscaling import _settings, consumed, process_env, scaled  # noqa: F401 - fixtures used here
+
+import jmo_shared.kafka
 from jmo_shared.events.base import EventData
 from jmo_shared.kafka import client_options
 from jmo_shared.topics import PARTNER_BANKS, TOPICS, bank_topic
-from test_autoscaling import _settings, consumed, process_env, scaled  # noqa: F401 - fixtures used here
 
 CLUSTER_CA_SECRET = "jmo-cluster-ca-cert"
 

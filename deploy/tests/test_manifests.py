@@ -13,7 +13,6 @@ import re
 
 import jsonschema
 import pytest
-
 from deploy_support import (
     API_PORTS,
     BANKSIM_PORT,
@@ -28,6 +27,7 @@ from deploy_support import (
     services_pods,
     validate,
 )
+
 from jmo_shared.topics import PARTNER_BANKS, TOPICS, bank_status_topic, bank_topic
 
 TARGETS = ("base", "overlays/dev", "overlays/prod")

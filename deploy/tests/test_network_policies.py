@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from deploy_support import API_PORTS, SERVICES, by_name, of_kind, services_pods
 
 

@@ -179,7 +179,7 @@ def test_runbooks_name_real_settings_and_collections() -> None:
                                               *(ROOT / "shared" / "jmo_shared").rglob("*.py")])
     code_lower = code.lower()
     prefixes = ("IDENTITY_", "BALANCE_", "PAYOUT_", "CLAIMS_", "HELPDESK_", "PROFILE_")
-    for setting in set(re.findall(r"`((?:%s)[A-Z0-9_]+)`" % "|".join(prefixes), text)):
+    for setting in set(re.findall(r"`((?:{})[A-Z0-9_]+)`".format("|".join(prefixes)), text)):
         field = setting.split("_", 1)[1].lower()
         assert field in code_lower, f"setting {setting} not found in the code"
     for collection in ("dead_letters", "processed_events", "outbox_lease", "signing_keys", "signing_secrets"):

@@ -24,8 +24,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from opentelemetry.context import Context
-from pydantic import ValidationError
 from prometheus_client import Counter, Gauge, Histogram
+from pydantic import ValidationError
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from . import tracing
@@ -107,11 +107,11 @@ class IdempotentConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
 
-    def on(self, event_cls: type[EventData], handler: Handler) -> "IdempotentConsumer":
+    def on(self, event_cls: type[EventData], handler: Handler) -> IdempotentConsumer:
         self._handlers[event_cls.event_type] = handler
         return self
 
-    def on_batch(self, event_cls: type[EventData], handler: BatchHandler) -> "IdempotentConsumer":
+    def on_batch(self, event_cls: type[EventData], handler: BatchHandler) -> IdempotentConsumer:
         """Apply consecutive events of this type with one call (still in one transaction, in log order).
 
         For high-volume feeds whose handler can write a whole run with a few bulk writes instead
@@ -233,7 +233,7 @@ class IdempotentConsumer:
                 return None if self._handles(event_type) else event_type
         return None
 
-    async def _prepare(self, raw: bytes, where: str, origin: _Origin | None = None) -> "_Item | str":
+    async def _prepare(self, raw: bytes, where: str, origin: _Origin | None = None) -> _Item | str:
         """Parse and validate one message: the item to apply, or the outcome ("ignored", "dead_letter")."""
         try:
             event = CloudEvent.from_bytes(raw)
@@ -254,7 +254,7 @@ class IdempotentConsumer:
         origin = origin or _Origin()
         return _Item(event, data, handler, raw, where, origin, tracing.extract_kafka(origin.headers), batch_handler)
 
-    async def _commit(self, chunk: list["_Item"]) -> list[str]:
+    async def _commit(self, chunk: list[_Item]) -> list[str]:
         """Apply a chunk in one transaction, retrying transient database errors; refusals propagate."""
         delay = 0.2
         while True:
@@ -280,7 +280,7 @@ class IdempotentConsumer:
                          correlation_id=item.event.correlationid, trace_id=tracing.trace_id_of(item.parent))
             return outcomes
 
-    async def _apply_chunk(self, tx: Tx, chunk: list["_Item"]) -> list[str]:
+    async def _apply_chunk(self, tx: Tx, chunk: list[_Item]) -> list[str]:
         outcomes: list[str] = []
         fresh: list[tuple[str, _Item]] = []
         seen: set[str] = set()
@@ -320,7 +320,7 @@ class IdempotentConsumer:
                 correlation_id.reset(token)
         return outcomes
 
-    def _span(self, item: "_Item", count: int = 1):
+    def _span(self, item: _Item, count: int = 1):
         origin = item.origin
         attrs = {**tracing.event_attributes(item.event), "messaging.consumer.group.name": self.group_id}
         if count > 1:
@@ -333,7 +333,7 @@ class IdempotentConsumer:
             attrs["messaging.kafka.message.key"] = origin.key.decode("utf-8", "replace")
         return tracing.consumer_span(origin.topic or "replay", item.parent, attrs)
 
-    async def _apply_item(self, item: "_Item") -> str:
+    async def _apply_item(self, item: _Item) -> str:
         token = correlation_id.set(item.event.correlationid)
         try:
             return await self._apply_with_retry(item)
@@ -345,7 +345,7 @@ class IdempotentConsumer:
         item = await self._prepare(raw, where, _Origin(headers=tuple(headers or ())))
         return await self._apply_item(item) if isinstance(item, _Item) else item
 
-    async def _apply_with_retry(self, item: "_Item") -> str:
+    async def _apply_with_retry(self, item: _Item) -> str:
         try:
             return (await self._commit([item]))[0]
         except _AlreadyProcessed:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 LOCAL_ENVIRONMENTS = frozenset({"local", "dev", "test"})
 
 

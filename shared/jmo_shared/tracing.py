@@ -43,7 +43,7 @@ TRACE_HEADERS = (TRACEPARENT, TRACESTATE)
 INSTRUMENTATION = "jmo_shared"
 
 _propagator = TraceContextTextMapPropagator()
-_provider: "TracerProvider | None" = None
+_provider: TracerProvider | None = None
 _lock = threading.Lock()
 
 
@@ -200,7 +200,7 @@ def attached(ctx: Context) -> Iterator[None]:
 
 # --- the JSON-lines file exporter -------------------------------------------
 
-def span_record(span: "ReadableSpan") -> dict[str, Any]:
+def span_record(span: ReadableSpan) -> dict[str, Any]:
     ctx = span.get_span_context()
     start, end = span.start_time or 0, span.end_time or span.start_time or 0
     return {
@@ -233,7 +233,7 @@ class JsonLinesSpanExporter:
         self._file = path.open("a", encoding="utf-8")
         self._lock = threading.Lock()
 
-    def export(self, spans: Sequence["ReadableSpan"]):
+    def export(self, spans: Sequence[ReadableSpan]):
         from opentelemetry.sdk.trace.export import SpanExportResult
 
         lines = "".join(json.dumps(span_record(s), default=str) + "\n" for s in spans)

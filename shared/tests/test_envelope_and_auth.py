@@ -8,8 +8,7 @@ from datetime import timedelta
 import pytest
 
 from jmo_shared.auth import JwksVerifier
-from jmo_shared.errors import DomainError
-from jmo_shared.errors import ErrorKind
+from jmo_shared.errors import DomainError, ErrorKind
 from jmo_shared.events import REGISTRY, CloudEvent, PayoutSent, parse_data
 from jmo_shared.events.upstream import ContributionPosted
 from jmo_shared.logging import correlation_id

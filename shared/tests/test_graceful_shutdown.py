@@ -79,7 +79,7 @@ class Worker:
             code = self.proc.wait(timeout=GRACE + 15)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            raise AssertionError(f"no exit within the grace period; log:\n{self.log.read_text()[-3000:]}")
+            raise AssertionError(f"no exit within the grace period; log:\n{self.log.read_text()[-3000:]}") from None
         return code, time.monotonic() - sent
 
     def kill(self) -> None:

@@ -10,8 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from jmo_shared.auth import JwksVerifier
-from jmo_shared.errors import DomainError
-from jmo_shared.errors import ErrorKind
+from jmo_shared.errors import DomainError, ErrorKind
 from jmo_shared.testing import TokenIssuer
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jmo_shared.auth import JwksVerifier, TokenVerifier
-from jmo_shared.errors import DomainError
-from jmo_shared.errors import ErrorKind
+from jmo_shared.errors import DomainError, ErrorKind
 from jmo_shared.testing import TokenIssuer
 
 

@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
 
-from jmo_shared import tracing, traces
+from jmo_shared import traces, tracing
 from jmo_shared.events import MemberRegistered
 from jmo_shared.http import create_app
 from jmo_shared.logging import configure_logging

@@ -31,11 +31,11 @@ import httpx
 from PIL import Image
 
 from jmo_local.bench import bench_members
-from jmo_local.stackstats import percentile
 from jmo_local.demo import feed_events
 from jmo_local.demo_loader import demo_photo_pairs, publish_events
 from jmo_local.journey import Journey, JourneyError, Urls
 from jmo_local.services import ROOT
+from jmo_local.stackstats import percentile
 
 FINAL = frozenset({"PAID", "REJECTED", "NEEDS_REVIEW", "PAYOUT_FAILED"})
 # The money path is under test, not password hashing: cheap argon2 parameters for identity let a

@@ -467,7 +467,7 @@ def report_ingest(report: dict[str, Any], opts: Options, first: float, acked: fl
     rate = drain_rate(progress.ledger_committed, first, ledger_done)
     report["consumers"] = {
         "groups_caught_up_s": {g: (round(t - first, 1) if t else None) for g, t in sorted(groups.items())},
-        "groups_max_lag": {g: max(lag for _, lag in t) for g, t in progress.groups.items() if any(l for _, l in t)},
+        "groups_max_lag": {g: max(lag for _, lag in t) for g, t in progress.groups.items() if any(lag for _, lag in t)},
         "workers_gauges_at_0_s": {w: (round(t - first, 1) if t else None) for w, t in sorted(workers.items())},
         "balance_ledger_drain_msgs_per_s": round(rate, 1) if rate else None,
     }

@@ -8,7 +8,6 @@ import socket
 from contextlib import ExitStack
 from pathlib import Path
 
-
 # Ports handed out by the kernel for outgoing connections and for bind(("", 0)) come from the
 # ephemeral range (32768-60999 on Linux). Our servers take theirs from below it, so a Kafka
 # client's outgoing connection or another test's throw-away server cannot grab a port between
@@ -68,7 +67,7 @@ async def port_open_async(host: str, port: int, timeout: float = 0.5) -> bool:
     """port_open for coroutines: True when something accepts TCP connections on host:port."""
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         return False
     writer.close()
     try:

@@ -421,7 +421,7 @@ class Idle:
     cpu_ms_per_s_by_process: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, d: StackDiff) -> "Idle":
+    def of(cls, d: StackDiff) -> Idle:
         seconds = max(d.seconds, 1e-9)
         return cls(d.cpu_ms / seconds, (d.db_ops_total or 0) / seconds,
                    {k: v / seconds for k, v in (d.db_ops or {}).items()},

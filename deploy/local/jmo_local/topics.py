@@ -58,7 +58,7 @@ async def _cluster_id(bootstrap: str, request_timeout: float, options: Mapping[s
         await admin.start()
         cluster = await admin.describe_cluster()
         return str(cluster["cluster_id"]) if cluster.get("brokers") else None
-    except (KafkaError, OSError, asyncio.TimeoutError):
+    except (TimeoutError, KafkaError, OSError):
         return None
     finally:
         await admin.close()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from jmo_local import ports as ports_module
 from jmo_local.kafka import DEFAULT_HEAP, KafkaNode, new_cluster_id, server_properties
 from jmo_local.mongo import SecantusNode
-from jmo_local import ports as ports_module
 from jmo_local.ports import free_port, free_ports
 from jmo_local.proc import error_lines, tail
 from jmo_local.topics import _raise_on_errors

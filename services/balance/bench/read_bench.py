@@ -37,6 +37,7 @@ from pymongo import AsyncMongoClient
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from ingest_bench import ledger_count, wait_applied  # noqa: E402
 from stack import (  # noqa: E402 - the bench's own helpers, next to this file
     DEFAULT_MONGO,
     CpuMeter,
@@ -51,7 +52,6 @@ from stack import (  # noqa: E402 - the bench's own helpers, next to this file
     spawn,
     token,
 )
-from ingest_bench import ledger_count, wait_applied  # noqa: E402
 
 
 async def _drive(url: str, path: str, tokens: list[str], clients: int, start_at: float, warmup: float,
@@ -75,7 +75,7 @@ async def _drive(url: str, path: str, tokens: list[str], clients: int, start_at:
                     async with http.get(path, headers=headers) as resp:
                         await resp.read()
                         ok = resp.status == 200
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     ok = False
                 if now >= measure_from:
                     latencies.append(time.perf_counter() - t0)

@@ -8,9 +8,9 @@ from jmo_shared.clock import Clock, SystemClock
 from jmo_shared.consumer import IdempotentConsumer
 from jmo_shared.events.claims import ClaimRejected, ClaimSubmitted
 from jmo_shared.events.identity import FaceVerified
-from jmo_shared.face_assertion import FaceAssertionReader
 from jmo_shared.events.payout import PayoutFailed, PayoutSettled
 from jmo_shared.events.upstream import ContributionPosted, EmploymentEnded, MemberRegistered
+from jmo_shared.face_assertion import FaceAssertionReader
 from jmo_shared.idempotency import IdempotencyStore
 from jmo_shared.runtime import Runtime
 from jmo_shared.topics import CLAIMS_EVENTS, CORE_MEMBERSHIP, IDENTITY_EVENTS, PAYOUT_EVENTS
@@ -24,8 +24,8 @@ from .service_layer.crediting import YearEndCrediting
 from .service_layer.figures import FigureKeeper
 from .service_layer.ledger import LedgerHandlers
 from .service_layer.merges import MergeService
-from .service_layer.requests import MergeRequests
 from .service_layer.read_cache import MemberReadCache
+from .service_layer.requests import MergeRequests
 from .service_layer.reservations import ReservationHandlers
 from .service_layer.views import BalanceViews
 from .settings import BalanceSettings

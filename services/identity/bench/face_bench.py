@@ -22,7 +22,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -111,7 +110,7 @@ def run(cpus: list[int], threads: int, workers: int, seconds: float, auto_orient
     )
 
 
-def _stages(engine: "FaceEngine", selfies: list[bytes], rounds: int = 5) -> str:  # type: ignore[name-defined]  # noqa: F821
+def _stages(engine: FaceEngine, selfies: list[bytes], rounds: int = 5) -> str:  # type: ignore[name-defined]  # noqa: F821
     """Mean ms per stage, to see where the time goes ("orient": the search for
     the photos that need it, averaged over all photos)."""
     from jmo_identity.face import decode_image
@@ -170,7 +169,7 @@ def similarity_table() -> None:
     _degraded(engine, photos, emb)
 
 
-def _degraded(engine: "FaceEngine", photos: dict[str, Path], emb: dict[str, "np.ndarray"]) -> None:  # type: ignore[name-defined]  # noqa: F821
+def _degraded(engine: FaceEngine, photos: dict[str, Path], emb: dict[str, np.ndarray]) -> None:  # type: ignore[name-defined]  # noqa: F821
     """Genuine pairs with a degraded capture: how far can scores fall while
     the capture still passes the quality checks?"""
     from PIL import Image, ImageEnhance, ImageFilter

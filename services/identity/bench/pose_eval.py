@@ -32,9 +32,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from copy_eval import _duplicate, _jpeg, _ktp
 from PIL import Image
 
-from copy_eval import _duplicate, _jpeg, _ktp
 from jmo_local.faces import people_photos
 
 # Buckets of |yaw_ratio - 0.5|, lower edges; the last one is open-ended.

@@ -14,7 +14,6 @@ from jmo_shared.topics import PARTNER_BANKS
 from .domain.rails import RailPolicy
 from .domain.tax import Bracket, TaxPolicy
 
-
 # The published secrets of the local stack and the tests ("dev-secret-<bank code>"): never valid
 # outside a local environment.
 DEV_SECRET_PREFIX = "dev-secret-"

@@ -19,8 +19,8 @@ from jmo_shared.face_assertion import FaceAssertionReader
 from jmo_shared.runtime import Runtime
 from jmo_shared.topics import CORE_MEMBERSHIP, IDENTITY_EVENTS, POPULATION_RECORDS
 
-from .adapters.bank_inquiry import HttpBankInquiry
 from .adapters import inquiry_attempts
+from .adapters.bank_inquiry import HttpBankInquiry
 from .adapters.inquiry_attempts import InquiryAttempts
 from .adapters.repository import ensure_indexes
 from .service_layer import projections

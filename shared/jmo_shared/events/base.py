@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from ..logging import current_correlation_id
 from .envelope import CloudEvent
 
-REGISTRY: dict[str, type["EventData"]] = {}
+REGISTRY: dict[str, type[EventData]] = {}
 
 E = TypeVar("E", bound="EventData")
 

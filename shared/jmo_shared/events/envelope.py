@@ -35,7 +35,7 @@ class CloudEvent(BaseModel):
         return self.model_dump_json(exclude_none=True).encode()
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> "CloudEvent":
+    def from_bytes(cls, raw: bytes) -> CloudEvent:
         return cls.model_validate_json(raw)
 
     def kafka_headers(self) -> list[tuple[str, bytes]]:

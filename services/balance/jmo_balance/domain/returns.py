@@ -48,7 +48,7 @@ class MonthFlow:
     def net_idr(self) -> int:
         return self.contributions_idr - self.withdrawals_idr
 
-    def __add__(self, other: "MonthFlow") -> "MonthFlow":
+    def __add__(self, other: MonthFlow) -> MonthFlow:
         return MonthFlow(self.contributions_idr + other.contributions_idr, self.withdrawals_idr + other.withdrawals_idr)
 
 

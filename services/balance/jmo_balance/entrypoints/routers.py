@@ -11,7 +11,7 @@ from jmo_shared.http import CurrentMember
 
 from ..bootstrap import BalanceService
 from ..service_layer.merges import MergeRequest
-from .schemas import Balance, Jwks, Merge, MergeAccepted, MergeCreate, MembershipCard
+from .schemas import Balance, Jwks, MembershipCard, Merge, MergeAccepted, MergeCreate
 
 
 async def _service(request: Request) -> BalanceService:

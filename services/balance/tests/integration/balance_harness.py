@@ -20,10 +20,8 @@ from jmo_balance.settings import BalanceSettings
 from jmo_shared.events.base import REGISTRY, EventData
 from jmo_shared.events.envelope import CloudEvent
 from jmo_shared.events.upstream import ContributionPosted, MemberRegistered
-from jmo_shared.topics import BALANCE_EVENTS, TOPICS
-
 from jmo_shared.testing import eventually, start_groups_at_end
-
+from jmo_shared.topics import BALANCE_EVENTS, TOPICS
 
 
 def random_nik() -> str:
@@ -96,7 +94,7 @@ class EventTap:
     _consumer: AIOKafkaConsumer | None = None
     _task: asyncio.Task | None = None
 
-    async def start(self) -> "EventTap":
+    async def start(self) -> EventTap:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
                                     isolation_level="read_committed")
         await consumer.start()

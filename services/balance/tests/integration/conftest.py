@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from balance_harness import running_balance
 
 

@@ -11,8 +11,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from balance_harness import contribution, publish_raw, random_kpj, random_nik, registered
+
 from jmo_shared.events.claims import ClaimRejected, ClaimSubmitted
 from jmo_shared.events.payout import PayoutFailed, PayoutSettled
 

@@ -9,8 +9,6 @@ import asyncio
 from datetime import date
 
 import pytest
-from prometheus_client import REGISTRY
-
 from balance_harness import (
     contribution,
     publish_as_one_batch,
@@ -19,6 +17,7 @@ from balance_harness import (
     random_nik,
     registered,
 )
+from prometheus_client import REGISTRY
 
 pytestmark = pytest.mark.integration
 

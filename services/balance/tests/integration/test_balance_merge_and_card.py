@@ -13,7 +13,6 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pytest
-
 from balance_harness import (
     contribution,
     expires_soon,
@@ -23,6 +22,7 @@ from balance_harness import (
     random_nik,
     registered,
 )
+
 from jmo_balance.adapters.card_signing import verify_card
 from jmo_balance.entrypoints.api import create_api
 from jmo_balance.settings import BalanceSettings

@@ -26,10 +26,18 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from balance_harness import (
+    EventTap,
+    contribution,
+    expires_soon,
+    publish_raw,
+    random_kpj,
+    random_nik,
+    registered,
+    skip_history,
+)
 from pymongo import AsyncMongoClient
 
-from balance_harness import EventTap, contribution, expires_soon, publish_raw, random_kpj, random_nik, registered, \
-    skip_history
 from jmo_local.mongo import SecantusNode
 from jmo_local.ports import free_port
 from jmo_shared.events.identity import FaceVerified
@@ -212,7 +220,7 @@ async def test_merges_killed_mid_transaction_complete_exactly_once_after_restart
         posted = (cards_total + BURST_CARDS) * len(PERIODS) + MEMBERS
         await eventually(lambda: _count_at_least(db["contributions"], posted), 120, message="the burst applied")
         assert await db["contributions"].count_documents({}) == posted
-        for nik, kpjs in members.items():
+        for kpjs in members.values():
             for kpj in kpjs:
                 assert await db["contributions"].count_documents({"kpj": kpj}) == len(PERIODS) + (kpj == kpjs[-1])
         burst_cards = await db["cards"].find({"_id": {"$in": list(burst_niks.values())}}, {"flows": 1}).to_list()

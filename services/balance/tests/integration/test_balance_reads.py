@@ -12,7 +12,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from balance_harness import (
     contribution,
     expires_soon,
@@ -23,6 +22,7 @@ from balance_harness import (
     registered,
     running_balance,
 )
+
 from jmo_balance.entrypoints.api import create_api
 from jmo_shared.events.claims import ClaimSubmitted
 from jmo_shared.events.identity import FaceVerified

@@ -9,8 +9,7 @@ import pytest
 
 from jmo_balance.entrypoints.token_cache import CachedVerifier
 from jmo_shared.auth import JwksVerifier
-from jmo_shared.errors import DomainError
-from jmo_shared.errors import ErrorKind
+from jmo_shared.errors import DomainError, ErrorKind
 from jmo_shared.testing import TokenIssuer
 
 

@@ -10,8 +10,8 @@ from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 
-from jmo_shared.events.envelope import CloudEvent
 from jmo_shared import tracing
+from jmo_shared.events.envelope import CloudEvent
 from jmo_shared.events.payout import PayoutSent
 from jmo_shared.kafka import with_paced_metadata
 from jmo_shared.logging import get_logger

@@ -8,10 +8,9 @@ from typing import Any
 
 import httpx
 
+from jmo_shared.bank_signature import signed_request
 from jmo_shared.clock import Clock
 from jmo_shared.logging import get_logger
-
-from jmo_shared.bank_signature import signed_request
 
 log = get_logger(__name__)
 

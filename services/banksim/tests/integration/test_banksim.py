@@ -13,14 +13,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from banksim_harness import Receiver, in_process, serve_http
 
 from jmo_banksim.bootstrap import create_api
 from jmo_banksim.settings import BanksimSettings
 from jmo_shared.events.payout import Amount, Party, PayoutSent
 from jmo_shared.testing import eventually
 from jmo_shared.topics import PARTNER_BANKS, bank_topic
-
-from banksim_harness import Receiver, in_process, serve_http
 
 pytestmark = pytest.mark.integration
 

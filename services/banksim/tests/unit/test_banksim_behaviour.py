@@ -3,9 +3,9 @@ import hmac
 import json
 from datetime import UTC, datetime
 
-from jmo_shared.bank_signature import signed_request
 from jmo_banksim.domain.behaviour import Behaviour, BehaviourBook, Defaults, Plan, plan_for
 from jmo_banksim.domain.transfer import bank_reference, decide
+from jmo_shared.bank_signature import signed_request
 
 DEFAULTS = Defaults(settle_delay_seconds=0.2, slow_delay_seconds=30, reject_reason_code="MS03",
                     reject_reason="not specified reason agent generated")

@@ -14,8 +14,6 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 
-from jmo_shared.testing import eventually, publish, start_groups_at_end
-
 from jmo_shared.events import (
     AccountRegistered,
     BalanceChanged,
@@ -27,6 +25,7 @@ from jmo_shared.events import (
     ProfileUpdated,
 )
 from jmo_shared.events.profile import BankAccount
+from jmo_shared.testing import eventually, publish, start_groups_at_end
 from jmo_shared.topics import TOPICS
 
 # A real 1x1 PNG.
@@ -142,7 +141,7 @@ class EventTap:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task | None = None
 
-    async def start(self) -> "EventTap":
+    async def start(self) -> EventTap:
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
                                     isolation_level="read_committed")
         await consumer.start()

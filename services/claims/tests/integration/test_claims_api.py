@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-
 from claims_support import (
     PNG,
     Claimant,
@@ -24,6 +23,7 @@ from claims_support import (
     running,
     skip_history,
 )
+
 from jmo_claims.entrypoints.api import create_api
 from jmo_claims.entrypoints.schemas import ClaimRequest
 from jmo_claims.entrypoints.worker import create_worker

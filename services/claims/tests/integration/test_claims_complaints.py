@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-
 from claims_support import Claimant, ready_feed, running, skip_history
+
 from jmo_claims.entrypoints.api import create_api
 from jmo_claims.entrypoints.worker import create_worker
 from jmo_claims.settings import ClaimsSettings

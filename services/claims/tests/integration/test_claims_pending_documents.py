@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import pytest_asyncio
 from bson import ObjectId
-
 from claims_support import PNG, Claimant, running
+
 from jmo_claims.adapters.collections import DOCUMENT_CHUNKS, DOCUMENT_FILES
 from jmo_claims.adapters.documents import attach
 from jmo_claims.entrypoints.api import create_api

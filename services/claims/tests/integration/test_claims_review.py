@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 import pytest_asyncio
-
 from claims_support import PNG, Env, claims_env, in_review, submitted
+
 from jmo_shared.testing import eventually
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
+from claims_support import Env, claims_env, in_review, reserved, submitted
 from prometheus_client.parser import text_string_to_metric_families
 
-from claims_support import Env, claims_env, in_review, reserved, submitted
 from jmo_shared.events import PayoutSettled
 from jmo_shared.testing import eventually
 

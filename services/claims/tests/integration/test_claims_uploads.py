@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
+from claims_support import PNG, Claimant
 from fastapi import FastAPI
 
-from claims_support import PNG, Claimant
 from jmo_claims.entrypoints.api import create_api
 from jmo_claims.settings import ClaimsSettings
 from jmo_shared.testing import serve_http

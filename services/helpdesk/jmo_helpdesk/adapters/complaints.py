@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-
 from jmo_shared.mongo import Database, Tx, update_by_id
 
 from ..domain.complaints import Complaint, Reply, Status

@@ -67,7 +67,7 @@ class HelpdeskTap:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task | None = None
 
-    async def __aenter__(self) -> "HelpdeskTap":
+    async def __aenter__(self) -> HelpdeskTap:
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
                                     isolation_level="read_committed")
         await consumer.start()

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-
 from helpdesk_harness import HelpdeskTap, Member, helpdesk, officer_headers, settings_for
+
 from jmo_helpdesk.domain.complaints import ticket_year
 from jmo_shared.clock import FixedClock
 from jmo_shared.testing import eventually

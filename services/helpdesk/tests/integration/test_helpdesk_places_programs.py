@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 import pytest_asyncio
-
 from helpdesk_harness import helpdesk, settings_for
+
 from jmo_helpdesk.importer import run as import_csv
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-
 from jmo_shared.mongo import Database, update_by_id
 
 LOGIN_FAILURES = "login_failures"  # per e-mail

@@ -66,7 +66,7 @@ def upright_as_given(detections: list[Detection]) -> bool:
     return bool(detections) and detections[0].score >= UPRIGHT_SCORE
 
 
-_engines: dict[tuple[Any, ...], "FaceEngine"] = {}
+_engines: dict[tuple[Any, ...], FaceEngine] = {}
 _engines_lock = threading.Lock()
 
 
@@ -99,7 +99,7 @@ class FaceEngine:
         limits: DecodeLimits = DecodeLimits(),
         source_dir: Path | str | None = None,
         auto_orient: bool = True,
-    ) -> "FaceEngine":
+    ) -> FaceEngine:
         """The process-wide engine for this configuration (built on first call).
 
         Raises ModelIntegrityError when a model file fails its sha256 check:

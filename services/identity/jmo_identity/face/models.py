@@ -84,7 +84,7 @@ def _check(path: Path, expected: str, what: str) -> None:
         )
 
 
-def _patch_yunet(model: "onnx.ModelProto") -> int:  # type: ignore[name-defined]  # noqa: F821
+def _patch_yunet(model: onnx.ModelProto) -> int:  # type: ignore[name-defined]  # noqa: F821
     import numpy as np
     from onnx import numpy_helper
 
@@ -107,7 +107,7 @@ def _patch_yunet(model: "onnx.ModelProto") -> int:  # type: ignore[name-defined]
     return changed
 
 
-def _patch_sface(model: "onnx.ModelProto") -> int:  # type: ignore[name-defined]  # noqa: F821
+def _patch_sface(model: onnx.ModelProto) -> int:  # type: ignore[name-defined]  # noqa: F821
     read = {name for node in model.graph.node for name in node.input}
     read.update(out.name for out in model.graph.output)
     keep = [inp for inp in model.graph.input if inp.name in read]

@@ -57,4 +57,4 @@ class IdentityContext:
     recovery_cooling_off: timedelta
     refuse_replayed_selfies: bool = True
     code_pepper: bytes = b""  # set at start-up (settings or the database)
-    face: "FacePort | None" = None  # API process only
+    face: FacePort | None = None  # API process only

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 import importlib.util
+import io
 import random
 import string
 import uuid
@@ -26,12 +26,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
+from jmo_identity.bootstrap import create_api, create_worker
+from jmo_identity.settings import IdentitySettings
 from jmo_shared.events import Address, CloudEvent, MemberRegistered, PersonRecorded
 from jmo_shared.testing import eventually, publish
 from jmo_shared.topics import TOPICS
-
-from jmo_identity.bootstrap import create_api, create_worker
-from jmo_identity.settings import IdentitySettings
 
 REPO = Path(__file__).resolve().parents[4]
 REGION = "317101"  # Jakarta Selatan, a region code python-stdnum knows

@@ -6,10 +6,9 @@ import json
 
 import pytest
 
+from jmo_identity.bootstrap import create_api
 from jmo_shared.auth import JwksVerifier
 from jmo_shared.errors import DomainError
-
-from jmo_identity.bootstrap import create_api
 
 pytestmark = [
     pytest.mark.integration,

@@ -94,7 +94,7 @@ async def test_a_changed_bank_account_asks_for_a_closer_match(api, person_a, pho
     assert resp.json()["threshold"] == 0.6
 
 
-async def test_another_person_does_not_match_and_emits_nothing(api, person_a, photos, tap):
+async def test_another_person_does_not_match_and_emits_only_the_refusal(api, person_a, photos, tap):
     events = await tap(IDENTITY_EVENTS)
 
     resp = await verify(api, person_a, photos["person_b_1"].read_bytes())
@@ -102,6 +102,10 @@ async def test_another_person_does_not_match_and_emits_nothing(api, person_a, ph
     assert resp.status_code == 201, resp.text
     body = resp.json()
     assert body["matched"] is False and body["score"] < body["threshold"]
+    # No FaceVerified; a FaceMatchRefused for the risk service's burst rules (no verification id in it).
+    refused = await events.find(lambda e: e.type == "jht.identity.FaceMatchRefused.v1"
+                                and e.data["nik"] == person_a.nik)
+    assert refused.data["outcome"] == "not_matched" and refused.data["client_address"]
     await events.absent(lambda e: e.data.get("verification_id") == body["verification_id"], seconds=3)
 
 

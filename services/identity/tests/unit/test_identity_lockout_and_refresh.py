@@ -1,7 +1,5 @@
 from datetime import UTC, datetime, timedelta
 
-from jmo_shared.clock import FixedClock
-
 from jmo_identity.domain.biometrics import FacePolicy
 from jmo_identity.domain.lockout import LockoutPolicy
 from jmo_identity.domain.refresh import (
@@ -12,6 +10,7 @@ from jmo_identity.domain.refresh import (
     hash_refresh_token,
     new_refresh_token,
 )
+from jmo_shared.clock import FixedClock
 
 T0 = datetime(2025, 5, 1, 8, 0, tzinfo=UTC)
 policy = LockoutPolicy(max_failures=5, window=timedelta(minutes=15))

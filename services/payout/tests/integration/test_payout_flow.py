@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import pytest_asyncio
+from payout_harness import DEV_SECRETS, EventTap, Member, account_number, approved, in_process, open_account
 from pymongo import AsyncMongoClient
 
 from jmo_banksim.bootstrap import create_api as create_bank
@@ -27,8 +28,6 @@ from jmo_payout.settings import PayoutSettings
 from jmo_shared.events import BankPayoutStatus, ClaimApproved
 from jmo_shared.testing import TokenIssuer, bind_free_socket, eventually, publish, serve_http
 from jmo_shared.topics import PARTNER_BANKS, PAYOUT_EVENTS, bank_status_topic, bank_topic
-
-from payout_harness import DEV_SECRETS, EventTap, Member, account_number, approved, in_process, open_account
 
 pytestmark = pytest.mark.integration
 

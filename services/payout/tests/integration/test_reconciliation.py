@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import pytest_asyncio
+from payout_harness import DEV_SECRETS, Member, approved, in_process, open_account
 from pymongo import AsyncMongoClient
 
 from jmo_banksim.bootstrap import create_api as create_bank
@@ -38,8 +39,6 @@ from jmo_shared.clock import FixedClock
 from jmo_shared.mongo import Database, make_client
 from jmo_shared.testing import TokenIssuer, bind_free_socket, eventually, publish, serve_http
 from jmo_shared.topics import PARTNER_BANKS
-
-from payout_harness import DEV_SECRETS, Member, approved, in_process, open_account
 
 pytestmark = pytest.mark.integration
 

@@ -3,8 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jmo_payout.domain.model import BANK_TIMEOUT, BankReport, Payout, PayoutStatus
-from jmo_shared.errors import DomainError
-from jmo_shared.errors import ErrorKind
+from jmo_shared.errors import DomainError, ErrorKind
 
 SENT_AT = datetime(2025, 7, 15, 3, 0, tzinfo=UTC)
 LATER = SENT_AT + timedelta(seconds=30)

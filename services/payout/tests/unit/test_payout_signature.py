@@ -3,8 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jmo_payout.adapters.bank_signature import signature, verify_bank_signature
-from jmo_shared.errors import DomainError
-from jmo_shared.errors import ErrorKind
+from jmo_shared.errors import DomainError, ErrorKind
 
 SECRETS = {"014": "secret-014", "002": "secret-002"}
 NOW = datetime(2025, 7, 15, 3, 0, tzinfo=UTC)

@@ -47,7 +47,7 @@ class Store:
         self._s = session
 
     @classmethod
-    def of(cls, tx: Tx) -> "Store":
+    def of(cls, tx: Tx) -> Store:
         return cls(tx, tx.session)
 
     # --- reads ---------------------------------------------------------------

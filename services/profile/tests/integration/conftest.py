@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 import uvicorn
+from profile_support import FakeBank, Profile, free_port, profile_settings, serving
 
 from jmo_profile.entrypoints.api import create_api
 from jmo_profile.entrypoints.worker import create_worker
-from profile_support import FakeBank, Profile, free_port, profile_settings, serving
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
-from pymongo import AsyncMongoClient
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from pymongo import AsyncMongoClient
 from stdnum.id import nik as nik_check
 
 from jmo_profile.settings import ProfileSettings
@@ -87,7 +87,7 @@ class Profile:
     bank: FakeBank
     issuer: TokenIssuer
 
-    def auth(self, member: "SampleMember") -> dict[str, str]:
+    def auth(self, member: SampleMember) -> dict[str, str]:
         return self.issuer.headers(member.member_id, member.nik)
 
 
@@ -109,7 +109,7 @@ class SampleMember:
     email: str
 
     @classmethod
-    def random(cls) -> "SampleMember":
+    def random(cls) -> SampleMember:
         rng = random.Random()
         birth = date(rng.randint(1965, 2000), rng.randint(1, 12), rng.randint(1, 28))
         day = birth.day + (40 if rng.random() < 0.5 else 0)

@@ -6,10 +6,10 @@ import random
 from datetime import date
 
 import pytest
+from profile_support import Profile, SampleMember, onboard
 
 from jmo_shared.events import EmploymentEnded
 from jmo_shared.testing import eventually, publish
-from profile_support import Profile, SampleMember, onboard
 
 pytestmark = pytest.mark.integration
 

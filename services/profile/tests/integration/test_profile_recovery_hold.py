@@ -7,11 +7,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from profile_support import Profile, SampleMember, onboard
 from pymongo import AsyncMongoClient
 
 from jmo_shared.events import ContactChanged
 from jmo_shared.testing import eventually, publish
-from profile_support import Profile, SampleMember, onboard
 
 pytestmark = pytest.mark.integration
 

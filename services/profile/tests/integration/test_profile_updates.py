@@ -9,12 +9,12 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from profile_support import Profile, SampleMember, free_port, onboard
 
 from jmo_profile.entrypoints.api import create_api
 from jmo_shared.events import CloudEvent, ProfileUpdated
 from jmo_shared.testing import publish
 from jmo_shared.topics import PROFILE_EVENTS
-from profile_support import Profile, SampleMember, free_port, onboard
 
 pytestmark = pytest.mark.integration
 
