@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from jmo_shared.http import CurrentMember
 
@@ -59,4 +61,7 @@ async def bank_notification(request: Request, service: Service) -> NotificationA
     # The signature covers the exact bytes sent, so the body is read raw, not parsed by FastAPI.
     raw = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
-    return await service.receive_bank_notification(raw, headers)
+    try:
+        return await service.receive_bank_notification(raw, headers)
+    except ValidationError as exc:  # the signed body is not a report
+        raise RequestValidationError(exc.errors()) from exc

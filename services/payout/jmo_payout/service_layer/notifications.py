@@ -6,15 +6,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from jmo_shared.errors import DomainError, ErrorKind
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Database, Tx
 
 from ..adapters.bank_signature import verify_bank_signature
-from ..adapters.repository import BANK_REPORTS
+from ..adapters.repository import PayoutRepository
 from ..domain.model import BankReport
 from .context import PayoutContext
 from .handlers import apply_bank_report
@@ -47,10 +46,9 @@ async def receive_bank_notification(
 ) -> NotificationAnswer:
     now = ctx.clock.now()
     bank_code = verify_bank_signature(headers, raw_body, ctx.bank_secrets, now, ctx.max_notification_skew)
-    try:
-        body = BankNotification.model_validate_json(raw_body)
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors()) from exc
+    # Parsed only once the signature holds; a malformed body raises pydantic's ValidationError,
+    # which the route answers as a field-by-field 422.
+    body = BankNotification.model_validate_json(raw_body)
     if body.bank_code != bank_code:
         raise DomainError(code="wrong_bank", detail="bank_code differs from the signing bank", kind=ErrorKind.FORBIDDEN)
     report = BankReport(payout_id=body.payout_id, end_to_end_id=body.end_to_end_id, bank_code=body.bank_code,
@@ -63,15 +61,14 @@ async def receive_bank_notification(
     try:
         outcome, payout = await db.transaction(work)
     except DomainError as exc:
-        await _audit_refusal(db, body, exc, now)
+        await _audit_refusal(db, report, exc, now)
         raise
     return NotificationAnswer(payout_id=payout.payout_id, status=payout.status.value, outcome=outcome,
                               settled_at=payout.settled_at, failed_at=payout.failed_at,
                               reason_code=payout.failure_code)
 
 
-async def _audit_refusal(db: Database, body: BankNotification, exc: DomainError, now: datetime) -> None:
+async def _audit_refusal(db: Database, report: BankReport, exc: DomainError, now: datetime) -> None:
     """A signed report we refused is still evidence of what a bank said: keep it."""
-    log.warning("bank_report_refused", payout_id=body.payout_id, bank_code=body.bank_code, code=exc.code)
-    await db[BANK_REPORTS].insert_one({**body.model_dump(), "received_at": now, "channel": "http",
-                                       "outcome": f"refused:{exc.code}"})
+    log.warning("bank_report_refused", payout_id=report.payout_id, bank_code=report.bank_code, code=exc.code)
+    await PayoutRepository(db).record_report(report, "http", f"refused:{exc.code}", now)
