@@ -12,14 +12,14 @@ from jmo_shared.http import CurrentMember
 
 from ..service_layer.notifications import BankNotification, NotificationAnswer
 from ..service_layer.queries import PayoutView
-from ..service_layer.service import PayoutService
+from ..service_layer.service import Payouts
 
 
-def get_service(request: Request) -> PayoutService:
-    return request.app.state.payout_service
+def get_service(request: Request) -> Payouts:
+    return request.app.state.payouts
 
 
-Service = Annotated[PayoutService, Depends(get_service)]
+Service = Annotated[Payouts, Depends(get_service)]
 
 payouts = APIRouter(prefix="/v1/payouts", tags=["payouts"])
 

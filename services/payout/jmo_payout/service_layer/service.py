@@ -1,4 +1,4 @@
-"""The payout service's use cases bound to its database and context (built by bootstrap)."""
+"""The payout use cases bound to the database and context (built by bootstrap)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .context import PayoutContext
 
 
 @dataclass(frozen=True)
-class PayoutService:
+class Payouts:
     db: Database
     ctx: PayoutContext
 

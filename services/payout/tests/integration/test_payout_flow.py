@@ -23,7 +23,8 @@ from pymongo import AsyncMongoClient
 
 from jmo_banksim.bootstrap import create_api as create_bank
 from jmo_banksim.settings import BanksimSettings
-from jmo_payout.bootstrap import create_api, create_worker
+from jmo_payout.entrypoints.api import create_api
+from jmo_payout.entrypoints.worker import create_worker
 from jmo_payout.settings import PayoutSettings
 from jmo_shared.events import BankPayoutStatus, ClaimApproved
 from jmo_shared.testing import TokenIssuer, bind_free_socket, eventually, publish, serve_http

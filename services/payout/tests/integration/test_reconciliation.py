@@ -29,7 +29,8 @@ from pymongo import AsyncMongoClient
 from jmo_banksim.bootstrap import create_api as create_bank
 from jmo_banksim.settings import BanksimSettings
 from jmo_payout.adapters.statements import StatementSources
-from jmo_payout.bootstrap import create_api, create_worker
+from jmo_payout.entrypoints.api import create_api
+from jmo_payout.entrypoints.worker import create_worker
 from jmo_payout.reconcile import reconcile
 from jmo_payout.service_layer.context import PayoutContext
 from jmo_payout.service_layer.reconciliation import ReconciliationPolicy, ReconciliationService

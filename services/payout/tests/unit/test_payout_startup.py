@@ -2,7 +2,8 @@
 
 import pytest
 
-from jmo_payout.bootstrap import create_api, create_worker
+from jmo_payout.entrypoints.api import create_api
+from jmo_payout.entrypoints.worker import create_worker
 from jmo_payout.settings import PayoutSettings, SettingsRefused
 
 
