@@ -1,4 +1,4 @@
-"""The composition root: builds the profile service's pieces from settings. Nothing runs at import."""
+"""The one place the profile service is put together from its settings. Nothing runs at import."""
 
 from __future__ import annotations
 
@@ -25,17 +25,17 @@ from .adapters.inquiry_attempts import InquiryAttempts
 from .adapters.repository import ensure_indexes
 from .service_layer import projections
 from .service_layer.ports import BankInquiry
-from .service_layer.updates import ProfileService
+from .service_layer.updates import ProfileUpdates
 from .settings import ProfileSettings
 
 
 @dataclass
-class Container:
+class ProfileService:
     settings: ProfileSettings
     runtime: Runtime
     clock: Clock
     bank: BankInquiry
-    service: ProfileService
+    updates: ProfileUpdates
 
     async def ensure_indexes(self) -> None:
         await ensure_indexes(self.runtime.db)
@@ -55,15 +55,15 @@ class Container:
         ]
 
 
-def bootstrap(
+def build(
     settings: ProfileSettings | None = None, clock: Clock | None = None, bank: BankInquiry | None = None
-) -> Container:
+) -> ProfileService:
     settings = settings or ProfileSettings()
     runtime = Runtime(settings)
     clock = clock or SystemClock()
     bank = bank or HttpBankInquiry(settings.bank_inquiry_url, settings.bank_inquiry_timeout_seconds)
     inquiries = InquiryAttempts(runtime.db, settings.bank_inquiry_max_per_member,
                                 timedelta(seconds=settings.bank_inquiry_window_seconds))
-    service = ProfileService(runtime.db, clock, bank, settings.bank_account_lengths,
+    updates = ProfileUpdates(runtime.db, clock, bank, settings.bank_account_lengths,
                              FaceAssertionReader(runtime.verifier), inquiries)
-    return Container(settings=settings, runtime=runtime, clock=clock, bank=bank, service=service)
+    return ProfileService(settings=settings, runtime=runtime, clock=clock, bank=bank, updates=updates)

@@ -16,9 +16,9 @@ from jmo_shared.clock import Clock
 from jmo_shared.http import CurrentMember, create_app
 from jmo_shared.runtime import api_lifespan, serve
 
-from ..bootstrap import bootstrap
+from ..bootstrap import build
 from ..service_layer.ports import BankInquiry
-from ..service_layer.updates import Member, ProfileService
+from ..service_layer.updates import Member, ProfileUpdates
 from ..settings import ProfileSettings
 from .schemas import (
     AdditionalStep,
@@ -33,15 +33,15 @@ from .schemas import (
 )
 
 
-def _service(request: Request) -> ProfileService:
-    return request.app.state.profile_service
+def _service(request: Request) -> ProfileUpdates:
+    return request.app.state.profile_updates
 
 
 def _member(principal: CurrentMember) -> Member:
     return Member(member_id=principal.member_id, nik=str(principal.nik))
 
 
-Service = Annotated[ProfileService, Depends(_service)]
+Service = Annotated[ProfileUpdates, Depends(_service)]
 Me = Annotated[Member, Depends(_member)]
 
 profile_router = APIRouter(prefix="/v1/profile", tags=["profile"])
@@ -105,17 +105,17 @@ def create_api(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Built here, not in the factory: jmo_shared's Runtime makes aiokafka clients,
         # which need the running event loop that only exists once uvicorn has started.
-        container = bootstrap(settings, clock=clock, bank=bank)
-        app.state.profile_service = container.service
+        service = build(settings, clock=clock, bank=bank)
+        app.state.profile_updates = service.updates
 
         async def on_start(_: FastAPI) -> None:
-            await container.ensure_indexes()
+            await service.ensure_indexes()
 
-        async with api_lifespan(container.runtime, on_start=on_start)(app):
+        async with api_lifespan(service.runtime, on_start=on_start)(app):
             try:
                 yield
             finally:
-                await container.bank.close()
+                await service.bank.close()
 
     return create_app(
         title="profile",

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from jmo_shared.http import create_app
 from jmo_shared.runtime import serve, worker_app
 
-from ..bootstrap import bootstrap
+from ..bootstrap import build
 from ..settings import ProfileSettings
 
 
@@ -24,8 +24,8 @@ def create_worker(settings: ProfileSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # jmo_shared's Runtime needs a running event loop (aiokafka), so the worker
         # app of jmo_shared.runtime is built and run inside this lifespan.
-        container = bootstrap(settings)
-        inner = worker_app(container.runtime, container.consumers(), relay=True, on_start=container.ensure_indexes)
+        service = build(settings)
+        inner = worker_app(service.runtime, service.consumers(), relay=True, on_start=service.ensure_indexes)
         async with inner.router.lifespan_context(inner):
             app.state.runtime = inner.state.runtime
             app.state.readiness = inner.state.readiness

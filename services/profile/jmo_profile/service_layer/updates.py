@@ -60,7 +60,7 @@ class Member:
     nik: str
 
 
-class ProfileService:
+class ProfileUpdates:
     def __init__(self, db: Database, clock: Clock, bank: BankInquiry, account_lengths: Mapping[str, int],
                  faces: FaceAssertionReader | None = None, inquiries: InquiryAttempts | None = None) -> None:
         self._db = db
