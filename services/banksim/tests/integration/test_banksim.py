@@ -15,7 +15,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from banksim_harness import Receiver, in_process, serve_http
 
-from jmo_banksim.bootstrap import create_api
+from jmo_banksim.entrypoints.api import create_api
 from jmo_banksim.settings import BanksimSettings
 from jmo_shared.events.payout import Amount, Party, PayoutSent
 from jmo_shared.testing import eventually

@@ -21,7 +21,7 @@ import pytest_asyncio
 from payout_harness import DEV_SECRETS, EventTap, Member, account_number, approved, in_process, open_account
 from pymongo import AsyncMongoClient
 
-from jmo_banksim.bootstrap import create_api as create_bank
+from jmo_banksim.entrypoints.api import create_api as create_bank
 from jmo_banksim.settings import BanksimSettings
 from jmo_payout.entrypoints.api import create_api
 from jmo_payout.entrypoints.worker import create_worker

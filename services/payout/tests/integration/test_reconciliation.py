@@ -26,7 +26,7 @@ import pytest_asyncio
 from payout_harness import DEV_SECRETS, Member, approved, in_process, open_account
 from pymongo import AsyncMongoClient
 
-from jmo_banksim.bootstrap import create_api as create_bank
+from jmo_banksim.entrypoints.api import create_api as create_bank
 from jmo_banksim.settings import BanksimSettings
 from jmo_payout.adapters.statements import StatementSources
 from jmo_payout.entrypoints.api import create_api
