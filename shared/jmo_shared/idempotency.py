@@ -96,19 +96,27 @@ class IdempotencyStore:
         await self._db[COLLECTION].delete_one({"_id": self._id(owner, key), "state": "in_flight"})
 
     async def run(self, owner: str, key: str | None, request: Any, what: str,
-                  create: Callable[[], Awaitable[T]], replay: Callable[[StoredAnswer], T]) -> T:
-        """A create that requires an Idempotency-Key: the first answer again for a replay (`replay` of it),
-        else `create()`, which stores its answer with `complete` in its own transaction. A create that
-        fails gives the key back, so a corrected request may use it. `what` names the action for the
-        400 without a key ("a retry cannot <what> twice")."""
+                  create: Callable[[], Awaitable[T]], replay: Callable[[StoredAnswer], T], *,
+                  required: bool = True,
+                  release_on: type[BaseException] | tuple[type[BaseException], ...] = Exception) -> T:
+        """The Idempotency-Key sequence of a create: the first answer again for a replay (`replay` of it),
+        else `create()`, which stores its answer with `complete` in its own transaction when a key was given.
+
+        `required`: without a key, a 400 naming `what` ("a retry cannot <what> twice"); when not required,
+        a request without a key simply runs. A create that fails with `release_on` gives the key back, so a
+        corrected request may use it; any other failure keeps it in flight until IN_FLIGHT_TIMEOUT (for
+        creates that cannot tell whether their commit landed, a retry must not run them a second time
+        before then)."""
         if not key:
-            raise DomainError(code="idempotency_key_required",
-                              detail=f"send an Idempotency-Key header so a retry cannot {what} twice", kind=ErrorKind.BAD_REQUEST)
+            if required:
+                raise DomainError(code="idempotency_key_required", kind=ErrorKind.BAD_REQUEST,
+                                  detail=f"send an Idempotency-Key header so a retry cannot {what} twice")
+            return await create()
         stored = await self.begin(owner, key, fingerprint(request))
         if stored is not None:
             return replay(stored)
         try:
             return await create()
-        except Exception:
+        except release_on:
             await self.release(owner, key)
             raise

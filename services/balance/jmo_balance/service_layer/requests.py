@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from jmo_shared.errors import DomainError
-from jmo_shared.idempotency import IdempotencyStore, fingerprint
+from jmo_shared.idempotency import IdempotencyStore
 from jmo_shared.mongo import Database, Tx
 
 from .merges import MergeRequest, MergeService
@@ -25,11 +25,11 @@ class MergeRequests:
         self.on_merged = on_merged
 
     async def submit(self, req: MergeRequest, idempotency_key: str | None = None) -> dict[str, Any]:
-        """Merge now and answer {merge_id, status}; the same request again answers the same."""
-        if idempotency_key is not None:
-            stored = await self.idempotency.begin(req.member_id, idempotency_key, fingerprint(asdict(req)))
-            if stored is not None:
-                return stored.body
+        """Merge now and answer {merge_id, status}; the same request again answers the same.
+
+        The key is optional: a merge is idempotent by itself (its id comes from the member and the
+        verification). Only a refusal gives the key back; after any other failure the merge may
+        have committed, and the key stays taken until it times out."""
 
         async def work(tx: Tx) -> dict[str, Any]:
             view = await self.merges.merge(tx, req)
@@ -38,12 +38,11 @@ class MergeRequests:
                 await self.idempotency.complete(tx, req.member_id, idempotency_key, ACCEPTED, answer)
             return answer
 
-        try:
+        async def create() -> dict[str, Any]:
             answer = await self.db.transaction(work)
-        except DomainError:
-            if idempotency_key is not None:
-                await self.idempotency.release(req.member_id, idempotency_key)
-            raise
-        if self.on_merged is not None:
-            self.on_merged(req.nik)
-        return answer
+            if self.on_merged is not None:
+                self.on_merged(req.nik)
+            return answer
+
+        return await self.idempotency.run(req.member_id, idempotency_key, asdict(req), "merge the cards", create,
+                                          replay=lambda stored: stored.body, required=False, release_on=DomainError)
