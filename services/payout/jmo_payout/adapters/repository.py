@@ -46,6 +46,44 @@ def to_domain(doc: dict[str, Any]) -> Payout:
     )
 
 
+def to_document(payout: Payout) -> dict[str, Any]:
+    """A new payout as stored: what it pays, the ids the bank sees, how it was sent or why not."""
+    claim, tax, ids, creditor = payout.claim, payout.tax, payout.ids, payout.creditor
+    assert claim is not None and tax is not None and ids is not None and creditor is not None, "a new payout"
+    doc: dict[str, Any] = {
+        "_id": payout.payout_id,
+        "correlation_id": payout.correlation_id,
+        "claim_id": claim.claim_id,
+        "member_id": claim.member_id,
+        "nik": claim.nik,
+        "kpj": claim.kpj,
+        "reason": claim.reason,
+        "gross_idr": tax.gross_idr,
+        "tax_idr": tax.tax_idr,
+        "net_idr": tax.net_idr,
+        "tax_regime": tax.regime,
+        "has_npwp": tax.has_npwp,
+        "entitlement_date": claim.entitlement_date.isoformat(),
+        "bank_code": creditor.bank_code,
+        "creditor": {"name": creditor.name, "account_number": creditor.account_number,
+                     "bank_code": creditor.bank_code},
+        "external_id": ids.external_id,
+        "end_to_end_id": ids.end_to_end_id,
+        "message_id": ids.message_id,
+        "partner_reference_no": ids.partner_reference_no,
+        "status": payout.status.value,
+        "rail": payout.rail,
+        "sent_at": payout.sent_at,
+        "created_at": payout.created_at,
+        "updated_at": payout.created_at,
+    }
+    if payout.instruction is not None:
+        doc["transfer"] = payout.instruction
+    if payout.status is PayoutStatus.FAILED:
+        doc.update(failed_at=payout.failed_at, failure_code=payout.failure_code, failure_reason=payout.failure_reason)
+    return doc
+
+
 def final_fields(payout: Payout, now: datetime) -> dict[str, Any]:
     return {
         "status": payout.status.value,
@@ -71,8 +109,8 @@ class PayoutRepository:
     async def by_claim(self, claim_id: str) -> dict[str, Any] | None:
         return await self._source[PAYOUTS].find_one({"claim_id": claim_id}, session=self._session)
 
-    async def insert(self, doc: dict[str, Any]) -> None:
-        await self._source[PAYOUTS].insert_one(doc, session=self._session)
+    async def add(self, payout: Payout) -> None:
+        await self._source[PAYOUTS].insert_one(to_document(payout), session=self._session)
 
     async def save_final(self, payout: Payout, now: datetime) -> bool:
         """Move an in-flight payout to its final state; False if it was no longer in flight."""

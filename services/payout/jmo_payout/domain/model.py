@@ -7,13 +7,15 @@ every later one is recorded by the caller but changes nothing here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from jmo_shared.errors import DomainError, ErrorKind
 
+from .ids import PayoutIds
 from .rails import Rail
+from .tax import TaxAssessment
 
 
 class PayoutStatus(StrEnum):
@@ -45,6 +47,27 @@ class BankReport:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Creditor:
+    """The member's account the money goes to, named as the bank knows its holder."""
+
+    name: str
+    account_number: str
+    bank_code: str
+
+
+@dataclass(frozen=True)
+class ClaimToPay:
+    """What an approved claim asks to be paid."""
+
+    claim_id: str
+    member_id: str
+    nik: str
+    kpj: str
+    reason: str
+    entitlement_date: date
+
+
 @dataclass
 class Payout:
     payout_id: str
@@ -63,6 +86,36 @@ class Payout:
     failure_code: str | None = None
     failure_reason: str = ""
     bank_reference: str | None = None
+    # What it pays and how it was sent, fixed when it is created.
+    claim: ClaimToPay | None = None
+    tax: TaxAssessment | None = None
+    ids: PayoutIds | None = None
+    creditor: Creditor | None = None
+    instruction: dict[str, Any] | None = None  # the transfer as sent: a resend carries the very same ids
+    correlation_id: str | None = None  # the claim's, so the bank's answer continues the claim's trail
+    created_at: datetime | None = None
+
+    @classmethod
+    def create(cls, claim: ClaimToPay, tax: TaxAssessment, ids: PayoutIds, creditor: Creditor, now: datetime,
+               correlation_id: str | None = None) -> Payout:
+        """A new payout of `tax.net_idr`, not yet sent (`send` or `refuse_bank` decides)."""
+        return cls(payout_id=ids.payout_id, claim_id=claim.claim_id, member_id=claim.member_id,
+                   bank_code=creditor.bank_code, end_to_end_id=ids.end_to_end_id, gross_idr=tax.gross_idr,
+                   tax_idr=tax.tax_idr, net_idr=tax.net_idr, rail=None, status=PayoutStatus.SENT, sent_at=None,
+                   claim=claim, tax=tax, ids=ids, creditor=creditor, correlation_id=correlation_id, created_at=now)
+
+    def send(self, rail: Rail, instruction: dict[str, Any], now: datetime) -> None:
+        self.status = PayoutStatus.SENT
+        self.rail = rail
+        self.sent_at = now
+        self.instruction = instruction
+
+    def refuse_bank(self, code: str, reason: str, now: datetime) -> None:
+        """Never sent: there is no agreement (or no topic) with the member's bank."""
+        self.status = PayoutStatus.FAILED
+        self.failed_at = now
+        self.failure_code = code
+        self.failure_reason = reason
 
     @property
     def is_final(self) -> bool:

@@ -4,7 +4,6 @@ so the payout document, the audit row and the events it emits are stored togethe
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from jmo_shared.errors import DomainError, ErrorKind, not_found
 from jmo_shared.events import BankPayoutStatus, ClaimApproved, PayoutFailed, PayoutInitiated, PayoutSettled
@@ -15,7 +14,7 @@ from jmo_shared.topics import bank_topic
 
 from ..adapters.repository import PayoutRepository, to_domain
 from ..domain.ids import derive_ids
-from ..domain.model import BANK_NOT_PARTNER, BankReport, Payout, PayoutStatus, ReportOutcome
+from ..domain.model import BANK_NOT_PARTNER, BankReport, ClaimToPay, Creditor, Payout, PayoutStatus, ReportOutcome
 from ..domain.rails import choose_rail
 from ..domain.tax import assess_pph21
 from .context import PayoutContext
@@ -36,45 +35,23 @@ async def initiate_payout(tx: Tx, claim: ClaimApproved, ctx: PayoutContext) -> s
     now = ctx.clock.now()
     today = now.astimezone(ctx.local_tz).date()
     account = claim.bank_account
-    assessment = assess_pph21(claim.gross_idr, bool(claim.npwp and claim.npwp.strip()), claim.entitlement_date,
-                              today, ctx.tax)
+    tax = assess_pph21(claim.gross_idr, bool(claim.npwp and claim.npwp.strip()), claim.entitlement_date, today, ctx.tax)
     ids = derive_ids(ctx.new_payout_id(), today)
-    creditor = Party(name=account.inquiry_name or account.account_name, account_number=account.account_number,
-                     bank_code=account.bank_code)
-    doc: dict[str, Any] = {
-        "_id": ids.payout_id,
-        # The claim's correlation id, so the bank's answer (which does not carry it) continues the claim's trail.
-        "correlation_id": current_correlation_id(),
-        "claim_id": claim.claim_id,
-        "member_id": claim.member_id,
-        "nik": claim.nik,
-        "kpj": claim.kpj,
-        "reason": claim.reason,
-        "gross_idr": assessment.gross_idr,
-        "tax_idr": assessment.tax_idr,
-        "net_idr": assessment.net_idr,
-        "tax_regime": assessment.regime,
-        "has_npwp": assessment.has_npwp,
-        "entitlement_date": claim.entitlement_date.isoformat(),
-        "bank_code": account.bank_code,
-        "creditor": creditor.model_dump(),
-        "external_id": ids.external_id,
-        "end_to_end_id": ids.end_to_end_id,
-        "message_id": ids.message_id,
-        "partner_reference_no": ids.partner_reference_no,
-        "created_at": now,
-        "updated_at": now,
-    }
+    creditor = Creditor(name=account.inquiry_name or account.account_name, account_number=account.account_number,
+                        bank_code=account.bank_code)
+    payout = Payout.create(
+        ClaimToPay(claim_id=claim.claim_id, member_id=claim.member_id, nik=claim.nik, kpj=claim.kpj,
+                   reason=claim.reason, entitlement_date=claim.entitlement_date),
+        tax, ids, creditor, now, correlation_id=current_correlation_id())
     if account.bank_code not in ctx.partner_banks:
         # No topic and no agreement with that bank: fail visibly so the member can change the account.
-        doc.update(status=PayoutStatus.FAILED.value, rail=None, sent_at=None, failed_at=now,
-                   failure_code=BANK_NOT_PARTNER, failure_reason=f"bank {account.bank_code} is not a partner bank")
-        await repo.insert(doc)
+        payout.refuse_bank(BANK_NOT_PARTNER, f"bank {account.bank_code} is not a partner bank", now)
+        await repo.add(payout)
         tx.emit(PayoutFailed(payout_id=ids.payout_id, claim_id=claim.claim_id, member_id=claim.member_id,
-                             reason_code=BANK_NOT_PARTNER, bank_reason=doc["failure_reason"], failed_at=now),
+                             reason_code=BANK_NOT_PARTNER, bank_reason=payout.failure_reason, failed_at=now),
                 subject=ids.payout_id)
         return ids.payout_id
-    rail = choose_rail(assessment.net_idr, now, ctx.rails)
+    rail = choose_rail(tax.net_idr, now, ctx.rails)
     transfer = PayoutSent(
         payout_id=ids.payout_id,
         claim_id=claim.claim_id,
@@ -84,28 +61,27 @@ async def initiate_payout(tx: Tx, claim: ClaimApproved, ctx: PayoutContext) -> s
         external_id=ids.external_id,
         partner_reference_no=ids.partner_reference_no,
         rail=rail,
-        instructed_amount=Amount(amount_idr=assessment.net_idr),
-        gross_idr=assessment.gross_idr,
-        tax_idr=assessment.tax_idr,
-        net_idr=assessment.net_idr,
+        instructed_amount=Amount(amount_idr=tax.net_idr),
+        gross_idr=tax.gross_idr,
+        tax_idr=tax.tax_idr,
+        net_idr=tax.net_idr,
         debtor=Party(name=ctx.debtor.name, account_number=ctx.debtor.account_number,
                      bank_code=ctx.debtor.bank_code),
-        creditor=creditor,
+        creditor=Party(name=creditor.name, account_number=creditor.account_number, bank_code=creditor.bank_code),
         remittance_info=f"JHT {claim.claim_id}"[:140],
         requested_execution_date=today,
         notify_url=ctx.notify_url,
         sent_at=now,
     )
-    # The instruction is kept as sent, so a resend to the bank carries the very same ids.
-    doc.update(status=PayoutStatus.SENT.value, rail=rail, sent_at=now, transfer=transfer.model_dump(mode="json"))
-    await repo.insert(doc)
+    payout.send(rail, transfer.model_dump(mode="json"), now)
+    await repo.add(payout)
     tx.emit(PayoutInitiated(payout_id=ids.payout_id, claim_id=claim.claim_id, member_id=claim.member_id,
-                            gross_idr=assessment.gross_idr, tax_idr=assessment.tax_idr, net_idr=assessment.net_idr,
+                            gross_idr=tax.gross_idr, tax_idr=tax.tax_idr, net_idr=tax.net_idr,
                             rail=rail, bank_code=account.bank_code, external_id=ids.external_id, initiated_at=now),
             subject=ids.payout_id)
     tx.emit(transfer, subject=ids.payout_id, topic=bank_topic(account.bank_code))
     log.info("payout_sent", payout_id=ids.payout_id, claim_id=claim.claim_id, rail=rail,
-             bank_code=account.bank_code, net_idr=assessment.net_idr)
+             bank_code=account.bank_code, net_idr=tax.net_idr)
     return ids.payout_id
 
 
