@@ -2,9 +2,8 @@
 
 The helpdesk holds no claims, so it cannot tell whether the claim_id a member
 typed is theirs: this handler links a ComplaintFiled only when the claim
-belongs to the member who filed it, and ignores it otherwise. Complaints live
-in their own collection (one document per claim), not on the claim document,
-so the claim's state machine (which rewrites the claim whole) never loses them.
+belongs to the member who filed it, and ignores it otherwise. Where they are kept
+is adapters/complaints.py.
 """
 
 from __future__ import annotations
@@ -16,31 +15,19 @@ from jmo_shared.events.helpdesk import ComplaintFiled
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Database, Tx
 
-from ..adapters.collections import CLAIMS
+from ..adapters.complaints import claim_owner, complaints_of, link_complaint
 
 log = get_logger(__name__)
 
-CLAIM_COMPLAINTS = "claim_complaints"  # _id = claim id: member_id, complaints [{ticket, category, filed_at}]
-
 
 async def on_complaint_filed(tx: Tx, data: ComplaintFiled, event: CloudEvent) -> None:
-    claim = await tx[CLAIMS].find_one({"_id": data.claim_id}, {"member_id": 1}, session=tx.session)
-    if claim is None or claim["member_id"] != data.member_id:
+    owner = await claim_owner(tx, data.claim_id)
+    if owner != data.member_id:
         # Another member's claim (or none): linking it would show a stranger's complaint on it.
         log.info("complaint_not_linked", ticket=data.ticket, claim_id=data.claim_id,
-                 reason="no_such_claim" if claim is None else "not_the_members_claim")
+                 reason="no_such_claim" if owner is None else "not_the_members_claim")
         return
-    existing = await tx[CLAIM_COMPLAINTS].find_one(
-        {"_id": data.claim_id, "complaints.ticket": data.ticket}, {"_id": 1}, session=tx.session
-    )
-    if existing is not None:
-        return
-    entry = {"ticket": data.ticket, "category": data.category, "filed_at": data.filed_at}
-    await tx[CLAIM_COMPLAINTS].update_one(
-        {"_id": data.claim_id},
-        {"$setOnInsert": {"member_id": data.member_id}, "$push": {"complaints": entry}},
-        upsert=True, session=tx.session,
-    )
+    await link_complaint(tx, data.claim_id, data.member_id, data.ticket, data.category, data.filed_at)
 
 
 HANDLERS = [(ComplaintFiled, on_complaint_filed)]
@@ -83,12 +70,11 @@ class ComplaintAwareQueries:
 
     async def claim(self, member, claim_id: str) -> dict[str, Any]:
         answer = await self._inner.claim(member, claim_id)  # 404 for a claim that is not the member's
-        doc = await self._db[CLAIM_COMPLAINTS].find_one({"_id": claim_id, "member_id": member.member_id})
-        return _with_complaints(answer, doc)
+        docs = await complaints_of(self._db, member.member_id, [claim_id])
+        return _with_complaints(answer, docs.get(claim_id))
 
     async def claims(self, member) -> dict[str, Any]:
         answer = await self._inner.claims(member)
         ids = [c["claim_id"] for c in answer.get("claims", [])]
-        docs = {d["_id"]: d async for d in self._db[CLAIM_COMPLAINTS].find({"_id": {"$in": ids},
-                                                                            "member_id": member.member_id})}
+        docs = await complaints_of(self._db, member.member_id, ids)
         return answer | {"claims": [_with_complaints(c, docs.get(c["claim_id"])) for c in answer.get("claims", [])]}
