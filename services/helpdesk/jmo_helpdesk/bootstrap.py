@@ -49,8 +49,9 @@ class HelpdeskService:
         return [every("complaint_sla_sweep", self.settings.sla_sweep_seconds, self.complaints.sweep_sla)]
 
 
-def build(settings: HelpdeskSettings | None = None, clock: Clock | None = None,
-          runtime: Runtime | None = None) -> HelpdeskService:
+def build(
+    settings: HelpdeskSettings | None = None, clock: Clock | None = None, runtime: Runtime | None = None
+) -> HelpdeskService:
     settings = settings or HelpdeskSettings()
     clock = clock or SystemClock()
     runtime = runtime or Runtime(settings)
@@ -64,7 +65,8 @@ def build(settings: HelpdeskSettings | None = None, clock: Clock | None = None,
         places=PlaceQueries(place_store, settings.places_default_radius_km, settings.places_max_radius_km),
         place_import=PlaceImport(db, place_store),
         programs=Programs(db, ProgramStore(db), clock),
-        complaints=ComplaintDesk(db, ComplaintRepository(db), idempotency, clock, settings.sla_policy(),
-                                 settings.ticket_prefix),
+        complaints=ComplaintDesk(
+            db, ComplaintRepository(db), idempotency, clock, settings.sla_policy(), settings.ticket_prefix
+        ),
         idempotency=idempotency,
     )

@@ -19,3 +19,16 @@ class ComplaintFiled(EventData):
     claim_id: str
     category: str
     filed_at: datetime
+
+
+class ComplaintAnswered(EventData):
+    event_type = "jht.helpdesk.ComplaintAnswered.v1"
+    topic = HELPDESK_EVENTS
+    key_field = "member_id"
+    summary = "An officer replied to a member's complaint; the member is told to read the answer in the app."
+
+    ticket: str
+    member_id: str
+    category: str
+    claim_id: str | None = None
+    answered_at: datetime

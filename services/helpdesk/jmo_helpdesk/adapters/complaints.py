@@ -31,10 +31,19 @@ def complaint_to_doc(c: Complaint) -> dict[str, Any]:
 
 def complaint_from_doc(d: dict[str, Any]) -> Complaint:
     return Complaint(
-        ticket=d["_id"], member_id=d["member_id"], nik=d.get("nik", ""), category=d["category"], text=d["text"],
-        claim_id=d.get("claim_id"), filed_at=d["filed_at"], sla_due_at=d["sla_due_at"], status=Status(d["status"]),
+        ticket=d["_id"],
+        member_id=d["member_id"],
+        nik=d.get("nik", ""),
+        category=d["category"],
+        text=d["text"],
+        claim_id=d.get("claim_id"),
+        filed_at=d["filed_at"],
+        sla_due_at=d["sla_due_at"],
+        status=Status(d["status"]),
         replies=[Reply(r["author"], r["author_id"], r["text"], r["at"]) for r in d.get("replies", [])],
-        sla_breached=d.get("sla_breached", False), resolution=d.get("resolution"), closed_at=d.get("closed_at"),
+        sla_breached=d.get("sla_breached", False),
+        resolution=d.get("resolution"),
+        closed_at=d.get("closed_at"),
     )
 
 
@@ -50,8 +59,7 @@ class ComplaintRepository:
 
     async def next_sequence(self, tx: Tx, year: int) -> int:
         # One counter document per year: concurrent filings conflict on it and the transaction retries.
-        doc = await update_by_id(tx[COUNTERS], f"ticket:{year}", {"$inc": {"seq": 1}}, upsert=True,
-                                 session=tx.session)
+        doc = await update_by_id(tx[COUNTERS], f"ticket:{year}", {"$inc": {"seq": 1}}, upsert=True, session=tx.session)
         assert doc is not None  # upserted
         return int(doc["seq"])
 
@@ -65,8 +73,15 @@ class ComplaintRepository:
     async def save(self, tx: Tx, c: Complaint) -> None:
         await tx[COMPLAINTS].replace_one({"_id": c.ticket}, complaint_to_doc(c), session=tx.session)
 
-    async def audit(self, tx: Tx, officer_id: str, action: str, at: datetime, ticket: str | None = None,
-                    details: dict[str, Any] | None = None) -> None:
+    async def audit(
+        self,
+        tx: Tx,
+        officer_id: str,
+        action: str,
+        at: datetime,
+        ticket: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         await tx[AUDIT].insert_one(
             {"officer_id": officer_id, "action": action, "ticket": ticket, "at": at, "details": details or {}},
             session=tx.session,
@@ -101,12 +116,14 @@ class ComplaintRepository:
             if len(docs) >= limit:
                 break
             query = {"sla_breached": False, "status": status, "sla_due_at": {"$lt": now}}
-            docs += await tx[COMPLAINTS].find(query, {"category": 1}, session=tx.session).limit(
-                limit - len(docs)).to_list()
+            docs += (
+                await tx[COMPLAINTS].find(query, {"category": 1}, session=tx.session).limit(limit - len(docs)).to_list()
+            )
         if not docs:
             return []
         await tx[COMPLAINTS].update_many(
             {"_id": {"$in": [d["_id"] for d in docs]}, "sla_breached": False},
-            {"$set": {"sla_breached": True, "sla_breached_at": now}}, session=tx.session,
+            {"$set": {"sla_breached": True, "sla_breached_at": now}},
+            session=tx.session,
         )
         return [(d["_id"], d["category"]) for d in docs]

@@ -32,8 +32,19 @@ def place_to_doc(p: Place) -> dict[str, Any]:
 
 def place_from_doc(doc: dict[str, Any]) -> Place:
     lon, lat = doc["location"]["coordinates"]
-    return Place(doc["_id"], doc["kind"], doc["name"], doc["address"], doc["province"], doc["regency"],
-                 lat, lon, doc.get("phone", ""), doc.get("opening_hours", ""), tuple(doc.get("services", ())))
+    return Place(
+        doc["_id"],
+        doc["kind"],
+        doc["name"],
+        doc["address"],
+        doc["province"],
+        doc["regency"],
+        lat,
+        lon,
+        doc.get("phone", ""),
+        doc.get("opening_hours", ""),
+        tuple(doc.get("services", ())),
+    )
 
 
 @dataclass(frozen=True)
@@ -75,12 +86,19 @@ class PlaceStore:
     async def search(self, f: PlaceFilter, skip: int, limit: int) -> tuple[list[Place], int]:
         query = f.query()
         total = await self._db[PLACES].count_documents(query)
-        docs = await self._db[PLACES].find(query).sort([("province_key", 1), ("regency_key", 1), ("name", 1)]) \
-            .skip(skip).limit(limit).to_list()
+        docs = (
+            await self._db[PLACES]
+            .find(query)
+            .sort([("province_key", 1), ("regency_key", 1), ("name", 1)])
+            .skip(skip)
+            .limit(limit)
+            .to_list()
+        )
         return [place_from_doc(d) for d in docs], total
 
-    async def nearest(self, f: PlaceFilter, lat: float, lon: float, radius_m: float,
-                      skip: int, limit: int) -> tuple[list[Place], int]:
+    async def nearest(
+        self, f: PlaceFilter, lat: float, lon: float, radius_m: float, skip: int, limit: int
+    ) -> tuple[list[Place], int]:
         """Nearest first, within radius_m, through the 2dsphere index ($geoNear)."""
         near = {
             "$geoNear": {

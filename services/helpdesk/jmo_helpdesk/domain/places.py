@@ -9,8 +9,19 @@ from .geo import valid_coordinates
 
 KINDS = ("office", "plkk")
 PLACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")
-COLUMNS = ("place_id", "kind", "name", "address", "province", "regency", "lat", "lon",
-           "phone", "opening_hours", "services")
+COLUMNS = (
+    "place_id",
+    "kind",
+    "name",
+    "address",
+    "province",
+    "regency",
+    "lat",
+    "lon",
+    "phone",
+    "opening_hours",
+    "services",
+)
 REQUIRED = ("place_id", "kind", "name", "address", "province", "regency", "lat", "lon")
 
 
@@ -60,5 +71,16 @@ def parse_row(row: dict[str, str | None], line: int) -> tuple[Place | None, list
     if problems or lat is None or lon is None:
         return None, problems
     services = tuple(s.strip() for s in get["services"].split(";") if s.strip())
-    return Place(get["place_id"], get["kind"], get["name"], get["address"], get["province"], get["regency"],
-                 lat, lon, get["phone"], get["opening_hours"], services), []
+    return Place(
+        get["place_id"],
+        get["kind"],
+        get["name"],
+        get["address"],
+        get["province"],
+        get["regency"],
+        lat,
+        lon,
+        get["phone"],
+        get["opening_hours"],
+        services,
+    ), []

@@ -51,8 +51,12 @@ async def places(
 ) -> dict[str, Any]:
     size = page_size or service.settings.places_default_page_size
     if size > service.settings.places_max_page_size:
-        raise DomainError("validation_failed", "page_size too large", 422, [
-            FieldError("page_size", "too_large", f"at most {service.settings.places_max_page_size}")])
+        raise DomainError(
+            "validation_failed",
+            "page_size too large",
+            ErrorKind.INVALID,
+            [FieldError("page_size", "too_large", f"at most {service.settings.places_max_page_size}")],
+        )
     f = PlaceFilter(kind=kind, q=q or None, province=province or None, regency=regency or None)
     return await service.places.search(f, lat, lon, radius_km, page, size)
 
@@ -72,11 +76,18 @@ async def program(code: str, service: Service, lang: str = "id") -> dict[str, An
     return await service.programs.get(code, lang)
 
 
-@members.post("", status_code=201,
-              responses={400: {"description": "idempotency_key_required"},
-                         409: {"description": "request_in_flight (the same Idempotency-Key)"}})
+@members.post(
+    "",
+    status_code=201,
+    responses={
+        400: {"description": "idempotency_key_required"},
+        409: {"description": "request_in_flight (the same Idempotency-Key)"},
+    },
+)
 async def file_complaint(
-    body: FileComplaint, member: Member, service: Service,
+    body: FileComplaint,
+    member: Member,
+    service: Service,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> dict[str, Any]:
     """File a complaint (pengaduan); a retry with the same Idempotency-Key answers the first ticket."""
@@ -95,7 +106,8 @@ async def my_complaint(ticket: str, member: Member, service: Service) -> dict[st
 
 @officers.get("")
 async def officer_queue(
-    officer: Officer, service: Service,
+    officer: Officer,
+    service: Service,
     status: Literal["open", "answered", "closed"] = "open",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 50,

@@ -27,8 +27,9 @@ def create_worker(settings: HelpdeskSettings | None = None, clock: Clock | None 
         service = build(settings, clock)
         app.state.helpdesk = service
         # No consumers: the helpdesk reads no other service's events.
-        worker = worker_app(service.runtime, [], relay=True, on_start=service.on_worker_start,
-                            extra_tasks=service.periodic_tasks())
+        worker = worker_app(
+            service.runtime, [], relay=True, on_start=service.on_worker_start, extra_tasks=service.periodic_tasks()
+        )
         async with worker.router.lifespan_context(app):
             yield
 

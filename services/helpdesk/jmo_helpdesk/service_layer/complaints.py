@@ -8,8 +8,8 @@ from prometheus_client import Counter
 
 from jmo_shared.auth import Principal
 from jmo_shared.clock import Clock
-from jmo_shared.errors import DomainError, FieldError, not_found
-from jmo_shared.events.helpdesk import ComplaintFiled
+from jmo_shared.errors import DomainError, ErrorKind, FieldError, not_found
+from jmo_shared.events.helpdesk import ComplaintAnswered, ComplaintFiled
 from jmo_shared.idempotency import IdempotencyStore
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Database, Tx
@@ -26,13 +26,26 @@ FILED = 201
 
 def complaint_view(c: Complaint, officer: bool = False) -> dict[str, Any]:
     view: dict[str, Any] = {
-        "ticket": c.ticket, "status": c.status.value, "category": c.category, "text": c.text,
-        "claim_id": c.claim_id, "filed_at": c.filed_at.isoformat(), "sla_due_at": c.sla_due_at.isoformat(),
-        "sla_breached": c.sla_breached, "resolution": c.resolution,
+        "ticket": c.ticket,
+        "status": c.status.value,
+        "category": c.category,
+        "text": c.text,
+        "claim_id": c.claim_id,
+        "filed_at": c.filed_at.isoformat(),
+        "sla_due_at": c.sla_due_at.isoformat(),
+        "sla_breached": c.sla_breached,
+        "resolution": c.resolution,
         "closed_at": c.closed_at.isoformat() if c.closed_at else None,
         # Officers' ids stay internal: a member sees that an officer answered, not who.
-        "replies": [{"author": r.author, "text": r.text, "at": r.at.isoformat(),
-                     **({"author_id": r.author_id} if officer else {})} for r in c.replies],
+        "replies": [
+            {
+                "author": r.author,
+                "text": r.text,
+                "at": r.at.isoformat(),
+                **({"author_id": r.author_id} if officer else {}),
+            }
+            for r in c.replies
+        ],
     }
     if officer:
         view["member_id"] = c.member_id
@@ -41,13 +54,22 @@ def complaint_view(c: Complaint, officer: bool = False) -> dict[str, Any]:
 
 def _refuse(exc: ComplaintError, field: str = "category") -> DomainError:
     if exc.code == "unknown_category":
-        return DomainError("validation_failed", exc.message, 422, [FieldError(field, exc.code, exc.message)])
-    return DomainError(exc.code, exc.message, 409)
+        return DomainError(
+            "validation_failed", exc.message, ErrorKind.INVALID, [FieldError(field, exc.code, exc.message)]
+        )
+    return DomainError(exc.code, exc.message, ErrorKind.CONFLICT)
 
 
 class ComplaintDesk:
-    def __init__(self, db: Database, repo: ComplaintRepository, idempotency: IdempotencyStore, clock: Clock,
-                 sla: SlaPolicy, ticket_prefix: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        repo: ComplaintRepository,
+        idempotency: IdempotencyStore,
+        clock: Clock,
+        sla: SlaPolicy,
+        ticket_prefix: str,
+    ) -> None:
         self._db = db
         self._repo = repo
         self._idempotency = idempotency
@@ -57,17 +79,22 @@ class ComplaintDesk:
 
     # --- members ------------------------------------------------------------
 
-    async def file(self, member: Principal, category: str, text: str, claim_id: str | None,
-                   key: str | None) -> dict[str, Any]:
+    async def file(
+        self, member: Principal, category: str, text: str, claim_id: str | None, key: str | None
+    ) -> dict[str, Any]:
         """File a complaint; the same Idempotency-Key again answers the first ticket and files nothing."""
         return await self._idempotency.run(
-            member.member_id, key, {"category": category, "text": text, "claim_id": claim_id}, "file the complaint",
+            member.member_id,
+            key,
+            {"category": category, "text": text, "claim_id": claim_id},
+            "file the complaint",
             create=lambda: self._file(member, category, text, claim_id, key or ""),
             replay=lambda stored: stored.body,
         )
 
-    async def _file(self, member: Principal, category: str, text: str, claim_id: str | None,
-                    key: str) -> dict[str, Any]:
+    async def _file(
+        self, member: Principal, category: str, text: str, claim_id: str | None, key: str
+    ) -> dict[str, Any]:
         now = self._clock.now()
         try:
             due = self._sla.due_at(category, now)
@@ -77,16 +104,32 @@ class ComplaintDesk:
         async def work(tx: Tx) -> dict[str, Any]:
             seq = await self._repo.next_sequence(tx, ticket_year(now))
             complaint = Complaint(
-                ticket=format_ticket(self._prefix, ticket_year(now), seq), member_id=member.member_id,
-                nik=member.nik or "", category=category, text=text, claim_id=claim_id, filed_at=now, sla_due_at=due,
+                ticket=format_ticket(self._prefix, ticket_year(now), seq),
+                member_id=member.member_id,
+                nik=member.nik or "",
+                category=category,
+                text=text,
+                claim_id=claim_id,
+                filed_at=now,
+                sla_due_at=due,
             )
             await self._repo.add(tx, complaint)
             if claim_id:
                 # The claims service decides whether the claim is this member's; we do not hold claims.
-                tx.emit(ComplaintFiled(ticket=complaint.ticket, member_id=member.member_id, claim_id=claim_id,
-                                       category=category, filed_at=now))
-            answer = {"ticket": complaint.ticket, "status": complaint.status.value,
-                      "sla_due_at": complaint.sla_due_at.isoformat()}
+                tx.emit(
+                    ComplaintFiled(
+                        ticket=complaint.ticket,
+                        member_id=member.member_id,
+                        claim_id=claim_id,
+                        category=category,
+                        filed_at=now,
+                    )
+                )
+            answer = {
+                "ticket": complaint.ticket,
+                "status": complaint.status.value,
+                "sla_due_at": complaint.sla_due_at.isoformat(),
+            }
             await self._idempotency.complete(tx, member.member_id, key, FILED, answer)
             return answer
 
@@ -111,12 +154,21 @@ class ComplaintDesk:
         items, total = await self._repo.by_status(status, (page - 1) * page_size, page_size)
 
         async def work(tx: Tx) -> None:
-            await self._repo.audit(tx, officer.member_id, "list_complaints", now,
-                                   details={"status": status, "page": page, "count": len(items)})
+            await self._repo.audit(
+                tx,
+                officer.member_id,
+                "list_complaints",
+                now,
+                details={"status": status, "page": page, "count": len(items)},
+            )
 
         await self._db.transaction(work)
-        return {"items": [complaint_view(c, officer=True) for c in items], "page": page, "page_size": page_size,
-                "total": total}
+        return {
+            "items": [complaint_view(c, officer=True) for c in items],
+            "page": page,
+            "page_size": page_size,
+            "total": total,
+        }
 
     async def reply(self, officer: Principal, ticket: str, text: str) -> dict[str, Any]:
         now = self._clock.now()
@@ -126,6 +178,16 @@ class ComplaintDesk:
             complaint.reply(officer.member_id, text, now)
             await self._repo.save(tx, complaint)
             await self._repo.audit(tx, officer.member_id, "reply", now, ticket, {"length": len(text)})
+            # The member hears of it (notify); the answer itself is read in the app.
+            tx.emit(
+                ComplaintAnswered(
+                    ticket=complaint.ticket,
+                    member_id=complaint.member_id,
+                    category=complaint.category,
+                    claim_id=complaint.claim_id,
+                    answered_at=now,
+                )
+            )
             return complaint
 
         return complaint_view(await self._guarded(work), officer=True)
@@ -170,4 +232,3 @@ class ComplaintDesk:
             SLA_BREACHES.labels(category).inc()
             log.warning("complaint_sla_breached", ticket=ticket, category=category)
         return len(flagged)
-

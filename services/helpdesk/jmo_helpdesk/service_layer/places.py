@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jmo_shared.errors import DomainError, FieldError, not_found
+from jmo_shared.errors import DomainError, ErrorKind, FieldError, not_found
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Database
 
@@ -31,35 +31,59 @@ class Near:
 
 def place_view(p: Place, near: Near | None = None) -> dict[str, Any]:
     view: dict[str, Any] = {
-        "place_id": p.place_id, "kind": p.kind, "name": p.name, "address": p.address,
-        "province": p.province, "regency": p.regency, "location": {"lat": p.lat, "lon": p.lon},
-        "phone": p.phone, "opening_hours": p.opening_hours, "services": list(p.services),
+        "place_id": p.place_id,
+        "kind": p.kind,
+        "name": p.name,
+        "address": p.address,
+        "province": p.province,
+        "regency": p.regency,
+        "location": {"lat": p.lat, "lon": p.lon},
+        "phone": p.phone,
+        "opening_hours": p.opening_hours,
+        "services": list(p.services),
     }
     if near is not None:
         view["distance_km"] = round(haversine_km(near.lat, near.lon, p.lat, p.lon), 2)
     return view
 
 
-def near_point(lat: float | None, lon: float | None, radius_km: float | None, default_radius: float,
-               max_radius: float) -> Near | None:
+def near_point(
+    lat: float | None, lon: float | None, radius_km: float | None, default_radius: float, max_radius: float
+) -> Near | None:
     """A position to sort by, or None; half a position or a stray radius is the caller's mistake."""
     if lat is None and lon is None:
         if radius_km is not None:
-            raise DomainError("validation_failed", "radius_km needs lat and lon", 422,
-                              [FieldError("radius_km", "requires_position", "give lat and lon with radius_km")])
+            raise DomainError(
+                "validation_failed",
+                "radius_km needs lat and lon",
+                ErrorKind.INVALID,
+                [FieldError("radius_km", "requires_position", "give lat and lon with radius_km")],
+            )
         return None
     missing = "lon" if lon is None else "lat" if lat is None else None
     if missing:
         other = "lat" if missing == "lon" else "lon"
-        raise DomainError("validation_failed", "lat and lon go together", 422,
-                          [FieldError(missing, "required", f"{missing} is required with {other}")])
+        raise DomainError(
+            "validation_failed",
+            "lat and lon go together",
+            ErrorKind.INVALID,
+            [FieldError(missing, "required", f"{missing} is required with {other}")],
+        )
     assert lat is not None and lon is not None
     if not valid_coordinates(lat, lon):
-        raise DomainError("validation_failed", "lat/lon out of range", 422,
-                          [FieldError("lat", "out_of_range", "lat in [-90, 90], lon in [-180, 180]")])
+        raise DomainError(
+            "validation_failed",
+            "lat/lon out of range",
+            ErrorKind.INVALID,
+            [FieldError("lat", "out_of_range", "lat in [-90, 90], lon in [-180, 180]")],
+        )
     if radius_km is not None and radius_km > max_radius:
-        raise DomainError("validation_failed", "radius_km too large", 422,
-                          [FieldError("radius_km", "too_large", f"at most {max_radius:g} km")])
+        raise DomainError(
+            "validation_failed",
+            "radius_km too large",
+            ErrorKind.INVALID,
+            [FieldError("radius_km", "too_large", f"at most {max_radius:g} km")],
+        )
     return Near(lat, lon, radius_km if radius_km is not None else default_radius)
 
 
@@ -69,8 +93,9 @@ class PlaceQueries:
         self._default_radius = default_radius_km
         self._max_radius = max_radius_km
 
-    async def search(self, f: PlaceFilter, lat: float | None, lon: float | None, radius_km: float | None,
-                     page: int, page_size: int) -> dict[str, Any]:
+    async def search(
+        self, f: PlaceFilter, lat: float | None, lon: float | None, radius_km: float | None, page: int, page_size: int
+    ) -> dict[str, Any]:
         near = near_point(lat, lon, radius_km, self._default_radius, self._max_radius)
         skip = (page - 1) * page_size
         if near is None:
@@ -79,7 +104,9 @@ class PlaceQueries:
             places, total = await self._store.nearest(f, near.lat, near.lon, near.radius_km * 1000, skip, page_size)
         return {
             "items": [place_view(p, near) for p in places],
-            "page": page, "page_size": page_size, "total": total,
+            "page": page,
+            "page_size": page_size,
+            "total": total,
             "radius_km": near.radius_km if near else None,
         }
 
@@ -121,7 +148,7 @@ class PlaceImport:
 
     async def upsert(self, places: list[Place]) -> int:
         for start in range(0, len(places), UPSERT_CHUNK):
-            chunk = places[start:start + UPSERT_CHUNK]
+            chunk = places[start : start + UPSERT_CHUNK]
 
             async def work(tx, chunk=chunk):
                 await self._store.upsert(tx, chunk)

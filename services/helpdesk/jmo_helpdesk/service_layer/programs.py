@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from jmo_shared.clock import Clock
-from jmo_shared.errors import DomainError, FieldError, not_found
+from jmo_shared.errors import DomainError, ErrorKind, FieldError, not_found
 from jmo_shared.mongo import Database
 
 from ..adapters.programs import ProgramStore, version_of
@@ -45,8 +45,12 @@ class Programs:
     @staticmethod
     def _lang(lang: str) -> str:
         if lang not in LANGUAGES:
-            raise DomainError("validation_failed", "unsupported language", 422,
-                              [FieldError("lang", "not_allowed", f"lang must be one of {', '.join(LANGUAGES)}")])
+            raise DomainError(
+                "validation_failed",
+                "unsupported language",
+                ErrorKind.INVALID,
+                [FieldError("lang", "not_allowed", f"lang must be one of {', '.join(LANGUAGES)}")],
+            )
         return lang
 
     async def _current(self, code: str | None) -> list[dict[str, Any]]:
@@ -61,11 +65,19 @@ class Programs:
 
     async def list(self, lang: str) -> dict[str, Any]:
         lang = self._lang(lang)
-        return {"lang": lang, "programs": [
-            {"code": d["code"], "version": d["version"], "effective_date": d["effective_date"],
-             "title": d["content"][lang]["title"], "summary": d["content"][lang]["summary"]}
-            for d in await self._current(None)
-        ]}
+        return {
+            "lang": lang,
+            "programs": [
+                {
+                    "code": d["code"],
+                    "version": d["version"],
+                    "effective_date": d["effective_date"],
+                    "title": d["content"][lang]["title"],
+                    "summary": d["content"][lang]["summary"],
+                }
+                for d in await self._current(None)
+            ],
+        }
 
     async def get(self, code: str, lang: str) -> dict[str, Any]:
         lang = self._lang(lang)
@@ -74,5 +86,11 @@ class Programs:
         if not found:
             raise not_found("program", code="program_not_found")
         d = found[0]
-        return {"code": d["code"], "version": d["version"], "effective_date": d["effective_date"],
-                "source": d.get("source"), "lang": lang, **d["content"][lang]}
+        return {
+            "code": d["code"],
+            "version": d["version"],
+            "effective_date": d["effective_date"],
+            "source": d.get("source"),
+            "lang": lang,
+            **d["content"][lang],
+        }

@@ -36,8 +36,13 @@ def officer_headers(issuer, officer_id: str = "officer-7") -> dict[str, str]:
 
 def settings_for(infra, issuer, db: str, **overrides) -> HelpdeskSettings:
     return HelpdeskSettings(
-        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=issuer.jwks(), staff_jwks_json=issuer.staff_jwks(),
-        consumer_group_prefix=f"test-{db}", db_name=db, **overrides,
+        mongodb_uri=infra.mongo_uri,
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        jwks_json=issuer.jwks(),
+        staff_jwks_json=issuer.staff_jwks(),
+        consumer_group_prefix=f"test-{db}",
+        db_name=db,
+        **overrides,
     )
 
 
@@ -50,8 +55,9 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @asynccontextmanager
-async def helpdesk(settings: HelpdeskSettings, api_clock: Clock | None = None,
-                   worker_clock: Clock | None = None) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+async def helpdesk(
+    settings: HelpdeskSettings, api_clock: Clock | None = None, worker_clock: Clock | None = None
+) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
     """Worker first (it seeds the places), then the API; yields the API client and app."""
     worker, api_app = create_worker(settings, worker_clock), create_api(settings, api_clock)
     async with running(worker), running(api_app) as api:
@@ -68,8 +74,9 @@ class HelpdeskTap:
         self._task: asyncio.Task | None = None
 
     async def __aenter__(self) -> HelpdeskTap:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
-                                    isolation_level="read_committed")
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+        )
         await consumer.start()
         self._consumer = consumer
         count = next(t.partitions for t in TOPICS if t.name == HELPDESK_EVENTS)

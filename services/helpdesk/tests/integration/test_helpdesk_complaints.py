@@ -47,21 +47,24 @@ async def test_lifecycle_from_filing_to_closing(env) -> None:
     mine = (await api.get("/v1/complaints", headers=m.headers(issuer))).json()["complaints"]
     assert [c["ticket"] for c in mine] == [ticket]
     officer = officer_headers(issuer)
-    queue = (await api.get("/v1/officer/complaints", params={"status": "open", "page_size": 100},
-                           headers=officer)).json()
+    queue = (
+        await api.get("/v1/officer/complaints", params={"status": "open", "page_size": 100}, headers=officer)
+    ).json()
     assert ticket in [c["ticket"] for c in queue["items"]]
     assert next(c for c in queue["items"] if c["ticket"] == ticket)["member_id"] == m.member_id
 
-    replied = await api.post(f"/v1/officer/complaints/{ticket}/replies", json={"text": "Sedang kami periksa."},
-                             headers=officer)
+    replied = await api.post(
+        f"/v1/officer/complaints/{ticket}/replies", json={"text": "Sedang kami periksa."}, headers=officer
+    )
     assert replied.status_code == 200 and replied.json()["status"] == "answered"
     seen = (await api.get(f"/v1/complaints/{ticket}", headers=m.headers(issuer))).json()
     assert seen["status"] == "answered"
     assert [(r["author"], r["text"]) for r in seen["replies"]] == [("officer", "Sedang kami periksa.")]
     assert "author_id" not in seen["replies"][0]
 
-    closed = await api.post(f"/v1/officer/complaints/{ticket}/close", json={"resolution": "Dibayar 3 Maret."},
-                            headers=officer)
+    closed = await api.post(
+        f"/v1/officer/complaints/{ticket}/close", json={"resolution": "Dibayar 3 Maret."}, headers=officer
+    )
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     again = await api.post(f"/v1/officer/complaints/{ticket}/close", json={"resolution": "x"}, headers=officer)
     assert again.status_code == 409 and again.json()["code"] == "complaint_closed"
@@ -79,8 +82,13 @@ async def test_lifecycle_from_filing_to_closing(env) -> None:
     # A complaint about a claim is published for the claims service, keyed and shaped as the contract says.
     event = await eventually(lambda: _first(tap.of_member(m.member_id)), timeout=30, message="ComplaintFiled")
     assert event.type == "jht.helpdesk.ComplaintFiled.v1"
-    assert event.data | {"filed_at": None} == {"ticket": ticket, "member_id": m.member_id, "claim_id": "clm-123",
-                                               "category": "claim", "filed_at": None}
+    assert event.data | {"filed_at": None} == {
+        "ticket": ticket,
+        "member_id": m.member_id,
+        "claim_id": "clm-123",
+        "category": "claim",
+        "filed_at": None,
+    }
 
 
 async def _first(items):
@@ -147,27 +155,33 @@ async def test_roles_are_enforced(env) -> None:
     ticket = (await file(api, m, issuer)).json()["ticket"]
     member_on_officer = await api.get("/v1/officer/complaints", headers=m.headers(issuer))
     assert member_on_officer.status_code == 403 and member_on_officer.json()["code"] == "forbidden"
-    member_closing = await api.post(f"/v1/officer/complaints/{ticket}/close", json={"resolution": "mine"},
-                                    headers=m.headers(issuer))
+    member_closing = await api.post(
+        f"/v1/officer/complaints/{ticket}/close", json={"resolution": "mine"}, headers=m.headers(issuer)
+    )
     assert member_closing.status_code == 403
     assert (await api.get("/v1/complaints")).status_code == 401
     # An officer token is not a member: it cannot file in someone's name.
-    officer_filing = await api.post("/v1/complaints", json={"category": "claim", "text": "0123456789 abc"},
-                                    headers=officer_headers(issuer))
+    officer_filing = await api.post(
+        "/v1/complaints", json={"category": "claim", "text": "0123456789 abc"}, headers=officer_headers(issuer)
+    )
     assert officer_filing.status_code == 403
-    missing = await api.post("/v1/officer/complaints/HD-1999-000001/replies", json={"text": "hello"},
-                             headers=officer_headers(issuer))
+    missing = await api.post(
+        "/v1/officer/complaints/HD-1999-000001/replies", json={"text": "hello"}, headers=officer_headers(issuer)
+    )
     assert missing.status_code == 404 and missing.json()["code"] == "complaint_not_found"
     bad_status = await api.get("/v1/officer/complaints", params={"status": "lost"}, headers=officer_headers(issuer))
     assert bad_status.status_code == 422
 
 
-@pytest.mark.parametrize("body,field,code", [
-    ({"category": "weather"}, "category", "unknown_category"),
-    ({"text": "short"}, "text", "too_short"),
-    ({"text": None}, "text", "string_type"),
-    ({"extra": 1}, "extra", "extra_forbidden"),
-])
+@pytest.mark.parametrize(
+    "body,field,code",
+    [
+        ({"category": "weather"}, "category", "unknown_category"),
+        ({"text": "short"}, "text", "too_short"),
+        ({"text": None}, "text", "string_type"),
+        ({"extra": 1}, "extra", "extra_forbidden"),
+    ],
+)
 async def test_bad_complaints_are_422_with_a_code(env, body, field, code) -> None:
     api, _worker, _tap, issuer = env
     resp = await file(api, Member(), issuer, **body)
@@ -197,8 +211,9 @@ async def test_the_worker_flags_a_breached_sla_once(infra, token_issuer) -> None
         # Closing a breached complaint later does not count it a second time.
         before = _breaches(metrics)
         api_clock.advance(timedelta(hours=200))
-        closed = await api.post(f"/v1/officer/complaints/{late}/close", json={"resolution": "done"},
-                                headers=officer_headers(token_issuer))
+        closed = await api.post(
+            f"/v1/officer/complaints/{late}/close", json={"resolution": "done"}, headers=officer_headers(token_issuer)
+        )
         assert closed.json()["sla_breached"] is True
         assert _breaches((await api.get("/metrics")).text) == before
 

@@ -70,11 +70,19 @@ async def test_nearest_first_with_distances_within_the_radius(api) -> None:
     assert [p["place_id"] for p in far["items"]] == ["KC-MDN-01", "PLKK-MDN-01"]
 
 
-@pytest.mark.parametrize("params,field", [
-    ({"lat": -6.2}, "lon"), ({"lon": 106.8}, "lat"), ({"radius_km": 5}, "radius_km"),
-    ({"lat": 91, "lon": 0}, "lat"), ({"page": 0}, "page"), ({"page_size": 1000}, "page_size"),
-    ({"kind": "hospital"}, "kind"), ({"lat": 0, "lon": 0, "radius_km": 2001}, "radius_km"),
-])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"lat": -6.2}, "lon"),
+        ({"lon": 106.8}, "lat"),
+        ({"radius_km": 5}, "radius_km"),
+        ({"lat": 91, "lon": 0}, "lat"),
+        ({"page": 0}, "page"),
+        ({"page_size": 1000}, "page_size"),
+        ({"kind": "hospital"}, "kind"),
+        ({"lat": 0, "lon": 0, "radius_km": 2001}, "radius_km"),
+    ],
+)
 async def test_bad_search_parameters_are_422_with_the_field(api, params, field) -> None:
     resp = await api.get("/v1/places", params=params)
     assert resp.status_code == 422, resp.text

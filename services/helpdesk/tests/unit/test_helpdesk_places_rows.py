@@ -30,7 +30,11 @@ def test_bad_rows_are_reported_by_line() -> None:
     assert [p.place_id for p in places] == ["A-1"]
     assert places[0].services == ("klaim JHT", "JKK")
     assert [(p.line, p.field) for p in problems] == [
-        (3, "kind"), (4, "name"), (4, "lat/lon"), (5, "place_id"), (6, "lat/lon"),
+        (3, "kind"),
+        (4, "name"),
+        (4, "lat/lon"),
+        (5, "place_id"),
+        (6, "lat/lon"),
     ]
 
 

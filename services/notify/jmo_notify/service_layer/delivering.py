@@ -1,0 +1,122 @@
+"""The delivery loop: sends what is pending and due, retries a failing channel with backoff,
+and parks a delivery as dead after its last attempt (an operator can replay it)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from jmo_shared.clock import Clock
+from jmo_shared.logging import get_logger
+
+from ..adapters.deliveries import DeliveryStore
+from ..domain.delivery import DEAD, RetryPolicy
+from .metrics import DELIVERIES
+from .ports import Channel, Outgoing
+
+log = get_logger(__name__)
+
+
+class DeliveryLoop:
+    def __init__(
+        self,
+        store: DeliveryStore,
+        channels: Mapping[str, Channel],
+        clock: Clock,
+        policy: RetryPolicy,
+        batch_size: int = 50,
+        concurrency: int = 4,
+        lease: timedelta = timedelta(seconds=60),
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._store = store
+        self._channels = dict(channels)
+        self._clock = clock
+        self._policy = policy
+        self._batch = batch_size
+        self._slots = asyncio.Semaphore(concurrency)
+        self._lease = lease
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something was planned in this process: look again soon instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                handled = await self.work_once()
+            except Exception as exc:  # noqa: BLE001 - a database hiccup must not stop the deliveries
+                log.warning("delivery_round_failed", error=repr(exc))
+                handled = 0
+            if handled >= self._batch:
+                continue  # more is due
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            if self._wake.is_set():
+                self._wake.clear()
+                # The planning transaction commits just after it asks: give it that moment.
+                await asyncio.sleep(0.05)
+
+    async def work_once(self) -> int:
+        """One round: every due delivery (up to a batch) attempted once; returns how many were due."""
+        now = self._clock.now()
+        due = await self._store.due(now, self._batch)
+        await asyncio.gather(*(self._attempt(doc) for doc in due))
+        return len(due)
+
+    async def _attempt(self, doc: dict[str, Any]) -> None:
+        async with self._slots:
+            now = self._clock.now()
+            if not await self._store.take(doc["_id"], now, self._lease):
+                return  # another worker has it
+            attempts = int(doc.get("attempts", 0)) + 1
+            channel, kind = doc["channel"], doc["kind"]
+            try:
+                await self._channels[channel].send(_outgoing(doc))
+            except Exception as exc:  # noqa: BLE001 - whatever the channel says, the delivery waits and retries
+                done = self._clock.now()
+                status, next_at = self._policy.after_failure(attempts, done)
+                await self._store.failed(doc["_id"], attempts, status, next_at, repr(exc), done)
+                DELIVERIES.labels(channel, kind, "failed").inc()
+                if status == DEAD:
+                    DELIVERIES.labels(channel, kind, "dead").inc()
+                    log.error(
+                        "delivery_dead",
+                        delivery_id=doc["_id"],
+                        channel=channel,
+                        kind=kind,
+                        attempts=attempts,
+                        error=repr(exc),
+                    )
+                else:
+                    log.warning(
+                        "delivery_failed",
+                        delivery_id=doc["_id"],
+                        channel=channel,
+                        kind=kind,
+                        attempts=attempts,
+                        next_attempt_at=next_at.isoformat() if next_at else None,
+                        error=repr(exc),
+                    )
+                return
+            await self._store.sent(doc["_id"], attempts, self._clock.now())
+            DELIVERIES.labels(channel, kind, "sent").inc()
+            log.info("delivery_sent", delivery_id=doc["_id"], channel=channel, kind=kind, attempts=attempts)
+
+
+def _outgoing(doc: dict[str, Any]) -> Outgoing:
+    return Outgoing(
+        delivery_id=doc["_id"],
+        channel=doc["channel"],
+        kind=doc["kind"],
+        member_id=doc["member_id"],
+        destination=doc["destination"],
+        subject=doc["subject"],
+        text=doc["text"],
+        lang=doc["lang"],
+    )

@@ -1,0 +1,111 @@
+"""The delivery loop with an in-memory store and channels: sent, retried with backoff, then dead."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from jmo_notify.domain.delivery import DEAD, PENDING, SENT, RetryPolicy
+from jmo_notify.service_layer.delivering import DeliveryLoop
+from jmo_notify.service_layer.ports import Outgoing
+from jmo_shared.clock import FixedClock
+
+T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+
+
+class MemoryStore:
+    def __init__(self, *docs: dict[str, Any]) -> None:
+        self.docs = {
+            d["_id"]: {"attempts": 0, "status": PENDING, "next_attempt_at": T0, "lease_until": T0, **d} for d in docs
+        }
+
+    async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        return [
+            dict(d)
+            for d in self.docs.values()
+            if d["status"] == PENDING and d["next_attempt_at"] <= now and d["lease_until"] <= now
+        ][:limit]
+
+    async def take(self, delivery_id: str, now: datetime, lease: timedelta) -> bool:
+        doc = self.docs[delivery_id]
+        if doc["lease_until"] > now:
+            return False
+        doc["lease_until"] = now + lease
+        return True
+
+    async def sent(self, delivery_id: str, attempts: int, now: datetime) -> None:
+        self.docs[delivery_id].update(status=SENT, attempts=attempts, lease_until=now)
+
+    async def failed(
+        self, delivery_id: str, attempts: int, status: str, next_attempt_at, error: str, now: datetime
+    ) -> None:
+        self.docs[delivery_id].update(
+            status=status, attempts=attempts, next_attempt_at=next_attempt_at or now, last_error=error, lease_until=now
+        )
+
+
+class Channel:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.sent: list[Outgoing] = []
+
+    async def send(self, message: Outgoing) -> None:
+        if self.fail:
+            raise ConnectionRefusedError("SMTP away")
+        self.sent.append(message)
+
+
+def delivery(delivery_id: str, channel: str = "email") -> dict[str, Any]:
+    return {
+        "_id": delivery_id,
+        "channel": channel,
+        "kind": "claim_paid",
+        "member_id": "m1",
+        "destination": "a@x.id",
+        "subject": "s",
+        "text": "t",
+        "lang": "id",
+    }
+
+
+async def test_a_failing_channel_is_retried_with_backoff_until_it_works() -> None:
+    clock, email = FixedClock(T0), Channel(fail=True)
+    store = MemoryStore(delivery("e1:email"))
+    loop = DeliveryLoop(store, {"email": email}, clock, RetryPolicy(base_seconds=10, max_seconds=60, max_attempts=5))
+    assert await loop.work_once() == 1
+    assert store.docs["e1:email"]["next_attempt_at"] == T0 + timedelta(seconds=10)
+    assert await loop.work_once() == 0  # not due yet
+    clock.advance(timedelta(seconds=10))
+    await loop.work_once()
+    assert store.docs["e1:email"]["next_attempt_at"] == clock.now() + timedelta(seconds=20)
+    email.fail = False
+    clock.advance(timedelta(seconds=20))
+    await loop.work_once()
+    assert store.docs["e1:email"]["status"] == SENT and store.docs["e1:email"]["attempts"] == 3
+    assert [m.delivery_id for m in email.sent] == ["e1:email"]
+    assert await loop.work_once() == 0
+
+
+async def test_after_the_last_attempt_the_delivery_is_dead_and_the_others_go_on() -> None:
+    clock = FixedClock(T0)
+    store = MemoryStore(delivery("e1:email"), delivery("e1:push", "push"))
+    push = Channel()
+    loop = DeliveryLoop(
+        store,
+        {"email": Channel(fail=True), "push": push},
+        clock,
+        RetryPolicy(base_seconds=1, max_seconds=1, max_attempts=2),
+    )
+    await loop.work_once()
+    clock.advance(timedelta(seconds=1))
+    await loop.work_once()
+    assert store.docs["e1:email"]["status"] == DEAD and "SMTP away" in store.docs["e1:email"]["last_error"]
+    assert store.docs["e1:push"]["status"] == SENT and len(push.sent) == 1
+
+
+async def test_a_delivery_leased_by_another_worker_is_left_alone() -> None:
+    clock, email = FixedClock(T0), Channel()
+    store = MemoryStore(delivery("e1:email"))
+    store.docs["e1:email"]["lease_until"] = T0 + timedelta(seconds=30)
+    loop = DeliveryLoop(store, {"email": email}, clock, RetryPolicy())
+    assert await loop.work_once() == 0 and email.sent == []
