@@ -18,6 +18,7 @@ from jmo_shared.topics import (
     PAYOUT_EVENTS,
     POPULATION_RECORDS,
     PROFILE_EVENTS,
+    RISK_EVENTS,
 )
 
 from .adapters import status_counts
@@ -35,6 +36,7 @@ from .service_layer.projections import BATCH_HANDLERS as PROJECTION_BATCH_HANDLE
 from .service_layer.projections import HANDLERS as PROJECTION_HANDLERS
 from .service_layer.queries import ClaimQueries
 from .service_layer.review import ClaimReview
+from .service_layer.risk import RiskVerdicts
 from .service_layer.submission import ClaimSubmission
 from .settings import ClaimsSettings
 
@@ -43,6 +45,7 @@ CONSUMED_TOPICS: dict[str, list[str]] = {
     "projections": [CORE_MEMBERSHIP, POPULATION_RECORDS, IDENTITY_EVENTS, PROFILE_EVENTS, BALANCE_EVENTS],
     "progress": [BALANCE_EVENTS, PAYOUT_EVENTS],
     "complaints": [HELPDESK_EVENTS],
+    "risk": [RISK_EVENTS],
 }
 
 
@@ -59,6 +62,7 @@ class ClaimsService:
     progress: ClaimProgress
     review: ClaimReview
     escalation: SlaEscalation
+    risk: RiskVerdicts
 
     async def ensure_indexes(self) -> None:
         await ensure_indexes(self.runtime.db)
@@ -78,7 +82,11 @@ class ClaimsService:
         complaints = self.runtime.consumer("complaints", topics=CONSUMED_TOPICS["complaints"])
         for event_cls, handler in COMPLAINT_HANDLERS:
             complaints.on(event_cls, handler)
-        return [projections, progress, complaints]
+        # The risk service's flags and verdicts (RiskFlagged -> NEEDS_REVIEW before payout).
+        risk = self.runtime.consumer("risk", topics=CONSUMED_TOPICS["risk"])
+        for event_cls, handler in self.risk.handlers():
+            risk.on(event_cls, handler)
+        return [projections, progress, complaints, risk]
 
 
 def build(settings: ClaimsSettings | None = None, clock: Clock | None = None) -> ClaimsService:
@@ -98,11 +106,20 @@ def build(settings: ClaimsSettings | None = None, clock: Clock | None = None) ->
         idempotency=idempotency,
         queries=ComplaintAwareQueries(ClaimQueries(read_model, clock, policy), runtime.db),
         submission=ClaimSubmission(runtime.db, read_model, repository, idempotency, clock, policy),
-        uploads=DocumentUploads(documents, clock, settings.document_max_bytes, PendingDocuments(
-            settings.document_pending_max, timedelta(days=settings.document_retention_days),
-            settings.document_sweep_batch)),
+        uploads=DocumentUploads(
+            documents,
+            clock,
+            settings.document_max_bytes,
+            PendingDocuments(
+                settings.document_pending_max,
+                timedelta(days=settings.document_retention_days),
+                settings.document_sweep_batch,
+            ),
+        ),
         progress=ClaimProgress(repository, clock, policy),
-        review=ClaimReview(runtime.db, ReviewReads(runtime.db), ReviewAudit(runtime.db), documents, repository,
-                           clock, policy),
+        review=ClaimReview(
+            runtime.db, ReviewReads(runtime.db), ReviewAudit(runtime.db), documents, repository, clock, policy
+        ),
         escalation=SlaEscalation(runtime.db, repository, clock, policy),
+        risk=RiskVerdicts(runtime.db, repository, clock, policy),
     )

@@ -19,16 +19,47 @@ from .domain.policy import ClaimPolicy
 # (SKB 3 Menteri) for 2025 and for 2026 (No. 1497, 2 and 5 of 2025). Collective
 # leave days (cuti bersama) are not included. Replace the list each year when the
 # new decree is published (CLAIMS_PUBLIC_HOLIDAYS='["2027-01-01", ...]').
-INDONESIAN_PUBLIC_HOLIDAYS: tuple[date, ...] = tuple(date.fromisoformat(d) for d in (
-    # 2025
-    "2025-01-01", "2025-01-27", "2025-01-29", "2025-03-29", "2025-03-31", "2025-04-01", "2025-04-18",
-    "2025-04-20", "2025-05-01", "2025-05-12", "2025-05-29", "2025-06-01", "2025-06-06", "2025-06-27",
-    "2025-08-17", "2025-09-05", "2025-12-25",
-    # 2026
-    "2026-01-01", "2026-01-16", "2026-02-17", "2026-03-19", "2026-03-21", "2026-03-22", "2026-04-03",
-    "2026-04-05", "2026-05-01", "2026-05-14", "2026-05-27", "2026-05-31", "2026-06-01", "2026-06-16",
-    "2026-08-17", "2026-08-25", "2026-12-25",
-))
+INDONESIAN_PUBLIC_HOLIDAYS: tuple[date, ...] = tuple(
+    date.fromisoformat(d)
+    for d in (
+        # 2025
+        "2025-01-01",
+        "2025-01-27",
+        "2025-01-29",
+        "2025-03-29",
+        "2025-03-31",
+        "2025-04-01",
+        "2025-04-18",
+        "2025-04-20",
+        "2025-05-01",
+        "2025-05-12",
+        "2025-05-29",
+        "2025-06-01",
+        "2025-06-06",
+        "2025-06-27",
+        "2025-08-17",
+        "2025-09-05",
+        "2025-12-25",
+        # 2026
+        "2026-01-01",
+        "2026-01-16",
+        "2026-02-17",
+        "2026-03-19",
+        "2026-03-21",
+        "2026-03-22",
+        "2026-04-03",
+        "2026-04-05",
+        "2026-05-01",
+        "2026-05-14",
+        "2026-05-27",
+        "2026-05-31",
+        "2026-06-01",
+        "2026-06-16",
+        "2026-08-17",
+        "2026-08-25",
+        "2026-12-25",
+    )
+)
 
 
 class ClaimsSettings(ServiceSettings):
@@ -81,7 +112,8 @@ class ClaimsSettings(ServiceSettings):
     # days it stays open takes it to the next (service standard, not regulation).
     # JSON list, e.g. CLAIMS_SLA_ESCALATION_TARGETS='["the claims supervisor of your branch", "the branch head"]'.
     sla_escalation_targets: list[str] = Field(
-        default_factory=lambda: ["the claims supervisor of your branch", "the branch head"], min_length=1)
+        default_factory=lambda: ["the claims supervisor of your branch", "the branch head"], min_length=1
+    )
     sla_escalation_step_working_days: int = Field(default=2, ge=1)
     # How often the worker looks for claims whose escalation is due.
     sla_sweep_interval_seconds: float = Field(default=60, gt=0)
@@ -90,6 +122,15 @@ class ClaimsSettings(ServiceSettings):
 
     # --- fraud controls (domain-rules.md: hold payouts to a recently changed account) ---
     bank_account_cooling_off_days: int = 3
+    # The risk service's verdict (a RiskFlagged or ClaimScreened for the claim). How long a claim whose
+    # balance is held waits for it before going on: 0 (default) does not wait, claims never stall on the
+    # risk service, and a flag that arrives later still sends a claim not yet approved for payment to
+    # review (one already approved keeps the flag for follow-up). With a wait, whether a claim whose wait
+    # ended without a verdict (the risk service down or slow) goes on to payment (true, the default) or
+    # to an officer (false, reason code risk_unavailable); the worker looks this often.
+    risk_verdict_wait_seconds: float = Field(default=0, ge=0)
+    risk_proceed_without_verdict: bool = True
+    risk_verdict_sweep_interval_seconds: float = Field(default=5, gt=0)
 
     # --- uploads ---
     document_max_bytes: int = 5 * 1024 * 1024
@@ -119,6 +160,8 @@ class ClaimsSettings(ServiceSettings):
             sla_fast_working_days=self.sla_fast_working_days,
             sla_standard_working_days=self.sla_standard_working_days,
             bank_account_cooling_off_days=self.bank_account_cooling_off_days,
+            risk_verdict_wait_seconds=self.risk_verdict_wait_seconds,
+            risk_proceed_without_verdict=self.risk_proceed_without_verdict,
             public_holidays=frozenset(self.public_holidays),
             timezone=self.timezone,
             sla_escalation_targets=tuple(self.sla_escalation_targets),

@@ -49,8 +49,9 @@ def _ktp(im: Image.Image) -> Image.Image:
 
 
 class Sample:
-    def __init__(self, identity: str, name: str, probe: np.ndarray, reference: np.ndarray | None,
-                 ref_hash: str | None) -> None:
+    def __init__(
+        self, identity: str, name: str, probe: np.ndarray, reference: np.ndarray | None, ref_hash: str | None
+    ) -> None:
         self.identity, self.name = identity, name
         self.probe, self.reference, self.ref_hash = probe, reference, ref_hash
 
@@ -60,8 +61,14 @@ def _samples(engine, photos: dict[str, Path]) -> list[Sample]:
     from jmo_identity.face.recognizer import align
 
     out: list[Sample] = []
-    singles = [("A", "person_a_1"), ("A", "person_a_2"), ("A", "person_a_3"), ("B", "person_b_1"),
-               ("C", "astronaut"), ("D", "tom_hanks_crop")]
+    singles = [
+        ("A", "person_a_1"),
+        ("A", "person_a_2"),
+        ("A", "person_a_3"),
+        ("B", "person_b_1"),
+        ("C", "astronaut"),
+        ("D", "tom_hanks_crop"),
+    ]
     for identity, name in singles:
         image = Image.open(photos[name]).convert("RGB")
         probe = engine.analyze(photos[name].read_bytes(), policy=REFERENCE_POLICY)
@@ -132,8 +139,13 @@ def _copies(engine, photos: dict[str, Path]) -> list[tuple[str, float, int]]:
     rows = []
     for label, data in variants.items():
         probe = engine.analyze(data, policy=REFERENCE_POLICY)
-        rows.append((label, engine.similarity(probe.embedding, ref.embedding),
-                     matched_keypoints(probe.face_keypoints, ref.face_keypoints)))
+        rows.append(
+            (
+                label,
+                engine.similarity(probe.embedding, ref.embedding),
+                matched_keypoints(probe.face_keypoints, ref.face_keypoints),
+            )
+        )
     return rows
 
 
@@ -159,14 +171,18 @@ def main() -> None:
             impostor.append(score)
 
     identities = sorted({s.identity for s in samples})
-    print(f"Set: {len(samples)} photos of {len(identities)} people; "
-          f"{len(genuine)} genuine comparisons (ordered: selfie vs KTP-sized reference), "
-          f"{len(impostor)} impostor comparisons.")
+    print(
+        f"Set: {len(samples)} photos of {len(identities)} people; "
+        f"{len(genuine)} genuine comparisons (ordered: selfie vs KTP-sized reference), "
+        f"{len(impostor)} impostor comparisons."
+    )
     print("\nGenuine scores:")
     for probe, ref, score in genuine_rows:
         print(f"  {probe:<12} vs KTP of {ref:<12} {score:.3f}")
-    print(f"\nImpostor scores: max {max(impostor):.3f}, mean {statistics.mean(impostor):.3f}, "
-          f"p99 {np.percentile(impostor, 99):.3f}, min {min(impostor):.3f}")
+    print(
+        f"\nImpostor scores: max {max(impostor):.3f}, mean {statistics.mean(impostor):.3f}, "
+        f"p99 {np.percentile(impostor, 99):.3f}, min {min(impostor):.3f}"
+    )
     print(f"Genuine scores:  min {min(genuine):.3f}, mean {statistics.mean(genuine):.3f}, max {max(genuine):.3f}")
 
     print("\nthreshold   FMR (false matches)     FNMR (false non-matches)")
@@ -175,14 +191,18 @@ def main() -> None:
         mark = " <- default" if t == default else (" <- strict (configured)" if t in strict else "")
         print(f"  {t:5.3f}    {fmr:6.1%} ({fm}/{len(impostor)})      {fnmr:6.1%} ({fnm}/{len(genuine)}){mark}")
     # No false match in n trials: the 95% upper bound of the true rate is about 3/n (rule of three).
-    print(f"  (0 of {len(impostor)} impostor comparisons bounds the FMR below ~{3 / len(impostor):.1%} "
-          f"at 95% confidence; 0 of {len(genuine)} genuine ones bounds the FNMR below ~{3 / len(genuine):.0%})")
+    print(
+        f"  (0 of {len(impostor)} impostor comparisons bounds the FMR below ~{3 / len(impostor):.1%} "
+        f"at 95% confidence; 0 of {len(genuine)} genuine ones bounds the FNMR below ~{3 / len(genuine):.0%})"
+    )
 
     references = {s.name: s.reference for s in samples if s.identity == "A"}
     degraded = _degraded(engine, photos, references)
     scores = [s for _, _, s in degraded if isinstance(s, float)]
-    print(f"\nDegraded captures of person_a (not independent samples): {len(degraded)} comparisons, "
-          f"{len(scores)} passed the capture checks")
+    print(
+        f"\nDegraded captures of person_a (not independent samples): {len(degraded)} comparisons, "
+        f"{len(scores)} passed the capture checks"
+    )
     by_label: dict[str, list[float | str]] = {}
     for _, label, score in degraded:
         by_label.setdefault(label, []).append(score)
@@ -193,11 +213,15 @@ def main() -> None:
         print(f"  {label:<18} {shown}" + (f"  ({refused} refused as bad captures)" if refused else ""))
     for t in (default, *strict):
         misses = sum(s < t for s in scores)
-        print(f"  FNMR at {t:.2f} on the degraded captures that passed: {misses / len(scores):.1%} "
-              f"({misses}/{len(scores)})")
+        print(
+            f"  FNMR at {t:.2f} on the degraded captures that passed: {misses / len(scores):.1%} "
+            f"({misses}/{len(scores)})"
+        )
 
-    print(f"\nCopies of the KTP photo vs the KTP photo (copy check: score >= {settings.face_copy_min_score} "
-          f"or >= {settings.face_copy_min_matched_keypoints} matched corners; bench/copy_eval.py measures it):")
+    print(
+        f"\nCopies of the KTP photo vs the KTP photo (copy check: score >= {settings.face_copy_min_score} "
+        f"or >= {settings.face_copy_min_matched_keypoints} matched corners; bench/copy_eval.py measures it):"
+    )
     for label, score, shared in _copies(engine, photos):
         copy = score >= settings.face_copy_min_score or shared >= settings.face_copy_min_matched_keypoints
         print(f"  {label:<38} score {score:.3f}  matched corners {shared:3d}  -> {'copy' if copy else 'new capture'}")

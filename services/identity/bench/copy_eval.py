@@ -91,8 +91,9 @@ def _screen_shot(ktp: Image.Image, rng: np.random.Generator) -> bytes:
     d = 0.04 * w
     corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     moved = corners + np.float32([[1, 1], [-1, 1], [-1, -1], [1, -1]]) * rng.uniform(0, d, (4, 2)).astype(np.float32)
-    warped = cv2.warpPerspective((a * 255).astype(np.uint8), cv2.getPerspectiveTransform(corners, moved), (w, h),
-                                 borderValue=(30, 30, 30))
+    warped = cv2.warpPerspective(
+        (a * 255).astype(np.uint8), cv2.getPerspectiveTransform(corners, moved), (w, h), borderValue=(30, 30, 30)
+    )
     warped = cv2.GaussianBlur(warped, (0, 0), 1.2)
     noisy = np.clip(warped.astype(np.float32) + rng.normal(0, 4, warped.shape), 0, 255).astype(np.uint8)
     return _jpeg(Image.fromarray(noisy).resize((w * 2 // 3, h * 2 // 3), Image.Resampling.BILINEAR), 85)
@@ -110,8 +111,11 @@ RECAPTURES: dict[str, list[Callable[[Image.Image, np.random.Generator], bytes]]]
         lambda k, r: _jpeg(k.resize((k.width * 3 // 4, k.height * 3 // 4), Image.Resampling.LANCZOS)),
     ],
     "cropped (tighter x2, off-centre)": [
-        lambda k, r: _jpeg(k.crop((k.width // 10, k.height // 10, k.width - k.width // 10, k.height - k.height // 12))
-                           .resize((k.width * 2, k.height * 2), Image.Resampling.BICUBIC)),
+        lambda k, r: _jpeg(
+            k.crop((k.width // 10, k.height // 10, k.width - k.width // 10, k.height - k.height // 12)).resize(
+                (k.width * 2, k.height * 2), Image.Resampling.BICUBIC
+            )
+        ),
         lambda k, r: _jpeg(k.crop((0, k.height // 8, k.width - k.width // 12, k.height))),
     ],
     "brightened x1.35 / darkened x0.6": [
@@ -227,8 +231,9 @@ def main() -> None:
 
     cv2.setNumThreads(1)
     settings = IdentitySettings()
-    policy = FacePolicy(copy_min_score=settings.face_copy_min_score,
-                        copy_min_matched_keypoints=settings.face_copy_min_matched_keypoints)
+    policy = FacePolicy(
+        copy_min_score=settings.face_copy_min_score, copy_min_matched_keypoints=settings.face_copy_min_matched_keypoints
+    )
     people = people_photos()
     engine = FaceEngine.load(settings.face_cache_dir, threads=1)
     photos = _analyse(engine, people)
@@ -256,12 +261,18 @@ def main() -> None:
     usable = sum(1 for p in photos if p.selfie is not None or p.reference is not None)
     refused_ref = [f"{p.person}/{p.path.name}" for p in photos if p.reference is None]
     refused_selfie = [f"{p.person}/{p.path.name}" for p in photos if p.selfie is None]
-    print(f"Set: {len(photos)} photos of {len(people)} people; {len(multi)} people with several independent photos "
-          f"({', '.join(f'{k} {v}' for k, v in multi.items())}), {len(people) - len(multi)} with one.")
-    print(f"  usable: {usable}; refused as KTP reference: {refused_ref or 'none'}; "
-          f"refused as selfie: {refused_selfie or 'none'}")
-    print(f"  same photo published twice, left out of the genuine pairs: "
-          f"{'; '.join(', '.join(sorted(g)) for g in DUPLICATES)}")
+    print(
+        f"Set: {len(photos)} photos of {len(people)} people; {len(multi)} people with several independent photos "
+        f"({', '.join(f'{k} {v}' for k, v in multi.items())}), {len(people) - len(multi)} with one."
+    )
+    print(
+        f"  usable: {usable}; refused as KTP reference: {refused_ref or 'none'}; "
+        f"refused as selfie: {refused_selfie or 'none'}"
+    )
+    print(
+        f"  same photo published twice, left out of the genuine pairs: "
+        f"{'; '.join(', '.join(sorted(g)) for g in DUPLICATES)}"
+    )
     print(f"  comparisons (selfie vs KTP, both ways): {len(genuine)} genuine, {len(impostor)} impostor")
 
     print("\nMatching:")
@@ -270,38 +281,51 @@ def main() -> None:
         fm = sum(p.score >= t for p in impostor)
         fnm = sum(p.score < t for p in genuine)
         print(f"| {t:.2f} | {_pct(fm, len(impostor))} | {_pct(fnm, len(genuine))} |")
-    print(f"genuine scores {min(p.score for p in genuine):.3f}-{max(p.score for p in genuine):.3f}; "
-          f"impostor scores at most {max(p.score for p in impostor):.3f}")
+    print(
+        f"genuine scores {min(p.score for p in genuine):.3f}-{max(p.score for p in genuine):.3f}; "
+        f"impostor scores at most {max(p.score for p in impostor):.3f}"
+    )
 
     after = lambda p: policy.is_copy_of_reference(p.score, p.matched)  # noqa: E731
-    print("\nCopy check: before = score >= 0.95 or difference hash within 8 bits; after = score >= "
-          f"{policy.copy_min_score} or >= {policy.copy_min_matched_keypoints} matched corners")
+    print(
+        "\nCopy check: before = score >= 0.95 or difference hash within 8 bits; after = score >= "
+        f"{policy.copy_min_score} or >= {policy.copy_min_matched_keypoints} matched corners"
+    )
     print("| | before | after |\n|---|---|---|")
-    print(f"| genuine comparisons refused as copies | {_pct(sum(p.copy_before() for p in genuine), len(genuine))} "
-          f"| {_pct(sum(map(after, genuine)), len(genuine))} |")
-    print(f"| impostor comparisons refused as copies | {_pct(sum(p.copy_before() for p in impostor), len(impostor))} "
-          f"| {_pct(sum(map(after, impostor)), len(impostor))} |")
+    print(
+        f"| genuine comparisons refused as copies | {_pct(sum(p.copy_before() for p in genuine), len(genuine))} "
+        f"| {_pct(sum(map(after, genuine)), len(genuine))} |"
+    )
+    print(
+        f"| impostor comparisons refused as copies | {_pct(sum(p.copy_before() for p in impostor), len(impostor))} "
+        f"| {_pct(sum(map(after, impostor)), len(impostor))} |"
+    )
     for label, pairs in copies.items():
         checked = [p for p in pairs if p is not None]
         refused = len(pairs) - len(checked)
         note = f" ({refused} of {len(pairs)} refused as bad captures)" if refused else ""
-        print(f"| copies caught: {label}{note} | {_pct(sum(p.copy_before() for p in checked), len(checked))} "
-              f"| {_pct(sum(map(after, checked)), len(checked))} |")
+        print(
+            f"| copies caught: {label}{note} | {_pct(sum(p.copy_before() for p in checked), len(checked))} "
+            f"| {_pct(sum(map(after, checked)), len(checked))} |"
+        )
     lost = sum(1 for pairs in copies.values() for p in pairs if p is not None and p.copy_before() and not after(p))
     print(f"copies caught before and missed after: {lost}")
 
     g = np.array([p.matched for p in genuine])
-    print(f"\nMatched corners: genuine max {g.max()}, p99 {np.percentile(g, 99):.0f}, median {np.median(g):.0f}; "
-          f"impostor max {max(p.matched for p in impostor)}")
+    print(
+        f"\nMatched corners: genuine max {g.max()}, p99 {np.percentile(g, 99):.0f}, median {np.median(g):.0f}; "
+        f"impostor max {max(p.matched for p in impostor)}"
+    )
     for label, pairs in copies.items():
         m = [p.matched for p in pairs if p is not None]
         print(f"  {label}: min {min(m)}, median {np.median(m):.0f}")
     hd = [p.hash_distance for p in genuine]
-    print(f"genuine hash distances {min(hd)}-{max(hd)} bits; "
-          f"highest genuine score {max(p.score for p in genuine):.3f}")
+    print(f"genuine hash distances {min(hd)}-{max(hd)} bits; highest genuine score {max(p.score for p in genuine):.3f}")
     extract, match = _fingerprint_cost(photos)
-    print(f"\nFingerprint cost on this machine (one thread): face_keypoints {extract:.2f} ms per photo, "
-          f"matched_keypoints {match:.2f} ms per comparison (medians)")
+    print(
+        f"\nFingerprint cost on this machine (one thread): face_keypoints {extract:.2f} ms per photo, "
+        f"matched_keypoints {match:.2f} ms per comparison (medians)"
+    )
 
 
 if __name__ == "__main__":

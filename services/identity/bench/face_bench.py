@@ -135,7 +135,8 @@ def _stages(engine: FaceEngine, selfies: list[bytes], rounds: int = 5) -> str:  
             totals[key] += value
     n = len(selfies) * rounds
     return (
-        "\n    stages (mean ms): " + ", ".join(f"{k} {v / n * 1000:.1f}" for k, v in totals.items())
+        "\n    stages (mean ms): "
+        + ", ".join(f"{k} {v / n * 1000:.1f}" for k, v in totals.items())
         + f"; orientation searched for {searched}/{n} photos"
     )
 
@@ -148,8 +149,10 @@ def similarity_table() -> None:
 
     photos = _photos()
     engine = FaceEngine.load(CACHE / "face-models")
-    emb = {k: engine.analyze(photos[k].read_bytes()).embedding
-           for k in ["person_a_1", "person_a_2", "person_a_3", "person_b_1", "astronaut"]}
+    emb = {
+        k: engine.analyze(photos[k].read_bytes()).embedding
+        for k in ["person_a_1", "person_a_2", "person_a_3", "person_b_1", "astronaut"]
+    }
     emb["tom_hanks"] = engine.analyze(photos["tom_hanks_crop"].read_bytes(), policy=REFERENCE_POLICY).embedding
     import numpy as np
 
@@ -161,9 +164,15 @@ def similarity_table() -> None:
     print(" " * 10 + " ".join(f"{label[n]:>9}" for n in names))
     for a in names:
         print(f"{label[a]:>10}" + " ".join(f"{engine.similarity(emb[a], emb[b]):9.3f}" for b in names))
-    same = [engine.similarity(emb[a], emb[b]) for a, b in itertools.combinations(["person_a_1", "person_a_2", "person_a_3"], 2)]
-    diff = [engine.similarity(emb[a], emb[b]) for a, b in itertools.combinations(names, 2)
-            if not (a.startswith("person_a") and b.startswith("person_a"))]
+    same = [
+        engine.similarity(emb[a], emb[b])
+        for a, b in itertools.combinations(["person_a_1", "person_a_2", "person_a_3"], 2)
+    ]
+    diff = [
+        engine.similarity(emb[a], emb[b])
+        for a, b in itertools.combinations(names, 2)
+        if not (a.startswith("person_a") and b.startswith("person_a"))
+    ]
     print(f"same person: {len(same)} pairs, {min(same):.3f}..{max(same):.3f}")
     print(f"different people: {len(diff)} pairs, max {max(diff):.3f}, mean {statistics.mean(diff):.3f}")
     _degraded(engine, photos, emb)
@@ -216,8 +225,14 @@ def main() -> None:
         return
     if args.run:
         opts = dict(item.split("=", 1) for item in args.run)
-        run([int(c) for c in opts["cpus"].split(",")], int(opts["threads"]), int(opts["workers"]),
-            args.seconds, opts.get("auto_orient", "1") == "1", opts.get("turned", "0") == "1")
+        run(
+            [int(c) for c in opts["cpus"].split(",")],
+            int(opts["threads"]),
+            int(opts["workers"]),
+            args.seconds,
+            opts.get("auto_orient", "1") == "1",
+            opts.get("turned", "0") == "1",
+        )
         return
     ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     two = "0,1" if ncpu >= 2 else "0"
@@ -231,8 +246,18 @@ def main() -> None:
     _photos()  # fetch once before the children start
     for cpus, threads, workers, orient, turned in configs:
         subprocess.run(
-            [sys.executable, __file__, "--seconds", str(args.seconds), "--run", f"cpus={cpus}",
-             f"threads={threads}", f"workers={workers}", f"auto_orient={orient}", f"turned={turned}"],
+            [
+                sys.executable,
+                __file__,
+                "--seconds",
+                str(args.seconds),
+                "--run",
+                f"cpus={cpus}",
+                f"threads={threads}",
+                f"workers={workers}",
+                f"auto_orient={orient}",
+                f"turned={turned}",
+            ],
             check=True,
         )
 

@@ -108,8 +108,9 @@ def _pct(n: int, total: int) -> str:
     return f"{n / total:.1%} ({n}/{total})" if total else "-"
 
 
-def _table(title: str, genuine: list[Comparison], impostor: list[Comparison], selfies: list[Photo],
-           thresholds: list[float]) -> None:
+def _table(
+    title: str, genuine: list[Comparison], impostor: list[Comparison], selfies: list[Photo], thresholds: list[float]
+) -> None:
     print(f"\n{title}")
     cols = " | ".join(f"FNMR @{t:.2f}" for t in thresholds)
     fmr = " | ".join(f"FMR @{t:.2f}" for t in thresholds)
@@ -156,39 +157,55 @@ def main() -> None:
     multi = {p for p, v in people.items() if len(v) > 1}
     other = [f"{p.person}/{p.path.name}: {p.selfie_refusal}" for p in photos if p.selfie is None]
     offsets = sorted(((p.yaw_offset, p) for p in selfies), key=lambda t: -t[0])
-    print(f"Set: {len(photos)} photos of {len(people)} people, {len(multi)} with several photos; "
-          f"{len(selfies)} analysed as selfies with the yaw gate off "
-          f"(refused by another check: {other or 'none'})")
+    print(
+        f"Set: {len(photos)} photos of {len(people)} people, {len(multi)} with several photos; "
+        f"{len(selfies)} analysed as selfies with the yaw gate off "
+        f"(refused by another check: {other or 'none'})"
+    )
     refused = [f"{p.person}/{p.path.name}: {p.gate_refusal}" for p in selfies if p.gate_refusal]
     print(f"Refused by the capture checks in force (yaw_ratio_range {in_force.yaw_ratio_range}): {refused or 'none'}")
-    print("Most turned selfies (abs(yaw_ratio-0.5), person, several photos?): " + ", ".join(
-        f"{o:.3f} {p.person}{'' if p.person in multi else ' (single)'}" for o, p in offsets[:6]))
+    print(
+        "Most turned selfies (abs(yaw_ratio-0.5), person, several photos?): "
+        + ", ".join(f"{o:.3f} {p.person}{'' if p.person in multi else ' (single)'}" for o, p in offsets[:6])
+    )
     all_offsets = np.array([o for o, _ in offsets])
-    print(f"abs(yaw_ratio-0.5) over the selfies: median {np.median(all_offsets):.3f}, "
-          f"p90 {np.percentile(all_offsets, 90):.3f}, max {all_offsets.max():.3f}")
+    print(
+        f"abs(yaw_ratio-0.5) over the selfies: median {np.median(all_offsets):.3f}, "
+        f"p90 {np.percentile(all_offsets, 90):.3f}, max {all_offsets.max():.3f}"
+    )
     pitch = [p.selfie.quality["pitch_ratio"] for p in selfies]
     roll = [abs(p.selfie.quality["roll_deg"]) for p in selfies]
-    print(f"Other pose figures over the selfies: pitch_ratio {min(pitch):.3f}-{max(pitch):.3f} "
-          f"(gate {in_force.pitch_ratio_range}), abs(roll) at most {max(roll):.1f} degrees "
-          f"(gate {in_force.max_roll_deg})")
+    print(
+        f"Other pose figures over the selfies: pitch_ratio {min(pitch):.3f}-{max(pitch):.3f} "
+        f"(gate {in_force.pitch_ratio_range}), abs(roll) at most {max(roll):.1f} degrees "
+        f"(gate {in_force.max_roll_deg})"
+    )
     print(f"Comparisons (selfie vs KTP): {len(genuine)} genuine, {len(impostor)} impostor")
 
     _table("Against every reference:", genuine, impostor, selfies, thresholds)
     frontal = [c for c in genuine if c.reference.reference_offset < FRONTAL_REFERENCE]
     frontal_imp = [c for c in impostor if c.reference.reference_offset < FRONTAL_REFERENCE]
-    _table(f"Against near-frontal references only (abs(yaw_ratio-0.5) < {FRONTAL_REFERENCE}):",
-           frontal, frontal_imp, selfies, thresholds)
+    _table(
+        f"Against near-frontal references only (abs(yaw_ratio-0.5) < {FRONTAL_REFERENCE}):",
+        frontal,
+        frontal_imp,
+        selfies,
+        thresholds,
+    )
 
-    turned = sorted({id(c.selfie): c.selfie for c in genuine if c.selfie.yaw_offset >= EDGES[2]}.values(),
-                    key=lambda p: -p.yaw_offset)
+    turned = sorted(
+        {id(c.selfie): c.selfie for c in genuine if c.selfie.yaw_offset >= EDGES[2]}.values(),
+        key=lambda p: -p.yaw_offset,
+    )
     if turned:
         print("\nGenuine scores of the most turned selfies (abs(yaw_ratio-0.5) >= 0.2), per selfie:")
         for p in turned:
             g = [c.score for c in genuine if c.selfie is p]
-            print(f"  {p.person}/{p.path.name} yaw_ratio {p.selfie.quality['yaw_ratio']:.3f}: "
-                  f"{len(g)} comparisons, min {min(g):.3f}, median {np.median(g):.3f}")
-    empty = [_label(i) for i in range(len(EDGES))
-             if not any(_bucket(c.selfie.yaw_offset) == i for c in genuine)]
+            print(
+                f"  {p.person}/{p.path.name} yaw_ratio {p.selfie.quality['yaw_ratio']:.3f}: "
+                f"{len(g)} comparisons, min {min(g):.3f}, median {np.median(g):.3f}"
+            )
+    empty = [_label(i) for i in range(len(EDGES)) if not any(_bucket(c.selfie.yaw_offset) == i for c in genuine)]
     if empty:
         print(f"\nNo genuine comparison with the selfie in: {', '.join(empty)}")
 

@@ -1,18 +1,20 @@
-"""The composition root: builds identity's API and worker from settings. Nothing runs at import."""
+"""The one place the identity service is put together from its settings. Nothing runs at import.
+
+`build(settings, clock)` gives the IdentityService: the runtime (database, Kafka), the context the
+handlers work with, and the registry consumers. The shared Runtime opens Kafka clients inside a
+running event loop, so the entrypoints (entrypoints/api.py, worker.py) call build() in their lifespans.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
-from fastapi import FastAPI
-
 from jmo_shared.clock import Clock, SystemClock
+from jmo_shared.consumer import IdempotentConsumer
 from jmo_shared.events import MemberRegistered, PersonRecorded
-from jmo_shared.http import BodyLimitRule, create_app
 from jmo_shared.logging import get_logger
-from jmo_shared.runtime import Runtime, api_lifespan, worker_app
+from jmo_shared.runtime import Runtime
 from jmo_shared.topics import CORE_MEMBERSHIP, POPULATION_RECORDS
 
 from .adapters.account_store import AccountStore
@@ -23,10 +25,9 @@ from .adapters.indexes import ensure_indexes
 from .adapters.notifier import LocalNotifier
 from .adapters.password_hashing import PasswordHashing
 from .adapters.registry_store import RegistryStore
-from .adapters.signing import AccessTokenIssuer, FaceAssertionIssuer, Keyring, KeyringVerifier, KeyStore
+from .adapters.signing import AccessTokenIssuer, FaceAssertionIssuer, Keyring, KeyStore
 from .adapters.token_store import TokenStore
 from .domain.biometrics import FacePolicy
-from .domain.client_address import parse_networks
 from .domain.codes import CodePolicy
 from .domain.lockout import LockoutPolicy
 from .domain.passwords import PasswordPolicy
@@ -36,6 +37,39 @@ from .service_layer.registry import registry_handlers
 from .settings import IdentitySettings
 
 log = get_logger(__name__)
+
+
+@dataclass
+class IdentityService:
+    settings: IdentitySettings
+    runtime: Runtime
+    clock: Clock
+    ctx: IdentityContext
+
+    async def ensure_indexes(self) -> None:
+        await ensure_indexes(self.runtime.db)
+
+    async def prepare_api(self) -> None:
+        """What the API needs before its first request: indexes, signing keys, hashing, the code pepper."""
+        await self.ensure_indexes()
+        await self.ctx.keyring.load()
+        await self.ctx.hashing.start()
+        self.ctx.code_pepper = await load_code_pepper(self.runtime.db, self.settings.code_pepper)
+
+    def consumers(self) -> list[IdempotentConsumer]:
+        member_registered, person_recorded = registry_handlers(self.ctx.registry)
+        return [
+            self.runtime.consumer("registry", topics=[CORE_MEMBERSHIP, POPULATION_RECORDS])
+            .on(MemberRegistered, member_registered)
+            .on(PersonRecorded, person_recorded)
+        ]
+
+
+def build(settings: IdentitySettings | None = None, clock: Clock | None = None) -> IdentityService:
+    settings = settings or IdentitySettings()
+    clock = clock or SystemClock()
+    runtime = Runtime(settings)
+    return IdentityService(settings, runtime, clock, build_context(runtime, settings, clock))
 
 
 def build_context(runtime: Runtime, settings: IdentitySettings, clock: Clock) -> IdentityContext:
@@ -52,8 +86,11 @@ def build_context(runtime: Runtime, settings: IdentitySettings, clock: Clock) ->
         hashing=PasswordHashing(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism),
         keyring=keyring,
         access_tokens=AccessTokenIssuer(
-            keyring, settings.jwt_issuer, settings.jwt_audience,
-            timedelta(seconds=settings.access_token_ttl_seconds), clock,
+            keyring,
+            settings.jwt_issuer,
+            settings.jwt_audience,
+            timedelta(seconds=settings.access_token_ttl_seconds),
+            clock,
         ),
         face_assertions=FaceAssertionIssuer(keyring, settings.jwt_issuer),
         password_policy=PasswordPolicy(min_length=settings.password_min_length),
@@ -86,8 +123,9 @@ def build_context(runtime: Runtime, settings: IdentitySettings, clock: Clock) ->
         client_attempts=AttemptStore(db, CLIENT_ATTEMPTS),
         client_limits=client_limits(settings),
         registration_refusals=AttemptStore(db, REFUSED_REGISTRATIONS),
-        registration_nik_limit=attempt_limit(settings.registration_nik_max_refusals,
-                                             settings.registration_nik_window_seconds),
+        registration_nik_limit=attempt_limit(
+            settings.registration_nik_max_refusals, settings.registration_nik_window_seconds
+        ),
         recovery_cooling_off=timedelta(hours=settings.recovery_cooling_off_hours),
         refuse_replayed_selfies=settings.face_refuse_replayed_selfies,
     )
@@ -104,91 +142,7 @@ def client_limits(settings: IdentitySettings) -> dict[str, LockoutPolicy]:
         throttling.LOGIN: attempt_limit(s.client_login_max_failures, s.client_login_window_seconds),
         throttling.PASSWORD_RESET: attempt_limit(s.client_reset_max_requests, s.client_reset_window_seconds),
         throttling.RECOVERY: attempt_limit(s.client_recovery_max_attempts, s.client_recovery_window_seconds),
-        throttling.REGISTRATION: attempt_limit(s.client_registration_max_refusals,
-                                               s.client_registration_window_seconds),
+        throttling.REGISTRATION: attempt_limit(
+            s.client_registration_max_refusals, s.client_registration_window_seconds
+        ),
     }
-
-
-def create_api(settings: IdentitySettings | None = None, clock: Clock | None = None) -> FastAPI:
-    from .adapters.face import FacePort
-    from .entrypoints.api import ROUTERS, UPLOAD_PATHS
-    from .entrypoints.upload_limit import MULTIPART_OVERHEAD, UploadLimit
-
-    settings = settings or IdentitySettings()
-    clock = clock or SystemClock()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Built here, not in create_api: the runtime's Kafka client needs the server's running loop.
-        runtime = Runtime(settings)
-        ctx = build_context(runtime, settings, clock)
-        face = FacePort(settings.face_cache_dir, settings.face_threads, settings.face_workers)
-        ctx.face = face
-
-        async def on_start(app: FastAPI) -> None:
-            await ensure_indexes(runtime.db)
-            await ctx.keyring.load()
-            await ctx.hashing.start()
-            ctx.code_pepper = await load_code_pepper(runtime.db, settings.code_pepper)
-            try:
-                await face.load()
-            except Exception as exc:  # a broken model install must not take login down with it
-                face.load_error = repr(exc)
-                log.error("face_engine_unavailable", error=repr(exc))
-            app.state.identity = ctx
-            # Identity trusts its own keys directly instead of fetching its own JWKS over HTTP.
-            app.state.verifier = KeyringVerifier(ctx.keyring, settings.jwt_issuer, settings.jwt_audience)
-
-        try:
-            async with api_lifespan(runtime, on_start)(app):
-                yield
-        finally:
-            face.close()
-
-    app = create_app(
-        title="identity",
-        description="Member accounts checked against the membership and population registries, login with "
-        "ES256 access tokens and rotating refresh tokens, the JWKS, and face verification against the KTP photo.",
-        lifespan=lifespan,
-        routers=ROUTERS,
-        max_body_bytes=settings.max_json_body_bytes,
-        # UploadLimit (outside) already wants a Content-Length within the limit; this bounds the rest.
-        uploads={path: BodyLimitRule(settings.selfie_max_bytes + MULTIPART_OVERHEAD, "image_too_large",
-                                     field="selfie") for path in UPLOAD_PATHS},
-    )
-    app.add_middleware(UploadLimit, paths=UPLOAD_PATHS, max_bytes=settings.selfie_max_bytes)
-    # Whose X-Forwarded-For to believe when throttling by client address.
-    app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
-    return app
-
-
-def create_worker(settings: IdentitySettings | None = None) -> FastAPI:
-    """The worker app. The shared worker_app is built inside the lifespan (its Kafka clients need
-    the running loop); this shell serves /healthz, /readyz and /metrics with its readiness checks."""
-    settings = settings or IdentitySettings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = Runtime(settings)
-        member_registered, person_recorded = registry_handlers(RegistryStore(runtime.db))
-        registry = (
-            runtime.consumer("registry", topics=[CORE_MEMBERSHIP, POPULATION_RECORDS])
-            .on(MemberRegistered, member_registered)
-            .on(PersonRecorded, person_recorded)
-        )
-
-        async def on_start() -> None:
-            await ensure_indexes(runtime.db)
-
-        inner = worker_app(runtime, [registry], relay=True, on_start=on_start)
-        async with inner.router.lifespan_context(inner):
-            app.state.runtime = runtime
-            app.state.readiness = inner.state.readiness
-            yield
-
-    return create_app(
-        title="identity worker",
-        description="Projects the membership and population feeds into identity's registry; relays its outbox.",
-        lifespan=lifespan,
-        routers=[],
-    )

@@ -26,6 +26,8 @@ class AccountRegistered(EventData):
     email: str
     phone: str
     registered_at: datetime
+    # The client's address as identity saw it (for the risk service's burst rules); absent from older events.
+    client_address: str | None = None
 
 
 class FaceVerified(EventData):
@@ -52,8 +54,10 @@ class ContactChanged(EventData):
     event_type = "jht.identity.ContactChanged.v1"
     topic = IDENTITY_EVENTS
     key_field = "member_id"
-    summary = ("A member's confirmed e-mail or phone changed. After an account recovery, money may not be "
-               "redirected (bank-account change) before restricted_until.")
+    summary = (
+        "A member's confirmed e-mail or phone changed. After an account recovery, money may not be "
+        "redirected (bank-account change) before restricted_until."
+    )
 
     member_id: str
     nik: str = Field(pattern=r"^\d{16}$")
@@ -65,3 +69,23 @@ class ContactChanged(EventData):
 
     def metric_detail(self) -> str:
         return self.cause
+
+
+class FaceMatchRefused(EventData):
+    event_type = "jht.identity.FaceMatchRefused.v1"
+    topic = IDENTITY_EVENTS
+    key_field = "member_id"
+    summary = (
+        "A selfie did not match the member's KTP photo, or was refused as a copy (the KTP photo itself, "
+        "a replayed selfie). For the risk service's burst rules; a bad capture is not one."
+    )
+
+    member_id: str
+    nik: str = Field(pattern=r"^\d{16}$")
+    purpose: Purpose
+    outcome: Literal["not_matched", "selfie_is_reference_photo", "selfie_replayed"]
+    client_address: str | None = None
+    refused_at: datetime
+
+    def metric_detail(self) -> str:
+        return self.outcome

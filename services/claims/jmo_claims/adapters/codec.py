@@ -8,6 +8,7 @@ from typing import Any
 from ..domain.claim import Claim, Status, TimelineEntry
 from ..domain.model import BankAccount, Card, Employment, Estimate, Profile
 from ..domain.review import ReviewDecision
+from ..domain.risk import RiskFlag
 
 
 def stored_time(at: datetime) -> datetime:
@@ -31,7 +32,8 @@ def card_from_doc(doc: dict[str, Any]) -> Card:
         registered_on=day(doc.get("registered_on")),
         employer_name=doc.get("employer_name"),
         employment=Employment(day(employment["ended_on"]), employment["cause"], day(employment["letter_date"]))
-        if employment else None,
+        if employment
+        else None,
         balance_idr=balance.get("balance_idr"),
         available_idr=balance.get("available_idr"),
     )
@@ -79,7 +81,7 @@ def _estimate_doc(e: Estimate) -> dict[str, int]:
 
 
 def claim_to_doc(claim: Claim) -> dict[str, Any]:
-    return {
+    doc = {
         "_id": claim.claim_id,
         "member_id": claim.member_id,
         "nik": claim.nik,
@@ -112,6 +114,41 @@ def claim_to_doc(claim: Claim) -> dict[str, Any]:
         "timeline": [_entry_to_doc(e) for e in claim.timeline],
         "open": claim.open,
     }
+    # Only when there is something: most claims never carry a flag or wait for a verdict (and the
+    # verdict sweep's index is sparse).
+    if claim.risk_flags:
+        doc["risk_flags"] = [_flag_to_doc(f) for f in claim.risk_flags]
+    if claim.verdict_due_at is not None:
+        doc["verdict_due_at"] = claim.verdict_due_at
+    if claim.risk_screened:
+        doc["risk_screened"] = True
+    return doc
+
+
+def _flag_to_doc(f: RiskFlag) -> dict[str, Any]:
+    return {
+        "flag_id": f.flag_id,
+        "rule": f.rule,
+        "flagged_at": f.flagged_at,
+        "evidence": f.evidence,
+        "after_payout": f.after_payout,
+        "cleared_at": f.cleared_at,
+        "cleared_by": f.cleared_by,
+        "note": f.note,
+    }
+
+
+def _flag_from_doc(d: dict[str, Any]) -> RiskFlag:
+    return RiskFlag(
+        d["flag_id"],
+        d["rule"],
+        d["flagged_at"],
+        d.get("evidence") or {},
+        d.get("after_payout", False),
+        d.get("cleared_at"),
+        d.get("cleared_by"),
+        d.get("note", ""),
+    )
 
 
 def _entry_to_doc(e: TimelineEntry) -> dict[str, Any]:
@@ -124,22 +161,34 @@ def _entry_to_doc(e: TimelineEntry) -> dict[str, Any]:
 
 
 def _entry_from_doc(e: dict[str, Any]) -> TimelineEntry:
-    return TimelineEntry(Status(e["status"]), e["at"], e.get("note", ""), e.get("reason_code"),
-                         kind=e.get("kind", "status"), actor=e.get("actor"))
+    return TimelineEntry(
+        Status(e["status"]),
+        e["at"],
+        e.get("note", ""),
+        e.get("reason_code"),
+        kind=e.get("kind", "status"),
+        actor=e.get("actor"),
+    )
 
 
 def review_to_doc(review: ReviewDecision | None) -> dict[str, Any] | None:
     if review is None:
         return None
-    return {"decision": review.decision, "reason_code": review.reason_code, "note": review.note,
-            "officer_id": review.officer_id, "decided_at": review.decided_at}
+    return {
+        "decision": review.decision,
+        "reason_code": review.reason_code,
+        "note": review.note,
+        "officer_id": review.officer_id,
+        "decided_at": review.decided_at,
+    }
 
 
 def review_from_doc(doc: dict[str, Any] | None) -> ReviewDecision | None:
     if not doc:
         return None
-    return ReviewDecision(doc["decision"], doc["reason_code"], doc.get("note", ""), doc["officer_id"],
-                          doc["decided_at"])
+    return ReviewDecision(
+        doc["decision"], doc["reason_code"], doc.get("note", ""), doc["officer_id"], doc["decided_at"]
+    )
 
 
 def claim_from_doc(doc: dict[str, Any]) -> Claim:
@@ -173,5 +222,8 @@ def claim_from_doc(doc: dict[str, Any]) -> Claim:
         escalated_to=doc.get("escalated_to"),
         # Claims stored before escalation existed fall due at their SLA time.
         next_escalation_at=doc["next_escalation_at"] if "next_escalation_at" in doc else doc["sla_due_at"],
+        risk_flags=[_flag_from_doc(f) for f in doc.get("risk_flags", [])],
+        verdict_due_at=doc.get("verdict_due_at"),
+        risk_screened=doc.get("risk_screened", False),
         timeline=[_entry_from_doc(e) for e in doc.get("timeline", [])],
     )

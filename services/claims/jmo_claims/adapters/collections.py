@@ -30,17 +30,20 @@ async def ensure_indexes(db: Database) -> None:
     await db[CLAIMS].create_index("verification_id")
     await db[DOCUMENT_FILES].create_index("metadata.member_id")
     # A member's pending documents (the upload quota), and the pending ones past retention (the sweep).
-    await db[DOCUMENT_FILES].create_index([("metadata.member_id", 1), ("metadata.pending", 1)],
-                                          name="member_pending")
-    await db[DOCUMENT_FILES].create_index([("metadata.pending", 1), ("metadata.uploaded_at", 1)],
-                                          name="pending_uploaded_at")
+    await db[DOCUMENT_FILES].create_index([("metadata.member_id", 1), ("metadata.pending", 1)], name="member_pending")
+    await db[DOCUMENT_FILES].create_index(
+        [("metadata.pending", 1), ("metadata.uploaded_at", 1)], name="pending_uploaded_at"
+    )
     # SecantusDB uses an index only when the filter's fields are a leading prefix of it (equalities,
     # one range last): one index per filter shape of the officer queue. (`status` alone is a prefix of the
     # first, but the claims_by_status gauge reads counters instead: see adapters/status_counts.py.)
     await db[CLAIMS].create_index([("status", 1), ("reason", 1), ("sla_due_at", 1)], name="queue_by_reason")
-    await db[CLAIMS].create_index([("status", 1), ("escalated", 1), ("reason", 1), ("sla_due_at", 1)],
-                                  name="queue_escalated")
+    await db[CLAIMS].create_index(
+        [("status", 1), ("escalated", 1), ("reason", 1), ("sla_due_at", 1)], name="queue_escalated"
+    )
     # The SLA sweep: open claims whose next escalation is due.
     await db[CLAIMS].create_index([("open", 1), ("next_escalation_at", 1)], name="escalation_due")
+    # Claims held for the risk service's verdict (the field exists only while one is held).
+    await db[CLAIMS].create_index("verdict_due_at", sparse=True, name="verdict_due")
     await db[REVIEW_AUDIT].create_index([("claim_id", 1), ("at", 1)])
     await db[REVIEW_AUDIT].create_index([("officer_id", 1), ("at", 1)])

@@ -23,8 +23,7 @@ async def claim_owner(tx: Tx, claim_id: str) -> str | None:
     return None if claim is None else str(claim["member_id"])
 
 
-async def link_complaint(tx: Tx, claim_id: str, member_id: str, ticket: str, category: str,
-                         filed_at: datetime) -> bool:
+async def link_complaint(tx: Tx, claim_id: str, member_id: str, ticket: str, category: str, filed_at: datetime) -> bool:
     """Add the complaint to the claim's list once; False when it was already there."""
     existing = await tx[CLAIM_COMPLAINTS].find_one(
         {"_id": claim_id, "complaints.ticket": ticket}, {"_id": 1}, session=tx.session
@@ -35,7 +34,8 @@ async def link_complaint(tx: Tx, claim_id: str, member_id: str, ticket: str, cat
     await tx[CLAIM_COMPLAINTS].update_one(
         {"_id": claim_id},
         {"$setOnInsert": {"member_id": member_id}, "$push": {"complaints": entry}},
-        upsert=True, session=tx.session,
+        upsert=True,
+        session=tx.session,
     )
     return True
 

@@ -44,9 +44,13 @@ def _oid(document_id: str) -> ObjectId | None:
 def _stored(doc: dict) -> StoredDocument:
     meta = doc.get("metadata") or {}
     return StoredDocument(
-        document_id=str(doc["_id"]), member_id=meta.get("member_id", ""), kind=meta.get("kind", ""),
-        filename=doc.get("filename", ""), content_type=meta.get("content_type", "application/octet-stream"),
-        size=int(meta.get("size", doc.get("length", 0))), sha256=meta.get("sha256", ""),
+        document_id=str(doc["_id"]),
+        member_id=meta.get("member_id", ""),
+        kind=meta.get("kind", ""),
+        filename=doc.get("filename", ""),
+        content_type=meta.get("content_type", "application/octet-stream"),
+        size=int(meta.get("size", doc.get("length", 0))),
+        sha256=meta.get("sha256", ""),
         uploaded_at=meta.get("uploaded_at"),
     )
 
@@ -57,7 +61,9 @@ async def attach(tx: Any, member_id: str, claim_id: str, document_ids: tuple[str
     oids = {oid for oid in map(_oid, document_ids) if oid is not None}
     result = await tx[DOCUMENT_FILES].update_many(
         {"_id": {"$in": list(oids)}, "metadata.member_id": member_id},
-        {"$set": {"metadata.pending": False, "metadata.claim_id": claim_id}}, session=tx.session)
+        {"$set": {"metadata.pending": False, "metadata.claim_id": claim_id}},
+        session=tx.session,
+    )
     return result.matched_count == len(oids)
 
 
@@ -66,8 +72,18 @@ class DocumentStore:
         self._db = db
         self._bucket = AsyncGridFSBucket(db.db, bucket_name=DOCUMENTS_BUCKET)
 
-    async def save(self, *, member_id: str, nik: str, kind: str, filename: str, content: bytes,
-                   content_type: str, sha256: str, uploaded_at: datetime) -> str:
+    async def save(
+        self,
+        *,
+        member_id: str,
+        nik: str,
+        kind: str,
+        filename: str,
+        content: bytes,
+        content_type: str,
+        sha256: str,
+        uploaded_at: datetime,
+    ) -> str:
         file_id = await self._bucket.upload_from_stream(
             filename or kind,
             content,
@@ -87,13 +103,17 @@ class DocumentStore:
     async def pending_count(self, member_id: str, up_to: int) -> int:
         """How many of the member's documents no claim names yet, counting at most `up_to`."""
         return await self._db[DOCUMENT_FILES].count_documents(
-            {"metadata.member_id": member_id, "metadata.pending": True}, limit=up_to)
+            {"metadata.member_id": member_id, "metadata.pending": True}, limit=up_to
+        )
 
     async def expired_pending(self, uploaded_before: datetime, limit: int) -> list[ObjectId]:
         """Documents no claim named within the retention period, oldest first."""
-        cursor = self._db[DOCUMENT_FILES].find(
-            {"metadata.pending": True, "metadata.uploaded_at": {"$lt": uploaded_before}}, {"_id": 1}
-        ).sort("metadata.uploaded_at", 1).limit(limit)
+        cursor = (
+            self._db[DOCUMENT_FILES]
+            .find({"metadata.pending": True, "metadata.uploaded_at": {"$lt": uploaded_before}}, {"_id": 1})
+            .sort("metadata.uploaded_at", 1)
+            .limit(limit)
+        )
         return [doc["_id"] async for doc in cursor]
 
     async def remove_pending(self, file_id: ObjectId) -> bool:

@@ -20,12 +20,36 @@ BY_STATUS = Gauge(
     "Claims per status in the claims database, refreshed by the worker (every worker reports the same totals)",
     ["status"],
 )
+RISK_FLAGS = Counter(
+    "claims_risk_flags_total",
+    "Risk flags applied to claims, by rule and outcome (review, held, kept, after_payout: for follow-up)",
+    ["rule", "outcome"],
+)
 SUBMIT_TO_PAID = Histogram(
     "claims_submit_to_paid_seconds",
     "Time from a claim's submission to PAID",
     # From the local benchmark's seconds to the regulation's five working days and beyond.
-    buckets=(1, 2, 5, 10, 30, 60, 120, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 86400, 2 * 86400,
-             3 * 86400, 5 * 86400, 7 * 86400, 14 * 86400),
+    buckets=(
+        1,
+        2,
+        5,
+        10,
+        30,
+        60,
+        120,
+        300,
+        900,
+        1800,
+        3600,
+        4 * 3600,
+        8 * 3600,
+        86400,
+        2 * 86400,
+        3 * 86400,
+        5 * 86400,
+        7 * 86400,
+        14 * 86400,
+    ),
 )
 
 

@@ -32,14 +32,19 @@ async def _set(tx: Tx, collection: str, _id: str, fields: dict[str, Any]) -> Non
 
 
 async def card_registered(tx: Tx, e: MemberRegistered) -> None:
-    await _set(tx, CARDS, e.kpj, {
-        "nik": e.nik,
-        "registered_on": iso(e.registered_on),
-        "employer_id": e.employer_id,
-        "employer_name": e.employer_name,
-        "full_name": e.full_name,
-        "birth_date": iso(e.birth_date),
-    })
+    await _set(
+        tx,
+        CARDS,
+        e.kpj,
+        {
+            "nik": e.nik,
+            "registered_on": iso(e.registered_on),
+            "employer_id": e.employer_id,
+            "employer_name": e.employer_name,
+            "full_name": e.full_name,
+            "birth_date": iso(e.birth_date),
+        },
+    )
 
 
 async def employment_ended(tx: Tx, e: EmploymentEnded) -> None:
@@ -53,15 +58,20 @@ async def employment_ended(tx: Tx, e: EmploymentEnded) -> None:
 
 
 async def person_recorded(tx: Tx, e: PersonRecorded) -> None:
-    await _set(tx, MEMBERS, e.nik, {
-        "person": {
-            "full_name": e.full_name,
-            "birth_date": iso(e.birth_date),
-            "birth_place": e.birth_place,
-            "sex": e.sex,
-            "kk_number": e.kk_number,
+    await _set(
+        tx,
+        MEMBERS,
+        e.nik,
+        {
+            "person": {
+                "full_name": e.full_name,
+                "birth_date": iso(e.birth_date),
+                "birth_place": e.birth_place,
+                "sex": e.sex,
+                "kk_number": e.kk_number,
+            },
         },
-    })
+    )
 
 
 async def account_registered(tx: Tx, e: AccountRegistered) -> None:
@@ -69,14 +79,19 @@ async def account_registered(tx: Tx, e: AccountRegistered) -> None:
 
 
 async def face_verified(tx: Tx, e: FaceVerified) -> None:
-    await _set(tx, FACE_VERIFICATIONS, e.verification_id, {
-        "member_id": e.member_id,
-        "nik": e.nik,
-        "purpose": e.purpose,
-        "score": e.score,
-        "verified_at": e.verified_at,
-        "expires_at": e.expires_at,
-    })
+    await _set(
+        tx,
+        FACE_VERIFICATIONS,
+        e.verification_id,
+        {
+            "member_id": e.member_id,
+            "nik": e.nik,
+            "purpose": e.purpose,
+            "score": e.score,
+            "verified_at": e.verified_at,
+            "expires_at": e.expires_at,
+        },
+    )
 
 
 async def profile_updated(tx: Tx, e: ProfileUpdated) -> bool:
@@ -86,17 +101,22 @@ async def profile_updated(tx: Tx, e: ProfileUpdated) -> bool:
     if known is not None and known >= e.confirmed_at:
         return False
     account = e.bank_account.model_dump() if e.bank_account else None
-    await _set(tx, MEMBERS, e.nik, {
-        "member_id": e.member_id,
-        "profile": {
-            "update_id": e.update_id,
-            "data_update_completed": e.data_update_completed,
-            "full_name": e.full_name,
-            "npwp": e.npwp,
-            "bank_account": account,
-            "confirmed_at": e.confirmed_at,
+    await _set(
+        tx,
+        MEMBERS,
+        e.nik,
+        {
+            "member_id": e.member_id,
+            "profile": {
+                "update_id": e.update_id,
+                "data_update_completed": e.data_update_completed,
+                "full_name": e.full_name,
+                "npwp": e.npwp,
+                "bank_account": account,
+                "confirmed_at": e.confirmed_at,
+            },
         },
-    })
+    )
     return True
 
 
@@ -107,20 +127,29 @@ async def balances_changed(tx: Tx, events: list[BalanceChanged]) -> int:
     for e in events:
         if e.kpj not in newest or e.version > newest[e.kpj].version:
             newest[e.kpj] = e
-    known = {d["_id"]: ((d.get("balance") or {}).get("version"))
-             for d in await tx[CARDS].find({"_id": {"$in": list(newest)}}, {"balance.version": 1},
-                                           session=tx.session).to_list()}
+    known = {
+        d["_id"]: ((d.get("balance") or {}).get("version"))
+        for d in await tx[CARDS]
+        .find({"_id": {"$in": list(newest)}}, {"balance.version": 1}, session=tx.session)
+        .to_list()
+    }
     writes = [
-        UpdateOne({"_id": kpj}, {"$set": {
-            "nik": e.nik,
-            "balance": {
-                "balance_idr": e.balance_idr,
-                "available_idr": e.available_idr,
-                "reserved_idr": e.reserved_idr,
-                "version": e.version,
-                "as_of": e.as_of,
+        UpdateOne(
+            {"_id": kpj},
+            {
+                "$set": {
+                    "nik": e.nik,
+                    "balance": {
+                        "balance_idr": e.balance_idr,
+                        "available_idr": e.available_idr,
+                        "reserved_idr": e.reserved_idr,
+                        "version": e.version,
+                        "as_of": e.as_of,
+                    },
+                }
             },
-        }}, upsert=True)
+            upsert=True,
+        )
         for kpj, e in newest.items()
         if known.get(kpj) is None or known[kpj] < e.version
     ]

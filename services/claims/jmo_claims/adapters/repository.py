@@ -33,9 +33,16 @@ class ReadModel:
         cards = [card_from_doc(c) async for c in self._db[CARDS].find({"nik": nik}).sort("_id", 1)]
         # Only the (nik, reason) index's fields in the filter, the status checked here: with `status: {$nin}`
         # in it too, SecantusDB bounds the index by the NIK alone (and explain reports a COLLSCAN).
-        partials = [p for p in await self._db[CLAIMS].find(
-            {"nik": nik, "reason": {"$in": sorted(PARTIAL_REASONS)}}, {"status": 1},
-        ).to_list() if p.get("status") not in _PARTIAL_NOT_TAKEN]
+        partials = [
+            p
+            for p in await self._db[CLAIMS]
+            .find(
+                {"nik": nik, "reason": {"$in": sorted(PARTIAL_REASONS)}},
+                {"status": 1},
+            )
+            .to_list()
+            if p.get("status") not in _PARTIAL_NOT_TAKEN
+        ]
         # The registry's KTP is the reference; the employer's registration is the fallback.
         birth = day((doc.get("person") or {}).get("birth_date"))
         if birth is None:
@@ -56,8 +63,9 @@ class ReadModel:
         if self._faces is not None:
             assertion = await self._faces.read(verification_id)
             if assertion is not None:
-                return FaceMatch(assertion.verification_id, assertion.member_id, assertion.purpose,
-                                 assertion.expires_at)
+                return FaceMatch(
+                    assertion.verification_id, assertion.member_id, assertion.purpose, assertion.expires_at
+                )
         doc = await self._db[FACE_VERIFICATIONS].find_one({"_id": verification_id})
         if doc is None:
             return None

@@ -18,8 +18,7 @@ class ReviewReads:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def queue(self, reason: str | None, escalated: bool | None, skip: int,
-                    limit: int) -> tuple[list[Claim], int]:
+    async def queue(self, reason: str | None, escalated: bool | None, skip: int, limit: int) -> tuple[list[Claim], int]:
         """Claims waiting for an officer, the one due soonest first."""
         # Only equalities, in the shapes the queue indexes cover (collections.ensure_indexes).
         query: dict[str, Any] = {"status": Status.NEEDS_REVIEW.value}
@@ -27,8 +26,9 @@ class ReviewReads:
             query["escalated"] = escalated
         if reason is not None:
             query["reason"] = reason
-        docs = await (self._db[CLAIMS].find(query).sort([("sla_due_at", 1), ("_id", 1)])
-                      .skip(skip).limit(limit).to_list())
+        docs = await (
+            self._db[CLAIMS].find(query).sort([("sla_due_at", 1), ("_id", 1)]).skip(skip).limit(limit).to_list()
+        )
         total = await self._db[CLAIMS].count_documents(query)
         return [claim_from_doc(d) for d in docs], total
 
@@ -63,10 +63,17 @@ class ReviewAudit:
         self._db = db
 
     @staticmethod
-    def entry(officer_id: str, action: str, at: datetime, claim_id: str | None = None,
-              **details: Any) -> dict[str, Any]:
-        return {"_id": uuid4().hex, "officer_id": officer_id, "action": action, "at": at, "claim_id": claim_id,
-                **details}
+    def entry(
+        officer_id: str, action: str, at: datetime, claim_id: str | None = None, **details: Any
+    ) -> dict[str, Any]:
+        return {
+            "_id": uuid4().hex,
+            "officer_id": officer_id,
+            "action": action,
+            "at": at,
+            "claim_id": claim_id,
+            **details,
+        }
 
     async def record(self, entry: dict[str, Any], tx: Tx | None = None) -> None:
         if tx is not None:

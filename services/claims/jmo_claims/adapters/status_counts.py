@@ -59,8 +59,7 @@ async def moved(tx: Tx, before: str | None, after: str) -> None:
     if before is not None:
         change[f"n.{before}"] = -1
     # upsert only as a safety net: ensure_counters created the document at start-up.
-    await tx[CLAIM_STATUS_COUNTS].update_one({"_id": _slot_id(tx)}, {"$inc": change}, upsert=True,
-                                             session=tx.session)
+    await tx[CLAIM_STATUS_COUNTS].update_one({"_id": _slot_id(tx)}, {"$inc": change}, upsert=True, session=tx.session)
 
 
 def _totals(docs: list[dict]) -> dict[str, int]:
@@ -94,8 +93,9 @@ async def reconcile(db: Database) -> dict[str, int]:
             moved_total = _totals([d for d in docs if d["_id"] != _BASE])[status]
             base = actual - moved_total
             if base != base_before:
-                await tx[CLAIM_STATUS_COUNTS].update_one({"_id": _BASE}, {"$set": {f"n.{status}": base}},
-                                                         upsert=True, session=tx.session)
+                await tx[CLAIM_STATUS_COUNTS].update_one(
+                    {"_id": _BASE}, {"$set": {f"n.{status}": base}}, upsert=True, session=tx.session
+                )
             return base - base_before
 
         corrections[status.value] = await db.transaction(work)

@@ -11,8 +11,13 @@ from .collections import CLAIMS
 
 async def escalation_due(db: Database, now: datetime, limit: int) -> list[str]:
     """Open claims whose next escalation is due, the longest overdue first (index escalation_due)."""
-    docs = await (db[CLAIMS].find({"open": True, "next_escalation_at": {"$lte": now}}, {"_id": 1})
-                  .sort("next_escalation_at", 1).limit(limit).to_list())
+    docs = await (
+        db[CLAIMS]
+        .find({"open": True, "next_escalation_at": {"$lte": now}}, {"_id": 1})
+        .sort("next_escalation_at", 1)
+        .limit(limit)
+        .to_list()
+    )
     return [d["_id"] for d in docs]
 
 
@@ -22,8 +27,9 @@ async def backfill_escalation(db: Database) -> int:
     Claims past their last escalation also have no next one, but carry an escalation level: left alone.
     """
     count = 0
-    async for doc in db[CLAIMS].find({"open": True, "next_escalation_at": None},
-                                     {"sla_due_at": 1, "escalation_level": 1}):
+    async for doc in db[CLAIMS].find(
+        {"open": True, "next_escalation_at": None}, {"sla_due_at": 1, "escalation_level": 1}
+    ):
         if "escalation_level" in doc:
             continue
         result = await db[CLAIMS].update_one(

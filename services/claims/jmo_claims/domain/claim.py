@@ -7,14 +7,16 @@ collected in `changes` so the service layer can publish it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from .escalation import Escalation, breach_note, escalation_due_at, level_due
 from .model import BankAccount, Estimate
 from .policy import ClaimPolicy
-from .review import AlreadyDecided, NotInReview, ReviewDecision
+from .review import AlreadyDecided, NotInReview, ReviewDecision, RiskFlagsOpen
+from .risk import RISK_REVIEW, RISK_REVIEW_NOTE, RISK_UNAVAILABLE, RISK_UNAVAILABLE_NOTE, RiskFlag
 from .tax import estimate
 from .text import rupiah
 
@@ -93,8 +95,10 @@ def payout_failure_note(reason_code: str, bank_reason: str = "") -> str:
     advice = _PAYOUT_FAILURE_ADVICE.get(reason_code) or (
         f"The bank refused the transfer ({bank_reason or reason_code})."
     )
-    return (f"{advice} Check your bank account in a data update (tax-bank step), "
-            f"then submit the claim again; the amount is back on your card.")
+    return (
+        f"{advice} Check your bank account in a data update (tax-bank step), "
+        f"then submit the claim again; the amount is back on your card."
+    )
 
 
 @dataclass
@@ -130,11 +134,17 @@ class Claim:
     escalated_to: str | None = None
     # When the sweep next looks at this claim (the SLA due time at first); None past the last level.
     next_escalation_at: datetime | None = None
+    # Flags from the risk service's stream rules (officers see them; the member does not).
+    risk_flags: list[RiskFlag] = field(default_factory=list)
+    # Held in VERIFYING for the risk service's verdict until then (CLAIMS_RISK_VERDICT_WAIT_SECONDS).
+    verdict_due_at: datetime | None = None
+    # The risk service screened the claim (ClaimScreened): the hold for a verdict is over.
+    risk_screened: bool = False
     timeline: list[TimelineEntry] = field(default_factory=list)
     changes: list[TimelineEntry] = field(default_factory=list)
 
     @classmethod
-    def submit(cls, **fields) -> "Claim":
+    def submit(cls, **fields: Any) -> Claim:
         claim = cls(**fields)
         est = claim.estimated
         claim.gross_idr, claim.tax_idr, claim.net_idr = est.gross_idr, est.tax_idr, est.net_idr
@@ -160,8 +170,9 @@ class Claim:
         self.timeline.append(entry)
         self.changes.append(entry)
 
-    def move(self, target: Status, at: datetime, note: str = "", reason_code: str | None = None,
-             actor: str | None = None) -> None:
+    def move(
+        self, target: Status, at: datetime, note: str = "", reason_code: str | None = None, actor: str | None = None
+    ) -> None:
         if not self.can_move(target):
             raise IllegalTransition(self.claim_id, self.status, target)
         self.status = target
@@ -181,16 +192,24 @@ class Claim:
 
     def review_reason(self, policy: ClaimPolicy, current_account: BankAccount | None) -> tuple[str, str] | None:
         """Why this claim must go to an officer instead of straight to payment, if it must."""
+        if self.open_risk_flags:
+            return (RISK_REVIEW, RISK_REVIEW_NOTE)
         if self.reason == "death":
-            return ("heir_payee_review",
-                    "A death claim is paid to the heirs: an officer checks the heirs and their account.")
+            return (
+                "heir_payee_review",
+                "A death claim is paid to the heirs: an officer checks the heirs and their account.",
+            )
         if (self.gross_idr or 0) > policy.app_channel_cap_idr:
-            return ("above_app_cap",
-                    f"The app pays claims up to {rupiah(policy.app_channel_cap_idr)}; an officer will finish "
-                    f"this one with you by video call or at a branch.")
+            return (
+                "above_app_cap",
+                f"The app pays claims up to {rupiah(policy.app_channel_cap_idr)}; an officer will finish "
+                f"this one with you by video call or at a branch.",
+            )
         if not _same_account(self.bank_account, current_account):
-            return ("bank_account_changed",
-                    "Your bank account changed after you submitted; an officer confirms it before paying.")
+            return (
+                "bank_account_changed",
+                "Your bank account changed after you submitted; an officer confirms it before paying.",
+            )
         return None
 
     def verify(self, at: datetime, policy: ClaimPolicy, current_account: BankAccount | None) -> bool:
@@ -203,6 +222,53 @@ class Claim:
         self.move(Status.APPROVED, at, "Approved; the payment is being prepared.")
         return True
 
+    # --- risk flags and the hold for a verdict ------------------------------------
+
+    @property
+    def open_risk_flags(self) -> list[RiskFlag]:
+        return [f for f in self.risk_flags if f.open and not f.after_payout]
+
+    def risk_flagged(self, flag: RiskFlag, at: datetime) -> str:
+        """Keep a flag; a claim not yet approved for payment goes to an officer. The outcome, for the log."""
+        if any(f.flag_id == flag.flag_id for f in self.risk_flags):
+            return "repeated"
+        if self.status in (Status.APPROVED, Status.PAYING, Status.PAID):
+            # ClaimApproved has left: payout may already have sent the money. Kept for follow-up.
+            self.risk_flags.append(replace(flag, after_payout=True))
+            return "after_payout"
+        self.risk_flags.append(flag)
+        if self.status == Status.VERIFYING:
+            # Held for a verdict: the flag is the verdict.
+            self.verdict_due_at = None
+            self.move(Status.NEEDS_REVIEW, at, RISK_REVIEW_NOTE, RISK_REVIEW)
+            return "review"
+        # SUBMITTED: routed to review when the balance is held (review_reason); NEEDS_REVIEW: the officer sees it.
+        return "held" if self.status == Status.SUBMITTED else "kept"
+
+    def risk_flag_cleared(self, flag_id: str, by: str, note: str, at: datetime) -> bool:
+        for i, f in enumerate(self.risk_flags):
+            if f.flag_id == flag_id and f.open:
+                self.risk_flags[i] = f.cleared(by, note, at)
+                return True
+        return False
+
+    def hold_for_verdict(self, at: datetime, wait_seconds: float) -> bool:
+        """Hold a verifying claim for the risk service's verdict (a flag or ClaimScreened), if one is due."""
+        if wait_seconds <= 0 or self.risk_screened or self.status != Status.VERIFYING:
+            return False
+        self.verdict_due_at = at + timedelta(seconds=wait_seconds)
+        return True
+
+    def verdict_missing(
+        self, at: datetime, policy: ClaimPolicy, current_account: BankAccount | None, proceed: bool
+    ) -> bool:
+        """The hold ended without a verdict: on as usual (`proceed`), or to an officer. True when approved."""
+        self.verdict_due_at = None
+        if proceed:
+            return self.verify(at, policy, current_account)
+        self.move(Status.NEEDS_REVIEW, at, RISK_UNAVAILABLE_NOTE, RISK_UNAVAILABLE)
+        return False
+
     def reject(self, reason_code: str, message: str, at: datetime) -> None:
         self.move(Status.REJECTED, at, message, reason_code)
 
@@ -212,8 +278,9 @@ class Claim:
         self.payout_id = payout_id
         self.gross_idr, self.tax_idr, self.net_idr = gross_idr, tax_idr, net_idr
         self.amounts_source = "payout"
-        self.move(Status.PAYING, at,
-                  f"{rupiah(net_idr)} is on its way to your bank ({rupiah(tax_idr)} PPh 21 withheld).")
+        self.move(
+            Status.PAYING, at, f"{rupiah(net_idr)} is on its way to your bank ({rupiah(tax_idr)} PPh 21 withheld)."
+        )
 
     def paid(self, gross_idr: int, tax_idr: int, net_idr: int, at: datetime) -> None:
         if not self.can_move(Status.PAID):
@@ -237,10 +304,11 @@ class Claim:
             if self.status in (Status.SUBMITTED, Status.VERIFYING):
                 raise NotInReview(self.claim_id, self.status.value)
             raise AlreadyDecided(self.claim_id, self.status.value, None)
+        if decision.approves and self.open_risk_flags:
+            raise RiskFlagsOpen(self.claim_id, [f.flag_id for f in self.open_risk_flags])
         self.review = decision
         target = Status.APPROVED if decision.approves else Status.REJECTED
-        self.move(target, decision.decided_at, decision.member_note(), decision.reason_code,
-                  actor=decision.officer_id)
+        self.move(target, decision.decided_at, decision.member_note(), decision.reason_code, actor=decision.officer_id)
         return True
 
     def escalate(self, now: datetime, policy: ClaimPolicy) -> Escalation | None:
@@ -260,9 +328,15 @@ class Claim:
             to = policy.sla_escalation_targets[level - 1]
             self.escalation_level, self.escalated_to = level, to
             # Not a move of the state machine: on the timeline, not in `changes` (no ClaimStatusChanged).
-            self.timeline.append(TimelineEntry(
-                self.status, now, breach_note(level, to, self.sla_due_at, policy),
-                "sla_breached" if first else "sla_escalated", kind="sla_breach"))
+            self.timeline.append(
+                TimelineEntry(
+                    self.status,
+                    now,
+                    breach_note(level, to, self.sla_due_at, policy),
+                    "sla_breached" if first else "sla_escalated",
+                    kind="sla_breach",
+                )
+            )
             escalation = Escalation(level, to, first, now)
         self.next_escalation_at = escalation_due_at(self.sla_due_at, self.escalation_level + 1, policy)
         return escalation

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from dateutil.relativedelta import relativedelta
 
 from .documents import CONDITIONAL_DOCUMENTS, REQUIRED_DOCUMENTS
-from .model import Card, Member, ReasonAssessment, Unmet
+from .model import Card, Employment, Member, ReasonAssessment, Unmet
 from .policy import ClaimPolicy
 from .tax import estimate
 from .text import day
@@ -61,33 +61,50 @@ def _retirement(member: Member, card: Card, today: date, policy: ClaimPolicy) ->
     if card.employment is not None and card.employment.cause == "retirement":
         candidates.append(card.employment.ended_on)
     if not candidates:
-        return None, [Unmet("birth_date_unknown",
-                            "Your birth date has not arrived from the population registry yet; try again later.")]
+        return None, [
+            Unmet(
+                "birth_date_unknown",
+                "Your birth date has not arrived from the population registry yet; try again later.",
+            )
+        ]
     eligible_from = min(candidates)
     if today < eligible_from:
-        return eligible_from, [Unmet("retirement_age_not_reached",
-                                     f"You reach the retirement age of {policy.retirement_age_years} "
-                                     f"on {day(eligible_from)}; you can claim from then.")]
+        return eligible_from, [
+            Unmet(
+                "retirement_age_not_reached",
+                f"You reach the retirement age of {policy.retirement_age_years} "
+                f"on {day(eligible_from)}; you can claim from then.",
+            )
+        ]
     return eligible_from, []
 
 
-def _after_employment(cause: str, start: Callable[[Card, ClaimPolicy], date]) -> Rule:
+def _after_employment(cause: str, start: Callable[[Employment, ClaimPolicy], date]) -> Rule:
     label = cause.replace("_", " ")
 
     def rule(member: Member, card: Card, today: date, policy: ClaimPolicy) -> tuple[date | None, list[Unmet]]:
         employment = card.employment
         if employment is None:
-            return None, [Unmet("employment_not_ended",
-                                f"Your employer has not reported that the employment behind card {card.kpj} ended.")]
+            return None, [
+                Unmet(
+                    "employment_not_ended",
+                    f"Your employer has not reported that the employment behind card {card.kpj} ended.",
+                )
+            ]
         if employment.cause != cause:
             reported = employment.cause.replace("_", " ")
-            return None, [Unmet("employment_ended_otherwise",
-                                f"Your employer reported this employment ended by {reported}, not {label}: "
-                                f"choose that reason instead.")]
-        eligible_from = start(card, policy)
+            return None, [
+                Unmet(
+                    "employment_ended_otherwise",
+                    f"Your employer reported this employment ended by {reported}, not {label}: "
+                    f"choose that reason instead.",
+                )
+            ]
+        eligible_from = start(employment, policy)
         if today < eligible_from:
-            return eligible_from, [Unmet("waiting_period",
-                                         f"After {label} a claim can be made from {day(eligible_from)}.")]
+            return eligible_from, [
+                Unmet("waiting_period", f"After {label} a claim can be made from {day(eligible_from)}.")
+            ]
         return eligible_from, []
 
     return rule
@@ -104,31 +121,42 @@ def _partial(member: Member, card: Card, today: date, policy: ClaimPolicy) -> tu
     first = member.first_registered_on
     years = policy.partial_min_membership_years
     if first is None:
-        unmet.append(Unmet("membership_unknown",
-                           "The start of your membership has not arrived from the membership system yet."))
+        unmet.append(
+            Unmet("membership_unknown", "The start of your membership has not arrived from the membership system yet.")
+        )
     else:
         eligible_from = first + relativedelta(years=years)
         if today < eligible_from:
-            unmet.append(Unmet("membership_too_short",
-                               f"A partial claim needs {years} years of membership; yours reaches that "
-                               f"on {day(eligible_from)}."))
+            unmet.append(
+                Unmet(
+                    "membership_too_short",
+                    f"A partial claim needs {years} years of membership; yours reaches that on {day(eligible_from)}.",
+                )
+            )
     if not member.still_working:
-        unmet.append(Unmet("not_working",
-                           "A partial claim is for members who still work: none of your cards is active."))
+        unmet.append(
+            Unmet("not_working", "A partial claim is for members who still work: none of your cards is active.")
+        )
     if member.partial_taken:
-        unmet.append(Unmet("partial_already_claimed",
-                           "A partial claim (10% or 30%) can be made once only, and you have made one."))
+        unmet.append(
+            Unmet(
+                "partial_already_claimed", "A partial claim (10% or 30%) can be made once only, and you have made one."
+            )
+        )
     return eligible_from, unmet
 
 
 _RULES: dict[str, Rule] = {
     "retirement": _retirement,
     "resignation": _after_employment(
-        "resignation", lambda c, p: c.employment.letter_date + relativedelta(months=p.resignation_wait_months)),
+        "resignation", lambda e, p: e.letter_date + relativedelta(months=p.resignation_wait_months)
+    ),
     "termination": _after_employment(
-        "termination", lambda c, p: c.employment.ended_on + relativedelta(months=p.termination_wait_months)),
+        "termination", lambda e, p: e.ended_on + relativedelta(months=p.termination_wait_months)
+    ),
     "contract_end": _after_employment(
-        "contract_end", lambda c, p: c.employment.ended_on + timedelta(days=p.contract_end_wait_days)),
+        "contract_end", lambda e, p: e.ended_on + timedelta(days=p.contract_end_wait_days)
+    ),
     "leaving_indonesia": _with_documents,
     "disability": _with_documents,
     "death": _with_documents,
@@ -145,8 +173,9 @@ def _balance_unmet(card: Card, gross_idr: int) -> list[Unmet]:
     return []
 
 
-def assess(member: Member, card: Card, reason: str, today: date, has_npwp: bool,
-           policy: ClaimPolicy) -> ReasonAssessment:
+def assess(
+    member: Member, card: Card, reason: str, today: date, has_npwp: bool, policy: ClaimPolicy
+) -> ReasonAssessment:
     eligible_from, unmet = _RULES[reason](member, card, today, policy)
     percent = partial_percent(reason, policy)
     gross = claimable_gross(card, percent)
@@ -165,7 +194,8 @@ def assess(member: Member, card: Card, reason: str, today: date, has_npwp: bool,
     )
 
 
-def assess_member(member: Member, today: date, has_npwp: bool, policy: ClaimPolicy,
-                  kpj: str | None = None) -> list[ReasonAssessment]:
+def assess_member(
+    member: Member, today: date, has_npwp: bool, policy: ClaimPolicy, kpj: str | None = None
+) -> list[ReasonAssessment]:
     cards = [c for c in member.cards if kpj is None or c.kpj == kpj]
     return [assess(member, card, reason, today, has_npwp, policy) for card in cards for reason in REASONS]

@@ -47,6 +47,8 @@ def level_due(sla_due_at: datetime, current_level: int, now: datetime, policy: C
 def breach_note(level: int, to: str, sla_due_at: datetime, policy: ClaimPolicy) -> str:
     due = moment(sla_due_at.astimezone(policy.tz))
     if level == 1:
-        return (f"We are late: your claim was due by {due} WIB. It has been escalated to {to}, "
-                f"who will see it through. We are sorry for the wait.")
+        return (
+            f"We are late: your claim was due by {due} WIB. It has been escalated to {to}, "
+            f"who will see it through. We are sorry for the wait."
+        )
     return f"Still late (due by {due} WIB): your claim has been escalated further, to {to}."

@@ -10,6 +10,7 @@ confirmed data update, the bank's account inquiry and the NIK itself.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -52,7 +53,13 @@ def normalised_name(name: str | None) -> str | None:
     return " ".join(re.sub(r"[^\w\s]", " ", name.upper()).split()) or None
 
 
-def _compare(field: str, values: list[tuple[str, str | None]], key=lambda v: v, what: str = "") -> FieldCheck:
+def _same(value: str | None) -> str | None:
+    return value
+
+
+def _compare(
+    field: str, values: list[tuple[str, str | None]], key: Callable[[str | None], str | None] = _same, what: str = ""
+) -> FieldCheck:
     known = {key(v) for _, v in values if v}
     shown = tuple(values)
     label = what or field.replace("_", " ")
@@ -95,8 +102,12 @@ def _nik_birth_check(facts: IdentityFacts) -> FieldCheck:
     values = (("nik", shown_nik), ("ktp", shown_ktp))
     label = "birth date and sex encoded in the NIK"
     if encoded is None or ktp is None:
-        return FieldCheck("nik_birth_date", UNKNOWN, values,
-                          f"Cannot compare the {label} ({'NIK not decodable' if encoded is None else 'no KTP record'}).")
+        return FieldCheck(
+            "nik_birth_date",
+            UNKNOWN,
+            values,
+            f"Cannot compare the {label} ({'NIK not decodable' if encoded is None else 'no KTP record'}).",
+        )
     day, month, year, sex = encoded
     same = (day, month, year) == (ktp.day, ktp.month, ktp.year % 100) and (facts.ktp_sex in (None, sex))
     if same:
@@ -111,16 +122,26 @@ def _account(a: BankAccount | None) -> str | None:
 def check_fields(facts: IdentityFacts) -> list[FieldCheck]:
     claim_account = facts.claim_account
     return [
-        _compare("full_name", [("ktp", facts.ktp_name), ("card", facts.card_name), ("profile", facts.profile_name)],
-                 key=normalised_name, what="full name"),
+        _compare(
+            "full_name",
+            [("ktp", facts.ktp_name), ("card", facts.card_name), ("profile", facts.profile_name)],
+            key=normalised_name,
+            what="full name",
+        ),
         _compare("birth_date", [("ktp", _iso(facts.ktp_birth_date)), ("card", _iso(facts.card_birth_date))]),
         _compare("nik", [("claim", facts.claim_nik), ("card", facts.card_nik)], what="NIK"),
         _nik_birth_check(facts),
-        _compare("bank_account_holder_name",
-                 [("bank_inquiry", claim_account.inquiry_name if claim_account else None), ("ktp", facts.ktp_name)],
-                 key=normalised_name, what="bank account holder's name"),
-        _compare("bank_account", [("claim", _account(claim_account)), ("profile", _account(facts.current_account))],
-                 what="bank account the claim pays to"),
+        _compare(
+            "bank_account_holder_name",
+            [("bank_inquiry", claim_account.inquiry_name if claim_account else None), ("ktp", facts.ktp_name)],
+            key=normalised_name,
+            what="bank account holder's name",
+        ),
+        _compare(
+            "bank_account",
+            [("claim", _account(claim_account)), ("profile", _account(facts.current_account))],
+            what="bank account the claim pays to",
+        ),
     ]
 
 

@@ -30,6 +30,10 @@ class ClaimPolicy:
     sla_fast_working_days: int = 1
     sla_standard_working_days: int = 5
     bank_account_cooling_off_days: int = 3
+    # The risk service's verdict: how long to hold a claim for it (0: not at all), and whether a claim
+    # whose hold ended without one goes on to payment.
+    risk_verdict_wait_seconds: float = 0
+    risk_proceed_without_verdict: bool = True
     public_holidays: frozenset[date] = field(default_factory=frozenset)
     timezone: str = "Asia/Jakarta"
     # Who takes over a late claim: the first at the SLA due time, each next one

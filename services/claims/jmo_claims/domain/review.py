@@ -50,7 +50,7 @@ class UnknownReviewReason(ReviewRefused):
 class AlreadyDecided(ReviewRefused):
     code = "claim_already_decided"
 
-    def __init__(self, claim_id: str, status: str, decided: "ReviewDecision | None") -> None:
+    def __init__(self, claim_id: str, status: str, decided: ReviewDecision | None) -> None:
         who = f" by another decision ({decided.decision}, {decided.reason_code})" if decided else ""
         super().__init__(f"claim {claim_id} was already decided{who}; it is {status}")
         self.claim_id = claim_id
@@ -67,6 +67,19 @@ class NotInReview(ReviewRefused):
         self.status = status
 
 
+class RiskFlagsOpen(ReviewRefused):
+    code = "risk_flags_open"
+
+    def __init__(self, claim_id: str, flag_ids: list[str]) -> None:
+        super().__init__(
+            f"claim {claim_id} has open risk flags ({', '.join(flag_ids)}): clear them in the risk "
+            f"service (POST /v1/risk/flags/{{flag_id}}/clear) before approving"
+        )
+        self.claim_id = claim_id
+        self.status = "NEEDS_REVIEW"
+        self.flag_ids = flag_ids
+
+
 @dataclass(frozen=True)
 class ReviewDecision:
     decision: str  # approve | reject
@@ -76,7 +89,7 @@ class ReviewDecision:
     decided_at: datetime
 
     @classmethod
-    def taken(cls, decision: str, reason_code: str, note: str, officer_id: str, at: datetime) -> "ReviewDecision":
+    def taken(cls, decision: str, reason_code: str, note: str, officer_id: str, at: datetime) -> ReviewDecision:
         """A new decision, its reason checked (stored ones load as they were, even if a code was retired)."""
         if reason_code not in REASONS.get(decision, {}):
             raise UnknownReviewReason(decision, reason_code)
@@ -86,10 +99,13 @@ class ReviewDecision:
     def approves(self) -> bool:
         return self.decision == APPROVE
 
-    def repeats(self, other: "ReviewDecision") -> bool:
+    def repeats(self, other: ReviewDecision) -> bool:
         """The same officer sending the same decision again: a retry, not a second decision."""
         return (self.decision, self.reason_code, self.officer_id) == (
-            other.decision, other.reason_code, other.officer_id)
+            other.decision,
+            other.reason_code,
+            other.officer_id,
+        )
 
     def member_note(self) -> str:
         sentence = REASONS.get(self.decision, {}).get(self.reason_code, "see the officer's note.")

@@ -55,24 +55,37 @@ class SubmissionFacts:
 def profile_refusals(profile: Profile | None, now: datetime, policy: ClaimPolicy) -> list[Refusal]:
     """Pengkinian data done, and a bank account the money can safely go to."""
     if profile is None or not profile.data_update_completed:
-        return [Refusal("data_update_required",
-                        "Complete a data update (pengkinian data) before claiming.", "profile")]
+        return [Refusal("data_update_required", "Complete a data update (pengkinian data) before claiming.", "profile")]
     account = profile.bank_account
     if account is None:
-        return [Refusal("bank_account_missing",
-                        "Register a bank account in your own name in a data update (tax-bank step).", "bank_account")]
+        return [
+            Refusal(
+                "bank_account_missing",
+                "Register a bank account in your own name in a data update (tax-bank step).",
+                "bank_account",
+            )
+        ]
     if not account.inquiry_name:
-        return [Refusal("bank_account_unconfirmed",
-                        "Your bank has not confirmed the account holder's name yet; redo the tax-bank step.",
-                        "bank_account")]
+        return [
+            Refusal(
+                "bank_account_unconfirmed",
+                "Your bank has not confirmed the account holder's name yet; redo the tax-bank step.",
+                "bank_account",
+            )
+        ]
     # A freshly changed account is where fraud happens: wait, unless a face match confirmed the change.
     if account.face_verification_id is None and account.changed_at is not None:
         usable_from = account.changed_at + timedelta(days=policy.bank_account_cooling_off_days)
         if now < usable_from:
-            return [Refusal("bank_account_cooling_off",
-                            f"Your bank account changed recently; for your safety it can receive a claim from "
-                            f"{moment(usable_from.astimezone(policy.tz))} WIB, or now if you confirm the change "
-                            f"with a face match in a data update.", "bank_account")]
+            return [
+                Refusal(
+                    "bank_account_cooling_off",
+                    f"Your bank account changed recently; for your safety it can receive a claim from "
+                    f"{moment(usable_from.astimezone(policy.tz))} WIB, or now if you confirm the change "
+                    f"with a face match in a data update.",
+                    "bank_account",
+                )
+            ]
     return []
 
 
@@ -81,43 +94,69 @@ def npwp_refusal(member: Member, card: Card, profile: Profile | None, policy: Cl
         return []
     limit = policy.npwp_required_above_idr
     if (card.balance_idr or 0) > limit:
-        return [Refusal("npwp_required",
-                        f"Your balance is above {rupiah(limit)}: add your NPWP in a data update first.", "npwp")]
+        return [
+            Refusal(
+                "npwp_required", f"Your balance is above {rupiah(limit)}: add your NPWP in a data update first.", "npwp"
+            )
+        ]
     if member.partial_paid:
-        return [Refusal("npwp_required",
-                        "After a partial claim an NPWP is required: add it in a data update first.", "npwp")]
+        return [
+            Refusal(
+                "npwp_required", "After a partial claim an NPWP is required: add it in a data update first.", "npwp"
+            )
+        ]
     return []
 
 
 def face_refusals(cmd: SubmitClaim, face: FaceMatch | None, already_used: bool, now: datetime) -> list[Refusal]:
     if face is None or face.member_id != cmd.member_id:
-        return [Refusal("verification_not_found",
-                        "No face match of yours with this id was found; take a selfie for the claim first.",
-                        "verification_id")]
+        return [
+            Refusal(
+                "verification_not_found",
+                "No face match of yours with this id was found; take a selfie for the claim first.",
+                "verification_id",
+            )
+        ]
     if face.purpose != "claim":
-        return [Refusal("verification_wrong_purpose",
-                        f"This face match was made for {face.purpose.replace('_', ' ')}; take one for the claim.",
-                        "verification_id")]
+        return [
+            Refusal(
+                "verification_wrong_purpose",
+                f"This face match was made for {face.purpose.replace('_', ' ')}; take one for the claim.",
+                "verification_id",
+            )
+        ]
     if now >= face.expires_at:
-        return [Refusal("verification_expired",
-                        "This face match has expired; take a new selfie for the claim.", "verification_id")]
+        return [
+            Refusal(
+                "verification_expired",
+                "This face match has expired; take a new selfie for the claim.",
+                "verification_id",
+            )
+        ]
     if already_used:
-        return [Refusal("verification_already_used",
-                        "This face match was already used for another claim; take a new selfie.",
-                        "verification_id")]
+        return [
+            Refusal(
+                "verification_already_used",
+                "This face match was already used for another claim; take a new selfie.",
+                "verification_id",
+            )
+        ]
     return []
 
 
-def document_refusals(cmd: SubmitClaim, documents: dict[str, Document],
-                      required: tuple[str, ...]) -> list[Refusal]:
+def document_refusals(cmd: SubmitClaim, documents: dict[str, Document], required: tuple[str, ...]) -> list[Refusal]:
     refusals = []
     kinds = set()
     for i, document_id in enumerate(cmd.document_ids):
         doc = documents.get(document_id)
         if doc is None or doc.member_id != cmd.member_id:
-            refusals.append(Refusal("document_not_found",
-                                    f"Document {document_id} was not found among your uploads.",
-                                    f"document_ids.{i}"))
+            refusals.append(
+                Refusal(
+                    "document_not_found",
+                    f"Document {document_id} was not found among your uploads.",
+                    f"document_ids.{i}",
+                )
+            )
             continue
         kinds.add(doc.kind)
     missing = [k for k in required if k not in kinds]
@@ -132,10 +171,14 @@ def _partial_percent_refusals(cmd: SubmitClaim, policy: ClaimPolicy) -> list[Ref
     if cmd.partial_percent is None or cmd.partial_percent == expected:
         return []
     if cmd.reason not in PARTIAL_REASONS:
-        return [Refusal("partial_percent_not_allowed",
-                        "A percentage applies to partial claims only.", "partial_percent")]
-    return [Refusal("partial_percent_mismatch",
-                    f"A {cmd.reason} claim takes {expected}% of the balance.", "partial_percent")]
+        return [
+            Refusal("partial_percent_not_allowed", "A percentage applies to partial claims only.", "partial_percent")
+        ]
+    return [
+        Refusal(
+            "partial_percent_mismatch", f"A {cmd.reason} claim takes {expected}% of the balance.", "partial_percent"
+        )
+    ]
 
 
 def decide(cmd: SubmitClaim, facts: SubmissionFacts, now: datetime, policy: ClaimPolicy) -> ReasonAssessment:
@@ -144,8 +187,16 @@ def decide(cmd: SubmitClaim, facts: SubmissionFacts, now: datetime, policy: Clai
     if card is None:
         raise ClaimRefused([Refusal("card_not_found", f"Card {cmd.kpj} is not one of your KPJ cards.", "kpj")])
     if facts.has_open_claim:
-        raise ClaimRefused([Refusal("open_claim_exists",
-                                    "You already have a claim in progress; one claim at a time.", "kpj", ErrorKind.CONFLICT)])
+        raise ClaimRefused(
+            [
+                Refusal(
+                    "open_claim_exists",
+                    "You already have a claim in progress; one claim at a time.",
+                    "kpj",
+                    ErrorKind.CONFLICT,
+                )
+            ]
+        )
     has_npwp = bool(facts.profile and facts.profile.npwp)
     assessment = assess(facts.member, card, cmd.reason, local_today(now, policy), has_npwp, policy)
     refusals = _partial_percent_refusals(cmd, policy)

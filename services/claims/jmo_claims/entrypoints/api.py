@@ -36,12 +36,18 @@ def create_api(settings: ClaimsSettings | None = None, clock: Clock | None = Non
     return create_app(
         title="claims",
         description="JHT claims: eligibility, documents, submission and the claim's status; "
-                    "manual review for officers.",
+        "manual review for officers.",
         lifespan=lifespan,
         routers=[router, review_router],
         max_body_bytes=settings.max_json_body_bytes,
-        uploads={UPLOAD_PATH: BodyLimitRule(settings.document_max_bytes + FORM_OVERHEAD_BYTES, "file_too_large",
-                                            document_too_large(settings.document_max_bytes), field="file")},
+        uploads={
+            UPLOAD_PATH: BodyLimitRule(
+                settings.document_max_bytes + FORM_OVERHEAD_BYTES,
+                "file_too_large",
+                document_too_large(settings.document_max_bytes),
+                field="file",
+            )
+        },
     )
 
 

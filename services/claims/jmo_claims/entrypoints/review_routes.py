@@ -52,27 +52,40 @@ async def review_claim(claim_id: str, officer: Officer, service: Service) -> dic
     return await service.review.claim(officer, claim_id)
 
 
-@router.get("/claims/{claim_id}/documents/{document_id}", response_class=StreamingResponse,
-            responses={200: {"content": {"application/octet-stream": {}}}, **_FORBIDDEN})
+@router.get(
+    "/claims/{claim_id}/documents/{document_id}",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}, **_FORBIDDEN},
+)
 async def review_document(claim_id: str, document_id: str, officer: Officer, service: Service) -> StreamingResponse:
     """One of the claim's documents, streamed from GridFS; checked against its upload checksum on the way."""
     download = await service.review.download(officer, claim_id, document_id)
     doc = download.document
     extension = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}.get(doc.content_type, "bin")
-    return StreamingResponse(download.content, media_type=doc.content_type, headers={
-        "Content-Length": str(doc.size),
-        # Named by kind, not by the member's file name: nothing the member typed goes into a header.
-        "Content-Disposition": f'attachment; filename="{doc.kind}-{doc.document_id}.{extension}"',
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "no-store",
-        "ETag": f'"{doc.sha256}"',
-        "X-Checksum-SHA256": doc.sha256,
-    })
+    return StreamingResponse(
+        download.content,
+        media_type=doc.content_type,
+        headers={
+            "Content-Length": str(doc.size),
+            # Named by kind, not by the member's file name: nothing the member typed goes into a header.
+            "Content-Disposition": f'attachment; filename="{doc.kind}-{doc.document_id}.{extension}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+            "ETag": f'"{doc.sha256}"',
+            "X-Checksum-SHA256": doc.sha256,
+        },
+    )
 
 
-@router.post("/claims/{claim_id}/decision", response_model=DecisionAnswer,
-             responses={**_FORBIDDEN, 409: {"description": "`claim_already_decided` or `claim_not_in_review`"},
-                        422: {"description": "`unknown_reason_code` or invalid fields"}})
+@router.post(
+    "/claims/{claim_id}/decision",
+    response_model=DecisionAnswer,
+    responses={
+        **_FORBIDDEN,
+        409: {"description": "`claim_already_decided` or `claim_not_in_review`"},
+        422: {"description": "`unknown_reason_code` or invalid fields"},
+    },
+)
 async def decide(claim_id: str, body: DecisionRequest, officer: Officer, service: Service) -> dict[str, Any]:
     """Approve (the claim goes on to payment) or reject (the reservation is released) a claim in review.
 

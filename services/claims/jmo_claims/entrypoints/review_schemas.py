@@ -107,6 +107,19 @@ class ReviewView(BaseModel):
     decided_at: str
 
 
+class RiskFlagView(BaseModel):
+    flag_id: str
+    rule: str  # see the risk service's GET /v1/risk/flags/{flag_id} for why the rule exists
+    flagged_at: str
+    evidence: dict
+    status: Literal["open", "cleared"]
+    # The flag arrived after the claim was approved for payment: kept for follow-up.
+    after_payout: bool
+    cleared_by: str | None
+    cleared_at: str | None
+    note: str
+
+
 class OfficerClaim(ClaimAnswer):
     timeline: list[OfficerTimelineEntry]  # type: ignore[assignment]
     member_id: str
@@ -122,3 +135,5 @@ class OfficerClaim(ClaimAnswer):
     next_escalation_at: str | None
     # Every officer action on this claim, oldest first (who, what, when, why).
     audit: list[dict]
+    # Flags from the risk service (an open one blocks approval: clear it there first).
+    risk_flags: list[RiskFlagView] = []

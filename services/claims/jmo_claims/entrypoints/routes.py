@@ -57,8 +57,11 @@ _UPLOAD_SCHEMA = {
                     "type": "object",
                     "required": ["file", "kind"],
                     "properties": {
-                        "file": {"type": "string", "format": "binary",
-                                 "description": "JPEG, PNG or PDF (checked on the content)"},
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "JPEG, PNG or PDF (checked on the content)",
+                        },
                         "kind": {"type": "string", "enum": sorted(DOCUMENT_KINDS)},
                     },
                 }
@@ -93,9 +96,15 @@ async def upload_document(request: Request, member: CurrentMember, service: Serv
         await form.close()
 
 
-@router.post("", status_code=202, response_model=SubmitAnswer,
-             responses={409: {"description": "open_claim_exists or request_in_flight"},
-                        422: {"description": "a precondition is not met (code and sentence per refusal)"}})
+@router.post(
+    "",
+    status_code=202,
+    response_model=SubmitAnswer,
+    responses={
+        409: {"description": "open_claim_exists or request_in_flight"},
+        422: {"description": "a precondition is not met (code and sentence per refusal)"},
+    },
+)
 async def submit_claim(
     body: ClaimRequest,
     member: CurrentMember,

@@ -16,8 +16,11 @@ class ClaimRequest(BaseModel):
     reason: ClaimReason
     kpj: str = Field(pattern=KPJ_PATTERN)
     document_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=20)
-    verification_id: str = Field(min_length=1, max_length=VERIFICATION_ID_MAX_LENGTH,
-                                 description="as identity answered the face match (purpose claim), unchanged")
+    verification_id: str = Field(
+        min_length=1,
+        max_length=VERIFICATION_ID_MAX_LENGTH,
+        description="as identity answered the face match (purpose claim), unchanged",
+    )
     partial_percent: int | None = Field(default=None, ge=1, le=100)
 
 

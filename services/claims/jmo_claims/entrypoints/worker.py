@@ -28,13 +28,32 @@ log = get_logger(__name__)
 
 def periodic_tasks(service: ClaimsService, stopping: asyncio.Event) -> list[Callable[[], Awaitable[None]]]:
     settings = service.settings
-    return [
+    tasks = [
         every("sla_sweep", settings.sla_sweep_interval_seconds, service.escalation.sweep, stopping=stopping),
-        every("claims_by_status", settings.status_gauge_interval_seconds,
-              lambda: refresh_status_gauge(service.runtime.db), stopping=stopping),
-        every("unattached_documents", settings.document_sweep_interval_seconds,
-              service.uploads.remove_unattached, stopping=stopping),
+        every(
+            "claims_by_status",
+            settings.status_gauge_interval_seconds,
+            lambda: refresh_status_gauge(service.runtime.db),
+            stopping=stopping,
+        ),
+        every(
+            "unattached_documents",
+            settings.document_sweep_interval_seconds,
+            service.uploads.remove_unattached,
+            stopping=stopping,
+        ),
     ]
+    if settings.risk_verdict_wait_seconds > 0:
+        # Claims held for the risk service's verdict whose wait ended without one.
+        tasks.append(
+            every(
+                "risk_verdict_sweep",
+                settings.risk_verdict_sweep_interval_seconds,
+                service.risk.sweep,
+                stopping=stopping,
+            )
+        )
+    return tasks
 
 
 def create_worker(settings: ClaimsSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -52,8 +71,13 @@ def create_worker(settings: ClaimsSettings | None = None, clock: Clock | None = 
             await service.escalation.prepare()
             await reconcile_status_counts(service.runtime.db)
 
-        worker = worker_app(service.runtime, service.consumers(), relay=True, on_start=on_start,
-                            extra_tasks=periodic_tasks(service, stopping))
+        worker = worker_app(
+            service.runtime,
+            service.consumers(),
+            relay=True,
+            on_start=on_start,
+            extra_tasks=periodic_tasks(service, stopping),
+        )
         # The shared worker lifespan runs against this app, so its readiness checks land here.
         async with worker.router.lifespan_context(app):
             try:
@@ -65,7 +89,7 @@ def create_worker(settings: ClaimsSettings | None = None, clock: Clock | None = 
     return create_app(
         title="claims worker",
         description="Kafka consumers (projections, claim progress), the outbox relay and the SLA escalation sweep "
-                    "of the claims service.",
+        "of the claims service.",
         lifespan=lifespan,
         routers=[],
     )

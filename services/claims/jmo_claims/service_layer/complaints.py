@@ -24,8 +24,12 @@ async def on_complaint_filed(tx: Tx, data: ComplaintFiled, event: CloudEvent) ->
     owner = await claim_owner(tx, data.claim_id)
     if owner != data.member_id:
         # Another member's claim (or none): linking it would show a stranger's complaint on it.
-        log.info("complaint_not_linked", ticket=data.ticket, claim_id=data.claim_id,
-                 reason="no_such_claim" if owner is None else "not_the_members_claim")
+        log.info(
+            "complaint_not_linked",
+            ticket=data.ticket,
+            claim_id=data.claim_id,
+            reason="no_such_claim" if owner is None else "not_the_members_claim",
+        )
         return
     await link_complaint(tx, data.claim_id, data.member_id, data.ticket, data.category, data.filed_at)
 
@@ -49,11 +53,16 @@ def _with_complaints(claim: dict[str, Any], doc: dict[str, Any] | None) -> dict[
     for complaint in complaints:
         earlier = [e for e in timeline if e.get("kind", "status") == "status" and e["at"] <= complaint["filed_at"]]
         status = earlier[-1]["status"] if earlier else (timeline[0]["status"] if timeline else claim.get("status"))
-        timeline.append({
-            "status": status, "at": complaint["filed_at"], "reason_code": None, "kind": "complaint",
-            "ticket": complaint["ticket"],
-            "note": f"Complaint {complaint['ticket']} ({complaint['category']}) filed at the helpdesk.",
-        })
+        timeline.append(
+            {
+                "status": status,
+                "at": complaint["filed_at"],
+                "reason_code": None,
+                "kind": "complaint",
+                "ticket": complaint["ticket"],
+                "note": f"Complaint {complaint['ticket']} ({complaint['category']}) filed at the helpdesk.",
+            }
+        )
     timeline.sort(key=lambda e: e["at"])  # stable: status entries at the same instant keep their order
     return claim | {"complaints": complaints, "timeline": timeline}
 

@@ -22,8 +22,15 @@ log = get_logger(__name__)
 
 
 class SlaEscalation:
-    def __init__(self, db: Database, repository: ClaimRepository, clock: Clock, policy: ClaimPolicy,
-                 batch: int = 200, max_batches: int = 10) -> None:
+    def __init__(
+        self,
+        db: Database,
+        repository: ClaimRepository,
+        clock: Clock,
+        policy: ClaimPolicy,
+        batch: int = 200,
+        max_batches: int = 10,
+    ) -> None:
         self._db = db
         self._repo = repository
         self._clock = clock

@@ -8,7 +8,7 @@ an event that contradicts the claim's state is refused (dead-lettered, visibly).
 from __future__ import annotations
 
 from jmo_shared.clock import Clock
-from jmo_shared.errors import DomainError
+from jmo_shared.errors import DomainError, ErrorKind
 from jmo_shared.events import (
     BalanceReservationRejected,
     BalanceReserved,
@@ -20,6 +20,7 @@ from jmo_shared.events import (
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Tx
 
+from ..adapters.codec import stored_time
 from ..adapters.metrics import OncePerClaim
 from ..adapters.repository import ClaimRepository
 from ..domain.claim import Claim, IllegalTransition, Status
@@ -31,8 +32,9 @@ log = get_logger(__name__)
 
 
 class ClaimProgress:
-    def __init__(self, repository: ClaimRepository, clock: Clock, policy: ClaimPolicy,
-                 paid_metric: OncePerClaim | None = None) -> None:
+    def __init__(
+        self, repository: ClaimRepository, clock: Clock, policy: ClaimPolicy, paid_metric: OncePerClaim | None = None
+    ) -> None:
         self._repo = repository
         self._clock = clock
         self._policy = policy
@@ -43,8 +45,11 @@ class ClaimProgress:
         if claim is None:
             return None  # another deployment's claim on the shared topic
         if claim.member_id != member_id:
-            raise DomainError(code="member_mismatch",
-                              detail=f"event for claim {claim_id} names another member", status=409)
+            raise DomainError(
+                code="member_mismatch",
+                detail=f"event for claim {claim_id} names another member",
+                kind=ErrorKind.CONFLICT,
+            )
         if claim.has_reached(target):
             log.info("claim_step_repeated", claim_id=claim_id, status=claim.status.value, target=target.value)
             return None
@@ -61,7 +66,13 @@ class ClaimProgress:
         now = self._clock.now()
         with _refusing_illegal():
             claim.balance_reserved(data.amount_idr, now, self._policy)
-            approved = claim.verify(now, self._policy, await self._repo.current_bank_account(tx, claim.nik))
+            # Held for the risk service's verdict only when the settings ask for a wait (default: not).
+            held = not claim.open_risk_flags and claim.hold_for_verdict(
+                stored_time(now), self._policy.risk_verdict_wait_seconds
+            )
+            approved = not held and claim.verify(
+                now, self._policy, await self._repo.current_bank_account(tx, claim.nik)
+            )
         await self._save(tx, claim)
         if approved:
             emit_approved(tx, claim, local_today(now, self._policy), now)
@@ -123,5 +134,5 @@ class _refusing_illegal:
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if isinstance(exc, IllegalTransition):
-            raise DomainError(code="illegal_transition", detail=str(exc), status=409) from exc
+            raise DomainError(code="illegal_transition", detail=str(exc), kind=ErrorKind.CONFLICT) from exc
         return False

@@ -54,6 +54,4 @@ HANDLERS = (
     (FaceVerified, on_face_verified),
     (ProfileUpdated, on_profile_updated),
 )
-BATCH_HANDLERS = (
-    (BalanceChanged, on_balances_changed),
-)
+BATCH_HANDLERS = ((BalanceChanged, on_balances_changed),)

@@ -26,7 +26,9 @@ class ClaimQueries:
         nik = member.nik or ""
         facts, profile = await self._read.member(nik)
         if kpj is not None and facts.card(kpj) is None:
-            raise DomainError(code="card_not_found", detail=f"card {kpj} is not one of your KPJ cards", kind=ErrorKind.NOT_FOUND)
+            raise DomainError(
+                code="card_not_found", detail=f"card {kpj} is not one of your KPJ cards", kind=ErrorKind.NOT_FOUND
+            )
         now = self._clock.now()
         today = local_today(now, self._policy)
         has_npwp = bool(profile and profile.npwp)

@@ -46,8 +46,12 @@ class ChecksumMismatch(Exception):
 
 def _refused(exc: ReviewRefused) -> DomainError:
     if isinstance(exc, UnknownReviewReason):
-        return DomainError(code=exc.code, detail=str(exc), kind=ErrorKind.INVALID,
-                           errors=[FieldError("reason_code", exc.code, str(exc))])
+        return DomainError(
+            code=exc.code,
+            detail=str(exc),
+            kind=ErrorKind.INVALID,
+            errors=[FieldError("reason_code", exc.code, str(exc))],
+        )
     extra: dict[str, object] = {"claim_status": getattr(exc, "status", None)}
     if isinstance(exc, AlreadyDecided) and exc.decided is not None:
         extra["decision"] = review_views.review(exc.decided)
@@ -55,8 +59,16 @@ def _refused(exc: ReviewRefused) -> DomainError:
 
 
 class ClaimReview:
-    def __init__(self, db: Database, reads: ReviewReads, audit: ReviewAudit, documents: DocumentStore,
-                 repository: ClaimRepository, clock: Clock, policy: ClaimPolicy) -> None:
+    def __init__(
+        self,
+        db: Database,
+        reads: ReviewReads,
+        audit: ReviewAudit,
+        documents: DocumentStore,
+        repository: ClaimRepository,
+        clock: Clock,
+        policy: ClaimPolicy,
+    ) -> None:
         self._db = db
         self._reads = reads
         self._audit = audit
@@ -67,17 +79,30 @@ class ClaimReview:
 
     @staticmethod
     def reason_codes() -> dict[str, Any]:
-        return {decision: [{"code": code, "message": sentence} for code, sentence in reasons.items()]
-                for decision, reasons in REASONS.items()}
+        return {
+            decision: [{"code": code, "message": sentence} for code, sentence in reasons.items()]
+            for decision, reasons in REASONS.items()
+        }
 
-    async def queue(self, officer: Principal, reason: str | None, escalated: bool | None, page: int,
-                    page_size: int) -> dict[str, Any]:
+    async def queue(
+        self, officer: Principal, reason: str | None, escalated: bool | None, page: int, page_size: int
+    ) -> dict[str, Any]:
         claims, total = await self._reads.queue(reason, escalated, (page - 1) * page_size, page_size)
-        await self._audit.record(self._audit.entry(
-            officer.member_id, "list_queue", self._clock.now(),
-            filters={"reason": reason, "escalated": escalated, "page": page}, count=len(claims)))
-        return {"items": [review_views.queue_item(c) for c in claims], "page": page, "page_size": page_size,
-                "total": total}
+        await self._audit.record(
+            self._audit.entry(
+                officer.member_id,
+                "list_queue",
+                self._clock.now(),
+                filters={"reason": reason, "escalated": escalated, "page": page},
+                count=len(claims),
+            )
+        )
+        return {
+            "items": [review_views.queue_item(c) for c in claims],
+            "page": page,
+            "page_size": page_size,
+            "total": total,
+        }
 
     async def _claim(self, claim_id: str) -> Claim:
         claim = await self._reads.claim(claim_id)
@@ -90,8 +115,11 @@ class ClaimReview:
         documents = await self._documents.described(list(claim.document_ids))
         checks = check_fields(await self._reads.identity(claim))
         # Looking at a member's documents and data is an action too (personal data).
-        await self._audit.record(self._audit.entry(officer.member_id, "view_claim", self._clock.now(), claim_id,
-                                                   claim_status=claim.status.value))
+        await self._audit.record(
+            self._audit.entry(
+                officer.member_id, "view_claim", self._clock.now(), claim_id, claim_status=claim.status.value
+            )
+        )
         trail = await self._audit.trail(claim_id)
         return review_views.officer_claim(claim, documents, checks, trail)
 
@@ -102,8 +130,16 @@ class ClaimReview:
         if not found or found[0].member_id != claim.member_id:
             raise not_found("document", code="document_not_found")
         document = found[0]
-        await self._audit.record(self._audit.entry(officer.member_id, "download_document", self._clock.now(),
-                                                   claim_id, document_id=document_id, kind=document.kind))
+        await self._audit.record(
+            self._audit.entry(
+                officer.member_id,
+                "download_document",
+                self._clock.now(),
+                claim_id,
+                document_id=document_id,
+                kind=document.kind,
+            )
+        )
         return Download(document, self._verified(document))
 
     async def _verified(self, document: StoredDocument) -> AsyncIterator[bytes]:
@@ -125,8 +161,9 @@ class ClaimReview:
         if held is not None:
             yield held
 
-    async def decide(self, officer: Principal, claim_id: str, decision: str, reason_code: str,
-                     note: str) -> dict[str, Any]:
+    async def decide(
+        self, officer: Principal, claim_id: str, decision: str, reason_code: str, note: str
+    ) -> dict[str, Any]:
         now = stored_time(self._clock.now())
         try:
             wanted = ReviewDecision.taken(decision, reason_code, note, officer.member_id, now)
@@ -138,8 +175,15 @@ class ClaimReview:
             if claim is None:
                 raise not_found("claim", code="claim_not_found")
             before = claim.status
-            audit = self._audit.entry(officer.member_id, f"decide_{decision}", now, claim_id,
-                                      reason_code=reason_code, note=note, status_before=before.value)
+            audit = self._audit.entry(
+                officer.member_id,
+                f"decide_{decision}",
+                now,
+                claim_id,
+                reason_code=reason_code,
+                note=note,
+                status_before=before.value,
+            )
             try:
                 applied = claim.decide_review(wanted)
             except ReviewRefused as exc:
@@ -154,8 +198,9 @@ class ClaimReview:
                     emit_approved(tx, claim, local_today(now, self._policy), now)
                 else:
                     emit_rejected(tx, claim, claim.timeline[-1].note, now)
-            await self._audit.record(audit | {"outcome": "applied" if applied else "repeated",
-                                              "status_after": claim.status.value}, tx)
+            await self._audit.record(
+                audit | {"outcome": "applied" if applied else "repeated", "status_after": claim.status.value}, tx
+            )
             return claim, applied
 
         try:
@@ -166,8 +211,18 @@ class ClaimReview:
             log.info("review_refused", claim_id=claim_id, officer=officer.member_id, code=outcome.code)
             raise _refused(outcome)
         claim, applied = outcome
-        log.info("review_decided", claim_id=claim_id, officer=officer.member_id, decision=decision,
-                 reason_code=reason_code, repeated=not applied)
+        log.info(
+            "review_decided",
+            claim_id=claim_id,
+            officer=officer.member_id,
+            decision=decision,
+            reason_code=reason_code,
+            repeated=not applied,
+        )
         assert claim.review is not None
-        return {"claim_id": claim.claim_id, "status": claim.status.value, "repeated": not applied,
-                **(review_views.review(claim.review) or {})}
+        return {
+            "claim_id": claim.claim_id,
+            "status": claim.status.value,
+            "repeated": not applied,
+            **(review_views.review(claim.review) or {}),
+        }

@@ -9,6 +9,7 @@ from ..domain.claim import Claim
 from ..domain.documents import DOCUMENT_KINDS, REQUIRED_DOCUMENTS
 from ..domain.mismatches import FieldCheck, mismatched_fields
 from ..domain.review import ReviewDecision
+from ..domain.risk import RiskFlag
 from . import views
 from .views import iso
 
@@ -35,8 +36,13 @@ def queue_item(c: Claim) -> dict[str, Any]:
 def review(decision: ReviewDecision | None) -> dict[str, Any] | None:
     if decision is None:
         return None
-    return {"decision": decision.decision, "reason_code": decision.reason_code, "note": decision.note,
-            "decided_by": decision.officer_id, "decided_at": decision.decided_at.isoformat()}
+    return {
+        "decision": decision.decision,
+        "reason_code": decision.reason_code,
+        "note": decision.note,
+        "decided_by": decision.officer_id,
+        "decided_at": decision.decided_at.isoformat(),
+    }
 
 
 def document(d: StoredDocument, claim_id: str) -> dict[str, Any]:
@@ -54,8 +60,12 @@ def document(d: StoredDocument, claim_id: str) -> dict[str, Any]:
 
 
 def field_check(c: FieldCheck) -> dict[str, Any]:
-    return {"field": c.field, "result": c.result, "message": c.message,
-            "values": [{"source": source, "value": value} for source, value in c.values]}
+    return {
+        "field": c.field,
+        "result": c.result,
+        "message": c.message,
+        "values": [{"source": source, "value": value} for source, value in c.values],
+    }
 
 
 def audit_entry(doc: dict[str, Any]) -> dict[str, Any]:
@@ -64,8 +74,9 @@ def audit_entry(doc: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def officer_claim(c: Claim, documents: list[StoredDocument], checks: list[FieldCheck],
-                  audit: list[dict[str, Any]]) -> dict[str, Any]:
+def officer_claim(
+    c: Claim, documents: list[StoredDocument], checks: list[FieldCheck], audit: list[dict[str, Any]]
+) -> dict[str, Any]:
     answer = views.claim(c)
     # Officers see who moved the claim; the member's view leaves it out.
     answer["timeline"] = [entry | {"actor": e.actor} for entry, e in zip(answer["timeline"], c.timeline)]
@@ -75,9 +86,14 @@ def officer_claim(c: Claim, documents: list[StoredDocument], checks: list[FieldC
         "member_id": c.member_id,
         "nik": c.nik,
         "beneficiary_name": c.beneficiary_name,
-        "bank_account": {"bank_code": account.bank_code, "account_number": account.account_number,
-                         "account_name": account.account_name, "inquiry_name": account.inquiry_name}
-        if account else None,
+        "bank_account": {
+            "bank_code": account.bank_code,
+            "account_number": account.account_number,
+            "account_name": account.account_name,
+            "inquiry_name": account.inquiry_name,
+        }
+        if account
+        else None,
         "npwp": c.npwp,
         "documents": [document(d, c.claim_id) for d in documents],
         "missing_documents": [k for k in REQUIRED_DOCUMENTS.get(c.reason, ()) if k not in present],
@@ -86,4 +102,20 @@ def officer_claim(c: Claim, documents: list[StoredDocument], checks: list[FieldC
         "review": review(c.review),
         "next_escalation_at": iso(c.next_escalation_at),
         "audit": [audit_entry(a) for a in audit],
+        # The risk service's flags: the rule and its evidence are for officers only.
+        "risk_flags": [risk_flag(f) for f in c.risk_flags],
+    }
+
+
+def risk_flag(f: RiskFlag) -> dict[str, Any]:
+    return {
+        "flag_id": f.flag_id,
+        "rule": f.rule,
+        "flagged_at": f.flagged_at.isoformat(),
+        "evidence": f.evidence,
+        "status": "open" if f.open else "cleared",
+        "after_payout": f.after_payout,
+        "cleared_by": f.cleared_by,
+        "cleared_at": iso(f.cleared_at),
+        "note": f.note,
     }

@@ -31,18 +31,37 @@ ACCEPTED = 202
 
 def refusal_error(refusals: list[Refusal]) -> DomainError:
     first = refusals[0]
-    return DomainError(code=first.code, detail=first.message, kind=first.kind,
-                       errors=[FieldError(r.field, r.code, r.message) for r in refusals])
+    return DomainError(
+        code=first.code,
+        detail=first.message,
+        kind=first.kind,
+        errors=[FieldError(r.field, r.code, r.message) for r in refusals],
+    )
 
 
 def _open_claim_error() -> DomainError:
-    return refusal_error([Refusal("open_claim_exists",
-                                  "You already have a claim in progress; one claim at a time.", "kpj", ErrorKind.CONFLICT)])
+    return refusal_error(
+        [
+            Refusal(
+                "open_claim_exists",
+                "You already have a claim in progress; one claim at a time.",
+                "kpj",
+                ErrorKind.CONFLICT,
+            )
+        ]
+    )
 
 
 class ClaimSubmission:
-    def __init__(self, db: Database, read_model: ReadModel, repository: ClaimRepository,
-                 idempotency: IdempotencyStore, clock: Clock, policy: ClaimPolicy) -> None:
+    def __init__(
+        self,
+        db: Database,
+        read_model: ReadModel,
+        repository: ClaimRepository,
+        idempotency: IdempotencyStore,
+        clock: Clock,
+        policy: ClaimPolicy,
+    ) -> None:
         self._db = db
         self._read = read_model
         self._repo = repository
@@ -53,7 +72,10 @@ class ClaimSubmission:
     async def submit(self, member: Principal, request: dict[str, Any], key: str | None) -> tuple[int, dict]:
         """Returns (HTTP status, body); a replay of the same key returns the first answer."""
         return await self._idempotency.run(
-            member.member_id, key, request, "submit",
+            member.member_id,
+            key,
+            request,
+            "submit",
             create=lambda: self._submit(member, request, key or ""),
             replay=lambda stored: (stored.status, stored.body),
         )
@@ -73,7 +95,10 @@ class ClaimSubmission:
         # The match's own id (an assertion's jti): what "used once" and the claim's record go by.
         face = await self._read.face(request["verification_id"])
         cmd = SubmitClaim(
-            member_id=member.member_id, nik=member.nik or "", reason=request["reason"], kpj=request["kpj"],
+            member_id=member.member_id,
+            nik=member.nik or "",
+            reason=request["reason"],
+            kpj=request["kpj"],
             document_ids=tuple(request["document_ids"]),
             verification_id=face.verification_id if face else request["verification_id"],
             partial_percent=request.get("partial_percent"),
@@ -88,11 +113,20 @@ class ClaimSubmission:
         profile = facts.profile
         assert card is not None and profile is not None  # decide() refused otherwise
         claim = Claim.submit(
-            claim_id=str(uuid.uuid4()), member_id=cmd.member_id, nik=cmd.nik, kpj=cmd.kpj, reason=cmd.reason,
-            document_ids=cmd.document_ids, verification_id=cmd.verification_id, submitted_at=now,
+            claim_id=str(uuid.uuid4()),
+            member_id=cmd.member_id,
+            nik=cmd.nik,
+            kpj=cmd.kpj,
+            reason=cmd.reason,
+            document_ids=cmd.document_ids,
+            verification_id=cmd.verification_id,
+            submitted_at=now,
             sla_due_at=sla_due_at(now, assessment.estimated.gross_idr, self._policy),
-            estimated=assessment.estimated, beneficiary_name=profile.full_name, bank_account=profile.bank_account,
-            npwp=profile.npwp, partial_percent=assessment.partial_percent,
+            estimated=assessment.estimated,
+            beneficiary_name=profile.full_name,
+            bank_account=profile.bank_account,
+            npwp=profile.npwp,
+            partial_percent=assessment.partial_percent,
             employment_ended_on=card.employment.ended_on if card.employment else None,
         )
         answer = {"claim_id": claim.claim_id, "status": claim.status.value, **_summary(claim)}
@@ -103,9 +137,15 @@ class ClaimSubmission:
                 raise _open_claim_error()
             await self._repo.add(tx, claim)
             if not await attach(tx, claim.member_id, claim.claim_id, claim.document_ids):
-                raise refusal_error([Refusal(
-                    "document_not_found", "A document of this claim was removed as unused; upload it again.",
-                    "document_ids")])
+                raise refusal_error(
+                    [
+                        Refusal(
+                            "document_not_found",
+                            "A document of this claim was removed as unused; upload it again.",
+                            "document_ids",
+                        )
+                    ]
+                )
             emit_submitted(tx, claim)
             emit_status_changes(tx, claim)
             await self._idempotency.complete(tx, member.member_id, key, ACCEPTED, answer)

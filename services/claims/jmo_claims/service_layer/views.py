@@ -67,8 +67,13 @@ def claim(c: Claim) -> dict[str, Any]:
         "escalated_to": c.escalated_to,
         # Who moved the claim is for officers only (review_views adds it).
         "timeline": [
-            {"status": e.status.value, "at": e.at.isoformat(), "note": e.note, "reason_code": e.reason_code,
-             "kind": e.kind}
+            {
+                "status": e.status.value,
+                "at": e.at.isoformat(),
+                "note": e.note,
+                "reason_code": e.reason_code,
+                "kind": e.kind,
+            }
             for e in c.timeline
         ],
     }

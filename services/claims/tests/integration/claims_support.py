@@ -58,55 +58,123 @@ def today() -> date:
 
 
 def registered(m: Claimant, years_ago: int = 5) -> MemberRegistered:
-    return MemberRegistered(nik=m.nik, kpj=m.kpj, full_name=m.full_name, birth_date=date(1990, 4, 2),
-                            employer_id="E-1", employer_name="PT Maju Jaya",
-                            registered_on=today() - timedelta(days=365 * years_ago))
+    return MemberRegistered(
+        nik=m.nik,
+        kpj=m.kpj,
+        full_name=m.full_name,
+        birth_date=date(1990, 4, 2),
+        employer_id="E-1",
+        employer_name="PT Maju Jaya",
+        registered_on=today() - timedelta(days=365 * years_ago),
+    )
 
 
 def resigned(m: Claimant, letter_days_ago: int = 60, with_nik: bool = True) -> EmploymentEnded:
-    return EmploymentEnded(kpj=m.kpj, ended_on=today() - timedelta(days=letter_days_ago - 15), cause="resignation",
-                           letter_date=today() - timedelta(days=letter_days_ago), nik=m.nik if with_nik else None)
+    return EmploymentEnded(
+        kpj=m.kpj,
+        ended_on=today() - timedelta(days=letter_days_ago - 15),
+        cause="resignation",
+        letter_date=today() - timedelta(days=letter_days_ago),
+        nik=m.nik if with_nik else None,
+    )
 
 
 def person(m: Claimant) -> PersonRecorded:
-    return PersonRecorded(nik=m.nik, kk_number=digits(16), full_name=m.full_name, birth_place="JAKARTA",
-                          birth_date=date(1990, 4, 2), sex="F")
+    return PersonRecorded(
+        nik=m.nik,
+        kk_number=digits(16),
+        full_name=m.full_name,
+        birth_place="JAKARTA",
+        birth_date=date(1990, 4, 2),
+        sex="F",
+    )
 
 
 def account(m: Claimant) -> AccountRegistered:
-    return AccountRegistered(member_id=m.member_id, nik=m.nik, kpj_numbers=[m.kpj], full_name=m.full_name,
-                             email=f"{m.member_id}@example.com", phone="+6281234567890",
-                             registered_at=datetime.now(UTC))
+    return AccountRegistered(
+        member_id=m.member_id,
+        nik=m.nik,
+        kpj_numbers=[m.kpj],
+        full_name=m.full_name,
+        email=f"{m.member_id}@example.com",
+        phone="+6281234567890",
+        registered_at=datetime.now(UTC),
+    )
 
 
-def face(m: Claimant, purpose: str = "claim", verification_id: str | None = None,
-         expires_in: timedelta = timedelta(minutes=10)) -> FaceVerified:
+def face(
+    m: Claimant,
+    purpose: str = "claim",
+    verification_id: str | None = None,
+    expires_in: timedelta = timedelta(minutes=10),
+) -> FaceVerified:
     now = datetime.now(UTC)
-    return FaceVerified(verification_id=verification_id or m.verification_id, member_id=m.member_id, nik=m.nik,
-                        purpose=purpose, score=0.71, threshold=0.5, model_version="test", verified_at=now,
-                        expires_at=now + expires_in)
+    return FaceVerified(
+        verification_id=verification_id or m.verification_id,
+        member_id=m.member_id,
+        nik=m.nik,
+        purpose=purpose,
+        score=0.71,
+        threshold=0.5,
+        model_version="test",
+        verified_at=now,
+        expires_at=now + expires_in,
+    )
 
 
-def profile(m: Claimant, *, completed: bool = True, npwp: str | None = None, inquiry_name: str | None = "SITI AMINAH",
-            changed_days_ago: float = 30, face_verification_id: str | None = None, with_bank: bool = True,
-            confirmed_at: datetime | None = None) -> ProfileUpdated:
-    bank = BankAccount(bank_code="014", account_number="1234567890", account_name=m.full_name,
-                       inquiry_name=inquiry_name, changed_at=datetime.now(UTC) - timedelta(days=changed_days_ago),
-                       face_verification_id=face_verification_id) if with_bank else None
-    return ProfileUpdated(member_id=m.member_id, nik=m.nik, update_id=f"u-{uuid.uuid4().hex[:8]}",
-                          changed_fields=["bank_account"], data_update_completed=completed, full_name=m.full_name,
-                          npwp=npwp, bank_account=bank, confirmed_at=confirmed_at or datetime.now(UTC))
+def profile(
+    m: Claimant,
+    *,
+    completed: bool = True,
+    npwp: str | None = None,
+    inquiry_name: str | None = "SITI AMINAH",
+    changed_days_ago: float = 30,
+    face_verification_id: str | None = None,
+    with_bank: bool = True,
+    confirmed_at: datetime | None = None,
+) -> ProfileUpdated:
+    bank = (
+        BankAccount(
+            bank_code="014",
+            account_number="1234567890",
+            account_name=m.full_name,
+            inquiry_name=inquiry_name,
+            changed_at=datetime.now(UTC) - timedelta(days=changed_days_ago),
+            face_verification_id=face_verification_id,
+        )
+        if with_bank
+        else None
+    )
+    return ProfileUpdated(
+        member_id=m.member_id,
+        nik=m.nik,
+        update_id=f"u-{uuid.uuid4().hex[:8]}",
+        changed_fields=["bank_account"],
+        data_update_completed=completed,
+        full_name=m.full_name,
+        npwp=npwp,
+        bank_account=bank,
+        confirmed_at=confirmed_at or datetime.now(UTC),
+    )
 
 
 def balance(m: Claimant, amount: int = 8_000_000, version: int = 1) -> BalanceChanged:
-    return BalanceChanged(nik=m.nik, kpj=m.kpj, contributions_idr=amount, returns_idr=0, balance_idr=amount,
-                          reserved_idr=0, available_idr=amount, version=version, as_of=datetime.now(UTC))
+    return BalanceChanged(
+        nik=m.nik,
+        kpj=m.kpj,
+        contributions_idr=amount,
+        returns_idr=0,
+        balance_idr=amount,
+        reserved_idr=0,
+        available_idr=amount,
+        version=version,
+        as_of=datetime.now(UTC),
+    )
 
 
 def ready_feed(m: Claimant, amount: int = 8_000_000, **profile_kw) -> list:
     """Everything a resigned member needs to claim, as the other systems would publish it."""
-    return [registered(m), resigned(m), person(m), account(m), face(m), profile(m, **profile_kw),
-            balance(m, amount)]
+    return [registered(m), resigned(m), person(m), account(m), face(m), profile(m, **profile_kw), balance(m, amount)]
 
 
 async def skip_history(bootstrap: str, settings) -> None:
@@ -142,8 +210,9 @@ class EventTap:
         self._task: asyncio.Task | None = None
 
     async def start(self) -> EventTap:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
-                                    isolation_level="read_committed")
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+        )
         await consumer.start()
         self._consumer = consumer
         # Topics are created up front with the partition counts of jmo_shared.topics.
@@ -174,8 +243,9 @@ class EventTap:
         """Events of one type by its name (`ClaimSubmitted` matches jht.claims.ClaimSubmitted.v1)."""
         return [e for e in self.events if e.type.split(".")[-2] == name and predicate(e.data)]
 
-    async def wait_for(self, name: str, predicate: Callable[[dict], bool] = lambda d: True,
-                       timeout: float = 60.0) -> CloudEvent:
+    async def wait_for(
+        self, name: str, predicate: Callable[[dict], bool] = lambda d: True, timeout: float = 60.0
+    ) -> CloudEvent:
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
             found = self.matching(name, predicate)
@@ -213,9 +283,12 @@ class Env:
         return await eventually(attempt, timeout=timeout, message=f"projection of {m.nik}")
 
     async def upload(self, m: Claimant, kind: str, content: bytes = PNG, filename: str = "doc.png"):
-        return await self.api.post("/v1/claims/documents", headers=m.headers(self.issuer),
-                                   files={"file": (filename, content, "application/octet-stream")},
-                                   data={"kind": kind})
+        return await self.api.post(
+            "/v1/claims/documents",
+            headers=m.headers(self.issuer),
+            files={"file": (filename, content, "application/octet-stream")},
+            data={"kind": kind},
+        )
 
     async def documents(self, m: Claimant, kinds=DOCS) -> list[str]:
         ids = []
@@ -237,8 +310,13 @@ class Env:
             card = await db["cards"].find_one({"_id": m.kpj}) or {}
             member = await db["members"].find_one({"_id": m.nik}) or {}
             face_doc = await db["face_verifications"].find_one({"_id": m.verification_id})
-            return bool(card.get("registered_on") and card.get("employment") and card.get("balance")
-                        and member.get("profile") and face_doc)
+            return bool(
+                card.get("registered_on")
+                and card.get("employment")
+                and card.get("balance")
+                and member.get("profile")
+                and face_doc
+            )
 
         await eventually(attempt, timeout=timeout, message=f"projection of {m.nik}")
 
@@ -260,8 +338,12 @@ async def claimable(env: Env, amount: int = 8_000_000, **profile_kw) -> tuple[Cl
     m = Claimant()
     await env.publish(ready_feed(m, amount, **profile_kw))
     await env.settled(m)
-    body = {"reason": "resignation", "kpj": m.kpj, "document_ids": await env.documents(m),
-            "verification_id": m.verification_id}
+    body = {
+        "reason": "resignation",
+        "kpj": m.kpj,
+        "document_ids": await env.documents(m),
+        "verification_id": m.verification_id,
+    }
     return m, body
 
 
@@ -275,8 +357,13 @@ async def claims_env(infra, issuer, name: str, clock=None, **settings_kw) -> Asy
 
     db = f"t_claims_{name}_{uuid.uuid4().hex[:8]}"
     settings = ClaimsSettings(
-        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=issuer.jwks(), staff_jwks_json=issuer.staff_jwks(),
-        consumer_group_prefix=f"test-{db}", db_name=db, **settings_kw,
+        mongodb_uri=infra.mongo_uri,
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        jwks_json=issuer.jwks(),
+        staff_jwks_json=issuer.staff_jwks(),
+        consumer_group_prefix=f"test-{db}",
+        db_name=db,
+        **settings_kw,
     )
     tap = EventTap(infra.kafka_bootstrap, CLAIMS_EVENTS)
     worker_app, api_app = create_worker(settings, clock), create_api(settings, clock)
@@ -295,8 +382,19 @@ async def reserved(env: Env, m: Claimant, claim_id: str, amount: int) -> None:
     """Balance held the claim's amount (what balance publishes after ClaimSubmitted)."""
     from jmo_shared.events import BalanceReserved
 
-    await env.publish([BalanceReserved(claim_id=claim_id, member_id=m.member_id, nik=m.nik, kpj=m.kpj,
-                                       amount_idr=amount, balance_idr=amount, reserved_at=datetime.now(UTC))])
+    await env.publish(
+        [
+            BalanceReserved(
+                claim_id=claim_id,
+                member_id=m.member_id,
+                nik=m.nik,
+                kpj=m.kpj,
+                amount_idr=amount,
+                balance_idr=amount,
+                reserved_at=datetime.now(UTC),
+            )
+        ]
+    )
 
 
 async def submitted(env: Env, amount: int = 20_000_000, **profile_kw) -> tuple[Claimant, str]:

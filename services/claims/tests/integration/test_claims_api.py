@@ -40,8 +40,12 @@ pytestmark = pytest.mark.integration
 async def env(infra, token_issuer):
     db = f"t_claims_{uuid.uuid4().hex[:10]}"
     settings = ClaimsSettings(
-        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=token_issuer.jwks(), staff_jwks_json=token_issuer.staff_jwks(),
-        consumer_group_prefix=f"test-{db}", db_name=db,
+        mongodb_uri=infra.mongo_uri,
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        jwks_json=token_issuer.jwks(),
+        staff_jwks_json=token_issuer.staff_jwks(),
+        consumer_group_prefix=f"test-{db}",
+        db_name=db,
     )
     tap = EventTap(infra.kafka_bootstrap, CLAIMS_EVENTS)
     worker_app, api_app = create_worker(settings), create_api(settings)
@@ -56,16 +60,30 @@ async def env(infra, token_issuer):
 
 # --- projections -----------------------------------------------------------
 
+
 async def test_projections_in_any_order_feed_the_eligibility(env: Env) -> None:
     m = Claimant()
     older_profile = profile(m, npwp="OLD", confirmed_at=datetime.now(UTC) - timedelta(days=1))
     newer_profile = profile(m, npwp=None)
     # Out of order across topics and within state: newest balance and profile first, the employment
     # end before the card's registration and without the NIK (an older producer).
-    await env.publish([balance(m, 9_000_000, version=2), newer_profile, resigned(m, with_nik=False),
-                       balance(m, 1_000, version=1), older_profile, registered(m), face(m)])
-    body = await env.projected(m, lambda b: any(
-        c["kpj"] == m.kpj and c["registered_on"] and c["ended_on"] and c["balance_idr"] for c in b["cards"]))
+    await env.publish(
+        [
+            balance(m, 9_000_000, version=2),
+            newer_profile,
+            resigned(m, with_nik=False),
+            balance(m, 1_000, version=1),
+            older_profile,
+            registered(m),
+            face(m),
+        ]
+    )
+    body = await env.projected(
+        m,
+        lambda b: any(
+            c["kpj"] == m.kpj and c["registered_on"] and c["ended_on"] and c["balance_idr"] for c in b["cards"]
+        ),
+    )
     card = next(c for c in body["cards"] if c["kpj"] == m.kpj)
     assert card["balance_idr"] == 9_000_000 and card["end_cause"] == "resignation" and not card["active"]
     by_reason = {r["reason"]: r for r in body["reasons"]}
@@ -83,12 +101,12 @@ async def test_projections_in_any_order_feed_the_eligibility(env: Env) -> None:
     db = env.api_app.state.claims.runtime.db
     projected = await eventually(lambda: db["members"].find_one({"_id": m.nik, "profile": {"$exists": True}}))
     assert projected["profile"]["update_id"] == newer_profile.update_id and projected["profile"]["npwp"] is None
-    other = await env.api.get("/v1/claims/eligibility", params={"kpj": "00000000000"},
-                              headers=m.headers(env.issuer))
+    other = await env.api.get("/v1/claims/eligibility", params={"kpj": "00000000000"}, headers=m.headers(env.issuer))
     assert other.status_code == 404 and other.json()["code"] == "card_not_found"
 
 
 # --- documents ---------------------------------------------------------------
+
 
 async def test_document_upload_checks_the_content(env: Env) -> None:
     m = Claimant()
@@ -113,6 +131,7 @@ async def test_document_upload_checks_the_content(env: Env) -> None:
 
 # --- submission refusals -------------------------------------------------------
 
+
 async def _refused(env: Env, m: Claimant, body: dict, code: str, status: int = 422) -> dict:
     resp = await env.submit(m, body)
     assert resp.status_code == status, resp.text
@@ -127,14 +146,22 @@ async def test_each_request_level_precondition_is_refused_with_its_code(env: Env
     stranger, stranger_body = await claimable(env)
     await _refused(env, m, body | {"kpj": stranger.kpj}, "card_not_found")
     await _refused(env, m, body | {"document_ids": body["document_ids"][:2]}, "documents_missing")
-    await _refused(env, m, body | {"document_ids": [*body["document_ids"][:2], stranger_body["document_ids"][2]]},
-                   "document_not_found")
+    await _refused(
+        env,
+        m,
+        body | {"document_ids": [*body["document_ids"][:2], stranger_body["document_ids"][2]]},
+        "document_not_found",
+    )
     await _refused(env, m, body | {"verification_id": stranger.verification_id}, "verification_not_found")
     await _refused(env, m, body | {"reason": "termination"}, "employment_ended_otherwise")
     await _refused(env, m, body | {"partial_percent": 30}, "partial_percent_not_allowed")
     # Faces: another purpose, and an expired one.
-    await env.publish([face(m, purpose="profile_update", verification_id="pu-" + m.verification_id),
-                       face(m, verification_id="old-" + m.verification_id, expires_in=timedelta(seconds=-1))])
+    await env.publish(
+        [
+            face(m, purpose="profile_update", verification_id="pu-" + m.verification_id),
+            face(m, verification_id="old-" + m.verification_id, expires_in=timedelta(seconds=-1)),
+        ]
+    )
     await eventually(lambda: _face_known(env, "old-" + m.verification_id), timeout=60)
     await _refused(env, m, body | {"verification_id": "pu-" + m.verification_id}, "verification_wrong_purpose")
     await _refused(env, m, body | {"verification_id": "old-" + m.verification_id}, "verification_expired")
@@ -149,14 +176,17 @@ async def _face_known(env: Env, verification_id: str) -> bool:
     return await service.runtime.db["face_verifications"].find_one({"_id": verification_id}) is not None
 
 
-@pytest.mark.parametrize("case,code", [
-    ("waiting", "waiting_period"),
-    ("no_data_update", "data_update_required"),
-    ("no_bank_account", "bank_account_missing"),
-    ("unconfirmed_account", "bank_account_unconfirmed"),
-    ("cooling_off", "bank_account_cooling_off"),
-    ("npwp", "npwp_required"),
-])
+@pytest.mark.parametrize(
+    "case,code",
+    [
+        ("waiting", "waiting_period"),
+        ("no_data_update", "data_update_required"),
+        ("no_bank_account", "bank_account_missing"),
+        ("unconfirmed_account", "bank_account_unconfirmed"),
+        ("cooling_off", "bank_account_cooling_off"),
+        ("npwp", "npwp_required"),
+    ],
+)
 async def test_each_member_level_precondition_is_refused_with_its_code(env: Env, case: str, code: str) -> None:
     m = Claimant()
     feed = ready_feed(m)
@@ -174,12 +204,17 @@ async def test_each_member_level_precondition_is_refused_with_its_code(env: Env,
         feed[6] = balance(m, 60_000_000)
     await env.publish(feed)
     await env.settled(m)
-    body = {"reason": "resignation", "kpj": m.kpj, "document_ids": await env.documents(m),
-            "verification_id": m.verification_id}
+    body = {
+        "reason": "resignation",
+        "kpj": m.kpj,
+        "document_ids": await env.documents(m),
+        "verification_id": m.verification_id,
+    }
     await _refused(env, m, body, code)
 
 
 # --- the whole path ------------------------------------------------------------
+
 
 async def test_submission_is_idempotent_and_the_claim_goes_all_the_way_to_paid(env: Env) -> None:
     m, body = await claimable(env)
@@ -204,8 +239,19 @@ async def test_submission_is_idempotent_and_the_claim_goes_all_the_way_to_paid(e
     assert second.status_code == 409 and second.json()["code"] == "open_claim_exists"
 
     now = datetime.now(UTC)
-    await env.publish([BalanceReserved(claim_id=claim_id, member_id=m.member_id, nik=m.nik, kpj=m.kpj,
-                                       amount_idr=7_900_000, balance_idr=8_000_000, reserved_at=now)])
+    await env.publish(
+        [
+            BalanceReserved(
+                claim_id=claim_id,
+                member_id=m.member_id,
+                nik=m.nik,
+                kpj=m.kpj,
+                amount_idr=7_900_000,
+                balance_idr=8_000_000,
+                reserved_at=now,
+            )
+        ]
+    )
     approved = await env.tap.wait_for("ClaimApproved", lambda d: d["claim_id"] == claim_id)
     assert approved.data["gross_idr"] == 7_900_000 and approved.data["nik"] == m.nik
     assert approved.data["beneficiary_name"] == m.full_name
@@ -213,16 +259,37 @@ async def test_submission_is_idempotent_and_the_claim_goes_all_the_way_to_paid(e
     assert approved.data["entitlement_date"] == resigned(m).ended_on.isoformat()
     await env.claim_reaches(m, claim_id, "APPROVED")
 
-    await env.publish([PayoutInitiated(payout_id="p-" + claim_id, claim_id=claim_id, member_id=m.member_id,
-                                       gross_idr=7_900_000, tax_idr=0, net_idr=7_900_000, rail="BI_FAST",
-                                       bank_code="014", external_id="x-1", initiated_at=now)])
+    await env.publish(
+        [
+            PayoutInitiated(
+                payout_id="p-" + claim_id,
+                claim_id=claim_id,
+                member_id=m.member_id,
+                gross_idr=7_900_000,
+                tax_idr=0,
+                net_idr=7_900_000,
+                rail="BI_FAST",
+                bank_code="014",
+                external_id="x-1",
+                initiated_at=now,
+            )
+        ]
+    )
     paying = await env.claim_reaches(m, claim_id, "PAYING")
     assert (paying["gross_idr"], paying["tax_idr"], paying["net_idr"]) == (7_900_000, 0, 7_900_000)
     assert paying["amounts_source"] == "payout" and paying["payout_id"] == "p-" + claim_id
 
-    settled = PayoutSettled(payout_id="p-" + claim_id, claim_id=claim_id, member_id=m.member_id,
-                            gross_idr=7_900_000, tax_idr=0, net_idr=7_900_000, bank_code="014",
-                            bank_reference="BCA-1", settled_at=now)
+    settled = PayoutSettled(
+        payout_id="p-" + claim_id,
+        claim_id=claim_id,
+        member_id=m.member_id,
+        gross_idr=7_900_000,
+        tax_idr=0,
+        net_idr=7_900_000,
+        bank_code="014",
+        bank_reference="BCA-1",
+        settled_at=now,
+    )
     # The same settlement twice, as two events: the claim is paid once.
     await env.publish([settled, settled])
     paid = await env.claim_reaches(m, claim_id, "PAID")
@@ -258,22 +325,43 @@ async def test_above_the_app_cap_goes_to_review(env: Env) -> None:
     resp = await env.submit(m, body)
     assert resp.status_code == 202, resp.text
     claim_id = resp.json()["claim_id"]
-    await env.publish([BalanceReserved(claim_id=claim_id, member_id=m.member_id, nik=m.nik, kpj=m.kpj,
-                                       amount_idr=20_000_000, balance_idr=20_000_000, reserved_at=datetime.now(UTC))])
+    await env.publish(
+        [
+            BalanceReserved(
+                claim_id=claim_id,
+                member_id=m.member_id,
+                nik=m.nik,
+                kpj=m.kpj,
+                amount_idr=20_000_000,
+                balance_idr=20_000_000,
+                reserved_at=datetime.now(UTC),
+            )
+        ]
+    )
     review = await env.claim_reaches(m, claim_id, "NEEDS_REVIEW")
     assert review["reason_code"] == "above_app_cap" and review["timeline"][-1]["reason_code"] == "above_app_cap"
     assert not env.tap.matching("ClaimApproved", lambda d: d["claim_id"] == claim_id)
     # Five working days for a claim above Rp10,000,000.
     assert datetime.fromisoformat(review["sla_due_at"]) - datetime.fromisoformat(review["submitted_at"]) >= timedelta(
-        days=5)
+        days=5
+    )
 
 
 async def test_reservation_rejected_rejects_and_frees_the_slot(env: Env) -> None:
     m, body = await claimable(env)
     resp = await env.submit(m, body)
     claim_id = resp.json()["claim_id"]
-    await env.publish([BalanceReservationRejected(claim_id=claim_id, member_id=m.member_id, kpj=m.kpj,
-                                                  reason_code="no_balance", message="The card has no balance.")])
+    await env.publish(
+        [
+            BalanceReservationRejected(
+                claim_id=claim_id,
+                member_id=m.member_id,
+                kpj=m.kpj,
+                reason_code="no_balance",
+                message="The card has no balance.",
+            )
+        ]
+    )
     rejected = await env.tap.wait_for("ClaimRejected", lambda d: d["claim_id"] == claim_id)
     assert rejected.data["reason_code"] == "no_balance"
     claim = await env.claim_reaches(m, claim_id, "REJECTED")
@@ -286,12 +374,26 @@ async def test_reservation_rejected_rejects_and_frees_the_slot(env: Env) -> None
     again = await env.submit(m, body | {"verification_id": "again-" + m.verification_id})
     assert again.status_code == 202, again.text
     # A settlement for the rejected claim contradicts its state: refused and parked, visibly.
-    await env.publish([PayoutSettled(payout_id="p-x", claim_id=claim_id, member_id=m.member_id, gross_idr=1,
-                                     tax_idr=0, net_idr=1, bank_code="014", bank_reference="r",
-                                     settled_at=datetime.now(UTC))])
+    await env.publish(
+        [
+            PayoutSettled(
+                payout_id="p-x",
+                claim_id=claim_id,
+                member_id=m.member_id,
+                gross_idr=1,
+                tax_idr=0,
+                net_idr=1,
+                bank_code="014",
+                bank_reference="r",
+                settled_at=datetime.now(UTC),
+            )
+        ]
+    )
     db = env.api_app.state.claims.runtime.db
-    parked = await eventually(lambda: db["dead_letters"].find_one({"type": PayoutSettled.event_type,
-                                                                   "error": {"$regex": claim_id}}), timeout=60)
+    parked = await eventually(
+        lambda: db["dead_letters"].find_one({"type": PayoutSettled.event_type, "error": {"$regex": claim_id}}),
+        timeout=60,
+    )
     assert "illegal_transition" in parked["error"]
     assert (await env.claim(m, claim_id))["status"] == "REJECTED"
 
@@ -300,19 +402,48 @@ async def test_payout_failure_is_shown_with_what_to_fix(env: Env) -> None:
     m, body = await claimable(env)
     claim_id = (await env.submit(m, body)).json()["claim_id"]
     now = datetime.now(UTC)
-    await env.publish([
-        BalanceReserved(claim_id=claim_id, member_id=m.member_id, nik=m.nik, kpj=m.kpj, amount_idr=8_000_000,
-                        balance_idr=8_000_000, reserved_at=now),
-        PayoutInitiated(payout_id="p-" + claim_id, claim_id=claim_id, member_id=m.member_id, gross_idr=8_000_000,
-                        tax_idr=0, net_idr=8_000_000, rail="BI_FAST", bank_code="014", external_id="x-2",
-                        initiated_at=now),
-        PayoutFailed(payout_id="p-" + claim_id, claim_id=claim_id, member_id=m.member_id, reason_code="AC04",
-                     bank_reason="closed account", failed_at=now),
-    ])
+    await env.publish(
+        [
+            BalanceReserved(
+                claim_id=claim_id,
+                member_id=m.member_id,
+                nik=m.nik,
+                kpj=m.kpj,
+                amount_idr=8_000_000,
+                balance_idr=8_000_000,
+                reserved_at=now,
+            ),
+            PayoutInitiated(
+                payout_id="p-" + claim_id,
+                claim_id=claim_id,
+                member_id=m.member_id,
+                gross_idr=8_000_000,
+                tax_idr=0,
+                net_idr=8_000_000,
+                rail="BI_FAST",
+                bank_code="014",
+                external_id="x-2",
+                initiated_at=now,
+            ),
+            PayoutFailed(
+                payout_id="p-" + claim_id,
+                claim_id=claim_id,
+                member_id=m.member_id,
+                reason_code="AC04",
+                bank_reason="closed account",
+                failed_at=now,
+            ),
+        ]
+    )
     failed = await env.claim_reaches(m, claim_id, "PAYOUT_FAILED")
     assert failed["reason_code"] == "AC04" and "closed" in failed["timeline"][-1]["note"]
-    assert [e["status"] for e in failed["timeline"]] == ["SUBMITTED", "VERIFYING", "APPROVED", "PAYING",
-                                                         "PAYOUT_FAILED"]
+    assert [e["status"] for e in failed["timeline"]] == [
+        "SUBMITTED",
+        "VERIFYING",
+        "APPROVED",
+        "PAYING",
+        "PAYOUT_FAILED",
+    ]
 
 
 async def test_a_claim_sent_straight_after_the_match_is_accepted_on_its_signed_assertion(env: Env) -> None:
@@ -324,17 +455,23 @@ async def test_a_claim_sent_straight_after_the_match_is_accepted_on_its_signed_a
     m, body = await claimable(env)
     stranger = Claimant()
     sign = env.issuer.face_assertion
-    await _refused(env, m, body | {"verification_id": sign(stranger.member_id, stranger.nik, "claim")},
-                   "verification_not_found")
+    await _refused(
+        env, m, body | {"verification_id": sign(stranger.member_id, stranger.nik, "claim")}, "verification_not_found"
+    )
     forger = TokenIssuer()
     forger.kid = env.issuer.kid  # names the trusted key, signed with another
-    await _refused(env, m, body | {"verification_id": forger.face_assertion(m.member_id, m.nik, "claim")},
-                   "verification_not_found")
-    await _refused(env, m, body | {"verification_id": sign(m.member_id, m.nik, "profile_update")},
-                   "verification_wrong_purpose")
-    await _refused(env, m, body | {"verification_id": sign(m.member_id, m.nik, "claim",
-                                                           expires_in=timedelta(seconds=-5))},
-                   "verification_expired")
+    await _refused(
+        env, m, body | {"verification_id": forger.face_assertion(m.member_id, m.nik, "claim")}, "verification_not_found"
+    )
+    await _refused(
+        env, m, body | {"verification_id": sign(m.member_id, m.nik, "profile_update")}, "verification_wrong_purpose"
+    )
+    await _refused(
+        env,
+        m,
+        body | {"verification_id": sign(m.member_id, m.nik, "claim", expires_in=timedelta(seconds=-5))},
+        "verification_expired",
+    )
 
     match_id = uuid.uuid4().hex  # no FaceVerified with this id is ever published
     resp = await env.submit(m, body | {"verification_id": sign(m.member_id, m.nik, "claim", match_id)})

@@ -25,8 +25,12 @@ DOCS = ("kpj_card", "ktp", "resignation_letter")
 async def env(infra, token_issuer):
     db = f"t_claims_c_{uuid.uuid4().hex[:10]}"
     settings = ClaimsSettings(
-        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=token_issuer.jwks(), staff_jwks_json=token_issuer.staff_jwks(),
-        consumer_group_prefix=f"test-{db}", db_name=db,
+        mongodb_uri=infra.mongo_uri,
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        jwks_json=token_issuer.jwks(),
+        staff_jwks_json=token_issuer.staff_jwks(),
+        consumer_group_prefix=f"test-{db}",
+        db_name=db,
     )
     worker_app, api_app = create_worker(settings), create_api(settings)
     await skip_history(infra.kafka_bootstrap, settings)
@@ -48,17 +52,31 @@ async def submitted_claim(api, worker_app, bootstrap, issuer) -> tuple[Claimant,
     async def projected() -> bool:
         card = await db["cards"].find_one({"_id": m.kpj}) or {}
         member = await db["members"].find_one({"_id": m.nik}) or {}
-        return bool(card.get("employment") and card.get("balance") and member.get("profile")
-                    and await db["face_verifications"].find_one({"_id": m.verification_id}))
+        return bool(
+            card.get("employment")
+            and card.get("balance")
+            and member.get("profile")
+            and await db["face_verifications"].find_one({"_id": m.verification_id})
+        )
 
     await eventually(projected, timeout=90, message="member projected")
     ids = []
     for kind in DOCS:
-        resp = await api.post("/v1/claims/documents", headers=m.headers(issuer), data={"kind": kind},
-                              files={"file": ("doc.png", bytes.fromhex(
-                                  "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                                  "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"),
-                                  "image/png")})
+        resp = await api.post(
+            "/v1/claims/documents",
+            headers=m.headers(issuer),
+            data={"kind": kind},
+            files={
+                "file": (
+                    "doc.png",
+                    bytes.fromhex(
+                        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+                    ),
+                    "image/png",
+                )
+            },
+        )
         assert resp.status_code == 201, resp.text
         ids.append(resp.json()["document_id"])
     body = {"reason": "resignation", "kpj": m.kpj, "document_ids": ids, "verification_id": m.verification_id}
@@ -68,9 +86,13 @@ async def submitted_claim(api, worker_app, bootstrap, issuer) -> tuple[Claimant,
 
 
 def complaint(member_id: str, claim_id: str, category: str = "claim", minutes_ago: int = 0) -> ComplaintFiled:
-    return ComplaintFiled(ticket=f"HD-2026-{uuid.uuid4().int % 1_000_000:06d}", member_id=member_id,
-                          claim_id=claim_id, category=category,
-                          filed_at=datetime.now(UTC) - timedelta(minutes=minutes_ago))
+    return ComplaintFiled(
+        ticket=f"HD-2026-{uuid.uuid4().int % 1_000_000:06d}",
+        member_id=member_id,
+        claim_id=claim_id,
+        category=category,
+        filed_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
+    )
 
 
 async def test_a_members_complaint_shows_on_the_claim_and_a_strangers_does_not(env) -> None:
@@ -95,7 +117,8 @@ async def test_a_members_complaint_shows_on_the_claim_and_a_strangers_does_not(e
 
     body = await eventually(shown, timeout=60, message="complaints on the claim")
     assert [(c["ticket"], c["category"]) for c in body["complaints"]] == [
-        (own_early.ticket, "claim"), (own_late.ticket, "payout"),
+        (own_early.ticket, "claim"),
+        (own_late.ticket, "payout"),
     ]
     stored = own_early.filed_at.replace(microsecond=own_early.filed_at.microsecond // 1000 * 1000)  # BSON: ms
     assert body["complaints"][0]["filed_at"] == stored.isoformat()
@@ -122,5 +145,7 @@ async def test_a_members_complaint_shows_on_the_claim_and_a_strangers_does_not(e
     assert answer.status_code == 200
     assert [c["ticket"] for c in answer.json()["complaints"]] == [own_early.ticket, own_late.ticket]
     assert [e["ticket"] for e in answer.json()["timeline"] if e["kind"] == "complaint"] == [
-        own_early.ticket, own_late.ticket]
+        own_early.ticket,
+        own_late.ticket,
+    ]
     assert (await api.get(f"/v1/claims/{claim_id}", headers=stranger.headers(issuer))).status_code == 404

@@ -25,8 +25,14 @@ QUOTA = 3
 async def env(infra, token_issuer):
     db = f"t_claims_docs_{uuid.uuid4().hex[:10]}"
     settings = ClaimsSettings(
-        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=token_issuer.jwks(), staff_jwks_json=token_issuer.staff_jwks(),
-        consumer_group_prefix=f"test-{db}", db_name=db, document_pending_max=QUOTA, document_retention_days=7,
+        mongodb_uri=infra.mongo_uri,
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        jwks_json=token_issuer.jwks(),
+        staff_jwks_json=token_issuer.staff_jwks(),
+        consumer_group_prefix=f"test-{db}",
+        db_name=db,
+        document_pending_max=QUOTA,
+        document_retention_days=7,
     )
     clock = FixedClock(datetime.now(UTC))
     app = create_api(settings, clock)
@@ -36,14 +42,19 @@ async def env(infra, token_issuer):
 
 async def upload(env, member: Claimant, kind: str = "ktp"):
     api, _, _, issuer = env
-    return await api.post("/v1/claims/documents", headers=member.headers(issuer),
-                          files={"file": ("doc.png", PNG, "image/png")}, data={"kind": kind})
+    return await api.post(
+        "/v1/claims/documents",
+        headers=member.headers(issuer),
+        files={"file": ("doc.png", PNG, "image/png")},
+        data={"kind": kind},
+    )
 
 
 async def attached(service, member: Claimant, document_ids: tuple[str, ...]) -> bool:
     """What a claim's submission does with its documents, in its transaction."""
     return await service.runtime.db.transaction(
-        lambda tx: attach(tx, member.member_id, f"claim-{uuid.uuid4().hex[:8]}", document_ids))
+        lambda tx: attach(tx, member.member_id, f"claim-{uuid.uuid4().hex[:8]}", document_ids)
+    )
 
 
 async def test_a_member_holds_at_most_the_quota_of_pending_documents(env) -> None:
@@ -76,8 +87,10 @@ async def test_documents_no_claim_named_are_removed_after_retention(env) -> None
     await service.uploads.remove_unattached()
 
     db = service.runtime.db
-    remaining = {str(d["_id"]) async for d in db[DOCUMENT_FILES].find(
-        {"_id": {"$in": [ObjectId(i) for i in (old_unused, old_used, recent)]}})}
+    remaining = {
+        str(d["_id"])
+        async for d in db[DOCUMENT_FILES].find({"_id": {"$in": [ObjectId(i) for i in (old_unused, old_used, recent)]}})
+    }
     assert remaining == {old_used, recent}
     assert await db[DOCUMENT_CHUNKS].count_documents({"files_id": ObjectId(old_unused)}) == 0
     assert await db[DOCUMENT_CHUNKS].count_documents({"files_id": ObjectId(old_used)}) == 1

@@ -25,10 +25,19 @@ def officer(env: Env, name: str | None = None) -> dict[str, str]:
     return env.issuer.headers(name or f"officer-{uuid.uuid4().hex[:6]}", roles=["officer"])
 
 
-async def decide(env: Env, claim_id: str, headers: dict, decision: str = "approve",
-                 reason_code: str = "identity_confirmed", note: str = "Identity confirmed by video call."):
-    return await env.api.post(f"/v1/review/claims/{claim_id}/decision", headers=headers,
-                              json={"decision": decision, "reason_code": reason_code, "note": note})
+async def decide(
+    env: Env,
+    claim_id: str,
+    headers: dict,
+    decision: str = "approve",
+    reason_code: str = "identity_confirmed",
+    note: str = "Identity confirmed by video call.",
+):
+    return await env.api.post(
+        f"/v1/review/claims/{claim_id}/decision",
+        headers=headers,
+        json={"decision": decision, "reason_code": reason_code, "note": note},
+    )
 
 
 async def test_only_officers_reach_the_review_api(env: Env) -> None:
@@ -36,15 +45,21 @@ async def test_only_officers_reach_the_review_api(env: Env) -> None:
     member = m.headers(env.issuer)
     # An officer role in a token signed with the member key (identity's): not the staff issuer's word.
     forged = env.issuer.headers("officer-by-member-key", roles=["officer"], signer="member")
-    for method, path in [("GET", "/v1/review/claims"), ("GET", f"/v1/review/claims/{claim_id}"),
-                         ("GET", f"/v1/review/claims/{claim_id}/documents/x"), ("GET", "/v1/review/reason-codes"),
-                         ("POST", f"/v1/review/claims/{claim_id}/decision")]:
+    for method, path in [
+        ("GET", "/v1/review/claims"),
+        ("GET", f"/v1/review/claims/{claim_id}"),
+        ("GET", f"/v1/review/claims/{claim_id}/documents/x"),
+        ("GET", "/v1/review/reason-codes"),
+        ("POST", f"/v1/review/claims/{claim_id}/decision"),
+    ]:
         for headers in (member, forged):
-            denied = await env.api.request(method, path, headers=headers,
-                                           json={"decision": "approve", "reason_code": "identity_confirmed"})
+            denied = await env.api.request(
+                method, path, headers=headers, json={"decision": "approve", "reason_code": "identity_confirmed"}
+            )
             assert denied.status_code == 403, (path, denied.text)
             assert denied.json()["code"] == "forbidden" and denied.headers["content-type"].startswith(
-                "application/problem+json")
+                "application/problem+json"
+            )
         anonymous = await env.api.request(method, path)
         assert anonymous.status_code == 401
     # The member's own claim did not move.
@@ -58,8 +73,7 @@ async def test_the_queue_the_claim_its_documents_and_an_approval(env: Env) -> No
     me = f"officer-{uuid.uuid4().hex[:6]}"
     headers = officer(env, me)
 
-    queue = await env.api.get("/v1/review/claims", headers=headers, params={"reason": "resignation",
-                                                                            "page_size": 100})
+    queue = await env.api.get("/v1/review/claims", headers=headers, params={"reason": "resignation", "page_size": 100})
     assert queue.status_code == 200, queue.text
     ids = [item["claim_id"] for item in queue.json()["items"]]
     assert ids.index(first_id) < ids.index(second_id)  # the one due soonest first
@@ -86,7 +100,9 @@ async def test_the_queue_the_claim_its_documents_and_an_approval(env: Env) -> No
     assert checks["full_name"]["result"] == "match" and checks["birth_date"]["result"] == "match"
     assert checks["bank_account_holder_name"]["result"] == "mismatch"
     assert {v["source"]: v["value"] for v in checks["bank_account_holder_name"]["values"]} == {
-        "bank_inquiry": "SITI AMINA", "ktp": first.full_name}
+        "bank_inquiry": "SITI AMINA",
+        "ktp": first.full_name,
+    }
     assert "bank_account_holder_name" in claim["mismatches"] and "full_name" not in claim["mismatches"]
 
     # The document itself, streamed, only through its claim.
@@ -94,11 +110,14 @@ async def test_the_queue_the_claim_its_documents_and_an_approval(env: Env) -> No
     download = await env.api.get(doc["download"], headers=headers)
     assert download.status_code == 200 and download.content == PNG
     assert download.headers["content-type"] == "image/png" and download.headers["x-content-type-options"] == "nosniff"
-    assert download.headers["x-checksum-sha256"] == doc["sha256"] and "attachment" in download.headers[
-        "content-disposition"]
+    assert (
+        download.headers["x-checksum-sha256"] == doc["sha256"]
+        and "attachment" in download.headers["content-disposition"]
+    )
     other_claim = (await env.api.get(f"/v1/review/claims/{second_id}", headers=headers)).json()
-    foreign = await env.api.get(f"/v1/review/claims/{first_id}/documents/{other_claim['documents'][0]['document_id']}",
-                                headers=headers)
+    foreign = await env.api.get(
+        f"/v1/review/claims/{first_id}/documents/{other_claim['documents'][0]['document_id']}", headers=headers
+    )
     assert foreign.status_code == 404 and foreign.json()["code"] == "document_not_found"
 
     approved = await decide(env, first_id, headers)
@@ -113,8 +132,9 @@ async def test_the_queue_the_claim_its_documents_and_an_approval(env: Env) -> No
     last = mine["timeline"][-1]
     assert mine["status"] == "APPROVED" and last["reason_code"] == "identity_confirmed"
     assert "Identity confirmed by video call." in last["note"] and me not in str(mine) and "actor" not in last
-    changed = await env.tap.wait_for("ClaimStatusChanged",
-                                     lambda d: d["claim_id"] == first_id and d["status"] == "APPROVED")
+    changed = await env.tap.wait_for(
+        "ClaimStatusChanged", lambda d: d["claim_id"] == first_id and d["status"] == "APPROVED"
+    )
     assert me not in str(changed.data)
     # The officer sees who did it, and the audit trail of everything done to the claim.
     officer_view = (await env.api.get(f"/v1/review/claims/{first_id}", headers=headers)).json()
@@ -134,9 +154,12 @@ async def test_the_queue_the_claim_its_documents_and_an_approval(env: Env) -> No
     assert len(env.tap.matching("ClaimApproved", lambda d: d["claim_id"] == first_id)) == 1
     assert not env.tap.matching("ClaimRejected", lambda d: d["claim_id"] == first_id)
     db = env.api_app.state.claims.runtime.db
-    outcomes = [a["outcome"] async for a in db["review_audit"].find({"claim_id": first_id,
-                                                                    "action": {"$in": ["decide_approve",
-                                                                                       "decide_reject"]}})]
+    outcomes = [
+        a["outcome"]
+        async for a in db["review_audit"].find(
+            {"claim_id": first_id, "action": {"$in": ["decide_approve", "decide_reject"]}}
+        )
+    ]
     assert sorted(outcomes) == ["applied", "refused", "repeated"]
 
 
@@ -155,8 +178,11 @@ async def test_two_officers_deciding_at_once_one_wins(env: Env) -> None:
     winner_event = "ClaimApproved" if winner_status == "APPROVED" else "ClaimRejected"
     await env.tap.wait_for(winner_event, lambda d: d["claim_id"] == claim_id)
     await asyncio.sleep(1)
-    published = [e.type for e in env.tap.events if e.data.get("claim_id") == claim_id
-                 and e.type.split(".")[-2] in ("ClaimApproved", "ClaimRejected")]
+    published = [
+        e.type
+        for e in env.tap.events
+        if e.data.get("claim_id") == claim_id and e.type.split(".")[-2] in ("ClaimApproved", "ClaimRejected")
+    ]
     assert len(published) == 1
 
 
@@ -166,8 +192,9 @@ async def test_a_rejection_releases_the_claim_and_bad_requests_are_refused_with_
     unknown = await decide(env, claim_id, headers, "reject", "identity_confirmed")
     assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_reason_code"
     assert unknown.json()["errors"][0]["field"] == "reason_code"
-    invalid = await env.api.post(f"/v1/review/claims/{claim_id}/decision", headers=headers,
-                                 json={"decision": "maybe", "reason_code": "x"})
+    invalid = await env.api.post(
+        f"/v1/review/claims/{claim_id}/decision", headers=headers, json={"decision": "maybe", "reason_code": "x"}
+    )
     assert invalid.status_code == 422 and invalid.json()["errors"][0]["field"] == "decision"
     missing = await decide(env, "no-such-claim", headers)
     assert missing.status_code == 404 and missing.json()["code"] == "claim_not_found"

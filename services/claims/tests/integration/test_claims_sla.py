@@ -38,16 +38,20 @@ CLOCK = MovableClock()
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def env(infra, token_issuer):
-    async with claims_env(infra, token_issuer, "sla", clock=CLOCK, sla_sweep_interval_seconds=0.2,
-                          status_gauge_interval_seconds=0.2) as running_env:
+    async with claims_env(
+        infra, token_issuer, "sla", clock=CLOCK, sla_sweep_interval_seconds=0.2, status_gauge_interval_seconds=0.2
+    ) as running_env:
         yield running_env
 
 
 async def metrics(env: Env) -> dict[tuple[str, tuple], float]:
     resp = await env.worker.get("/metrics")  # type: ignore[attr-defined]
     assert resp.status_code == 200
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(resp.text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(resp.text)
+        for s in family.samples
+    }
 
 
 def sample(values: dict, name: str, **labels: str) -> float:
@@ -87,8 +91,7 @@ async def test_late_claims_are_escalated_once_per_level_and_a_late_payment_keeps
     CLOCK.move_to(b_due + timedelta(minutes=1))
     await env.tap.wait_for("ClaimSlaBreached", breached(b_id, 1), timeout=30)
     second = await env.tap.wait_for("ClaimSlaBreached", breached(a_id, 2), timeout=30)
-    assert second.data["escalated_to"] == "the branch head" and second.data["breached_at"] == first.data[
-        "breached_at"]
+    assert second.data["escalated_to"] == "the branch head" and second.data["breached_at"] == first.data["breached_at"]
     escalated = await env.api.get("/v1/review/claims", headers=officer, params={"escalated": "true"})
     items = {i["claim_id"]: i for i in escalated.json()["items"]}
     assert b_id in items and items[b_id]["escalation_level"] == 1 and items[b_id]["sla_breached_at"]
@@ -97,13 +100,27 @@ async def test_late_claims_are_escalated_once_per_level_and_a_late_payment_keeps
 
     # Paid late: the breach stays on record.
     now = CLOCK.now()
-    await env.publish([PayoutSettled(payout_id="p-" + a_id, claim_id=a_id, member_id=a.member_id,
-                                     gross_idr=8_000_000, tax_idr=0, net_idr=8_000_000, bank_code="014",
-                                     bank_reference="BCA-9", settled_at=now)])
+    await env.publish(
+        [
+            PayoutSettled(
+                payout_id="p-" + a_id,
+                claim_id=a_id,
+                member_id=a.member_id,
+                gross_idr=8_000_000,
+                tax_idr=0,
+                net_idr=8_000_000,
+                bank_code="014",
+                bank_reference="BCA-9",
+                settled_at=now,
+            )
+        ]
+    )
     paid = await env.claim_reaches(a, a_id, "PAID")
     assert paid["sla_breached_at"] == late["sla_breached_at"] and paid["escalation_level"] == 2
     assert [e["reason_code"] for e in paid["timeline"] if e["kind"] == "sla_breach"] == [
-        "sla_breached", "sla_escalated"]
+        "sla_breached",
+        "sla_escalated",
+    ]
 
     # Issue 7's metrics on the worker: breaches per reason once per claim, submit-to-PAID, claims per status.
     async def counted():
@@ -113,11 +130,13 @@ async def test_late_claims_are_escalated_once_per_level_and_a_late_payment_keeps
 
     after = await eventually(counted, timeout=30, message="claims_by_status refreshed")
     assert sample(after, "claims_by_status", status="REJECTED") == 0
-    breaches = (sample(after, "claims_sla_breaches_total", reason="resignation")
-                - sample(before, "claims_sla_breaches_total", reason="resignation"))
+    breaches = sample(after, "claims_sla_breaches_total", reason="resignation") - sample(
+        before, "claims_sla_breaches_total", reason="resignation"
+    )
     assert breaches == 2
-    observed = (sample(after, "claims_submit_to_paid_seconds_count")
-                - sample(before, "claims_submit_to_paid_seconds_count"))
+    observed = sample(after, "claims_submit_to_paid_seconds_count") - sample(
+        before, "claims_submit_to_paid_seconds_count"
+    )
     assert observed == 1
     # Measured on the service's clock: days late, not the test's seconds.
     waited = sample(after, "claims_submit_to_paid_seconds_sum") - sample(before, "claims_submit_to_paid_seconds_sum")

@@ -24,10 +24,18 @@ T0 = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
 
 def new_claim(n: int) -> Claim:
     return Claim.submit(
-        claim_id=f"c-{n}-{uuid.uuid4().hex[:6]}", member_id=f"m-{n}", nik=f"31740115068{n:05d}", kpj="12345678901",
-        reason="resignation", document_ids=(), verification_id=uuid.uuid4().hex, submitted_at=T0,
-        sla_due_at=T0 + timedelta(days=5), estimated=Estimate(8_000_000, 0, 8_000_000),
-        beneficiary_name="SITI AMINAH", bank_account=BankAccount("014", "1234567890", "SITI AMINAH", "SITI AMINAH"),
+        claim_id=f"c-{n}-{uuid.uuid4().hex[:6]}",
+        member_id=f"m-{n}",
+        nik=f"31740115068{n:05d}",
+        kpj="12345678901",
+        reason="resignation",
+        document_ids=(),
+        verification_id=uuid.uuid4().hex,
+        submitted_at=T0,
+        sla_due_at=T0 + timedelta(days=5),
+        estimated=Estimate(8_000_000, 0, 8_000_000),
+        beneficiary_name="SITI AMINAH",
+        bank_account=BankAccount("014", "1234567890", "SITI AMINAH", "SITI AMINAH"),
     )
 
 
@@ -67,8 +75,10 @@ async def test_counters_follow_claims_through_concurrent_transactions(db: Databa
 
     await asyncio.gather(*(submit(c) for c in claims))
     await asyncio.gather(*(move(db, repo, c.claim_id, Status.VERIFYING) for c in claims[:16]))
-    await asyncio.gather(*(move(db, repo, c.claim_id, Status.REJECTED) for c in claims[:5]),
-                         *(move(db, repo, c.claim_id, Status.APPROVED) for c in claims[5:16]))
+    await asyncio.gather(
+        *(move(db, repo, c.claim_id, Status.REJECTED) for c in claims[:5]),
+        *(move(db, repo, c.claim_id, Status.APPROVED) for c in claims[5:16]),
+    )
     counted = await status_counts.counts(db)
     assert counted == await actual(db)
     assert (counted["SUBMITTED"], counted["REJECTED"], counted["APPROVED"]) == (8, 5, 11)

@@ -48,14 +48,17 @@ class Answered:
         await self.app(scope, receive, noting)
 
 
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def api(infra, token_issuer):
     db = f"t_claims_up_{uuid.uuid4().hex[:10]}"
     settings = ClaimsSettings(
-        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, jwks_json=token_issuer.jwks(), staff_jwks_json=token_issuer.staff_jwks(),
-        consumer_group_prefix=f"test-{db}", db_name=db, document_max_bytes=MAX_DOCUMENT,
+        mongodb_uri=infra.mongo_uri,
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        jwks_json=token_issuer.jwks(),
+        staff_jwks_json=token_issuer.staff_jwks(),
+        consumer_group_prefix=f"test-{db}",
+        db_name=db,
+        document_max_bytes=MAX_DOCUMENT,
         max_json_body_bytes=MAX_JSON,
     )
     app = Answered(create_api(settings))
@@ -95,9 +98,11 @@ class Streamed:
 
 
 def document_form(api: Api, kind: str, boundary: str, filler_bytes: int) -> Streamed:
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n{kind}\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ktp.png\"\r\n"
-            "Content-Type: image/png\r\n\r\n").encode() + PNG
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\n{kind}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="ktp.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode() + PNG
     return api.streamed(head, filler_bytes, f"\r\n--{boundary}--\r\n".encode())
 
 
@@ -109,8 +114,9 @@ async def test_a_chunked_upload_past_the_limit_is_refused_without_reading_the_re
     m = Claimant()
     boundary = uuid.uuid4().hex
     body = document_form(api, "ktp", boundary, ENDLESS)
-    resp = await api.client.post("/v1/claims/documents", content=body,
-                          headers=form_headers(m.headers(token_issuer), boundary))
+    resp = await api.client.post(
+        "/v1/claims/documents", content=body, headers=form_headers(m.headers(token_issuer), boundary)
+    )
     assert resp.status_code == 413, resp.text
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert resp.json()["code"] == "file_too_large"
@@ -121,17 +127,21 @@ async def test_a_chunked_upload_within_the_limit_is_stored(api, token_issuer) ->
     m = Claimant()
     boundary = uuid.uuid4().hex
     body = document_form(api, "ktp", boundary, MAX_DOCUMENT - len(PNG) - 1)
-    resp = await api.client.post("/v1/claims/documents", content=body,
-                          headers=form_headers(m.headers(token_issuer), boundary))
+    resp = await api.client.post(
+        "/v1/claims/documents", content=body, headers=form_headers(m.headers(token_issuer), boundary)
+    )
     assert resp.status_code == 201, resp.text
     assert resp.json()["size"] == MAX_DOCUMENT - 1
 
 
 async def test_a_declared_length_past_the_limit_is_refused_before_reading(api, token_issuer) -> None:
     m = Claimant()
-    resp = await api.client.post("/v1/claims/documents", headers=m.headers(token_issuer),
-                          files={"file": ("ktp.png", PNG + b"\0" * (2 * MAX_DOCUMENT), "image/png")},
-                          data={"kind": "ktp"})
+    resp = await api.client.post(
+        "/v1/claims/documents",
+        headers=m.headers(token_issuer),
+        files={"file": ("ktp.png", PNG + b"\0" * (2 * MAX_DOCUMENT), "image/png")},
+        data={"kind": "ktp"},
+    )
     assert (resp.status_code, resp.json()["code"]) == (413, "file_too_large")
 
 
@@ -143,5 +153,7 @@ async def test_a_json_body_past_its_limit_is_refused_chunked_or_not(api, token_i
     resp = await api.client.post("/v1/claims", content=chunked, headers=headers)
     assert (resp.status_code, resp.json()["code"]) == (413, "request_too_large"), resp.text
     assert chunked.sent < MAX_JSON + IN_FLIGHT
-    declared = await api.client.post("/v1/claims", content=b'{"reason": "resignation"' + padding + b"}", headers=headers)
+    declared = await api.client.post(
+        "/v1/claims", content=b'{"reason": "resignation"' + padding + b"}", headers=headers
+    )
     assert (declared.status_code, declared.json()["code"]) == (413, "request_too_large")

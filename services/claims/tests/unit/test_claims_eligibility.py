@@ -15,10 +15,20 @@ POLICY = ClaimPolicy()
 KPJ = "12345678901"
 
 
-def card(employment: Employment | None = None, registered_on: date | None = date(2010, 1, 4),
-         balance: int | None = 20_000_000, available: int | None = None) -> Card:
-    return Card(kpj=KPJ, registered_on=registered_on, employer_name="PT Maju", employment=employment,
-                balance_idr=balance, available_idr=balance if available is None else available)
+def card(
+    employment: Employment | None = None,
+    registered_on: date | None = date(2010, 1, 4),
+    balance: int | None = 20_000_000,
+    available: int | None = None,
+) -> Card:
+    return Card(
+        kpj=KPJ,
+        registered_on=registered_on,
+        employer_name="PT Maju",
+        employment=employment,
+        balance_idr=balance,
+        available_idr=balance if available is None else available,
+    )
 
 
 def member(*cards: Card, birth_date: date | None = date(1985, 6, 15), **kw) -> Member:
@@ -66,7 +76,8 @@ class TestRetirement:
         m = member(birth_date=date(1972, 2, 29))
         assert check(m, "retirement", date(2028, 2, 28)).eligible_from == date(2028, 2, 29)
         assert check(member(birth_date=date(1968, 2, 29)), "retirement", date(2024, 2, 28)).eligible_from == date(
-            2024, 2, 29)
+            2024, 2, 29
+        )
 
 
 class TestAfterEmployment:
@@ -103,11 +114,14 @@ class TestAfterEmployment:
         assert codes(result) == ["employment_ended_otherwise"] and "termination" in result.unmet[0].message
 
 
-@pytest.mark.parametrize("reason,docs", [
-    ("leaving_indonesia", ("kpj_card", "passport", "no_longer_working_statement")),
-    ("disability", ("kpj_card", "ktp", "doctor_statement")),
-    ("death", ("kpj_card", "death_certificate", "heir_ktp", "heir_statement")),
-])
+@pytest.mark.parametrize(
+    "reason,docs",
+    [
+        ("leaving_indonesia", ("kpj_card", "passport", "no_longer_working_statement")),
+        ("disability", ("kpj_card", "ktp", "doctor_statement")),
+        ("death", ("kpj_card", "death_certificate", "heir_ktp", "heir_statement")),
+    ],
+)
 def test_document_reasons_are_eligible_with_their_documents(reason: str, docs: tuple[str, ...]) -> None:
     result = check(member(), reason, date(2026, 6, 1))
     assert result.eligible and result.required_documents == docs
@@ -121,9 +135,13 @@ def test_death_lists_birth_certificates_when_heirs_are_children() -> None:
 
 class TestPartial:
     def test_ten_years_from_the_first_card(self) -> None:
-        older = Card(kpj="11111111111", registered_on=date(2015, 3, 2), balance_idr=1_000_000,
-                     available_idr=1_000_000,
-                     employment=Employment(date(2018, 1, 1), "resignation", date(2017, 12, 1)))
+        older = Card(
+            kpj="11111111111",
+            registered_on=date(2015, 3, 2),
+            balance_idr=1_000_000,
+            available_idr=1_000_000,
+            employment=Employment(date(2018, 1, 1), "resignation", date(2017, 12, 1)),
+        )
         newer = card(registered_on=date(2019, 1, 1))
         m = Member(nik="3174011506850001", cards=(newer, older))
         too_early = assess(m, newer, "partial_10", date(2025, 3, 1), False, POLICY)
@@ -146,8 +164,9 @@ class TestPartial:
 
 
 def test_full_claim_estimate_is_the_available_balance_with_tax() -> None:
-    m = member(card(balance=80_000_000, available=60_000_000, registered_on=date(2010, 1, 4)),
-               birth_date=date(1960, 1, 1))
+    m = member(
+        card(balance=80_000_000, available=60_000_000, registered_on=date(2010, 1, 4)), birth_date=date(1960, 1, 1)
+    )
     with_npwp = check(m, "retirement", date(2026, 1, 5), npwp=True).estimated
     assert (with_npwp.gross_idr, with_npwp.tax_idr, with_npwp.net_idr) == (60_000_000, 500_000, 59_500_000)
     assert check(m, "retirement", date(2026, 1, 5), npwp=False).estimated.tax_idr == 600_000
@@ -156,9 +175,11 @@ def test_full_claim_estimate_is_the_available_balance_with_tax() -> None:
 def test_no_balance_and_unknown_balance_block() -> None:
     m = member(birth_date=date(1960, 1, 1))
     assert codes(check(member(card(balance=0), birth_date=date(1960, 1, 1)), "retirement", date(2026, 1, 5))) == [
-        "no_balance"]
+        "no_balance"
+    ]
     assert codes(check(member(card(balance=None), birth_date=date(1960, 1, 1)), "retirement", date(2026, 1, 5))) == [
-        "balance_unknown"]
+        "balance_unknown"
+    ]
     assert check(m, "retirement", date(2026, 1, 5)).eligible
 
 

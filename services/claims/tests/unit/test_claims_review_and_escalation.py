@@ -22,9 +22,18 @@ POLICY = ClaimPolicy(public_holidays=frozenset({date(2026, 1, 1)}))
 
 def claim_in_review(gross: int = 20_000_000) -> Claim:
     claim = Claim.submit(
-        claim_id="c-1", member_id="m-1", nik="3174015506900001", kpj="12345678901", reason="resignation",
-        document_ids=("d-1",), verification_id="v-1", submitted_at=T0, sla_due_at=sla_due_at(T0, gross, POLICY),
-        estimated=Estimate(gross, 0, gross), beneficiary_name="SITI AMINAH", bank_account=ACCOUNT,
+        claim_id="c-1",
+        member_id="m-1",
+        nik="3174015506900001",
+        kpj="12345678901",
+        reason="resignation",
+        document_ids=("d-1",),
+        verification_id="v-1",
+        submitted_at=T0,
+        sla_due_at=sla_due_at(T0, gross, POLICY),
+        estimated=Estimate(gross, 0, gross),
+        beneficiary_name="SITI AMINAH",
+        bank_account=ACCOUNT,
     )
     claim.balance_reserved(gross, T0 + timedelta(minutes=1), POLICY)
     assert claim.verify(T0 + timedelta(minutes=2), POLICY, ACCOUNT) is False
@@ -32,12 +41,17 @@ def claim_in_review(gross: int = 20_000_000) -> Claim:
     return claim
 
 
-def decision(kind: str = "approve", code: str = "identity_confirmed", officer: str = "officer-1",
-             note: str = "Checked by video call.") -> ReviewDecision:
+def decision(
+    kind: str = "approve",
+    code: str = "identity_confirmed",
+    officer: str = "officer-1",
+    note: str = "Checked by video call.",
+) -> ReviewDecision:
     return ReviewDecision.taken(kind, code, note, officer, T0 + timedelta(hours=1))
 
 
 # --- manual review -------------------------------------------------------------
+
 
 def test_an_approval_moves_the_claim_on_with_the_officer_kept_off_the_members_note() -> None:
     claim = claim_in_review()
@@ -65,11 +79,14 @@ def test_the_same_officer_repeating_the_decision_changes_nothing() -> None:
     assert claim.timeline == timeline and claim.review is not None and claim.review.note == "Checked by video call."
 
 
-@pytest.mark.parametrize("second", [
-    decision("reject", "documents_invalid"),  # the other way
-    decision(officer="officer-2"),  # another officer, even agreeing
-    decision(code="documents_verified"),  # another reason
-])
+@pytest.mark.parametrize(
+    "second",
+    [
+        decision("reject", "documents_invalid"),  # the other way
+        decision(officer="officer-2"),  # another officer, even agreeing
+        decision(code="documents_verified"),  # another reason
+    ],
+)
 def test_a_second_different_decision_is_refused(second: ReviewDecision) -> None:
     claim = claim_in_review()
     claim.decide_review(decision())
@@ -81,9 +98,18 @@ def test_a_second_different_decision_is_refused(second: ReviewDecision) -> None:
 
 def test_a_claim_not_waiting_for_review_cannot_be_decided() -> None:
     claim = Claim.submit(
-        claim_id="c-2", member_id="m-1", nik="3174015506900001", kpj="12345678901", reason="resignation",
-        document_ids=("d-1",), verification_id="v-1", submitted_at=T0, sla_due_at=T0 + timedelta(days=1),
-        estimated=Estimate(1, 0, 1), beneficiary_name="SITI AMINAH", bank_account=ACCOUNT,
+        claim_id="c-2",
+        member_id="m-1",
+        nik="3174015506900001",
+        kpj="12345678901",
+        reason="resignation",
+        document_ids=("d-1",),
+        verification_id="v-1",
+        submitted_at=T0,
+        sla_due_at=T0 + timedelta(days=1),
+        estimated=Estimate(1, 0, 1),
+        beneficiary_name="SITI AMINAH",
+        bank_account=ACCOUNT,
     )
     with pytest.raises(NotInReview):
         claim.decide_review(decision())
@@ -93,14 +119,22 @@ def test_a_claim_not_waiting_for_review_cannot_be_decided() -> None:
         claim.decide_review(decision())
 
 
-@pytest.mark.parametrize("kind,code", [("approve", "documents_invalid"), ("reject", "identity_confirmed"),
-                                       ("approve", "nonsense"), ("maybe", "identity_confirmed")])
+@pytest.mark.parametrize(
+    "kind,code",
+    [
+        ("approve", "documents_invalid"),
+        ("reject", "identity_confirmed"),
+        ("approve", "nonsense"),
+        ("maybe", "identity_confirmed"),
+    ],
+)
 def test_reason_codes_belong_to_their_decision(kind: str, code: str) -> None:
     with pytest.raises(UnknownReviewReason):
         ReviewDecision.taken(kind, code, "", "officer-1", T0)
 
 
 # --- SLA escalation ------------------------------------------------------------
+
 
 def test_the_sla_is_breached_once_then_escalated_per_step_of_working_days() -> None:
     claim = claim_in_review()
@@ -157,6 +191,7 @@ def test_a_late_paid_claim_keeps_its_breach_and_a_closed_one_is_never_escalated(
 
 # --- field-by-field checks -------------------------------------------------------
 
+
 def test_nik_encodes_birth_date_and_sex() -> None:
     assert nik_birth("3174015506900001") == (15, 6, 90, "F")  # day 55 = 15 + 40: a woman
     assert nik_birth("3174011506900001") == (15, 6, 90, "M")
@@ -165,14 +200,26 @@ def test_nik_encodes_birth_date_and_sex() -> None:
 
 def test_every_field_is_compared_with_its_sources() -> None:
     facts = IdentityFacts(
-        claim_nik="3174015506900001", ktp_name="Siti Aminah", ktp_birth_date=date(1990, 6, 15), ktp_sex="F",
-        card_nik="3174015506900001", card_name="SITI  AMINAH", card_birth_date=date(1990, 6, 16),
-        profile_name="SITI AMINAH", claim_account=BankAccount("014", "1234567890", "SITI AMINAH", "SITI AMINA"),
+        claim_nik="3174015506900001",
+        ktp_name="Siti Aminah",
+        ktp_birth_date=date(1990, 6, 15),
+        ktp_sex="F",
+        card_nik="3174015506900001",
+        card_name="SITI  AMINAH",
+        card_birth_date=date(1990, 6, 16),
+        profile_name="SITI AMINAH",
+        claim_account=BankAccount("014", "1234567890", "SITI AMINAH", "SITI AMINA"),
         current_account=BankAccount("008", "9999999999999", "SITI AMINAH", "SITI AMINAH"),
     )
     checks = {c.field: c for c in check_fields(facts)}
-    assert list(checks) == ["full_name", "birth_date", "nik", "nik_birth_date", "bank_account_holder_name",
-                            "bank_account"]
+    assert list(checks) == [
+        "full_name",
+        "birth_date",
+        "nik",
+        "nik_birth_date",
+        "bank_account_holder_name",
+        "bank_account",
+    ]
     assert checks["full_name"].result == MATCH  # case and spacing do not count
     assert checks["birth_date"].result == MISMATCH and "1990-06-16" in checks["birth_date"].message
     assert checks["nik"].result == MATCH and checks["nik_birth_date"].result == MATCH

@@ -17,9 +17,18 @@ POLICY = ClaimPolicy()
 
 def new_claim(reason: str = "resignation", gross: int = 8_000_000) -> Claim:
     return Claim.submit(
-        claim_id="c-1", member_id="m-1", nik="3174011506850001", kpj="12345678901", reason=reason,
-        document_ids=("d-1",), verification_id="v-1", submitted_at=T0, sla_due_at=T0 + timedelta(days=1),
-        estimated=Estimate(gross, 0, gross), beneficiary_name="SITI AMINAH", bank_account=ACCOUNT,
+        claim_id="c-1",
+        member_id="m-1",
+        nik="3174011506850001",
+        kpj="12345678901",
+        reason=reason,
+        document_ids=("d-1",),
+        verification_id="v-1",
+        submitted_at=T0,
+        sla_due_at=T0 + timedelta(days=1),
+        estimated=Estimate(gross, 0, gross),
+        beneficiary_name="SITI AMINAH",
+        bank_account=ACCOUNT,
     )
 
 
@@ -34,7 +43,12 @@ def test_the_happy_path_keeps_a_timeline_in_order() -> None:
     claim.payout_initiated("p-1", 8_000_000, 0, 8_000_000, at(3))
     claim.paid(8_000_000, 0, 8_000_000, at(4))
     assert [e.status for e in claim.timeline] == [
-        Status.SUBMITTED, Status.VERIFYING, Status.APPROVED, Status.PAYING, Status.PAID]
+        Status.SUBMITTED,
+        Status.VERIFYING,
+        Status.APPROVED,
+        Status.PAYING,
+        Status.PAID,
+    ]
     assert [e.at for e in claim.timeline] == [T0, at(1), at(2), at(3), at(4)]
     assert claim.changes == claim.timeline
     assert not claim.open and claim.net_idr == 8_000_000 and claim.payout_id == "p-1"

@@ -17,19 +17,31 @@ POLICY = ClaimPolicy()
 KPJ = "12345678901"
 ENDED = Employment(ended_on=date(2026, 1, 15), cause="resignation", letter_date=date(2026, 1, 10))
 ACCOUNT = BankAccount("014", "1234567890", "SITI AMINAH", "SITI AMINAH", changed_at=NOW - timedelta(days=30))
-CMD = SubmitClaim(member_id="m-1", nik="3174011506850001", reason="resignation", kpj=KPJ,
-                  document_ids=("d-1", "d-2", "d-3"), verification_id="v-1")
+CMD = SubmitClaim(
+    member_id="m-1",
+    nik="3174011506850001",
+    reason="resignation",
+    kpj=KPJ,
+    document_ids=("d-1", "d-2", "d-3"),
+    verification_id="v-1",
+)
 
 
 def facts(**changes) -> SubmissionFacts:
     base = SubmissionFacts(
-        member=Member(nik=CMD.nik, birth_date=date(1985, 6, 15),
-                      cards=(Card(KPJ, date(2015, 1, 1), "PT Maju", ENDED, 8_000_000, 8_000_000),)),
+        member=Member(
+            nik=CMD.nik,
+            birth_date=date(1985, 6, 15),
+            cards=(Card(KPJ, date(2015, 1, 1), "PT Maju", ENDED, 8_000_000, 8_000_000),),
+        ),
         profile=Profile(data_update_completed=True, full_name="SITI AMINAH", npwp=None, bank_account=ACCOUNT),
         face=FaceMatch("v-1", "m-1", "claim", NOW + timedelta(minutes=5)),
         face_already_used=False,
-        documents={"d-1": Document("d-1", "kpj_card", "m-1"), "d-2": Document("d-2", "ktp", "m-1"),
-                   "d-3": Document("d-3", "resignation_letter", "m-1")},
+        documents={
+            "d-1": Document("d-1", "kpj_card", "m-1"),
+            "d-2": Document("d-2", "ktp", "m-1"),
+            "d-3": Document("d-3", "resignation_letter", "m-1"),
+        },
     )
     return replace(base, **changes)
 
@@ -76,8 +88,12 @@ def test_data_update_bank_account_and_cooling_off() -> None:
     fresh = replace(ACCOUNT, changed_at=NOW - timedelta(days=2, hours=23))
     assert refused(facts(profile=replace(profile, bank_account=fresh))) == ["bank_account_cooling_off"]
     # Three days later it is usable; or at once when a face match confirmed the change.
-    decide(CMD, facts(profile=replace(profile, bank_account=replace(fresh, changed_at=NOW - timedelta(days=3)))),
-           NOW, POLICY)
+    decide(
+        CMD,
+        facts(profile=replace(profile, bank_account=replace(fresh, changed_at=NOW - timedelta(days=3)))),
+        NOW,
+        POLICY,
+    )
     decide(CMD, facts(profile=replace(profile, bank_account=replace(fresh, face_verification_id="v-0"))), NOW, POLICY)
 
 
@@ -105,5 +121,11 @@ def test_partial_percent_must_match_the_reason() -> None:
 
 def test_every_refusal_is_reported_at_once() -> None:
     codes = refused(facts(profile=None, face=None, documents={}))
-    assert codes == ["document_not_found", "document_not_found", "document_not_found", "documents_missing",
-                     "data_update_required", "verification_not_found"]
+    assert codes == [
+        "document_not_found",
+        "document_not_found",
+        "document_not_found",
+        "documents_missing",
+        "data_update_required",
+        "verification_not_found",
+    ]

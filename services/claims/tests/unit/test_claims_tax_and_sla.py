@@ -13,19 +13,22 @@ from jmo_claims.domain.tax import estimate, lump_sum_tax
 POLICY = ClaimPolicy()
 
 
-@pytest.mark.parametrize("gross,npwp,tax", [
-    (0, True, 0),
-    (50_000_000, True, 0),
-    (50_000_000, False, 0),
-    (50_000_001, True, 0),  # 5% of Rp1 rounds down to nothing
-    (50_000_001, False, 0),
-    (50_000_017, True, 0),  # 0.85 -> 0
-    (50_000_017, False, 1),  # 1.02 -> 1: the 20% surcharge shows
-    (50_000_020, True, 1),
-    (60_000_000, True, 500_000),
-    (60_000_000, False, 600_000),
-    (250_000_000, True, 10_000_000),
-])
+@pytest.mark.parametrize(
+    "gross,npwp,tax",
+    [
+        (0, True, 0),
+        (50_000_000, True, 0),
+        (50_000_000, False, 0),
+        (50_000_001, True, 0),  # 5% of Rp1 rounds down to nothing
+        (50_000_001, False, 0),
+        (50_000_017, True, 0),  # 0.85 -> 0
+        (50_000_017, False, 1),  # 1.02 -> 1: the 20% surcharge shows
+        (50_000_020, True, 1),
+        (60_000_000, True, 500_000),
+        (60_000_000, False, 600_000),
+        (250_000_000, True, 10_000_000),
+    ],
+)
 def test_lump_sum_tax(gross: int, npwp: bool, tax: int) -> None:
     assert lump_sum_tax(gross, npwp, POLICY) == tax
 

@@ -95,9 +95,7 @@ class AccountStore:
         )
 
     async def restrict_until(self, member_id: str, until: datetime, session: AsyncClientSession) -> None:
-        await self._db[ACCOUNTS].update_one(
-            {"_id": member_id}, {"$max": {"restricted_until": until}}, session=session
-        )
+        await self._db[ACCOUNTS].update_one({"_id": member_id}, {"$max": {"restricted_until": until}}, session=session)
 
 
 def login_key(email: str) -> str:

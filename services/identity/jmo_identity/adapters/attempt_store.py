@@ -38,7 +38,8 @@ class AttemptStore:
     async def record(self, key: str, at: datetime, keep: int, window: timedelta) -> list[datetime]:
         """Add one attempt atomically (concurrent guesses all count); returns the kept ones."""
         doc = await update_by_id(
-            self._db[self.collection], key,
+            self._db[self.collection],
+            key,
             {"$push": {"failures": {"$each": [at], "$slice": -keep}}, "$set": {"purge_at": at + window}},
             upsert=True,
         )

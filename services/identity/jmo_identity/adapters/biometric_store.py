@@ -52,15 +52,27 @@ class BiometricStore:
         doc = await self._db[REFERENCES].find_one({"_id": nik})
         if doc is None:
             return None
-        return Reference(nik, doc["photo_sha256"], doc["model_version"], list(doc["embedding"]), doc.get("face_hash"),
-                         doc.get("face_keypoints"))
+        return Reference(
+            nik,
+            doc["photo_sha256"],
+            doc["model_version"],
+            list(doc["embedding"]),
+            doc.get("face_hash"),
+            doc.get("face_keypoints"),
+        )
 
     async def save_reference(self, ref: Reference, at: datetime) -> None:
         await self._db[REFERENCES].replace_one(
             {"_id": ref.nik},
-            {"_id": ref.nik, "photo_sha256": ref.photo_sha256, "model_version": ref.model_version,
-             "embedding": ref.embedding, "face_hash": ref.face_hash, "face_keypoints": ref.face_keypoints,
-             "created_at": at},
+            {
+                "_id": ref.nik,
+                "photo_sha256": ref.photo_sha256,
+                "model_version": ref.model_version,
+                "embedding": ref.embedding,
+                "face_hash": ref.face_hash,
+                "face_keypoints": ref.face_keypoints,
+                "created_at": at,
+            },
             upsert=True,
         )
 
@@ -84,10 +96,19 @@ class BiometricStore:
     async def add(self, v: Verification, session: AsyncClientSession) -> None:
         await self._db[VERIFICATIONS].insert_one(
             {
-                "_id": v.verification_id, "member_id": v.member_id, "nik": v.nik, "purpose": v.purpose,
-                "matched": v.matched, "score": v.score, "threshold": v.threshold, "quality": v.quality,
-                "model_version": v.model_version, "selfie_sha256": v.selfie_sha256,
-                "created_at": v.created_at, "expires_at": v.expires_at, "budget_day": v.budget_day.isoformat(),
+                "_id": v.verification_id,
+                "member_id": v.member_id,
+                "nik": v.nik,
+                "purpose": v.purpose,
+                "matched": v.matched,
+                "score": v.score,
+                "threshold": v.threshold,
+                "quality": v.quality,
+                "model_version": v.model_version,
+                "selfie_sha256": v.selfie_sha256,
+                "created_at": v.created_at,
+                "expires_at": v.expires_at,
+                "budget_day": v.budget_day.isoformat(),
             },
             session=session,
         )

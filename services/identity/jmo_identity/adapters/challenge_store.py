@@ -21,22 +21,35 @@ _PEPPER = "code_pepper"
 
 def _to_doc(c: Challenge) -> dict:
     return {
-        "_id": c.challenge_id, "member_id": c.member_id, "purpose": c.purpose, "channel": c.channel,
+        "_id": c.challenge_id,
+        "member_id": c.member_id,
+        "purpose": c.purpose,
+        "channel": c.channel,
         "destinations": [{"channel": ch, "address": a} for ch, a in c.destinations],
-        "code_hash": c.code_hash, "attempts": c.attempts,
-        "created_at": c.created_at, "expires_at": c.expires_at, "sent_at": list(c.sent_at),
-        "consumed_at": c.consumed_at, "verification_id": c.verification_id,
+        "code_hash": c.code_hash,
+        "attempts": c.attempts,
+        "created_at": c.created_at,
+        "expires_at": c.expires_at,
+        "sent_at": list(c.sent_at),
+        "consumed_at": c.consumed_at,
+        "verification_id": c.verification_id,
         "purge_at": c.expires_at + PURGE_GRACE,
     }
 
 
 def _from_doc(doc: dict) -> Challenge:
     return Challenge(
-        challenge_id=doc["_id"], member_id=doc["member_id"], purpose=doc["purpose"], channel=doc["channel"],
+        challenge_id=doc["_id"],
+        member_id=doc["member_id"],
+        purpose=doc["purpose"],
+        channel=doc["channel"],
         destinations=tuple((d["channel"], d["address"]) for d in doc.get("destinations") or ()),
         code_hash=doc["code_hash"],
-        attempts=int(doc.get("attempts") or 0), created_at=doc["created_at"], expires_at=doc["expires_at"],
-        sent_at=tuple(doc.get("sent_at") or ()), consumed_at=doc.get("consumed_at"),
+        attempts=int(doc.get("attempts") or 0),
+        created_at=doc["created_at"],
+        expires_at=doc["expires_at"],
+        sent_at=tuple(doc.get("sent_at") or ()),
+        consumed_at=doc.get("consumed_at"),
         verification_id=doc.get("verification_id"),
     )
 
@@ -50,9 +63,7 @@ class ChallengeStore:
         return _from_doc(doc) if doc else None
 
     async def pending_for(self, member_id: str, now: datetime) -> list[Challenge]:
-        cursor = self._db[CHALLENGES].find(
-            {"member_id": member_id, "consumed_at": None, "expires_at": {"$gt": now}}
-        )
+        cursor = self._db[CHALLENGES].find({"member_id": member_id, "consumed_at": None, "expires_at": {"$gt": now}})
         return [_from_doc(doc) async for doc in cursor]
 
     async def save(self, challenge: Challenge, session: AsyncClientSession) -> None:
@@ -65,9 +76,7 @@ class ChallengeStore:
         return int(doc["attempts"]) if doc else 0
 
     async def consume(self, challenge_id: str, at: datetime, session: AsyncClientSession) -> None:
-        await self._db[CHALLENGES].update_one(
-            {"_id": challenge_id}, {"$set": {"consumed_at": at}}, session=session
-        )
+        await self._db[CHALLENGES].update_one({"_id": challenge_id}, {"$set": {"consumed_at": at}}, session=session)
 
 
 async def load_code_pepper(db: Database, configured: str | None) -> bytes:

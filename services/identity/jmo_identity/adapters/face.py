@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..face import REFERENCE_POLICY, FaceCaptureError, FaceEngine
+from ..face.fingerprint import matched_keypoints
+from ..service_layer.ports import CaptureRefused
 
 __all__ = ["FaceCaptureError", "FacePort", "SelfieAnalysis"]
 
@@ -74,12 +76,23 @@ class FacePort:
             raise RuntimeError("face engine not loaded")
         loop = asyncio.get_running_loop()
         policy = REFERENCE_POLICY if reference else None
-        result = await loop.run_in_executor(self._pool, lambda: engine.analyze(image, policy=policy))
-        return SelfieAnalysis(embedding=[float(x) for x in result.embedding], quality=plain(result.quality),
-                              face_hash=result.face_hash, face_keypoints=result.face_keypoints)
+        try:
+            result = await loop.run_in_executor(self._pool, lambda: engine.analyze(image, policy=policy))
+        except FaceCaptureError as exc:
+            raise CaptureRefused(exc.code, exc.hint, exc.hint_id, plain(exc.quality)) from exc
+        return SelfieAnalysis(
+            embedding=[float(x) for x in result.embedding],
+            quality=plain(result.quality),
+            face_hash=result.face_hash,
+            face_keypoints=result.face_keypoints,
+        )
 
     def similarity(self, a: list[float], b: list[float]) -> float:
         return float(FaceEngine.similarity(np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)))
+
+    def matched_keypoints(self, a: str, b: str) -> int:
+        """How many corners of one aligned face crop match the other's (the copy check's signal)."""
+        return matched_keypoints(a, b)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -30,10 +30,23 @@ class LocalNotifier:
     async def send(self, note: Notification, at: datetime) -> None:
         await self._db[NOTIFICATIONS].insert_one(
             {
-                "_id": uuid.uuid4().hex, "member_id": note.member_id, "channel": note.channel,
-                "destination": note.destination, "purpose": note.purpose, "code": note.code, "text": note.text,
-                "expires_at": note.expires_at, "created_at": at, "purge_at": at + self._retention,
+                "_id": uuid.uuid4().hex,
+                "member_id": note.member_id,
+                "channel": note.channel,
+                "destination": note.destination,
+                "purpose": note.purpose,
+                "code": note.code,
+                "text": note.text,
+                "expires_at": note.expires_at,
+                "created_at": at,
+                "purge_at": at + self._retention,
             }
         )
-        log.info("notification_sent", channel=note.channel, destination=note.destination, purpose=note.purpose,
-                 code=note.code, member_id=note.member_id)
+        log.info(
+            "notification_sent",
+            channel=note.channel,
+            destination=note.destination,
+            purpose=note.purpose,
+            code=note.code,
+            member_id=note.member_id,
+        )

@@ -32,25 +32,46 @@ class RegistryStore:
         self._db = db
 
     async def record_card(
-        self, *, nik: str, kpj: str, full_name: str, birth_date: date, employer_id: str, employer_name: str,
-        registered_on: date, at: datetime, session: AsyncClientSession,
+        self,
+        *,
+        nik: str,
+        kpj: str,
+        full_name: str,
+        birth_date: date,
+        employer_id: str,
+        employer_name: str,
+        registered_on: date,
+        at: datetime,
+        session: AsyncClientSession,
     ) -> None:
         # One field per KPJ: a redelivered or repeated card overwrites itself, never duplicates.
         card = {
-            "kpj": kpj, "full_name": full_name, "birth_date": birth_date.isoformat(),
-            "employer_id": employer_id, "employer_name": employer_name, "registered_on": registered_on.isoformat(),
+            "kpj": kpj,
+            "full_name": full_name,
+            "birth_date": birth_date.isoformat(),
+            "employer_id": employer_id,
+            "employer_name": employer_name,
+            "registered_on": registered_on.isoformat(),
         }
         await self._db[REGISTRY].update_one(
             {"_id": nik}, {"$set": {f"cards.{kpj}": card, "updated_at": at}}, upsert=True, session=session
         )
 
     async def record_person(
-        self, *, nik: str, person: dict[str, Any], photo_b64: str, at: datetime, session: AsyncClientSession,
+        self,
+        *,
+        nik: str,
+        person: dict[str, Any],
+        photo_b64: str,
+        at: datetime,
+        session: AsyncClientSession,
     ) -> bool:
         """Store the population record; returns False when its photo could not be decoded (kept the old one)."""
         await self._db[REGISTRY].update_one(
-            {"_id": nik}, {"$set": {"person": {**person, "recorded_at": at}, "updated_at": at}},
-            upsert=True, session=session,
+            {"_id": nik},
+            {"$set": {"person": {**person, "recorded_at": at}, "updated_at": at}},
+            upsert=True,
+            session=session,
         )
         if not photo_b64:
             # A record without a photo says nothing about the photo: keep the one we have.
@@ -62,7 +83,8 @@ class RegistryStore:
         await self._db[KTP_PHOTOS].replace_one(
             {"_id": nik},
             {"_id": nik, "photo": Binary(photo), "sha256": hashlib.sha256(photo).hexdigest(), "updated_at": at},
-            upsert=True, session=session,
+            upsert=True,
+            session=session,
         )
         return True
 
@@ -77,7 +99,8 @@ class RegistryStore:
         p = doc.get("person")
         person = (
             Person(full_name=p["full_name"], birth_date=date.fromisoformat(p["birth_date"]), sex=p["sex"])
-            if p else None
+            if p
+            else None
         )
         return RegistryEntry(nik=nik, cards=cards, person=person)
 

@@ -94,7 +94,8 @@ class KeyStore:
         try:
             # $setOnInsert: the first process to get here decides the key for everyone.
             doc = await update_by_id(
-                self._db[SIGNING_SECRETS], _GENERATED,
+                self._db[SIGNING_SECRETS],
+                _GENERATED,
                 {"$setOnInsert": {"private_pem": candidate, "created_at": self._clock.now()}},
                 upsert=True,
             )
@@ -157,8 +158,16 @@ class AccessTokenIssuer:
         now = self._clock.now()
         jti = uuid.uuid4().hex
         claims = {
-            "iss": self._issuer, "aud": self._audience, "sub": member_id, "nik": nik, "roles": ["member"],
-            "typ": "access", "jti": jti, "iat": now, "nbf": now, "exp": now + self._ttl,
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": member_id,
+            "nik": nik,
+            "roles": ["member"],
+            "typ": "access",
+            "jti": jti,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self._ttl,
         }
         token = jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
         return IssuedAccessToken(token=token, expires_in=int(self._ttl.total_seconds()), jti=jti)
@@ -174,8 +183,12 @@ class FaceAssertionIssuer:
 
     def sign(self, assertion: FaceAssertion) -> str:
         key = self._keyring.current
-        return jwt.encode(claims_of(assertion, self._issuer), key.private_key, algorithm="ES256",
-                          headers={"kid": key.kid, "typ": "JWT"})
+        return jwt.encode(
+            claims_of(assertion, self._issuer),
+            key.private_key,
+            algorithm="ES256",
+            headers={"kid": key.kid, "typ": "JWT"},
+        )
 
 
 class KeyringVerifier:

@@ -20,13 +20,16 @@ class TokenStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add_family(
-        self, family: RefreshFamily, nik: str, at: datetime, session: AsyncClientSession
-    ) -> None:
+    async def add_family(self, family: RefreshFamily, nik: str, at: datetime, session: AsyncClientSession) -> None:
         await self._db[FAMILIES].insert_one(
             {
-                "_id": family.family_id, "member_id": family.member_id, "nik": nik, "created_at": at,
-                "expires_at": family.expires_at, "revoked_at": None, "revoked_reason": None,
+                "_id": family.family_id,
+                "member_id": family.member_id,
+                "nik": nik,
+                "created_at": at,
+                "expires_at": family.expires_at,
+                "revoked_at": None,
+                "revoked_reason": None,
                 "purge_at": family.expires_at + PURGE_GRACE,
             },
             session=session,
@@ -37,8 +40,13 @@ class TokenStore:
     ) -> None:
         await self._db[TOKENS].insert_one(
             {
-                "_id": token.token_hash, "family_id": token.family_id, "member_id": token.member_id,
-                "created_at": at, "expires_at": token.expires_at, "used_at": None, "replaced_by": None,
+                "_id": token.token_hash,
+                "family_id": token.family_id,
+                "member_id": token.member_id,
+                "created_at": at,
+                "expires_at": token.expires_at,
+                "used_at": None,
+                "replaced_by": None,
                 "purge_at": family_expires_at + PURGE_GRACE,
             },
             session=session,
@@ -49,8 +57,11 @@ class TokenStore:
         if doc is None:
             return None
         return StoredRefreshToken(
-            token_hash=doc["_id"], family_id=doc["family_id"], member_id=doc["member_id"],
-            expires_at=doc["expires_at"], used_at=doc.get("used_at"),
+            token_hash=doc["_id"],
+            family_id=doc["family_id"],
+            member_id=doc["member_id"],
+            expires_at=doc["expires_at"],
+            used_at=doc.get("used_at"),
         )
 
     async def family(self, family_id: str, session: AsyncClientSession) -> tuple[RefreshFamily, str] | None:
@@ -59,14 +70,17 @@ class TokenStore:
         if doc is None:
             return None
         family = RefreshFamily(
-            family_id=doc["_id"], member_id=doc["member_id"], expires_at=doc["expires_at"],
+            family_id=doc["_id"],
+            member_id=doc["member_id"],
+            expires_at=doc["expires_at"],
             revoked_at=doc.get("revoked_at"),
         )
         return family, doc["nik"]
 
     async def spend(self, token_hash: str, replaced_by: str, at: datetime, session: AsyncClientSession) -> bool:
         result = await self._db[TOKENS].update_one(
-            {"_id": token_hash, "used_at": None}, {"$set": {"used_at": at, "replaced_by": replaced_by}},
+            {"_id": token_hash, "used_at": None},
+            {"$set": {"used_at": at, "replaced_by": replaced_by}},
             session=session,
         )
         return result.modified_count == 1

@@ -62,15 +62,23 @@ def recovery_restriction(now: datetime, cooling_off: timedelta) -> datetime:
 
 
 def parse_registration(
-    *, nik: str, kpj: str, full_name: str, birth_date: date, email: str, phone: str, password: str,
+    *,
+    nik: str,
+    kpj: str,
+    full_name: str,
+    birth_date: date,
+    email: str,
+    phone: str,
+    password: str,
     policy: PasswordPolicy,
 ) -> tuple[Registration | None, list[FieldError]]:
     """Canonical registration data, or every field error at once (so the app can mark them all)."""
     errors: list[FieldError] = []
     valid_nik = validate_nik(nik)
     if valid_nik is None:
-        errors.append(FieldError("nik", "invalid_nik",
-                                 "not a valid NIK: 16 digits with a known region code and birth date"))
+        errors.append(
+            FieldError("nik", "invalid_nik", "not a valid NIK: 16 digits with a known region code and birth date")
+        )
     kpj_clean = kpj.strip()
     if not _KPJ.match(kpj_clean):
         errors.append(FieldError("kpj", "invalid_kpj", "a KPJ membership number has 11 digits"))

@@ -25,7 +25,7 @@ def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     candidate = value.strip().strip('"')
     if candidate.startswith("[") and "]" in candidate:  # "[2001:db8::1]:443"
-        candidate = candidate[1:candidate.index("]")]
+        candidate = candidate[1 : candidate.index("]")]
     elif candidate.count(":") == 1:  # "203.0.113.7:5123"
         candidate = candidate.split(":", 1)[0]
     try:

@@ -80,7 +80,10 @@ class CodePolicy:
         return sorted(t for t in sent_at if timedelta(0) <= now - t < self.send_window)
 
     def send_refused_for(
-        self, previous: Challenge | None, now: datetime, destinations: Sequence[tuple[str, str]] = (),
+        self,
+        previous: Challenge | None,
+        now: datetime,
+        destinations: Sequence[tuple[str, str]] = (),
     ) -> timedelta | None:
         """How long before another code may be sent, or None when one may go now.
 
@@ -99,7 +102,7 @@ class CodePolicy:
 
     def sends_after(self, previous: Challenge | None, now: datetime) -> tuple[datetime, ...]:
         kept = [] if previous is None or previous.consumed_at is not None else self.recent_sends(previous.sent_at, now)
-        return (*kept[-(self.max_sends - 1):], now) if self.max_sends > 1 else (now,)
+        return (*kept[-(self.max_sends - 1) :], now) if self.max_sends > 1 else (now,)
 
     def judge(self, challenge: Challenge, matches: bool, now: datetime) -> Outcome:
         """What a presented code does. A wrong one counts against the challenge's tries."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 # Deliverability is proven by the mail itself; this only refuses what cannot be an address.
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
 # +62 8xx: Indonesian mobile numbers are 10-13 digits written nationally (08...).
 _MOBILE = re.compile(r"^\+628\d{7,11}$")
 _SEPARATORS = re.compile(r"[\s().-]")

@@ -93,11 +93,13 @@ def not_in_registry(entry: RegistryEntry | None) -> list[FieldError]:
     """Why the NIK cannot be checked yet: a registry has never reported it."""
     out = []
     if entry is None or not entry.cards:
-        out.append(FieldError("nik", "unknown_to_membership_registry",
-                              "no KPJ membership card is registered to this NIK"))
+        out.append(
+            FieldError("nik", "unknown_to_membership_registry", "no KPJ membership card is registered to this NIK")
+        )
     if entry is None or entry.person is None:
-        out.append(FieldError("nik", "unknown_to_population_registry",
-                              "the population registry has no record of this NIK"))
+        out.append(
+            FieldError("nik", "unknown_to_population_registry", "the population registry has no record of this NIK")
+        )
     return out
 
 
@@ -110,23 +112,35 @@ def discrepancies(applicant: Applicant, entry: RegistryEntry) -> list[FieldError
     out: list[FieldError] = []
     card = entry.card(applicant.kpj)
     if card is None:
-        out.append(FieldError("kpj", "kpj_not_registered_to_nik",
-                              "this KPJ number is not one of the membership cards of this NIK"))
+        out.append(
+            FieldError(
+                "kpj", "kpj_not_registered_to_nik", "this KPJ number is not one of the membership cards of this NIK"
+            )
+        )
     # Compare with the named card; without one, a name any card carries is no evidence either way.
     cards = [card] if card is not None else []
     person = entry.person
 
     names = [c.full_name for c in cards] + ([person.full_name] if person else [])
     if not all(same_name(applicant.full_name, n) for n in names):
-        out.append(FieldError("full_name", "name_differs",
-                              "the name differs from the one in the registry (as written on your KTP)"))
+        out.append(
+            FieldError(
+                "full_name", "name_differs", "the name differs from the one in the registry (as written on your KTP)"
+            )
+        )
     dates = [c.birth_date for c in cards] + ([person.birth_date] if person else [])
     if not all(applicant.birth_date == d for d in dates):
-        out.append(FieldError("birth_date", "birth_date_differs",
-                              "the birth date differs from the one in the registry"))
+        out.append(
+            FieldError("birth_date", "birth_date_differs", "the birth date differs from the one in the registry")
+        )
 
     facts = nik_facts(applicant.nik)
     if person is not None and (not facts.fits(person.birth_date) or facts.sex != person.sex):
-        out.append(FieldError("nik", "nik_inconsistent_with_registry",
-                              "the birth date or sex encoded in this NIK does not match the population record"))
+        out.append(
+            FieldError(
+                "nik",
+                "nik_inconsistent_with_registry",
+                "the birth date or sex encoded in this NIK does not match the population record",
+            )
+        )
     return out

@@ -20,8 +20,9 @@ def _context(request: Request) -> IdentityContext:
 
 def _client(request: Request) -> str:
     peer = request.client.host if request.client else None
-    return client_address(peer, request.headers.getlist("x-forwarded-for"),
-                          getattr(request.app.state, "trusted_proxies", ()))
+    return client_address(
+        peer, request.headers.getlist("x-forwarded-for"), getattr(request.app.state, "trusted_proxies", ())
+    )
 
 
 Identity = Annotated[IdentityContext, Depends(_context)]

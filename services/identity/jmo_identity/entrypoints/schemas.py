@@ -17,7 +17,9 @@ class RegisterAccountRequest(BaseModel):
     birth_date: date
     email: str = Field(max_length=254)
     phone: str = Field(max_length=32, description="Indonesian mobile number; stored in E.164 (+628...).")
-    password: str = Field(max_length=256, description="At least 10 characters, not only digits, not your NIK or e-mail.")
+    password: str = Field(
+        max_length=256, description="At least 10 characters, not only digits, not your NIK or e-mail."
+    )
 
 
 class RegisterAccountResponse(BaseModel):
@@ -45,8 +47,10 @@ class Jwks(BaseModel):
 
 
 class VerificationResponse(BaseModel):
-    verification_id: str = Field(description="what profile, balance and claims take: for a match a signed "
-                                             "assertion of it (a JWT), usable at once; pass it unchanged")
+    verification_id: str = Field(
+        description="what profile, balance and claims take: for a match a signed "
+        "assertion of it (a JWT), usable at once; pass it unchanged"
+    )
     matched: bool
     score: float
     threshold: float
@@ -131,8 +135,9 @@ class RecoveryStarted(BaseModel):
 
 class RecoveryConfirm(BaseModel):
     code: str = _code()
-    new_password: str | None = Field(default=None, max_length=256,
-                                     description="Optional: a new password, if the old one is forgotten too.")
+    new_password: str | None = Field(
+        default=None, max_length=256, description="Optional: a new password, if the old one is forgotten too."
+    )
 
 
 class RecoveryDone(BaseModel):

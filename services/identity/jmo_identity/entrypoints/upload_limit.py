@@ -33,9 +33,14 @@ class UploadLimit:
             response = problem(411, "length_required", "send the photo with a Content-Length header")
         elif int(length) > self.max_body:
             refused = FaceCaptureError("image_too_large")
-            response = problem(422, "image_too_large", refused.hint,
-                               [{"field": "selfie", "code": "image_too_large", "message": refused.hint}],
-                               hint=refused.hint, hint_id=refused.hint_id)
+            response = problem(
+                422,
+                "image_too_large",
+                refused.hint,
+                [{"field": "selfie", "code": "image_too_large", "message": refused.hint}],
+                hint=refused.hint,
+                hint_id=refused.hint_id,
+            )
         else:
             await self.app(scope, receive, send)
             return

@@ -76,9 +76,7 @@ class YuNetDetector:
         nms_threshold: float = 0.3,
         top_k: int = 50,
     ) -> None:
-        self.session = ort.InferenceSession(
-            str(model_path), session_options(threads), providers=PROVIDERS
-        )
+        self.session = ort.InferenceSession(str(model_path), session_options(threads), providers=PROVIDERS)
         inp = self.session.get_inputs()[0]
         if list(inp.shape) != [1, 3, INPUT_SIZE, INPUT_SIZE]:
             raise ValueError(f"unexpected YuNet input shape {inp.shape}")

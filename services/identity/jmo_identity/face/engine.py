@@ -176,9 +176,7 @@ class FaceEngine:
             return rgb, detections, 0
         return self._search_turns(rgb, detections)
 
-    def _search_turns(
-        self, rgb: np.ndarray, detections: list[Detection]
-    ) -> tuple[np.ndarray, list[Detection], int]:
+    def _search_turns(self, rgb: np.ndarray, detections: list[Detection]) -> tuple[np.ndarray, list[Detection], int]:
         """The quarter turn search; ``detections`` are those of the photo as given."""
         scores = self.detector.quarter_turn_scores(rgb)
         scores[0] += _ORIENT_MARGIN

@@ -84,9 +84,7 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         peak = 65535.0 if arr.max(initial=0.0) > 255 else 255.0
         grey = np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8)
         return Image.fromarray(grey).convert("RGB")
-    has_alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
-        im.mode == "P" and "transparency" in im.info
-    )
+    has_alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (im.mode == "P" and "transparency" in im.info)
     if has_alpha:
         rgba = im.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

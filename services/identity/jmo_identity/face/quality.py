@@ -130,9 +130,7 @@ def measure(image_shape: tuple[int, ...], face: Detection, crop_rgb: np.ndarray,
     )
     # Rounded for logs and the API; NaN (degenerate landmarks) becomes None
     # because NaN is not valid JSON.
-    return {
-        k: (None if v != v else round(v, 3)) if isinstance(v, float) else v for k, v in figures.items()
-    }
+    return {k: (None if v != v else round(v, 3)) if isinstance(v, float) else v for k, v in figures.items()}
 
 
 def _outside(value: float | None, bounds: tuple[float, float]) -> bool:

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from jmo_shared.errors import DomainError, FieldError, conflict
+from jmo_shared.errors import DomainError, ErrorKind, FieldError, conflict
 from jmo_shared.events import AccountRegistered
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Tx
@@ -30,17 +30,31 @@ log = get_logger(__name__)
 
 
 async def register_account(
-    ctx: IdentityContext, *, nik: str, kpj: str, full_name: str, birth_date: date, email: str, phone: str,
-    password: str, client: str,
+    ctx: IdentityContext,
+    *,
+    nik: str,
+    kpj: str,
+    full_name: str,
+    birth_date: date,
+    email: str,
+    phone: str,
+    password: str,
+    client: str,
 ) -> str:
     """Check the applicant against the registries, store the account, emit AccountRegistered; the member id."""
     reg, errors = parse_registration(
-        nik=nik, kpj=kpj, full_name=full_name, birth_date=birth_date, email=email, phone=phone, password=password,
+        nik=nik,
+        kpj=kpj,
+        full_name=full_name,
+        birth_date=birth_date,
+        email=email,
+        phone=phone,
+        password=password,
         policy=ctx.password_policy,
     )
     if reg is None:
         REGISTRATIONS.labels("validation_failed").inc()
-        raise DomainError("validation_failed", "the request has invalid fields", 422, errors)
+        raise DomainError("validation_failed", "the request has invalid fields", ErrorKind.INVALID, errors)
 
     await _refuse_while_throttled(ctx, reg.nik, client)
     entry = await ctx.registry.entry(reg.nik)
@@ -51,7 +65,8 @@ async def register_account(
             "not_in_registry",
             "this NIK is not (yet) known to the membership and population registries; "
             "if you were registered recently, try again later",
-            422, missing,
+            ErrorKind.INVALID,
+            missing,
         )
     differing = discrepancies(Applicant(reg.nik, reg.kpj, reg.full_name, reg.birth_date), entry)
     if differing:
@@ -59,24 +74,37 @@ async def register_account(
         raise DomainError(
             "registry_mismatch",
             "some data differs from the registries; correct the marked fields as written on your KTP and KPJ card",
-            422, differing,
+            ErrorKind.INVALID,
+            differing,
         )
     # Only after the applicant proved they know the registry data: whether a NIK has an account is not public.
     await _refuse_taken(ctx, reg.nik, reg.email)
 
     now = ctx.clock.now()
     account = Account(
-        member_id=uuid.uuid4().hex, nik=reg.nik, email=reg.email, phone=reg.phone,
-        full_name=entry.registered_name, birth_date=reg.birth_date, kpj_numbers=tuple(entry.kpj_numbers),
-        password_hash=await ctx.hashing.hash(reg.password), created_at=now,
+        member_id=uuid.uuid4().hex,
+        nik=reg.nik,
+        email=reg.email,
+        phone=reg.phone,
+        full_name=entry.registered_name,
+        birth_date=reg.birth_date,
+        kpj_numbers=tuple(entry.kpj_numbers),
+        password_hash=await ctx.hashing.hash(reg.password),
+        created_at=now,
     )
 
     async def work(tx: Tx) -> list[Issued]:
         await ctx.accounts.add(account, tx.session)
         tx.emit(
             AccountRegistered(
-                member_id=account.member_id, nik=account.nik, kpj_numbers=list(account.kpj_numbers),
-                full_name=account.full_name, email=account.email, phone=account.phone, registered_at=now,
+                member_id=account.member_id,
+                nik=account.nik,
+                kpj_numbers=list(account.kpj_numbers),
+                full_name=account.full_name,
+                email=account.email,
+                phone=account.phone,
+                registered_at=now,
+                client_address=client,
             ),
             subject=account.member_id,
         )
@@ -128,6 +156,8 @@ async def _refuse_taken(ctx: IdentityContext, nik: str, email: str) -> None:
     if await ctx.accounts.email_taken(email):
         REGISTRATIONS.labels("email_taken").inc()
         raise DomainError(
-            "email_taken", "this e-mail address belongs to another account", 409,
+            "email_taken",
+            "this e-mail address belongs to another account",
+            ErrorKind.CONFLICT,
             [FieldError("email", "email_taken", "this e-mail address belongs to another account")],
         )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from jmo_shared.auth import unauthorized
-from jmo_shared.errors import DomainError
+from jmo_shared.errors import DomainError, ErrorKind
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Tx
 
@@ -50,7 +50,7 @@ def account_locked(retry_after: timedelta) -> DomainError:
         "account_locked",
         f"too many failed logins: try again in {minutes} minute(s), or unlock it now by resetting your "
         "password (POST /v1/auth/password-reset: a code goes to your confirmed e-mail or phone)",
-        423,
+        ErrorKind.LOCKED,
         headers={"Retry-After": str(seconds)},
         extra={"retry_after": seconds, "unlock": "password_reset"},
     )
@@ -103,8 +103,11 @@ async def start_session(ctx: IdentityContext, account: Account) -> TokenPair:
     )
     secret = new_refresh_token()
     token = StoredRefreshToken(
-        token_hash=hash_refresh_token(secret), family_id=family.family_id, member_id=account.member_id,
-        expires_at=min(now + ctx.refresh_ttl, family.expires_at), used_at=None,
+        token_hash=hash_refresh_token(secret),
+        family_id=family.family_id,
+        member_id=account.member_id,
+        expires_at=min(now + ctx.refresh_ttl, family.expires_at),
+        used_at=None,
     )
 
     async def work(tx: Tx) -> None:
@@ -117,8 +120,10 @@ async def start_session(ctx: IdentityContext, account: Account) -> TokenPair:
 
 
 _REFUSALS = {
-    RefreshDecision.REUSED: ("refresh_token_reused",
-                             "this refresh token was already used: every session of this login is ended; log in again"),
+    RefreshDecision.REUSED: (
+        "refresh_token_reused",
+        "this refresh token was already used: every session of this login is ended; log in again",
+    ),
     RefreshDecision.REVOKED: ("refresh_token_revoked", "this session has ended; log in again"),
     RefreshDecision.EXPIRED: ("refresh_token_expired", "this session has expired; log in again"),
 }
@@ -144,10 +149,15 @@ async def refresh(ctx: IdentityContext, refresh_token: str) -> TokenPair:
             else:
                 await ctx.tokens.add_token(
                     StoredRefreshToken(
-                        token_hash=successor_hash, family_id=family.family_id, member_id=family.member_id,
-                        expires_at=min(now + ctx.refresh_ttl, family.expires_at), used_at=None,
+                        token_hash=successor_hash,
+                        family_id=family.family_id,
+                        member_id=family.member_id,
+                        expires_at=min(now + ctx.refresh_ttl, family.expires_at),
+                        used_at=None,
                     ),
-                    family.expires_at, now, tx.session,
+                    family.expires_at,
+                    now,
+                    tx.session,
                 )
         if decision is RefreshDecision.REUSED:
             await ctx.tokens.revoke_family(family.family_id, "reused", now, tx.session)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from jmo_shared.errors import DomainError, FieldError
+from jmo_shared.errors import DomainError, ErrorKind, FieldError
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Tx
 
@@ -21,12 +21,14 @@ log = get_logger(__name__)
 
 _TEXT = {
     CONFIRM_CONTACT: "Kode konfirmasi JMO Anda: {code}. Berlaku {minutes} menit. "
-                     "(Your JMO confirmation code; valid {minutes} minutes.)",
+    "(Your JMO confirmation code; valid {minutes} minutes.)",
     PASSWORD_RESET: "Kode reset kata sandi JMO: {code}. Berlaku {minutes} menit. Jika Anda tidak memintanya, "
-                    "abaikan pesan ini. (Your JMO password reset code.)",
+    "abaikan pesan ini. (Your JMO password reset code.)",
 }
-_RECOVERY_TEXT = ("Kode pemulihan akun JMO: {code}. Berlaku {minutes} menit. Kontak ini akan menggantikan "
-                  "kontak lama akun Anda. (Your JMO account recovery code.)")
+_RECOVERY_TEXT = (
+    "Kode pemulihan akun JMO: {code}. Berlaku {minutes} menit. Kontak ini akan menggantikan "
+    "kontak lama akun Anda. (Your JMO account recovery code.)"
+)
 _NEVER_SHARE = " Jangan berikan kode ini kepada siapa pun, termasuk petugas BPJS Ketenagakerjaan."
 
 
@@ -46,8 +48,15 @@ class CodeSent:
 
 
 async def issue(
-    ctx: IdentityContext, tx: Tx, *, challenge_id: str, member_id: str, purpose: str, channel: str,
-    destinations: Sequence[tuple[str, str]], verification_id: str | None = None,
+    ctx: IdentityContext,
+    tx: Tx,
+    *,
+    challenge_id: str,
+    member_id: str,
+    purpose: str,
+    channel: str,
+    destinations: Sequence[tuple[str, str]],
+    verification_id: str | None = None,
 ) -> Issued | timedelta:
     """A new code for the challenge (replacing an earlier one), or how long until one may be sent."""
     now = ctx.clock.now()
@@ -57,9 +66,16 @@ async def issue(
         return wait
     code = new_code()
     challenge = Challenge(
-        challenge_id=challenge_id, member_id=member_id, purpose=purpose, channel=channel,
-        destinations=tuple(destinations), code_hash=hash_code(ctx.code_pepper, challenge_id, code), attempts=0,
-        created_at=now, expires_at=now + ctx.code_policy.ttl, sent_at=ctx.code_policy.sends_after(previous, now),
+        challenge_id=challenge_id,
+        member_id=member_id,
+        purpose=purpose,
+        channel=channel,
+        destinations=tuple(destinations),
+        code_hash=hash_code(ctx.code_pepper, challenge_id, code),
+        attempts=0,
+        created_at=now,
+        expires_at=now + ctx.code_policy.ttl,
+        sent_at=ctx.code_policy.sends_after(previous, now),
         verification_id=verification_id,
     )
     await ctx.challenges.save(challenge, tx.session)
@@ -74,24 +90,35 @@ async def deliver(ctx: IdentityContext, issued: Issued) -> CodeSent:
     now = ctx.clock.now()
     for channel, address in c.destinations:
         await ctx.notifier.send(
-            Notification(member_id=c.member_id, channel=channel, destination=address, purpose=c.purpose,
-                         code=issued.code, text=template.format(code=issued.code, minutes=minutes),
-                         expires_at=c.expires_at),
+            Notification(
+                member_id=c.member_id,
+                channel=channel,
+                destination=address,
+                purpose=c.purpose,
+                code=issued.code,
+                text=template.format(code=issued.code, minutes=minutes),
+                expires_at=c.expires_at,
+            ),
             now,
         )
         CODES_SENT.labels(c.purpose, channel).inc()
     return CodeSent(
-        challenge_id=c.challenge_id, channel=c.channel,
+        challenge_id=c.challenge_id,
+        channel=c.channel,
         sent_to=[mask_contact(channel, address) for channel, address in c.destinations],
-        expires_at=c.expires_at, resend_after=math.ceil(ctx.code_policy.resend_cooldown.total_seconds()),
+        expires_at=c.expires_at,
+        resend_after=math.ceil(ctx.code_policy.resend_cooldown.total_seconds()),
     )
 
 
 def resend_refused(wait: timedelta) -> DomainError:
     seconds = max(1, math.ceil(wait.total_seconds()))
     return DomainError(
-        "code_resend_too_soon", f"a code was sent recently; you can ask for another in {seconds} seconds", 429,
-        headers={"Retry-After": str(seconds)}, extra={"retry_after": seconds},
+        "code_resend_too_soon",
+        f"a code was sent recently; you can ask for another in {seconds} seconds",
+        ErrorKind.RATE_LIMITED,
+        headers={"Retry-After": str(seconds)},
+        extra={"retry_after": seconds},
     )
 
 
@@ -103,7 +130,13 @@ class Redeemed:
 
 
 async def redeem(
-    ctx: IdentityContext, tx: Tx, challenge_id: str, code: str, *, purpose: str, member_id: str | None = None,
+    ctx: IdentityContext,
+    tx: Tx,
+    challenge_id: str,
+    code: str,
+    *,
+    purpose: str,
+    member_id: str | None = None,
 ) -> Redeemed:
     """Check a presented code inside the caller's transaction: spent on success, a try used when wrong.
 
@@ -125,11 +158,11 @@ async def redeem(
 
 
 _REFUSALS = {
-    Outcome.MISSING: (404, "no code is waiting to be confirmed here; ask for a new code"),
-    Outcome.WRONG: (422, "the code is wrong"),
-    Outcome.EXPIRED: (422, "the code has expired; ask for a new code"),
-    Outcome.EXHAUSTED: (422, "the code was entered wrongly too often; ask for a new code"),
-    Outcome.USED: (422, "this code was already used; ask for a new code if needed"),
+    Outcome.MISSING: (ErrorKind.NOT_FOUND, "no code is waiting to be confirmed here; ask for a new code"),
+    Outcome.WRONG: (ErrorKind.INVALID, "the code is wrong"),
+    Outcome.EXPIRED: (ErrorKind.INVALID, "the code has expired; ask for a new code"),
+    Outcome.EXHAUSTED: (ErrorKind.INVALID, "the code was entered wrongly too often; ask for a new code"),
+    Outcome.USED: (ErrorKind.INVALID, "this code was already used; ask for a new code if needed"),
 }
 
 
@@ -139,14 +172,15 @@ def record(purpose: str, outcome: Outcome) -> None:
 
 def refused(redeemed: Redeemed, purpose: str) -> DomainError:
     record(purpose, redeemed.outcome)
-    status, message = _REFUSALS[redeemed.outcome]
+    kind, message = _REFUSALS[redeemed.outcome]
     extra: dict[str, object] = {}
     if redeemed.outcome is Outcome.WRONG:
         extra["attempts_left"] = redeemed.attempts_left
         if redeemed.attempts_left == 0:
             message = "the code is wrong, and that was the last try; ask for a new code"
-    return DomainError(redeemed.outcome.value, message, status, [FieldError("code", redeemed.outcome.value, message)],
-                       extra=extra)
+    return DomainError(
+        redeemed.outcome.value, message, kind, [FieldError("code", redeemed.outcome.value, message)], extra=extra
+    )
 
 
 def accepted(purpose: str) -> None:

@@ -38,8 +38,13 @@ async def issue_registration_codes(ctx: IdentityContext, tx: Tx, account: Accoun
     issued = []
     for channel in ("email", "phone"):
         result = await codes.issue(
-            ctx, tx, challenge_id=challenge_id(account.member_id, channel), member_id=account.member_id,
-            purpose=CONFIRM_CONTACT, channel=channel, destinations=[(channel, account.contact(channel))],
+            ctx,
+            tx,
+            challenge_id=challenge_id(account.member_id, channel),
+            member_id=account.member_id,
+            purpose=CONFIRM_CONTACT,
+            channel=channel,
+            destinations=[(channel, account.contact(channel))],
         )
         if isinstance(result, Issued):
             issued.append(result)
@@ -83,8 +88,12 @@ async def change_contact(ctx: IdentityContext, member_id: str, channel: str, val
     new = normalise_contact(channel, value)
     if new is None:
         code, what = ("invalid_email", "e-mail address") if channel == "email" else ("invalid_phone", "mobile number")
-        raise DomainError("validation_failed", "the request has invalid fields", 422,
-                          [FieldError("value", code, f"not a valid {what}")])
+        raise DomainError(
+            "validation_failed",
+            "the request has invalid fields",
+            ErrorKind.INVALID,
+            [FieldError("value", code, f"not a valid {what}")],
+        )
     if new == account.contact(channel) and account.confirmed(channel):
         raise DomainError("contact_unchanged", f"this is already your confirmed {channel}", ErrorKind.CONFLICT)
     if channel == "email" and await ctx.accounts.email_taken_by_other(new, member_id):
@@ -95,8 +104,13 @@ async def change_contact(ctx: IdentityContext, member_id: str, channel: str, val
 async def _send(ctx: IdentityContext, member_id: str, channel: str, destination: str) -> CodeSent:
     async def work(tx: Tx):
         return await codes.issue(
-            ctx, tx, challenge_id=challenge_id(member_id, channel), member_id=member_id, purpose=CONFIRM_CONTACT,
-            channel=channel, destinations=[(channel, destination)],
+            ctx,
+            tx,
+            challenge_id=challenge_id(member_id, channel),
+            member_id=member_id,
+            purpose=CONFIRM_CONTACT,
+            channel=channel,
+            destinations=[(channel, destination)],
         )
 
     result = await ctx.db.transaction(work)
@@ -110,8 +124,9 @@ async def confirm(ctx: IdentityContext, member_id: str, channel: str, code: str)
     now = ctx.clock.now()
 
     async def work(tx: Tx) -> tuple[codes.Redeemed, bool]:
-        redeemed = await codes.redeem(ctx, tx, challenge_id(member_id, channel), code,
-                                      purpose=CONFIRM_CONTACT, member_id=member_id)
+        redeemed = await codes.redeem(
+            ctx, tx, challenge_id(member_id, channel), code, purpose=CONFIRM_CONTACT, member_id=member_id
+        )
         if redeemed.outcome is not Outcome.OK:
             return redeemed, False
         assert redeemed.challenge is not None
@@ -138,17 +153,23 @@ async def confirm(ctx: IdentityContext, member_id: str, channel: str, code: str)
     return await _account(ctx, member_id)
 
 
-def contact_changed(account: Account, cause: str, now: datetime, restricted_until: datetime | None = None
-                    ) -> ContactChanged:
+def contact_changed(
+    account: Account, cause: str, now: datetime, restricted_until: datetime | None = None
+) -> ContactChanged:
     return ContactChanged(
-        member_id=account.member_id, nik=account.nik, email=account.email, phone=account.phone, cause=cause,
-        changed_at=now, restricted_until=restricted_until,
+        member_id=account.member_id,
+        nik=account.nik,
+        email=account.email,
+        phone=account.phone,
+        cause=cause,
+        changed_at=now,
+        restricted_until=restricted_until,
     )
 
 
 def _email_taken(field: str) -> DomainError:
     message = "this e-mail address belongs to another account"
-    return DomainError("email_taken", message, 409, [FieldError(field, "email_taken", message)])
+    return DomainError("email_taken", message, ErrorKind.CONFLICT, [FieldError(field, "email_taken", message)])
 
 
 @dataclass(frozen=True)

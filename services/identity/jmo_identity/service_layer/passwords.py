@@ -34,15 +34,20 @@ async def check_current_password(ctx: IdentityContext, account: Account, passwor
     if not await ctx.hashing.verify(account.password_hash, password):
         await ctx.login_failures.record(key, now, ctx.lockout.keep(), ctx.lockout.window)
         message = "the current password is wrong"
-        raise DomainError("current_password_wrong", message, 422,
-                          [FieldError(field, "current_password_wrong", message)])
+        raise DomainError(
+            "current_password_wrong", message, ErrorKind.INVALID, [FieldError(field, "current_password_wrong", message)]
+        )
 
 
 def check_new_password(ctx: IdentityContext, password: str, *, nik: str, email: str, field: str) -> None:
     problems = ctx.password_policy.problems(password, nik=nik, email=email)
     if problems:
-        raise DomainError("validation_failed", "the new password is not acceptable", 422,
-                          [FieldError(field, p.code, p.message) for p in problems])
+        raise DomainError(
+            "validation_failed",
+            "the new password is not acceptable",
+            ErrorKind.INVALID,
+            [FieldError(field, p.code, p.message) for p in problems],
+        )
 
 
 async def change_password(ctx: IdentityContext, member_id: str, current: str, new: str) -> TokenPair:
@@ -52,8 +57,12 @@ async def change_password(ctx: IdentityContext, member_id: str, current: str, ne
     await check_current_password(ctx, account, current, field="current_password")
     check_new_password(ctx, new, nik=account.nik, email=account.email, field="new_password")
     if new == current:
-        raise DomainError("password_unchanged", "choose a password different from the current one", 422,
-                          [FieldError("new_password", "password_unchanged", "same as the current password")])
+        raise DomainError(
+            "password_unchanged",
+            "choose a password different from the current one",
+            ErrorKind.INVALID,
+            [FieldError("new_password", "password_unchanged", "same as the current password")],
+        )
     new_hash = await ctx.hashing.hash(new)
     now = ctx.clock.now()
 
@@ -78,8 +87,12 @@ async def request_reset(ctx: IdentityContext, email: str, client: str) -> int:
     ttl = int(ctx.code_policy.ttl.total_seconds())
     canonical = normalise_email(email)
     if canonical is None:
-        raise DomainError("validation_failed", "the request has invalid fields", 422,
-                          [FieldError("email", "invalid_email", "not a valid e-mail address")])
+        raise DomainError(
+            "validation_failed",
+            "the request has invalid fields",
+            ErrorKind.INVALID,
+            [FieldError("email", "invalid_email", "not a valid e-mail address")],
+        )
     account = await ctx.accounts.by_email(canonical)
     if account is None:
         PASSWORD_CHANGES.labels("reset_request", "no_account").inc()
@@ -93,8 +106,13 @@ async def request_reset(ctx: IdentityContext, email: str, client: str) -> int:
 
     async def work(tx: Tx):
         return await codes.issue(
-            ctx, tx, challenge_id=f"{account.member_id}:{PASSWORD_RESET}", member_id=account.member_id,
-            purpose=PASSWORD_RESET, channel="confirmed", destinations=destinations,
+            ctx,
+            tx,
+            challenge_id=f"{account.member_id}:{PASSWORD_RESET}",
+            member_id=account.member_id,
+            purpose=PASSWORD_RESET,
+            channel="confirmed",
+            destinations=destinations,
         )
 
     issued = await ctx.db.transaction(work)
@@ -110,7 +128,7 @@ def _reset_refused() -> DomainError:
     # One answer for every way it fails (unknown e-mail, no code, wrong, expired, used up): the
     # member asks for a new code either way, and nobody learns which addresses have accounts.
     message = "the code is wrong, expired or used up; ask for a new code"
-    return DomainError("code_invalid", message, 422, [FieldError("code", "code_invalid", message)])
+    return DomainError("code_invalid", message, ErrorKind.INVALID, [FieldError("code", "code_invalid", message)])
 
 
 async def confirm_reset(ctx: IdentityContext, email: str, code: str, new_password: str, client: str) -> None:
@@ -125,8 +143,9 @@ async def confirm_reset(ctx: IdentityContext, email: str, code: str, new_passwor
     now = ctx.clock.now()
 
     async def work(tx: Tx) -> codes.Redeemed:
-        redeemed = await codes.redeem(ctx, tx, f"{account.member_id}:{PASSWORD_RESET}", code,
-                                      purpose=PASSWORD_RESET, member_id=account.member_id)
+        redeemed = await codes.redeem(
+            ctx, tx, f"{account.member_id}:{PASSWORD_RESET}", code, purpose=PASSWORD_RESET, member_id=account.member_id
+        )
         if redeemed.outcome is Outcome.OK:
             await ctx.accounts.set_password_hash(account.member_id, new_hash, tx.session)
             await ctx.tokens.revoke_member(account.member_id, "password_reset", now, tx.session)

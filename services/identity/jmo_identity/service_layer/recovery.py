@@ -43,11 +43,20 @@ class Recovered:
 
 
 def _invalid(field: str, code: str, message: str) -> DomainError:
-    return DomainError("validation_failed", "the request has invalid fields", 422, [FieldError(field, code, message)])
+    return DomainError(
+        "validation_failed", "the request has invalid fields", ErrorKind.INVALID, [FieldError(field, code, message)]
+    )
 
 
 async def start(
-    ctx: IdentityContext, *, nik: str, birth_date: date, channel: str, contact: str, selfie: bytes, client: str,
+    ctx: IdentityContext,
+    *,
+    nik: str,
+    birth_date: date,
+    channel: str,
+    contact: str,
+    selfie: bytes,
+    client: str,
 ) -> CodeSent:
     """Check who is asking; send a code to the new contact. The code's challenge id is the recovery id."""
     await throttling.check_and_count(ctx, throttling.RECOVERY, client)
@@ -56,46 +65,79 @@ async def start(
         raise _invalid("nik", "invalid_nik", "not a valid NIK")
     new_contact = normalise_contact(channel, contact)
     if new_contact is None:
-        raise _invalid("contact", f"invalid_{channel}",
-                       "not a valid e-mail address" if channel == "email" else "not a valid Indonesian mobile number")
+        raise _invalid(
+            "contact",
+            f"invalid_{channel}",
+            "not a valid e-mail address" if channel == "email" else "not a valid Indonesian mobile number",
+        )
 
     account = await ctx.accounts.by_nik(valid_nik)
     if account is None or account.birth_date != birth_date:
         RECOVERIES.labels("identity_mismatch").inc()
         # One answer for "no account" and "wrong birth date": neither may be learnt from here.
-        raise DomainError("recovery_identity_mismatch",
-                          "the NIK and birth date do not match an account; check them against your KTP", ErrorKind.INVALID)
+        raise DomainError(
+            "recovery_identity_mismatch",
+            "the NIK and birth date do not match an account; check them against your KTP",
+            ErrorKind.INVALID,
+        )
     if channel == "email" and await ctx.accounts.email_taken_by_other(new_contact, account.member_id):
         message = "this e-mail address belongs to another account"
-        raise DomainError("email_taken", message, 409, [FieldError("contact", "email_taken", message)])
+        raise DomainError("email_taken", message, ErrorKind.CONFLICT, [FieldError("contact", "email_taken", message)])
 
     verification = await biometrics.compare(
-        ctx, member_id=account.member_id, nik=account.nik, purpose=ACCOUNT_RECOVERY, selfie=selfie, emit=False,
+        ctx,
+        member_id=account.member_id,
+        nik=account.nik,
+        purpose=ACCOUNT_RECOVERY,
+        selfie=selfie,
+        emit=False,
     )
     if not verification.matched:
         RECOVERIES.labels("face_not_matched").inc()
-        message = ("the selfie does not match your KTP photo; take it again facing the camera in good light, "
-                   "or verify with a video call")
-        raise DomainError("face_not_matched", message, 422, [FieldError("selfie", "face_not_matched", message)],
-                          extra={"fallback": "video_call"})
+        message = (
+            "the selfie does not match your KTP photo; take it again facing the camera in good light, "
+            "or verify with a video call"
+        )
+        raise DomainError(
+            "face_not_matched",
+            message,
+            ErrorKind.INVALID,
+            [FieldError("selfie", "face_not_matched", message)],
+            extra={"fallback": "video_call"},
+        )
 
     async def work(tx: Tx):
         return await codes.issue(
-            ctx, tx, challenge_id=uuid.uuid4().hex, member_id=account.member_id, purpose=RECOVERY, channel=channel,
-            destinations=[(channel, new_contact)], verification_id=verification.verification_id,
+            ctx,
+            tx,
+            challenge_id=uuid.uuid4().hex,
+            member_id=account.member_id,
+            purpose=RECOVERY,
+            channel=channel,
+            destinations=[(channel, new_contact)],
+            verification_id=verification.verification_id,
         )
 
     issued = await ctx.db.transaction(work)
     assert isinstance(issued, Issued)  # a fresh challenge id has no earlier sends
     sent = await codes.deliver(ctx, issued)
     RECOVERIES.labels("code_sent").inc()
-    log.info("account_recovery_started", member_id=account.member_id, channel=channel,
-             verification_id=verification.verification_id)
+    log.info(
+        "account_recovery_started",
+        member_id=account.member_id,
+        channel=channel,
+        verification_id=verification.verification_id,
+    )
     return sent
 
 
 async def confirm(
-    ctx: IdentityContext, *, recovery_id: str, code: str, new_password: str | None, client: str,
+    ctx: IdentityContext,
+    *,
+    recovery_id: str,
+    code: str,
+    new_password: str | None,
+    client: str,
 ) -> Recovered:
     """The code from the new contact: it replaces the old one; every session ends; ContactChanged goes out."""
     await throttling.check(ctx, throttling.RECOVERY, client)
@@ -123,15 +165,18 @@ async def confirm(
         ended = await ctx.tokens.revoke_member(account.member_id, "account_recovery", now, tx.session)
         after = await ctx.accounts.by_id(account.member_id, tx.session)
         assert after is not None
-        tx.emit(contact_changed(after, "recovery", now, restricted_until=after.restricted_until),
-                subject=account.member_id)
+        tx.emit(
+            contact_changed(after, "recovery", now, restricted_until=after.restricted_until), subject=account.member_id
+        )
         return redeemed, Recovered(after, ended)
 
     try:
         redeemed, recovered = await ctx.db.transaction(work)
     except DuplicateKeyError:
         message = "this e-mail address now belongs to another account; start again with another"
-        raise DomainError("email_taken", message, 409, [FieldError("code", "email_taken", message)]) from None
+        raise DomainError(
+            "email_taken", message, ErrorKind.CONFLICT, [FieldError("code", "email_taken", message)]
+        ) from None
     if recovered is None:
         await throttling.count(ctx, throttling.RECOVERY, client)
         RECOVERIES.labels("code_refused").inc()
@@ -141,6 +186,11 @@ async def confirm(
     for email in {account.email, recovered.account.email}:
         await ctx.login_failures.clear(login_key(email))
     RECOVERIES.labels("recovered").inc()
-    log.info("account_recovered", member_id=account.member_id, channel=challenge.channel,
-             sessions_ended=recovered.sessions_ended, restricted_until=until.isoformat())
+    log.info(
+        "account_recovered",
+        member_id=account.member_id,
+        channel=challenge.channel,
+        sessions_ended=recovered.sessions_ended,
+        restricted_until=until.isoformat(),
+    )
     return recovered

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from jmo_shared.errors import DomainError
+from jmo_shared.errors import DomainError, ErrorKind
 
 from ..adapters.attempt_store import client_key
 from ..metrics import CLIENT_THROTTLED
@@ -29,7 +29,7 @@ def too_many_attempts(retry_after: timedelta, whose: str = "from your network") 
     return DomainError(
         "too_many_attempts",
         f"too many attempts {whose}; try again in {minutes} minute(s)",
-        429,
+        ErrorKind.RATE_LIMITED,
         headers={"Retry-After": str(seconds)},
         extra={"retry_after": seconds},
     )

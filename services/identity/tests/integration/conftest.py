@@ -26,7 +26,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
-from jmo_identity.bootstrap import create_api, create_worker
+from jmo_identity.entrypoints.api import create_api
+from jmo_identity.entrypoints.worker import create_worker
 from jmo_identity.settings import IdentitySettings
 from jmo_shared.events import Address, CloudEvent, MemberRegistered, PersonRecorded
 from jmo_shared.testing import eventually, publish
@@ -62,8 +63,12 @@ class Person:
 
     def registration(self, **overrides: object) -> dict:
         body = {
-            "nik": self.nik, "kpj": self.kpjs[0], "full_name": self.full_name,
-            "birth_date": self.birth_date.isoformat(), "email": self.email, "phone": self.phone,
+            "nik": self.nik,
+            "kpj": self.kpjs[0],
+            "full_name": self.full_name,
+            "birth_date": self.birth_date.isoformat(),
+            "email": self.email,
+            "phone": self.phone,
             "password": self.password,
         }
         body.update(overrides)
@@ -72,16 +77,25 @@ class Person:
     def card_events(self) -> list[MemberRegistered]:
         return [
             MemberRegistered(
-                nik=self.nik, kpj=kpj, full_name=self.full_name.upper(), birth_date=self.birth_date,
-                employer_id=f"EMP{i}", employer_name=f"PT Uji {i}", registered_on=date(2015 + i, 1, 1),
+                nik=self.nik,
+                kpj=kpj,
+                full_name=self.full_name.upper(),
+                birth_date=self.birth_date,
+                employer_id=f"EMP{i}",
+                employer_name=f"PT Uji {i}",
+                registered_on=date(2015 + i, 1, 1),
             )
             for i, kpj in enumerate(self.kpjs)
         ]
 
     def person_event(self, photo: bytes = b"") -> PersonRecorded:
         return PersonRecorded(
-            nik=self.nik, kk_number="3171" + "".join(random.choices(string.digits, k=12)),
-            full_name=self.full_name, birth_place="Jakarta", birth_date=self.birth_date, sex=self.sex,
+            nik=self.nik,
+            kk_number="3171" + "".join(random.choices(string.digits, k=12)),
+            full_name=self.full_name,
+            birth_place="Jakarta",
+            birth_date=self.birth_date,
+            sex=self.sex,
             address=Address(street="Jl. Uji 1", province="DKI Jakarta"),
             photo_jpeg_b64=base64.b64encode(photo).decode(),
         )
@@ -93,8 +107,9 @@ def new_person(sex: str | None = None, cards: int = 2) -> Person:
     day = born.day + (40 if sex == "F" else 0)
     nik = f"{REGION}{day:02d}{born.month:02d}{born.year % 100:02d}{random.randint(1, 9999):04d}"
     kpjs = ["".join(random.choices(string.digits, k=11)) for _ in range(cards)]
-    return Person(nik=nik, kpjs=kpjs, full_name=f"{_syllables(2).title()} {_syllables(3).title()}",
-                  birth_date=born, sex=sex)
+    return Person(
+        nik=nik, kpjs=kpjs, full_name=f"{_syllables(2).title()} {_syllables(3).title()}", birth_date=born, sex=sex
+    )
 
 
 @pytest.fixture(scope="module")
@@ -107,12 +122,17 @@ def settings_overrides() -> dict:
 def identity_settings(infra, settings_overrides: dict) -> IdentitySettings:
     db = f"t_identity_{uuid.uuid4().hex[:10]}"
     values = dict(
-        mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap, db_name=db,
-        consumer_group_prefix=f"test-{db}", jwks_json=None, signing_key_pem=None,
+        mongodb_uri=infra.mongo_uri,
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        db_name=db,
+        consumer_group_prefix=f"test-{db}",
+        jwks_json=None,
+        signing_key_pem=None,
         login_failure_delay_step_seconds=0.05,
         # Every request here comes from 127.0.0.1, and register_when_known asks until the registry
         # projection arrived: each early ask is a refused registration (limits: their own module).
-        client_registration_max_refusals=100_000, registration_nik_max_refusals=100_000,
+        client_registration_max_refusals=100_000,
+        registration_nik_max_refusals=100_000,
     )
     values.update(settings_overrides)
     return IdentitySettings(**values)
@@ -161,8 +181,9 @@ def feed(infra) -> Callable:
 def register_when_known(api: httpx.AsyncClient) -> Callable:
     """POST /v1/accounts once the worker has projected the person (any answer but not_in_registry)."""
 
-    async def register(body: dict, timeout: float = 90, wait_for: tuple[str, ...] = ("not_in_registry",)
-                       ) -> httpx.Response:
+    async def register(
+        body: dict, timeout: float = 90, wait_for: tuple[str, ...] = ("not_in_registry",)
+    ) -> httpx.Response:
         async def attempt() -> httpx.Response | None:
             resp = await api.post("/v1/accounts", json=body)
             return None if resp.status_code == 422 and resp.json()["code"] in wait_for else resp

@@ -51,15 +51,21 @@ async def test_each_field_that_differs_from_the_registries_is_named(api, feed, p
     await feed(*person.card_events(), person.person_event())
 
     resp = await register_when_known(
-        person.registration(kpj="00000000000", full_name=person.full_name + " Putra",
-                            birth_date=person.birth_date.replace(year=person.birth_date.year - 1).isoformat())
+        person.registration(
+            kpj="00000000000",
+            full_name=person.full_name + " Putra",
+            birth_date=person.birth_date.replace(year=person.birth_date.year - 1).isoformat(),
+        )
     )
 
     assert resp.status_code == 422
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert resp.json()["code"] == "registry_mismatch"
-    assert codes(resp) == {"kpj": "kpj_not_registered_to_nik", "full_name": "name_differs",
-                           "birth_date": "birth_date_differs"}
+    assert codes(resp) == {
+        "kpj": "kpj_not_registered_to_nik",
+        "full_name": "name_differs",
+        "birth_date": "birth_date_differs",
+    }
     assert person.full_name not in resp.text  # registry values are never echoed
 
 
@@ -89,7 +95,9 @@ async def test_an_unknown_nik_is_not_in_registry(api, people):
     resp = await api.post("/v1/accounts", json=people().registration())
     assert resp.status_code == 422 and resp.json()["code"] == "not_in_registry"
     assert [(e["field"], e["code"]) for e in resp.json()["errors"]] == [
-        ("nik", "unknown_to_membership_registry"), ("nik", "unknown_to_population_registry")]
+        ("nik", "unknown_to_membership_registry"),
+        ("nik", "unknown_to_population_registry"),
+    ]
 
 
 async def test_membership_alone_is_not_enough(api, feed, people):
@@ -127,13 +135,18 @@ async def test_malformed_fields_are_all_reported_before_any_registry_lookup(api,
     person = people()
     resp = await api.post(
         "/v1/accounts",
-        json=person.registration(nik="1234567890123456", phone="021-555-1234", email="not-an-email",
-                                 password=person.nik),
+        json=person.registration(
+            nik="1234567890123456", phone="021-555-1234", email="not-an-email", password=person.nik
+        ),
     )
     assert resp.status_code == 422 and resp.json()["code"] == "validation_failed"
     found = {(e["field"], e["code"]) for e in resp.json()["errors"]}
-    assert {("nik", "invalid_nik"), ("phone", "invalid_phone"), ("email", "invalid_email"),
-            ("password", "all_digits")} <= found
+    assert {
+        ("nik", "invalid_nik"),
+        ("phone", "invalid_phone"),
+        ("email", "invalid_email"),
+        ("password", "all_digits"),
+    } <= found
 
 
 @pytest.mark.parametrize(
@@ -169,8 +182,14 @@ async def test_operational_endpoints_and_openapi(api, worker):
     assert "http_requests_total" in (await api.get("/metrics")).text
     assert "consumer_events_total" in (await worker.get("/metrics")).text
     paths = (await api.get("/openapi.json")).json()["paths"]
-    assert {"/v1/accounts", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/logout", "/.well-known/jwks.json",
-            "/v1/biometrics/verifications"} <= set(paths)
+    assert {
+        "/v1/accounts",
+        "/v1/auth/login",
+        "/v1/auth/refresh",
+        "/v1/auth/logout",
+        "/.well-known/jwks.json",
+        "/v1/biometrics/verifications",
+    } <= set(paths)
 
 
 async def _ready(client):

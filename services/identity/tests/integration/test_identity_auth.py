@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from jmo_identity.bootstrap import create_api
+from jmo_identity.entrypoints.api import create_api
 from jmo_shared.auth import JwksVerifier
 from jmo_shared.errors import DomainError
 
@@ -43,8 +43,9 @@ async def test_login_issues_an_es256_token_that_the_jwks_verifies(api, member, i
     assert body["token_type"] == "Bearer" and body["expires_in"] == 600 and body["refresh_token"]
 
     jwks = (await api.get("/.well-known/jwks.json")).json()
-    verifier = JwksVerifier(None, identity_settings.jwt_issuer, identity_settings.jwt_audience,
-                            static_jwks=json.dumps(jwks))
+    verifier = JwksVerifier(
+        None, identity_settings.jwt_issuer, identity_settings.jwt_audience, static_jwks=json.dumps(jwks)
+    )
     principal = await verifier.verify(body["access_token"])
     assert principal.member_id == member.member_id and principal.nik == member.nik
     assert principal.roles == frozenset({"member"}) and principal.token_id
@@ -62,8 +63,12 @@ async def test_a_token_from_another_issuer_is_refused(api, member, identity_sett
     from jmo_shared.testing import TokenIssuer
 
     forged = TokenIssuer().headers(member.member_id, member.nik)
-    resp = await api.post("/v1/biometrics/verifications", headers=forged,
-                          files={"selfie": ("s.jpg", b"x", "image/jpeg")}, data={"purpose": "claim"})
+    resp = await api.post(
+        "/v1/biometrics/verifications",
+        headers=forged,
+        files={"selfie": ("s.jpg", b"x", "image/jpeg")},
+        data={"purpose": "claim"},
+    )
     assert resp.status_code == 401 and resp.json()["code"] == "invalid_token"
 
 
@@ -144,8 +149,9 @@ async def test_a_restart_keeps_the_signing_key(api, member, identity_settings, r
     token = (await login(api, member.email, member.password)).json()["access_token"]
     async with run_app(create_api(identity_settings)) as restarted:
         jwks = (await restarted.get("/.well-known/jwks.json")).json()
-    verifier = JwksVerifier(None, identity_settings.jwt_issuer, identity_settings.jwt_audience,
-                            static_jwks=json.dumps(jwks))
+    verifier = JwksVerifier(
+        None, identity_settings.jwt_issuer, identity_settings.jwt_audience, static_jwks=json.dumps(jwks)
+    )
     assert (await verifier.verify(token)).member_id == member.member_id
 
 
@@ -163,8 +169,9 @@ async def test_a_configured_pem_key_becomes_current_and_the_previous_stays_publi
         new_token = (await login(rotated, member.email, member.password)).json()["access_token"]
         jwks = (await rotated.get("/.well-known/jwks.json")).json()
     assert len(jwks["keys"]) == 2
-    verifier = JwksVerifier(None, identity_settings.jwt_issuer, identity_settings.jwt_audience,
-                            static_jwks=json.dumps(jwks))
+    verifier = JwksVerifier(
+        None, identity_settings.jwt_issuer, identity_settings.jwt_audience, static_jwks=json.dumps(jwks)
+    )
     assert (await verifier.verify(old_token)).member_id == member.member_id
     assert (await verifier.verify(new_token)).member_id == member.member_id
     with pytest.raises(DomainError):

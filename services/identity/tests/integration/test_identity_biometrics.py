@@ -40,8 +40,9 @@ def auth(member: dict[str, str]) -> dict[str, str]:
 
 
 async def verify(api, member, image: bytes, purpose: str = "claim", name: str = "selfie.jpg"):
-    return await api.post(PATH, headers=auth(member), files={"selfie": (name, image, "image/jpeg")},
-                          data={"purpose": purpose})
+    return await api.post(
+        PATH, headers=auth(member), files={"selfie": (name, image, "image/jpeg")}, data={"purpose": purpose}
+    )
 
 
 def blank_png() -> bytes:
@@ -69,11 +70,15 @@ async def test_the_same_person_matches_and_faceverified_is_emitted(api, person_a
     # The verification_id is the match signed with identity's published key, for the other services.
     assertion = await signed_assertion(api, body["verification_id"])
     assert (assertion["sub"], assertion["nik"], assertion["purpose"]) == (
-        person_a["member_id"], person_a["nik"], "claim")
+        person_a["member_id"],
+        person_a["nik"],
+        "claim",
+    )
     assert assertion["score"] == body["score"] and assertion["model"] == body["model_version"]
     assert assertion["exp"] - assertion["iat"] in (599, 600, 601)
-    event = await events.find(lambda e: e.type == FaceVerified.event_type
-                              and e.data["verification_id"] == assertion["jti"])
+    event = await events.find(
+        lambda e: e.type == FaceVerified.event_type and e.data["verification_id"] == assertion["jti"]
+    )
     data = FaceVerified.model_validate(event.data)
     assert (data.member_id, data.nik, data.purpose) == (person_a["member_id"], person_a["nik"], "claim")
     assert data.score == body["score"] and data.expires_at.isoformat().startswith(body["expires_at"][:16])
@@ -103,8 +108,9 @@ async def test_another_person_does_not_match_and_emits_only_the_refusal(api, per
     body = resp.json()
     assert body["matched"] is False and body["score"] < body["threshold"]
     # No FaceVerified; a FaceMatchRefused for the risk service's burst rules (no verification id in it).
-    refused = await events.find(lambda e: e.type == "jht.identity.FaceMatchRefused.v1"
-                                and e.data["nik"] == person_a.nik)
+    refused = await events.find(
+        lambda e: e.type == "jht.identity.FaceMatchRefused.v1" and e.data["nik"] == person_a["nik"]
+    )
     assert refused.data["outcome"] == "not_matched" and refused.data["client_address"]
     await events.absent(lambda e: e.data.get("verification_id") == body["verification_id"], seconds=3)
 
@@ -192,7 +198,8 @@ async def test_the_ktp_photo_or_a_copy_of_it_is_not_a_selfie(api, person_a, phot
         "resized": image.resize((image.width * 2, image.height * 2)),
         "brighter": ImageEnhance.Brightness(image.resize((image.width * 2, image.height * 2))).enhance(1.25),
         "cropped": image.crop((30, 20, image.width - 30, image.height - 20)).resize(
-            (image.width * 2, image.height * 2)),
+            (image.width * 2, image.height * 2)
+        ),
     }
     for name, copy in copies.items():
         buf = io.BytesIO()

@@ -106,15 +106,18 @@ async def test_changing_the_email_needs_the_password_and_a_code_to_the_new_addre
     events = await tap(IDENTITY_EVENTS)
     new_email = f"baru{uuid.uuid4().hex[:10]}@example.co.id"
 
-    no_password = await api.post(CHANGES, headers=person.auth,
-                                 json={"channel": "email", "value": new_email, "password": "not-my-password-1"})
+    no_password = await api.post(
+        CHANGES, headers=person.auth, json={"channel": "email", "value": new_email, "password": "not-my-password-1"}
+    )
     assert no_password.status_code == 422 and no_password.json()["code"] == "current_password_wrong"
-    bad = await api.post(CHANGES, headers=person.auth,
-                         json={"channel": "email", "value": "not an address", "password": person.password})
+    bad = await api.post(
+        CHANGES, headers=person.auth, json={"channel": "email", "value": "not an address", "password": person.password}
+    )
     assert bad.status_code == 422 and bad.json()["errors"][0]["code"] == "invalid_email"
 
-    sent = await api.post(CHANGES, headers=person.auth,
-                          json={"channel": "email", "value": new_email.upper(), "password": person.password})
+    sent = await api.post(
+        CHANGES, headers=person.auth, json={"channel": "email", "value": new_email.upper(), "password": person.password}
+    )
     assert sent.status_code == 202, sent.text
     assert sent.json()["sent_to"] == [new_email[:2] + "***@example.co.id"]
     # Until the code comes back the old address stays the account's.
@@ -130,7 +133,11 @@ async def test_changing_the_email_needs_the_password_and_a_code_to_the_new_addre
     event = await events.find(lambda e: e.type == ContactChanged.event_type and e.subject == person.member_id)
     data = ContactChanged.model_validate(event.data)
     assert (data.email, data.phone, data.cause, data.restricted_until) == (
-        new_email, e164(person.phone), "confirmation", None)
+        new_email,
+        e164(person.phone),
+        "confirmation",
+        None,
+    )
 
     old = await api.post("/v1/auth/login", json={"email": person.email, "password": person.password})
     assert old.status_code == 401
@@ -140,8 +147,9 @@ async def test_changing_the_email_needs_the_password_and_a_code_to_the_new_addre
 
 async def test_an_email_of_another_account_cannot_be_taken(api, enrol):
     alice, bob = await enrol(), await enrol()
-    resp = await api.post(CHANGES, headers=bob.auth,
-                          json={"channel": "email", "value": alice.email, "password": bob.password})
+    resp = await api.post(
+        CHANGES, headers=bob.auth, json={"channel": "email", "value": alice.email, "password": bob.password}
+    )
     assert resp.status_code == 409 and resp.json()["code"] == "email_taken"
 
 

@@ -29,8 +29,9 @@ async def refresh(api, token: str):
 
 async def confirm_email(api, person, outbox) -> None:
     code = await outbox.code(person.email, "confirm_contact")
-    resp = await api.post("/v1/accounts/me/contact/verifications/confirm", headers=person.auth,
-                          json={"channel": "email", "code": code})
+    resp = await api.post(
+        "/v1/accounts/me/contact/verifications/confirm", headers=person.auth, json={"channel": "email", "code": code}
+    )
     assert resp.status_code == 200, resp.text
 
 
@@ -42,19 +43,26 @@ async def test_a_password_change_needs_the_current_one_and_ends_every_other_logi
     person = await enrol()
     other_device = (await login(api, person.email, person.password)).json()
 
-    wrong = await api.post(CHANGE, headers=person.auth,
-                           json={"current_password": "not-the-password-9", "new_password": NEW_PASSWORD})
+    wrong = await api.post(
+        CHANGE, headers=person.auth, json={"current_password": "not-the-password-9", "new_password": NEW_PASSWORD}
+    )
     assert wrong.status_code == 422 and wrong.json()["code"] == "current_password_wrong"
-    weak = await api.post(CHANGE, headers=person.auth,
-                          json={"current_password": person.password, "new_password": "password123"})
+    weak = await api.post(
+        CHANGE, headers=person.auth, json={"current_password": person.password, "new_password": "password123"}
+    )
     assert weak.status_code == 422 and weak.json()["errors"][0] == {
-        "field": "new_password", "code": "too_common", "message": "this password is too common; choose another"}
-    same = await api.post(CHANGE, headers=person.auth,
-                          json={"current_password": person.password, "new_password": person.password})
+        "field": "new_password",
+        "code": "too_common",
+        "message": "this password is too common; choose another",
+    }
+    same = await api.post(
+        CHANGE, headers=person.auth, json={"current_password": person.password, "new_password": person.password}
+    )
     assert same.status_code == 422 and same.json()["code"] == "password_unchanged"
 
-    changed = await api.post(CHANGE, headers=person.auth,
-                             json={"current_password": person.password, "new_password": NEW_PASSWORD})
+    changed = await api.post(
+        CHANGE, headers=person.auth, json={"current_password": person.password, "new_password": NEW_PASSWORD}
+    )
     assert changed.status_code == 200, changed.text
     fresh = changed.json()
     assert fresh["access_token"] and fresh["refresh_token"]
@@ -99,11 +107,14 @@ async def test_a_reset_sets_the_password_and_ends_every_session(api, enrol, outb
     await api.post(RESET, json={"email": person.email})
     code = await outbox.code(person.email, "password_reset")
 
-    wrong = await api.post(RESET_CONFIRM, json={"email": person.email, "code": f"{(int(code) + 1) % 10**6:06d}",
-                                                "new_password": NEW_PASSWORD})
+    wrong = await api.post(
+        RESET_CONFIRM,
+        json={"email": person.email, "code": f"{(int(code) + 1) % 10**6:06d}", "new_password": NEW_PASSWORD},
+    )
     assert wrong.status_code == 422 and wrong.json()["code"] == "code_invalid"
-    stranger = await api.post(RESET_CONFIRM, json={"email": "x." + person.email, "code": code,
-                                                   "new_password": NEW_PASSWORD})
+    stranger = await api.post(
+        RESET_CONFIRM, json={"email": "x." + person.email, "code": code, "new_password": NEW_PASSWORD}
+    )
     assert comparable(stranger) == comparable(wrong)
     weak = await api.post(RESET_CONFIRM, json={"email": person.email, "code": code, "new_password": "12345678901"})
     assert weak.status_code == 422 and weak.json()["errors"][0]["field"] == "new_password"
@@ -113,8 +124,9 @@ async def test_a_reset_sets_the_password_and_ends_every_session(api, enrol, outb
     ended = await refresh(api, person.tokens["refresh_token"])
     assert ended.status_code == 401 and ended.json()["code"] == "refresh_token_revoked"
     assert (await login(api, person.email, NEW_PASSWORD)).status_code == 200
-    reused = await api.post(RESET_CONFIRM,
-                            json={"email": person.email, "code": code, "new_password": "x" + NEW_PASSWORD})
+    reused = await api.post(
+        RESET_CONFIRM, json={"email": person.email, "code": code, "new_password": "x" + NEW_PASSWORD}
+    )
     assert reused.status_code == 422
 
 
@@ -128,8 +140,9 @@ async def test_the_lock_names_its_unlock_path_and_a_reset_lifts_it(api, enrol, o
     assert "/v1/auth/password-reset" in locked.json()["detail"] and locked.json()["unlock"] == "password_reset"
 
     # The lock also guards the password change: a stolen session cannot guess on around it.
-    blocked = await api.post(CHANGE, headers=person.auth,
-                             json={"current_password": person.password, "new_password": NEW_PASSWORD})
+    blocked = await api.post(
+        CHANGE, headers=person.auth, json={"current_password": person.password, "new_password": NEW_PASSWORD}
+    )
     assert blocked.status_code == 423
 
     assert (await api.post(RESET, json={"email": person.email})).status_code == 202
@@ -142,7 +155,8 @@ async def test_the_lock_names_its_unlock_path_and_a_reset_lifts_it(api, enrol, o
 async def test_wrong_current_passwords_count_towards_the_lock(api, enrol):
     person = await enrol()
     for _ in range(5):
-        resp = await api.post(CHANGE, headers=person.auth,
-                              json={"current_password": "guess-guess-1", "new_password": NEW_PASSWORD})
+        resp = await api.post(
+            CHANGE, headers=person.auth, json={"current_password": "guess-guess-1", "new_password": NEW_PASSWORD}
+        )
         assert resp.status_code == 422
     assert (await login(api, person.email, person.password)).status_code == 423

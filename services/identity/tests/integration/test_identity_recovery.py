@@ -25,12 +25,24 @@ def new_phone() -> str:
     return "+62813" + str(uuid.uuid4().int)[:8]
 
 
-async def start(api, person, selfie: bytes, *, channel: str = "phone", contact: str | None = None,
-                birth_date: str | None = None, nik: str | None = None):
+async def start(
+    api,
+    person,
+    selfie: bytes,
+    *,
+    channel: str = "phone",
+    contact: str | None = None,
+    birth_date: str | None = None,
+    nik: str | None = None,
+):
     return await api.post(
         RECOVERY,
-        data={"nik": nik or person.nik, "birth_date": birth_date or person.birth_date.isoformat(),
-              "channel": channel, "contact": contact or new_phone()},
+        data={
+            "nik": nik or person.nik,
+            "birth_date": birth_date or person.birth_date.isoformat(),
+            "channel": channel,
+            "contact": contact or new_phone(),
+        },
         files={"selfie": ("selfie.jpg", selfie, "image/jpeg")},
     )
 
@@ -83,8 +95,7 @@ async def test_a_member_who_lost_the_phone_recovers_the_account(api, member, pho
     assert ended.status_code == 401 and ended.json()["code"] == "refresh_token_revoked"
     login = await api.post("/v1/auth/login", json={"email": member.email, "password": NEW_PASSWORD})
     assert login.status_code == 200
-    me = (await api.get("/v1/accounts/me",
-                        headers={"Authorization": f"Bearer {login.json()['access_token']}"})).json()
+    me = (await api.get("/v1/accounts/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"})).json()
     assert me["phone"] == phone and me["phone_confirmed"] is True
     assert me["restricted_until"] == result["restricted_until"]
 
@@ -115,7 +126,10 @@ async def test_a_wrong_birth_date_and_an_unknown_nik_answer_alike(api, member, p
     unknown = await start(api, stranger, selfie, birth_date=member.birth_date.isoformat())
     assert wrong_date.status_code == 422 and wrong_date.json()["code"] == "recovery_identity_mismatch"
     assert (unknown.status_code, unknown.json()["code"], unknown.json()["detail"]) == (
-        422, "recovery_identity_mismatch", wrong_date.json()["detail"])
+        422,
+        "recovery_identity_mismatch",
+        wrong_date.json()["detail"],
+    )
 
 
 async def test_another_face_does_not_recover_the_account(api, member, photos, outbox):

@@ -96,8 +96,9 @@ async def test_refused_registrations_from_one_address_are_throttled(api, known, 
 async def test_refused_registrations_for_one_nik_are_throttled_across_addresses(api, known) -> None:
     member = await known()
     # Within the limit a member who mistyped is told which field to correct.
-    typo = await api.post("/v1/accounts", json=member.registration(full_name=member.full_name + " Putra"),
-                          headers=via(address()))
+    typo = await api.post(
+        "/v1/accounts", json=member.registration(full_name=member.full_name + " Putra"), headers=via(address())
+    )
     assert typo.status_code == 422 and codes(typo) == {"full_name": "name_differs"}
     for _ in range(NIK_LIMIT - 1):
         wrong_date = member.birth_date.replace(year=member.birth_date.year - 1).isoformat()
@@ -121,9 +122,19 @@ async def test_invalid_requests_and_successes_do_not_count(api, known) -> None:
     office = address()
     # Malformed requests are answered without a registry lookup: they tell nothing and count for nothing.
     for _ in range(ADDRESS_LIMIT + 1):
-        resp = await api.post("/v1/accounts", json={"nik": "123", "kpj": "x", "full_name": "A", "birth_date":
-                                                    "1990-01-01", "email": "a", "phone": "1", "password": "p"},
-                              headers=via(office))
+        resp = await api.post(
+            "/v1/accounts",
+            json={
+                "nik": "123",
+                "kpj": "x",
+                "full_name": "A",
+                "birth_date": "1990-01-01",
+                "email": "a",
+                "phone": "1",
+                "password": "p",
+            },
+            headers=via(office),
+        )
         assert resp.status_code == 422 and resp.json()["code"] == "validation_failed"
     for _ in range(ADDRESS_LIMIT + 1):
         member = await known()

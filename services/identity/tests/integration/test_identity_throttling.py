@@ -43,8 +43,7 @@ def someone() -> str:
 
 
 async def login(api, headers: dict, email: str | None = None, password: str = "wrong-password-1"):
-    return await api.post("/v1/auth/login", json={"email": email or someone(), "password": password},
-                          headers=headers)
+    return await api.post("/v1/auth/login", json={"email": email or someone(), "password": password}, headers=headers)
 
 
 async def test_failed_logins_from_one_address_are_throttled_across_emails(api, enrol):
@@ -86,8 +85,9 @@ async def test_password_reset_requests_are_throttled_by_address(api):
         assert resp.status_code == 202
     resp = await api.post("/v1/auth/password-reset", json={"email": someone()}, headers=via(sender))
     assert resp.status_code == 429 and resp.json()["code"] == "too_many_attempts"
-    assert (await api.post("/v1/auth/password-reset", json={"email": someone()},
-                           headers=via(address()))).status_code == 202
+    assert (
+        await api.post("/v1/auth/password-reset", json={"email": someone()}, headers=via(address()))
+    ).status_code == 202
 
 
 async def test_recovery_attempts_are_throttled_by_address(api):

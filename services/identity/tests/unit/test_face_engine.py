@@ -109,8 +109,11 @@ def test_same_person_scores_above_threshold(engine: FaceEngine, analysed: dict[s
 def test_different_people_score_below_threshold(
     engine: FaceEngine, analysed: dict[str, FaceAnalysis], photos: dict[str, Path]
 ) -> None:
-    people = {"a": analysed["person_a_1"].embedding, "b": analysed["person_b_1"].embedding,
-              "astronaut": analysed["astronaut"].embedding}
+    people = {
+        "a": analysed["person_a_1"].embedding,
+        "b": analysed["person_b_1"].embedding,
+        "astronaut": analysed["astronaut"].embedding,
+    }
     # The six people of the group photo, embedded one by one.
     group = np.asarray(_rgb(photos["group_six"]))
     for i, det in enumerate(engine.detector.detect(group)):
@@ -132,7 +135,9 @@ def test_recogniser_matches_opencv_reference(engine: FaceEngine, photos: dict[st
     assert float(ours @ (expected / np.linalg.norm(expected))) > 0.999
 
 
-def test_exif_rotated_copy_still_matches(engine: FaceEngine, analysed: dict[str, FaceAnalysis], photos: dict[str, Path]) -> None:
+def test_exif_rotated_copy_still_matches(
+    engine: FaceEngine, analysed: dict[str, FaceAnalysis], photos: dict[str, Path]
+) -> None:
     stored = _rgb(photos["person_a_1"]).transpose(Image.Transpose.ROTATE_90)
     exif = Image.Exif()
     exif[0x0112] = 6
@@ -195,7 +200,9 @@ def test_upside_down_face_found_as_given_is_still_turned(
     assert engine.similarity(a.embedding, analysed["person_a_2"].embedding) > STRICT_THRESHOLD
 
 
-def test_greyscale_still_matches(engine: FaceEngine, analysed: dict[str, FaceAnalysis], photos: dict[str, Path]) -> None:
+def test_greyscale_still_matches(
+    engine: FaceEngine, analysed: dict[str, FaceAnalysis], photos: dict[str, Path]
+) -> None:
     a = engine.analyze(_jpeg(_rgb(photos["person_a_1"]).convert("L")))
     assert engine.similarity(a.embedding, analysed["person_a_1"].embedding) > 0.85
     assert engine.similarity(a.embedding, analysed["person_a_2"].embedding) > DEFAULT_THRESHOLD
@@ -214,7 +221,9 @@ def test_rgba_png_works(engine: FaceEngine, analysed: dict[str, FaceAnalysis], p
     assert engine.similarity(b.embedding, analysed["person_a_1"].embedding) > 0.95
 
 
-def test_box_is_in_original_pixels_when_decoded_reduced(engine: FaceEngine, analysed: dict[str, FaceAnalysis], photos: dict[str, Path]) -> None:
+def test_box_is_in_original_pixels_when_decoded_reduced(
+    engine: FaceEngine, analysed: dict[str, FaceAnalysis], photos: dict[str, Path]
+) -> None:
     big = _rgb(photos["person_a_1"]).resize((2730, 3411))  # 3x: decoded at 1/2 then resized
     a = engine.analyze(_jpeg(big))
     expected = np.array(analysed["person_a_1"].box) * 3
@@ -286,7 +295,9 @@ def test_tight_reference_crop_needs_the_reference_policy(engine: FaceEngine, pho
     assert a.embedding.shape == (128,)
 
 
-def test_concurrent_analyze_is_consistent(engine: FaceEngine, analysed: dict[str, FaceAnalysis], photos: dict[str, Path]) -> None:
+def test_concurrent_analyze_is_consistent(
+    engine: FaceEngine, analysed: dict[str, FaceAnalysis], photos: dict[str, Path]
+) -> None:
     data = photos["person_a_2"].read_bytes()
     results: list[np.ndarray] = []
     lock = threading.Lock()

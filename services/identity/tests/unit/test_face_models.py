@@ -49,9 +49,7 @@ def test_patch_is_idempotent_and_pinned(tmp_path: Path) -> None:
     assert m.sha256_file(first.detector) == m.YUNET_PATCHED_SHA256
     assert m.sha256_file(first.recognizer) == m.SFACE_PATCHED_SHA256
     # Only the patched file lands in the cache (no temp leftovers).
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [f"patched-{m.YUNET_FILE}", f"patched-{m.SFACE_FILE}"]
-    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"patched-{m.YUNET_FILE}", f"patched-{m.SFACE_FILE}"])
 
 
 def test_tampered_cache_is_regenerated(tmp_path: Path) -> None:

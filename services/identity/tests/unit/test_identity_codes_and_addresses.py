@@ -27,15 +27,23 @@ PEPPER = b"test-pepper"
 
 def challenge(**overrides) -> Challenge:
     values = dict(
-        challenge_id="m1:confirm_contact:email", member_id="m1", purpose="confirm_contact", channel="email",
-        destinations=(("email", "a@example.com"),), code_hash=hash_code(PEPPER, "m1:confirm_contact:email", "123456"),
-        attempts=0, created_at=NOW, expires_at=NOW + timedelta(minutes=10), sent_at=(NOW,),
+        challenge_id="m1:confirm_contact:email",
+        member_id="m1",
+        purpose="confirm_contact",
+        channel="email",
+        destinations=(("email", "a@example.com"),),
+        code_hash=hash_code(PEPPER, "m1:confirm_contact:email", "123456"),
+        attempts=0,
+        created_at=NOW,
+        expires_at=NOW + timedelta(minutes=10),
+        sent_at=(NOW,),
     )
     values.update(overrides)
     return Challenge(**values)  # type: ignore[arg-type]
 
 
 # --- codes -----------------------------------------------------------------
+
 
 def test_codes_are_six_digits_and_vary():
     codes = {new_code() for _ in range(200)}
@@ -132,6 +140,7 @@ def test_the_address_limit_is_a_sliding_window_never_permanent():
 
 # --- contacts and accounts --------------------------------------------------------
 
+
 def test_masked_contacts_are_recognisable_not_readable():
     assert mask_contact("email", "budi.santoso@example.co.id") == "bu***@example.co.id"
     masked = mask_contact("phone", "+6281234567890")
@@ -139,14 +148,24 @@ def test_masked_contacts_are_recognisable_not_readable():
 
 
 def test_secrets_only_go_to_confirmed_contacts():
-    account = Account(member_id="m", nik="3171011708450001", email="a@example.com", phone="+6281234567890",
-                      full_name="A", birth_date=NOW.date(), kpj_numbers=(), password_hash="x", created_at=NOW,
-                      phone_confirmed_at=NOW)
+    account = Account(
+        member_id="m",
+        nik="3171011708450001",
+        email="a@example.com",
+        phone="+6281234567890",
+        full_name="A",
+        birth_date=NOW.date(),
+        kpj_numbers=(),
+        password_hash="x",
+        created_at=NOW,
+        phone_confirmed_at=NOW,
+    )
     assert account.confirmed_contacts() == [("phone", "+6281234567890")]
     assert recovery_restriction(NOW, timedelta(hours=72)) == NOW + timedelta(days=3)
 
 
 # --- copies of the KTP photo ---------------------------------------------------------
+
 
 def test_a_copy_is_close_by_score_or_shares_the_photos_corners():
     policy = FacePolicy(copy_min_score=0.95, copy_min_matched_keypoints=50)

@@ -41,5 +41,6 @@ def test_a_short_email_local_part_does_not_forbid_its_letters():
 
 
 def test_the_minimum_length_is_configurable():
-    assert "too_short" in {e.code for e in PasswordPolicy(min_length=16).problems(
-        "kopi-tubruk-sen", nik=NIK, email=EMAIL)}
+    assert "too_short" in {
+        e.code for e in PasswordPolicy(min_length=16).problems("kopi-tubruk-sen", nik=NIK, email=EMAIL)
+    }

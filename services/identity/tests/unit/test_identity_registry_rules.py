@@ -70,7 +70,10 @@ def test_a_nik_that_contradicts_the_population_record_is_flagged():
 
 
 def test_both_registries_must_know_the_nik():
-    assert [e.code for e in not_in_registry(None)] == ["unknown_to_membership_registry", "unknown_to_population_registry"]
+    assert [e.code for e in not_in_registry(None)] == [
+        "unknown_to_membership_registry",
+        "unknown_to_population_registry",
+    ]
     assert [e.code for e in not_in_registry(RegistryEntry(NIK_F, (), ENTRY.person))] == [
         "unknown_to_membership_registry"
     ]
@@ -82,14 +85,30 @@ def test_both_registries_must_know_the_nik():
 
 def test_registration_input_is_canonicalised_or_every_error_reported():
     reg, errors = parse_registration(
-        nik=NIK_F, kpj=" 12345678901 ", full_name=" Siti   Aminah ", birth_date=BORN, email="Siti@Example.com",
-        phone="0812-3456-7890", password="teh-manis-hangat", policy=PasswordPolicy(),
+        nik=NIK_F,
+        kpj=" 12345678901 ",
+        full_name=" Siti   Aminah ",
+        birth_date=BORN,
+        email="Siti@Example.com",
+        phone="0812-3456-7890",
+        password="teh-manis-hangat",
+        policy=PasswordPolicy(),
     )
     assert errors == [] and reg is not None
-    assert (reg.kpj, reg.full_name, reg.email, reg.phone) == ("12345678901", "Siti Aminah", "siti@example.com",
-                                                            "+6281234567890")
+    assert (reg.kpj, reg.full_name, reg.email, reg.phone) == (
+        "12345678901",
+        "Siti Aminah",
+        "siti@example.com",
+        "+6281234567890",
+    )
     reg, errors = parse_registration(
-        nik="123", kpj="12", full_name=" ", birth_date=BORN, email="x", phone="12", password="123",
+        nik="123",
+        kpj="12",
+        full_name=" ",
+        birth_date=BORN,
+        email="x",
+        phone="12",
+        password="123",
         policy=PasswordPolicy(),
     )
     assert reg is None

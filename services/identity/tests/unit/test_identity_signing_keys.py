@@ -25,7 +25,8 @@ def test_a_pem_from_an_environment_variable_with_escaped_newlines_loads():
 def test_only_p256_keys_can_sign_es256(key):
     from cryptography.hazmat.primitives import serialization
 
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     with pytest.raises(ValueError):
         load_private_pem(pem)
