@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs whatever is missing for running and testing the system, and nothing twice:
-# system packages (Java, Maven), the virtualenv with the locked Python packages,
+# system packages (Java, Maven, chromium for the browser test), the virtualenv with the locked Python packages,
 # and Apache Kafka's jars from Maven Central into .cache/kafka.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,8 @@ need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-venv)
+# The back office's browser test drives Debian's chromium through Playwright (no browser download).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing system packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -49,8 +49,9 @@ def load_or_create_key(data_dir: Path) -> ec.EllipticCurvePrivateKey:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = ec.generate_private_key(ec.SECP256R1())
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
@@ -116,3 +117,42 @@ def staff_token(
         "staff": True,
     }
     return jwt.encode(payload, key, algorithm="ES256", headers={"kid": key_id(key)})
+
+
+# --- staff accounts for the back office's built-in sign-in (local stack only) --------------------
+
+# Seeded once by `make run`: user name -> roles. Production signs staff in at the fund's identity provider.
+SEEDED_ACCOUNTS = {"officer-1": ("officer",), "ops-1": ("ops",)}
+ACCOUNTS_FILE = Path("staff") / "accounts.json"
+PASSWORDS_FILE = Path("staff") / "passwords.json"
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def seed_staff_accounts(data_dir: Path) -> tuple[Path, Path]:
+    """officer-1 and ops-1 with random passwords, made once: the passwords in clear in
+    `staff/passwords.json` (mode 0600, for the person running the stack), argon2id hashes and roles in
+    `staff/accounts.json` (what the back office checks). Returns (accounts file, passwords file)."""
+    from argon2 import PasswordHasher  # only the local run needs it here
+
+    accounts, passwords = Path(data_dir) / ACCOUNTS_FILE, Path(data_dir) / PASSWORDS_FILE
+    if accounts.exists() and passwords.exists():
+        return accounts, passwords
+    accounts.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    hasher = PasswordHasher()
+    clear = {user: base64.urlsafe_b64encode(os.urandom(18)).decode() for user in SEEDED_ACCOUNTS}
+    hashed = {
+        user: {
+            "password_hash": hasher.hash(clear[user]),
+            "roles": list(roles),
+            "display_name": user.replace("-", " ").title(),
+        }
+        for user, roles in SEEDED_ACCOUNTS.items()
+    }
+    _write_private(accounts, json.dumps(hashed, indent=2))
+    _write_private(passwords, json.dumps(clear, indent=2))
+    return accounts, passwords

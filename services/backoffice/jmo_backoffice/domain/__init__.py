@@ -1,0 +1,1 @@
+"""The back office's own rules: sessions, PKCE, what the review queue shows and how charts scale."""
