@@ -16,7 +16,11 @@ TOOLS_SH = DEPLOY / "tests" / "tools.sh"
 CRD_SCHEMAS = DEPLOY / "tests" / "schemas" / "crds"
 
 # What the system is made of: every deploy file is checked against this.
-SERVICES = ("identity", "profile", "balance", "claims", "payout", "helpdesk")
+# SERVICES run two processes (api and worker), each with its own Kafka user and MongoDB database.
+SERVICES = ("identity", "profile", "balance", "claims", "payout", "helpdesk", "notify", "risk")
+# API_ONLY: deployed everywhere (prod too) as one process, no worker and no Kafka; its own MongoDB
+# database. The back office (officers' web application) reads and acts through the services' APIs.
+API_ONLY = ("backoffice",)
 API_PORTS = {
     "identity": 8001,
     "profile": 8002,
@@ -24,10 +28,16 @@ API_PORTS = {
     "claims": 8004,
     "payout": 8005,
     "helpdesk": 8006,
+    "notify": 8007,
+    "risk": 8008,
+    "backoffice": 8080,
 }
-WORKER_PORTS = {svc: port + 100 for svc, port in API_PORTS.items()}
+WORKER_PORTS = {svc: API_PORTS[svc] + 100 for svc in SERVICES}
 BANKSIM_PORT = 8099
-IMAGES = (*SERVICES, "banksim")
+IMAGES = (*SERVICES, *API_ONLY, "banksim")
+# The services' API processes the back office calls, and the workers whose /metrics its dashboard reads.
+BACKOFFICE_UPSTREAM_APIS = ("claims", "helpdesk", "payout", "risk")
+BACKOFFICE_UPSTREAM_METRICS = ("claims", "payout")
 FACE_CACHE_DIR = "/var/cache/jmo/face-models"
 
 
@@ -58,6 +68,16 @@ def services_pods(docs: list[dict]) -> dict[str, dict]:
     names = {*SERVICES, *(f"{svc}-worker" for svc in SERVICES)}
     found = {name: d for name, d in by_name(docs, "Deployment").items() if name in names}
     assert set(found) == names
+    return found
+
+
+def deployed_pods(docs: list[dict]) -> dict[str, dict]:
+    """services_pods and the API-only services' Deployments (api: <svc>; none may have a worker)."""
+    found = services_pods(docs)
+    deployments = by_name(docs, "Deployment")
+    for svc in API_ONLY:
+        assert f"{svc}-worker" not in deployments, f"{svc} has no worker process"
+        found[svc] = deployments[svc]
     return found
 
 

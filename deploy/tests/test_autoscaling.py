@@ -9,6 +9,7 @@ with jmo_shared's Kafka and MongoDB parts replaced by recorders.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib
 import inspect
@@ -19,6 +20,7 @@ import ssl
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import faust
 import jsonschema
 import pytest
 import yaml
@@ -57,6 +59,9 @@ class Subscription:
     group: str
     topics: tuple[str, ...]
     pattern: str | None
+    # A faust app's tables' changelog topics: read back (by assignment, no committed offsets in the
+    # group) to rebuild the tables, and written on every table change. Not lag to scale on.
+    changelogs: tuple[str, ...] = ()
 
     def reads(self) -> set[str]:
         # aiokafka matches a subscription pattern with re.match against every topic name.
@@ -64,16 +69,39 @@ class Subscription:
         return set(self.topics) | matched
 
 
+def faust_subscriptions(apps: list[faust.App]) -> list[Subscription]:
+    """What faust apps built by a worker consume: one group (the app id) over its agents' topics, and its
+    tables' changelogs."""
+    return [
+        Subscription(
+            group=app.conf.id,
+            topics=tuple(sorted({topic for agent in app.agents.values() for topic in agent.channel.topics})),
+            pattern=None,
+            changelogs=tuple(sorted(table.changelog_topic.get_topic_name() for table in app.tables.values())),
+        )
+        for app in apps
+    ]
+
+
 # Secrets are created out of band: a stand-in for those a factory refuses to start without.
 SECRET_STAND_INS = {
     "PAYOUT_BANK_NOTIFY_SECRETS": '{"014": "stand-in-for-the-out-of-band-secret"}',
+    "RISK_ACCOUNT_HASH_KEY": "stand-in-for-the-out-of-band-risk-key",
     "KAFKA_SASL_PASSWORD": "stand-in-for-the-kafka-user-password",
 }
 
 
+_create_default_context = ssl.create_default_context
+
+
 def stand_in_ssl_context(cafile=None, **kwargs) -> ssl.SSLContext:
     """For jmo_shared.kafka.create_ssl_context: the cluster CA is a Secret mounted in the pod, not here."""
-    return ssl.create_default_context()
+    return _create_default_context()
+
+
+def stand_in_default_context(purpose=ssl.Purpose.SERVER_AUTH, *, cafile=None, **kwargs) -> ssl.SSLContext:
+    """For ssl.create_default_context as faust's credentials call it (the risk stream): same mounted CA."""
+    return _create_default_context(purpose)
 
 
 def process_env(docs: list[dict], deployment: dict) -> dict[str, str]:
@@ -98,7 +126,8 @@ def process_env(docs: list[dict], deployment: dict) -> dict[str, str]:
 def _settings(service: str, env: dict[str, str]) -> ServiceSettings:
     module = importlib.import_module(f"jmo_{service}.settings")
     (cls,) = [
-        value for value in vars(module).values()
+        value
+        for value in vars(module).values()
         if isinstance(value, type) and issubclass(value, ServiceSettings) and value.__module__ == module.__name__
     ]
     with pytest.MonkeyPatch.context() as patch:
@@ -123,7 +152,15 @@ def _subscriptions(service: str, env: tuple[tuple[str, str], ...]) -> tuple[Subs
     made: list[Subscription] = []
     running: list[str] = []
     runtimes: list[Runtime] = []
+    # Faust apps (the risk stream) consume through faust's own consumer, not Runtime.consumer: every
+    # app the worker builds is recorded and read for its agents' topics and tables (nothing is started).
+    faust_apps: list[faust.App] = []
     make_consumer = Runtime.consumer
+    make_faust_app = faust.App.__init__
+
+    def recording_faust_app(self, *args, **kwargs):
+        make_faust_app(self, *args, **kwargs)
+        faust_apps.append(self)
 
     def recording_consumer(self, name, topics=None, pattern=None):
         made.append(Subscription(self.group(name), tuple(topics or ()), pattern))
@@ -133,7 +170,14 @@ def _subscriptions(service: str, env: tuple[tuple[str, str], ...]) -> tuple[Subs
         # Stands in for jmo_shared.runtime.worker_app: notes what would run, starts nothing.
         running.extend(c.group_id for c in consumers)
         runtimes.append(runtime)
-        app = FastAPI()
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app: FastAPI):
+            # As worker_app's: on the app whose lifespan runs (a service's own app may run this one's).
+            app.state.runtime, app.state.readiness = runtime, runtime.readiness()
+            yield
+
+        app = FastAPI(lifespan=lifespan)
         app.state.runtime, app.state.readiness = runtime, runtime.readiness()
         return app
 
@@ -146,12 +190,14 @@ def _subscriptions(service: str, env: tuple[tuple[str, str], ...]) -> tuple[Subs
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Runtime, "consumer", recording_consumer)
+        patch.setattr(faust.App, "__init__", recording_faust_app)
         patch.setattr(jmo_shared.kafka, "create_ssl_context", stand_in_ssl_context)
+        patch.setattr(ssl, "create_default_context", stand_in_default_context)
         patch.setitem(factory.__globals__, "worker_app", idle_worker_app)
         # A thread of its own: asyncio.run must not touch pytest-asyncio's session loop.
         with ThreadPoolExecutor(1) as thread:
             thread.submit(asyncio.run, run_lifespan()).result(timeout=120)
-    return tuple(s for s in made if s.group in running)
+    return (*(s for s in made if s.group in running), *faust_subscriptions(faust_apps))
 
 
 @pytest.fixture(scope="session")
@@ -364,7 +410,9 @@ def test_prod_keda_listener_is_its_own(scaled):
     assert services["networkPolicyPeers"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "jmo"}}}]
     scaler = listeners["scaler"]
     assert scaler["type"] == "internal" and scaler["tls"] is True and scaler["authentication"] == {"type": "tls"}
-    assert scaler["networkPolicyPeers"] == [{
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": KEDA_NAMESPACE}},
-        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "keda-operator"}},
-    }]
+    assert scaler["networkPolicyPeers"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": KEDA_NAMESPACE}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "keda-operator"}},
+        }
+    ]

@@ -16,11 +16,24 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from deploy_support import API_PORTS, BANKSIM_PORT, FACE_CACHE_DIR, ROOT, SERVICES, WORKER_PORTS, run_tool
+from deploy_support import (
+    API_ONLY,
+    API_PORTS,
+    BACKOFFICE_UPSTREAM_APIS,
+    BACKOFFICE_UPSTREAM_METRICS,
+    BANKSIM_PORT,
+    FACE_CACHE_DIR,
+    ROOT,
+    SERVICES,
+    WORKER_PORTS,
+    run_tool,
+)
 
 from jmo_shared.topics import PARTNER_BANKS, TOPICS
 
 ONE_SHOT = {"kafka-init", "mongo-init"}
+# notify's e-mails go to a local SMTP server (jmo_local.smtp, run from notify's image), never out.
+MAIL_PORT = 1025
 
 
 def compose_schema(tools) -> dict:
@@ -49,8 +62,8 @@ def test_the_schema_rejects_a_broken_file(tools, compose):
 
 def test_compose_go_loads_it(compose_loaded):
     assert set(compose_loaded["services"]) == {
-        "kafka", "kafka-init", "mongo", "mongo-init", "banksim", "jaeger",
-        *SERVICES, *(f"{svc}-worker" for svc in SERVICES),
+        "kafka", "kafka-init", "mongo", "mongo-init", "banksim", "jaeger", "mail",
+        *SERVICES, *(f"{svc}-worker" for svc in SERVICES), *API_ONLY,
     }  # fmt: skip
 
 
@@ -155,11 +168,28 @@ def test_each_service_runs_its_api_and_its_worker(compose, compose_loaded):
             assert check["read_only"] is True and "/tmp" in check["tmpfs"]
 
 
+def test_each_api_only_service_runs_its_api_and_no_worker(compose, compose_loaded):
+    services = compose["services"]
+    for svc in API_ONLY:
+        api = services[svc]
+        assert f"{svc}-worker" not in services
+        assert api["build"]["dockerfile"] == "Dockerfile" and api["build"]["context"] == "."
+        assert api["build"]["args"] == {"SERVICE": svc, "API_PORT": str(API_PORTS[svc])}
+        assert api["image"] == f"jmo/{svc}:dev" and api["command"] == ["api"]
+        assert api["ports"] == [f"{API_PORTS[svc]}:{API_PORTS[svc]}"]
+        assert api["read_only"] is True and "/tmp" in api["tmpfs"]
+        env = compose_loaded["services"][svc]["environment"]
+        prefix = svc.upper()
+        assert env[f"{prefix}_HOST"] == "0.0.0.0"
+        assert env[f"{prefix}_PORT"] == str(API_PORTS[svc])
+        assert env[f"{prefix}_DB_NAME"] == svc
+
+
 def test_connections_point_at_the_compose_services(compose, compose_loaded):
     mongod = compose["services"]["mongo"]["command"]
     replica_set = mongod[mongod.index("--replSet") + 1]
     kafka_listeners = compose["services"]["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
-    for svc in (*SERVICES, "banksim"):
+    for svc in (*SERVICES, *API_ONLY, "banksim"):
         env = compose_loaded["services"][svc]["environment"]
         assert env["MONGODB_URI"] == f"mongodb://mongo:27017/?replicaSet={replica_set}"
         assert f"PLAINTEXT://{env['KAFKA_BOOTSTRAP_SERVERS']}" in kafka_listeners
@@ -179,6 +209,8 @@ def test_the_apis_wait_for_identity_and_everything_for_the_infrastructure(compos
     for svc in SERVICES[1:]:
         assert "identity" in services[svc]["depends_on"], f"{svc} starts before the JWKS exists"
     assert "banksim" in services["profile"]["depends_on"]
+    # The back office's pages are the services' APIs: it starts after them.
+    assert set(BACKOFFICE_UPSTREAM_APIS) <= set(services["backoffice"]["depends_on"])
 
 
 def test_service_specific_settings(compose_loaded):
@@ -195,6 +227,21 @@ def test_service_specific_settings(compose_loaded):
     banksim = services["banksim"]
     assert banksim["environment"]["BANKSIM_PORT"] == str(BANKSIM_PORT)
     assert banksim["environment"]["BANKSIM_HOST"] == "0.0.0.0"
+    # notify sends its e-mails to the local SMTP server, which listens where notify looks for it.
+    notify = services["notify"]["environment"]
+    assert (notify["NOTIFY_SMTP_HOST"], notify["NOTIFY_SMTP_PORT"]) == ("mail", str(MAIL_PORT))
+    mail = services["mail"]
+    assert mail["image"] == services["notify"]["image"]
+    assert mail["command"][:3] == ["python", "-m", "jmo_local.smtp"]
+    assert mail["command"][mail["command"].index("--port") + 1] == str(MAIL_PORT)
+    assert mail["expose"] == [str(MAIL_PORT)]
+    # The back office calls the services' APIs and reads the workers' /metrics at their compose names.
+    backoffice = services["backoffice"]["environment"]
+    for svc in BACKOFFICE_UPSTREAM_APIS:
+        assert backoffice[f"BACKOFFICE_{svc.upper()}_URL"] == f"http://{svc}:{API_PORTS[svc]}", svc
+    for svc in BACKOFFICE_UPSTREAM_METRICS:
+        urls = json.loads(backoffice[f"BACKOFFICE_{svc.upper()}_METRICS_URLS"])
+        assert f"http://{svc}-worker:{WORKER_PORTS[svc]}/metrics" in urls, svc
 
 
 def test_kafka_is_a_single_kraft_node_without_auto_created_topics(compose):
@@ -236,19 +283,21 @@ def test_infrastructure_keeps_its_data_in_named_volumes(compose, service):
 
 def test_every_image_builds_from_the_one_dockerfile_with_its_service_as_argument(compose):
     built = {name: svc["build"] for name, svc in compose["services"].items() if "build" in svc}
-    assert {b["args"]["SERVICE"] for b in built.values()} == {*SERVICES, "banksim"}
+    assert {b["args"]["SERVICE"] for b in built.values()} == {*SERVICES, *API_ONLY, "banksim"}
     for name, build in built.items():
         assert build["dockerfile"] == "Dockerfile", name
         assert compose["services"][name]["image"] == f"jmo/{build['args']['SERVICE']}:dev", name
     assert (Path(ROOT) / "Dockerfile").is_file()
     assert built["banksim"]["args"] == {"SERVICE": "banksim", "API_PORT": "8099"}
+    for svc in API_ONLY:  # no worker, so no WORKER_PORT
+        assert built[svc]["args"] == {"SERVICE": svc, "API_PORT": str(API_PORTS[svc])}, svc
 
 
 def test_every_process_sends_its_spans_to_jaeger_and_drains_within_the_stop_grace(compose, compose_loaded):
     jaeger = compose["services"]["jaeger"]
     assert "16686:16686" in jaeger["ports"]
     receiver = " ".join(jaeger["command"])
-    for svc in (*SERVICES, *(f"{s}-worker" for s in SERVICES), "banksim"):
+    for svc in (*SERVICES, *(f"{s}-worker" for s in SERVICES), *API_ONLY, "banksim"):
         env = compose_loaded["services"][svc]["environment"]
         endpoint = env["OTEL_EXPORTER_OTLP_ENDPOINT"]
         assert endpoint == "http://jaeger:4318", svc

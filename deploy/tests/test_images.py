@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from deploy_support import API_PORTS, BANKSIM_PORT, FACE_CACHE_DIR, IMAGES, ROOT, WORKER_PORTS, run_tool
+from deploy_support import API_PORTS, BANKSIM_PORT, FACE_CACHE_DIR, IMAGES, ROOT, SERVICES, WORKER_PORTS, run_tool
 from packaging.requirements import Requirement
 
 DOCKERFILE = ROOT / "Dockerfile"
@@ -114,7 +114,7 @@ def test_identity_alone_bakes_in_and_checks_the_face_models():
     guarded = re.findall(r'if \[ "\$\{SERVICE\}" = identity \]; then (.*?)(?:; fi|\n)', text)
     assert any("pip wheel --no-deps --wheel-dir /wheels/nodeps -r requirements-nodeps.txt" in g for g in guarded)
     assert any("pip install --no-index --no-deps /wheels/nodeps/*.whl" in g for g in guarded)
-    block = text[text.index('RUN if [ "${SERVICE}" = identity ]; then \\\n'):]
+    block = text[text.index('RUN if [ "${SERVICE}" = identity ]; then \\\n') :]
     assert "prepare_models(" in block.split("fi\n")[0]
     assert f"mkdir -p {FACE_CACHE_DIR}" in block.split("fi\n")[0]
     assert f"IDENTITY_FACE_CACHE_DIR={FACE_CACHE_DIR}" in text
@@ -277,7 +277,8 @@ def fake_python(tmp_path) -> Path:
 def test_entrypoint_runs_api_worker_or_a_given_command(svc, fake_python, tmp_path):
     script = tmp_path / "jmo-entrypoint"
     script.write_text(heredoc("/usr/local/bin/jmo-entrypoint"))
-    worker_port = "" if svc == "banksim" else str(WORKER_PORTS[svc])
+    # Only the services with a worker process (SERVICES) get a worker port; backoffice and banksim none.
+    worker_port = str(WORKER_PORTS[svc]) if svc in SERVICES else ""
     port = str(BANKSIM_PORT if svc == "banksim" else API_PORTS[svc])
     env = {"PATH": f"{fake_python}:/usr/bin:/bin", "JMO_SERVICE": svc, "JMO_API_PORT": port,
            "JMO_WORKER_PORT": worker_port}  # fmt: skip
@@ -328,7 +329,7 @@ def test_healthcheck_passes_only_on_a_200_from_the_service_port(svc, tmp_path):
         assert check_default("JMO_API_PORT") == 0, "the image's default port is tried too"
         assert check("/healthz", "PORT") == 0
         assert check("/readyz", "PORT") == 1
-        if svc != "banksim":
+        if svc in SERVICES:
             assert check("/healthz", "WORKER_PORT") == 0
     finally:
         server.shutdown()

@@ -8,28 +8,49 @@ what it publishes from the events it declares (jmo_shared.events.<service>).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 from pathlib import PurePosixPath
 
-from deploy_support import SERVICES, by_name, container, env_of, of_kind, services_pods
+from deploy_support import API_ONLY, SERVICES, by_name, container, deployed_pods, env_of, of_kind, services_pods
 from test_autoscaling import _settings, consumed, process_env, scaled  # noqa: F401 - fixtures used here
 
 import jmo_shared.kafka
 from jmo_shared.events.base import EventData
 from jmo_shared.kafka import client_options
-from jmo_shared.topics import PARTNER_BANKS, TOPICS, bank_topic
+from jmo_shared.topics import PARTNER_BANKS, RISK_APP_ID, RISK_SIGNALS, TOPICS, bank_topic, risk_stream_topics
 
 CLUSTER_CA_SECRET = "jmo-cluster-ca-cert"
+# Services that declare no events (no jmo_shared.events.<service>, no outbox relay): no Write at all.
+PUBLISH_NOTHING = {"notify"}
 
 
 def _published(service: str) -> set[str]:
     """The topics of the events a service declares; an event without a fixed topic goes to every bank's."""
+    if service in PUBLISH_NOTHING:
+        assert importlib.util.find_spec(f"jmo_shared.events.{service}") is None, f"{service} now declares events"
+        return set()
     module = importlib.import_module(f"jmo_shared.events.{service}")
-    events = [value for value in vars(module).values()
-              if inspect.isclass(value) and issubclass(value, EventData) and value.__module__ == module.__name__]
+    events = [
+        value
+        for value in vars(module).values()
+        if inspect.isclass(value) and issubclass(value, EventData) and value.__module__ == module.__name__
+    ]
     assert events, service
     return {e.topic for e in events if e.topic} | (
-        {bank_topic(code) for code in PARTNER_BANKS} if any(e.topic is None for e in events) else set())
+        {bank_topic(code) for code in PARTNER_BANKS} if any(e.topic is None for e in events) else set()
+    )
+
+
+def _streamed(subscriptions) -> set[str]:
+    """What a faust app writes besides its events: its tables' changelogs, and the topics it reads that are
+    its own (named after its app id, e.g. risk.signals: the agents re-key what they read onto it)."""
+    written: set[str] = set()
+    for sub in subscriptions:
+        if sub.changelogs:  # a faust app
+            own = {t.name for t in TOPICS if t.name.startswith((f"{sub.group}.", f"{sub.group}-"))}
+            written |= own & {*sub.reads(), *sub.changelogs}
+    return written
 
 
 def _allows(acls: list[dict], kind: str, name: str, operation: str) -> bool:
@@ -40,7 +61,8 @@ def _allows(acls: list[dict], kind: str, name: str, operation: str) -> bool:
             continue
         pattern = resource.get("patternType", "literal")
         if (pattern == "literal" and resource["name"] in (name, "*")) or (
-                pattern == "prefix" and name.startswith(resource["name"])):
+            pattern == "prefix" and name.startswith(resource["name"])
+        ):
             return True
     return False
 
@@ -59,12 +81,16 @@ def test_no_prod_listener_is_anonymous(prod):
 def test_every_prod_service_process_connects_as_its_own_kafka_user(prod, monkeypatch):
     (kafka,) = of_kind(prod, "Kafka")
     (config,) = of_kind(prod, "ConfigMap")
-    (listener,) = [lst for lst in kafka["spec"]["kafka"]["listeners"]
-                   if lst["port"] == int(config["data"]["KAFKA_BOOTSTRAP_SERVERS"].rsplit(":", 1)[1])]
+    (listener,) = [
+        lst
+        for lst in kafka["spec"]["kafka"]["listeners"]
+        if lst["port"] == int(config["data"]["KAFKA_BOOTSTRAP_SERVERS"].rsplit(":", 1)[1])
+    ]
     users = by_name(prod, "KafkaUser")
     cafiles: list[str] = []
-    monkeypatch.setattr(jmo_shared.kafka, "create_ssl_context",
-                        lambda cafile=None, **_: cafiles.append(cafile) or "context")
+    monkeypatch.setattr(
+        jmo_shared.kafka, "create_ssl_context", lambda cafile=None, **_: cafiles.append(cafile) or "context"
+    )
     seen: dict[str, str] = {}
     for name, deployment in services_pods(prod).items():
         service = name.removesuffix("-worker")
@@ -100,8 +126,8 @@ def test_each_service_user_may_use_exactly_its_own_topics_and_groups(prod, consu
         acls = users[f"{svc}-kafka"]["spec"]["authorization"]["acls"]
         assert {op for acl in acls for op in acl["operations"]} <= {"Read", "Write", "Describe"}, svc
         assert all(acl.get("type", "allow") == "allow" for acl in acls), svc
-        reads = {topic for sub in subscriptions[f"{svc}-worker"] for topic in sub.reads()}
-        writes = _published(svc)
+        reads = {topic for sub in subscriptions[f"{svc}-worker"] for topic in (*sub.reads(), *sub.changelogs)}
+        writes = _published(svc) | _streamed(subscriptions[f"{svc}-worker"])
         for topic in (t.name for t in TOPICS):
             assert _allows(acls, "topic", topic, "Read") == (topic in reads), (svc, topic, "Read")
             assert _allows(acls, "topic", topic, "Write") == (topic in writes), (svc, topic, "Write")
@@ -114,6 +140,29 @@ def test_each_service_user_may_use_exactly_its_own_topics_and_groups(prod, consu
 def test_helpdesk_runs_no_consumer_group(consumed):
     """So its user has no group ACL at all (and if it gets a consumer, the test above asks for one)."""
     assert consumed("overlays/prod")["helpdesk-worker"] == ()
+
+
+def test_the_risk_worker_runs_its_faust_app(consumed):
+    """The recorder sees faust's consumer too: one group (the app id) over the agents' topics, and the changelogs."""
+    (stream,) = consumed("overlays/prod")["risk-worker"]
+    assert stream.group == RISK_APP_ID and RISK_SIGNALS in stream.reads()
+    assert set(stream.changelogs) == {t.name for t in risk_stream_topics() if t.name.endswith("-changelog")}
+
+
+def test_notify_publishes_nothing_so_its_worker_runs_no_outbox_relay():
+    """So its user has no Write ACL (the test above); if it gets events, PUBLISH_NOTHING must lose it."""
+    source = inspect.getsource(importlib.import_module("jmo_notify.entrypoints.worker"))
+    assert "relay=False" in source
+    assert importlib.util.find_spec("jmo_shared.events.notify") is None
+
+
+def test_api_only_services_have_no_kafka_user(prod):
+    users = by_name(prod, "KafkaUser")
+    pods = deployed_pods(prod)
+    for svc in API_ONLY:
+        assert f"{svc}-kafka" not in users, svc
+        env = env_of(pods[svc])
+        assert "KAFKA_SASL_USERNAME" not in env and "KAFKA_SASL_PASSWORD" not in env, svc
 
 
 def test_dev_stays_without_identities(dev):

@@ -14,6 +14,7 @@ import re
 import jsonschema
 import pytest
 from deploy_support import (
+    API_ONLY,
     API_PORTS,
     BANKSIM_PORT,
     CRD_KINDS,
@@ -22,6 +23,7 @@ from deploy_support import (
     WORKER_PORTS,
     by_name,
     container,
+    deployed_pods,
     env_of,
     of_kind,
     services_pods,
@@ -34,7 +36,12 @@ TARGETS = ("base", "overlays/dev", "overlays/prod")
 # The oldest Kubernetes minor we support and the newest the schemas know.
 KUBERNETES_VERSIONS = ("1.31.0", "1.37.0")
 # Secrets the manifests read but never contain: created out of band, or by an operator.
-OUT_OF_BAND_SECRETS = {"jmo-identity-signing-key", "jmo-payout-bank-secrets", "jmo-balance-card-signing-key"}
+OUT_OF_BAND_SECRETS = {
+    "jmo-identity-signing-key",
+    "jmo-payout-bank-secrets",
+    "jmo-balance-card-signing-key",
+    "jmo-risk",
+}
 KAFKA_BOOTSTRAP = "jmo-kafka-bootstrap:9092"
 
 
@@ -139,6 +146,31 @@ def test_each_service_runs_an_api_and_a_worker_from_its_image(render, target):
 
 
 @pytest.mark.parametrize("target", TARGETS)
+def test_each_api_only_service_runs_its_api_from_its_image_and_no_worker(render, target):
+    pods = deployed_pods(render(target))
+    for svc in API_ONLY:
+        deployment = pods[svc]
+        box = container(deployment)
+        assert box["args"] == ["api"]
+        assert re.fullmatch(rf"(.+/)?jmo/{svc}(:[\w.-]+)?", box["image"]), box["image"]
+        assert box["ports"][0]["containerPort"] == API_PORTS[svc]
+        env = env_of(deployment)
+        prefix = svc.upper()
+        assert env[f"{prefix}_HOST"]["value"] == "0.0.0.0"
+        assert env[f"{prefix}_PORT"]["value"] == str(API_PORTS[svc])
+        assert env[f"{prefix}_DB_NAME"]["value"] == svc
+        assert env["MONGODB_URI"]["valueFrom"]["secretKeyRef"] == {
+            "name": f"jmo-mongo-{svc}",
+            "key": "connectionString.standard",
+        }
+        # No Kafka: no user of its own, and nothing in its environment names one.
+        assert not any(name.startswith("KAFKA_SASL") for name in env), svc
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == svc
+        assert labels["app.kubernetes.io/component"] == "api"
+
+
+@pytest.mark.parametrize("target", TARGETS)
 def test_identity_has_a_writable_face_model_cache(render, target):
     for name in ("identity", "identity-worker"):
         deployment = by_name(render(target), "Deployment")[name]
@@ -168,6 +200,18 @@ def test_apis_have_service_hpa_and_pdb_and_workers_a_pdb(render, target):
             assert selector and all(labels.get(k) == v for k, v in selector.items()), name
             assert pods[name]["spec"]["selector"]["matchLabels"] == selector
         assert f"{svc}-worker" not in services and f"{svc}-worker" not in hpas
+    deployed = deployed_pods(docs)
+    for svc in API_ONLY:
+        api_labels = deployed[svc]["spec"]["template"]["metadata"]["labels"]
+        service = services[svc]
+        assert all(api_labels.get(k) == v for k, v in service["spec"]["selector"].items())
+        assert service["spec"]["ports"] == [{"name": "http", "port": API_PORTS[svc], "targetPort": "http"}]
+        hpa = hpas[svc]["spec"]
+        assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": svc}
+        assert hpa["metrics"][0]["resource"]["name"] == "cpu"
+        selector = pdbs[svc]["spec"]["selector"]["matchLabels"]
+        assert selector and all(api_labels.get(k) == v for k, v in selector.items()), svc
+        assert deployed[svc]["spec"]["selector"]["matchLabels"] == selector
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -194,8 +238,9 @@ def test_config_references_resolve_and_no_secret_is_committed(render, target):
                 name = ref["secretKeyRef"]["name"]
                 if target == "base":
                     continue  # the MongoDB users come with the overlays
-                assert name in OUT_OF_BAND_SECRETS | mongo_secrets | kafka_user_secrets, \
+                assert name in OUT_OF_BAND_SECRETS | mongo_secrets | kafka_user_secrets, (
                     f"{deployment['metadata']['name']}: {name}"
+                )
     for data in config_maps.values():
         assert data["KAFKA_BOOTSTRAP_SERVERS"] == KAFKA_BOOTSTRAP
         assert data["JWKS_URL"] == f"http://identity:{API_PORTS['identity']}/.well-known/jwks.json"
@@ -244,7 +289,8 @@ def test_kafka_cluster_serves_the_bootstrap_address_the_services_use(render, tar
     assert listener["type"] == "internal"
     # dev: plaintext without identities; prod: TLS and a SCRAM user per service (test_kafka_identities).
     assert (listener["tls"], listener.get("authentication")) == (
-        (False, None) if target == "overlays/dev" else (True, {"type": "scram-sha-512"}))
+        (False, None) if target == "overlays/dev" else (True, {"type": "scram-sha-512"})
+    )
     assert kafka["spec"]["kafka"]["config"]["auto.create.topics.enable"] is False
     pools = of_kind(docs, "KafkaNodePool")
     roles = {role for pool in pools for role in pool["spec"]["roles"]}
@@ -261,8 +307,12 @@ def test_topics_match_topics_py(render, target, replicas, min_isr):
         topic = topics[spec.name]
         assert topic["partitions"] == spec.partitions, spec.name
         assert topic["replicas"] == replicas, spec.name
+        # Every config topics.py declares (retention.ms, or cleanup.policy for a compacted changelog), and
+        # nothing else; min.insync.replicas is the environment's.
+        declared = {key: value for key, value in spec.configs.items() if key != "min.insync.replicas"}
         assert topic["config"]["min.insync.replicas"] == min_isr, spec.name
-        assert str(topic["config"]["retention.ms"]) == spec.configs["retention.ms"], spec.name
+        configs = {key: str(value) for key, value in topic["config"].items() if key != "min.insync.replicas"}
+        assert configs == declared, spec.name
 
 
 def test_prod_kafka_is_replicated_and_authorizes(prod):
@@ -310,7 +360,7 @@ def test_mongodb_replica_set_with_one_user_per_service(render, target, members):
     assert spec["type"] == "ReplicaSet" and spec["members"] == members
     assert spec["security"]["authentication"]["modes"] == ["SCRAM"]
     users = {u["name"]: u for u in spec["users"]}
-    expected = set(SERVICES) | ({"banksim"} if target.endswith("dev") else set())
+    expected = set(SERVICES) | set(API_ONLY) | ({"banksim"} if target.endswith("dev") else set())
     assert set(users) == expected
     for name, user in users.items():
         assert user["roles"] == [{"name": "readWrite", "db": name}], "a service owns one database, no more"
@@ -351,12 +401,25 @@ def test_prod_runs_at_least_two_of_everything_and_no_simulator(prod):
         assert config["data"][key].startswith("https://"), key
 
 
+@pytest.mark.parametrize("target", ("overlays/dev", "overlays/prod"))
+def test_overlays_replace_every_placeholder_address(render, target):
+    """The base names `.invalid` placeholders (identity provider, SMTP relay, banks) that each environment must set."""
+    docs = render(target)
+    for deployment in of_kind(docs, "Deployment"):
+        for name, item in env_of(deployment).items():
+            assert ".invalid" not in str(item.get("value", "")), f"{deployment['metadata']['name']}: {name}"
+    for config in of_kind(docs, "ConfigMap"):
+        for key, value in config["data"].items():
+            assert ".invalid" not in value, f"{config['metadata']['name']}: {key}"
+
+
 def test_prod_secrets_are_mandatory(prod):
     deployments = by_name(prod, "Deployment")
     needs = {
         "identity": "IDENTITY_SIGNING_KEY_PEM",
         "payout": "PAYOUT_BANK_NOTIFY_SECRETS",
         "payout-worker": "PAYOUT_BANK_NOTIFY_SECRETS",
+        "risk-worker": "RISK_ACCOUNT_HASH_KEY",
     }
     for name, variable in needs.items():
         ref = env_of(deployments[name])[variable]["valueFrom"]["secretKeyRef"]

@@ -24,8 +24,20 @@ RUNBOOKS = ROOT / "docs" / "runbooks"
 SUFFIXES = ("_bucket", "_count", "_sum", "_total", "_created")
 BUILTIN = {"up"}
 PROMQL_WORDS = {
-    "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool",
-    "offset", "inf", "nan", "le",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "inf",
+    "nan",
+    "le",
 }
 
 
@@ -99,8 +111,14 @@ def dashboard() -> dict:
 def exported() -> set[str]:
     names = exported_metrics()
     # The shared metrics must be found, or the check below proves nothing.
-    assert {"http_requests_total", "http_request_seconds", "consumer_lag", "consumer_events_total",
-            "outbox_backlog", "outbox_oldest_unpublished_seconds"} <= names
+    assert {
+        "http_requests_total",
+        "http_request_seconds",
+        "consumer_lag",
+        "consumer_events_total",
+        "outbox_backlog",
+        "outbox_oldest_unpublished_seconds",
+    } <= names
     return names
 
 
@@ -142,9 +160,17 @@ def test_every_alert_is_complete(rules: list[dict]) -> None:
 
 def test_alerts_cover_the_brief(rules: list[dict]) -> None:
     exprs = " ".join(r["expr"] for r in rules)
-    for needle in ("outbox_oldest_unpublished_seconds", "consumer_lag", 'status=~"5.."',
-                   "http_request_seconds_bucket", "helpdesk_sla_breaches_total", "PayoutFailed",
-                   "/v1/biometrics/verifications", "up{", 'outcome="dead_letter"'):
+    for needle in (
+        "outbox_oldest_unpublished_seconds",
+        "consumer_lag",
+        'status=~"5.."',
+        "http_request_seconds_bucket",
+        "helpdesk_sla_breaches_total",
+        "PayoutFailed",
+        "/v1/biometrics/verifications",
+        "up{",
+        'outcome="dead_letter"',
+    ):
         assert needle in exprs, needle
 
 
@@ -175,8 +201,9 @@ def test_runbook_index_and_procedures() -> None:
 
 def test_runbooks_name_real_settings_and_collections() -> None:
     text = " ".join(p.read_text() for p in RUNBOOKS.glob("*.md"))
-    code = " ".join(p.read_text() for p in [*ROOT.glob("services/*/jmo_*/**/*.py"),
-                                              *(ROOT / "shared" / "jmo_shared").rglob("*.py")])
+    code = " ".join(
+        p.read_text() for p in [*ROOT.glob("services/*/jmo_*/**/*.py"), *(ROOT / "shared" / "jmo_shared").rglob("*.py")]
+    )
     code_lower = code.lower()
     prefixes = ("IDENTITY_", "BALANCE_", "PAYOUT_", "CLAIMS_", "HELPDESK_", "PROFILE_")
     for setting in set(re.findall(r"`((?:{})[A-Z0-9_]+)`".format("|".join(prefixes)), text)):
@@ -228,9 +255,18 @@ def test_scrape_config_covers_every_process() -> None:
     assert all(name.startswith("jmo-") for name in jobs)  # the alerts select up{job=~"jmo-.*"}
     static = [t for sc in jobs["jmo-local"]["static_configs"] for t in sc["targets"]]
     ports = {int(t.rsplit(":", 1)[1]) for t in static}
-    assert ports == {*range(8001, 8007), *range(8101, 8107), 8099}
+    # identity..risk (api 8001-8008, worker 8101-8108), the back office (8080, api only), banksim (8099).
+    assert ports == {*range(8001, 8009), *range(8101, 8109), 8080, 8099}
     for sc in jobs["jmo-local"]["static_configs"]:
         assert {"service", "component"} <= set(sc["labels"])
+    labelled = {(sc["labels"]["service"], sc["labels"]["component"]) for sc in jobs["jmo-local"]["static_configs"]}
+    assert {
+        ("notify", "api"),
+        ("notify", "worker"),
+        ("risk", "api"),
+        ("risk", "worker"),
+        ("backoffice", "api"),
+    } <= labelled
     k8s = jobs["jmo-kubernetes-pods"]
     assert k8s["kubernetes_sd_configs"][0]["role"] == "pod"
     targets = {r.get("target_label") for r in k8s["relabel_configs"]}
@@ -238,8 +274,10 @@ def test_scrape_config_covers_every_process() -> None:
 
 
 def test_metric_name_parser() -> None:
-    expr = ('histogram_quantile(0.99, sum by (service, route, le) (rate(http_request_seconds_bucket'
-            '{route!~"/metrics|/x"}[5m]))) > 1 and sum by (group) (consumer_lag{group=~".+[.]a"}) > 0')
+    expr = (
+        "histogram_quantile(0.99, sum by (service, route, le) (rate(http_request_seconds_bucket"
+        '{route!~"/metrics|/x"}[5m]))) > 1 and sum by (group) (consumer_lag{group=~".+[.]a"}) > 0'
+    )
     assert metric_names(expr) == {"http_request_seconds_bucket", "consumer_lag"}
     assert metric_names('label_values(up{job=~"jmo-.*"}, job)') == {"up"}
     assert not is_exported("claims_by_state", {"http_requests_total"})

@@ -20,6 +20,20 @@ BALANCE_EVENTS = "balance.events"
 CLAIMS_EVENTS = "claims.events"
 PAYOUT_EVENTS = "payout.events"
 HELPDESK_EVENTS = "helpdesk.events"
+RISK_EVENTS = "risk.events"
+# The risk service's own stream (faust): what it saw, re-keyed by what its rules count.
+RISK_SIGNALS = "risk.signals"
+RISK_APP_ID = "risk"
+# The risk service's faust tables; each has a changelog topic `<app id>-<table>-changelog`
+# with the partition count of risk.signals (faust refuses a table whose changelog differs).
+RISK_TABLES = (
+    "member_accounts",
+    "account_members",
+    "card_employers",
+    "employer_claims",
+    "face_refusals",
+    "registrations",
+)
 
 # Partner banks: PayoutSent for a bank goes only to its own topic.
 BANK_TOPIC_PREFIX = "payout.bank."
@@ -57,6 +71,18 @@ class TopicSpec:
 
 _RETAIN_FOREVER = {"retention.ms": "-1", "min.insync.replicas": "1"}
 _RETAIN_WEEKS = {"retention.ms": str(28 * 24 * 3600 * 1000), "min.insync.replicas": "1"}
+# A table's changelog keeps the last value of each key (and windows expire in the table itself).
+_CHANGELOG = {"cleanup.policy": "compact", "min.insync.replicas": "1"}
+
+
+def risk_stream_topics(app_id: str = RISK_APP_ID, partitions: int = 6) -> tuple[TopicSpec, ...]:
+    """The faust app's signals topic and its tables' changelogs (tests pass their own app id)."""
+    signals = RISK_SIGNALS if app_id == RISK_APP_ID else f"{app_id}.signals"
+    return (
+        TopicSpec(signals, partitions, _RETAIN_WEEKS),
+        *(TopicSpec(f"{app_id}-{table}-changelog", partitions, _CHANGELOG) for table in RISK_TABLES),
+    )
+
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(CORE_MEMBERSHIP, 6, _RETAIN_FOREVER),
@@ -67,6 +93,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(CLAIMS_EVENTS, 6, _RETAIN_FOREVER),
     TopicSpec(PAYOUT_EVENTS, 6, _RETAIN_FOREVER),
     TopicSpec(HELPDESK_EVENTS, 6, _RETAIN_FOREVER),
+    TopicSpec(RISK_EVENTS, 6, _RETAIN_FOREVER),
+    *risk_stream_topics(),
     *(TopicSpec(bank_topic(code), 3, _RETAIN_WEEKS) for code in PARTNER_BANKS),
     *(TopicSpec(bank_status_topic(code), 3, _RETAIN_WEEKS) for code in PARTNER_BANKS),
 )

@@ -34,10 +34,24 @@ from .load import ClaimLoad, MemberRun
 
 # Per final status: how many distinct events of each type one claim must have.
 EXPECTED = {
-    "PAID": {ClaimSubmitted: 1, BalanceReserved: 1, PayoutSent: 1, PayoutSettled: 1, PayoutFailed: 0,
-             BalanceDebited: 1, BalanceReleased: 0},
-    "PAYOUT_FAILED": {ClaimSubmitted: 1, BalanceReserved: 1, PayoutSent: 1, PayoutSettled: 0, PayoutFailed: 1,
-                      BalanceDebited: 0, BalanceReleased: 1},
+    "PAID": {
+        ClaimSubmitted: 1,
+        BalanceReserved: 1,
+        PayoutSent: 1,
+        PayoutSettled: 1,
+        PayoutFailed: 0,
+        BalanceDebited: 1,
+        BalanceReleased: 0,
+    },
+    "PAYOUT_FAILED": {
+        ClaimSubmitted: 1,
+        BalanceReserved: 1,
+        PayoutSent: 1,
+        PayoutSettled: 0,
+        PayoutFailed: 1,
+        BalanceDebited: 0,
+        BalanceReleased: 1,
+    },
 }
 
 
@@ -61,9 +75,18 @@ async def audit_events(load: ClaimLoad, bootstrap: str, audit: MoneyAudit) -> No
     events = await read_topics(bootstrap, topics)
     runs = {r.claim_id: r for r in load.claims()}
     ids = set(runs)
-    tallies = {cls: tally(events, cls.event_type, "claim_id", ids)
-               for cls in (ClaimSubmitted, BalanceReserved, PayoutSent, PayoutSettled, PayoutFailed,
-                           BalanceDebited, BalanceReleased)}
+    tallies = {
+        cls: tally(events, cls.event_type, "claim_id", ids)
+        for cls in (
+            ClaimSubmitted,
+            BalanceReserved,
+            PayoutSent,
+            PayoutSettled,
+            PayoutFailed,
+            BalanceDebited,
+            BalanceReleased,
+        )
+    }
     for cls, counted in tallies.items():
         if counted.redelivered():
             audit.redelivered[cls.__name__] = counted.redelivered()
@@ -74,23 +97,34 @@ async def audit_events(load: ClaimLoad, bootstrap: str, audit: MoneyAudit) -> No
         for cls, want in expected.items():
             got = len(tallies[cls].ids(claim_id))
             if got != want:
-                audit.add(f"claim {claim_id} ({run.status}, bank {run.member.bank_code}): "
-                          f"{got} distinct {cls.__name__}, expected {want}")
+                audit.add(
+                    f"claim {claim_id} ({run.status}, bank {run.member.bank_code}): "
+                    f"{got} distinct {cls.__name__}, expected {want}"
+                )
     # One instruction per payout: a PayoutSent under one end-to-end id is one event, however often relayed.
     by_e2e = tally(events, PayoutSent.event_type, "end_to_end_id")
-    sent_here = {e["data"]["end_to_end_id"] for e in events
-                 if e.get("type") == PayoutSent.event_type and e["data"].get("claim_id") in ids}
+    sent_here = {
+        e["data"]["end_to_end_id"]
+        for e in events
+        if e.get("type") == PayoutSent.event_type and e["data"].get("claim_id") in ids
+    }
     for e2e in sorted(sent_here):
         if len(by_e2e.ids(e2e)) != 1:
             audit.add(f"end-to-end id {e2e}: {len(by_e2e.ids(e2e))} different PayoutSent events")
-    payout_ids = Counter(e["data"]["claim_id"] for e in {ev["id"]: ev for ev in events
-                                                          if ev.get("type") == PayoutSent.event_type
-                                                          and ev["data"].get("claim_id") in ids}.values())
+    payout_ids = Counter(
+        e["data"]["claim_id"]
+        for e in {
+            ev["id"]: ev
+            for ev in events
+            if ev.get("type") == PayoutSent.event_type and ev["data"].get("claim_id") in ids
+        }.values()
+    )
     for claim_id, count in payout_ids.items():
         if count > 1:
             audit.add(f"claim {claim_id}: {count} payout instructions")
-    audit.notes.append(f"{len(events)} events read back from {len(topics)} topics; "
-                       f"{len(sent_here)} end-to-end ids sent")
+    audit.notes.append(
+        f"{len(events)} events read back from {len(topics)} topics; {len(sent_here)} end-to-end ids sent"
+    )
 
 
 async def _bank_account(load: ClaimLoad, run: MemberRun) -> dict:
@@ -124,18 +158,29 @@ async def audit_accounts(load: ClaimLoad, audit: MoneyAudit, settle_timeout: flo
         async with gate:
             account = await _bank_account(load, run)
             card = await _settled_card(load, run, settle_timeout)
-        credits = [t for t in account["transactions"] if t["remittance_info"].endswith(run.claim_id or "-")
-                   or t.get("payout_id") == run.claim.get("payout_id")]
+        credits = [
+            t
+            for t in account["transactions"]
+            if t["remittance_info"].endswith(run.claim_id or "-") or t.get("payout_id") == run.claim.get("payout_id")
+        ]
         before = run.card_before.get("balance_idr")
         if run.status == "PAID":
             net = run.claim.get("net_idr")
             if len(account["transactions"]) != 1 or [t["amount_idr"] for t in credits] != [net]:
-                audit.add(f"claim {run.claim_id} PAID: bank account {run.member.bank_code}/"
-                          f"{run.member.account_number} has {account['transactions']}, expected one credit of {net}")
-            if card.get("reserved_idr") != 0 or card.get("balance_idr") != 0 or \
-                    card.get("withdrawn_idr") != run.claim.get("gross_idr") or before != run.claim.get("gross_idr"):
-                audit.add(f"claim {run.claim_id} PAID (gross {run.claim.get('gross_idr')}, card before {before}): "
-                          f"card now {card}")
+                audit.add(
+                    f"claim {run.claim_id} PAID: bank account {run.member.bank_code}/"
+                    f"{run.member.account_number} has {account['transactions']}, expected one credit of {net}"
+                )
+            if (
+                card.get("reserved_idr") != 0
+                or card.get("balance_idr") != 0
+                or card.get("withdrawn_idr") != run.claim.get("gross_idr")
+                or before != run.claim.get("gross_idr")
+            ):
+                audit.add(
+                    f"claim {run.claim_id} PAID (gross {run.claim.get('gross_idr')}, card before {before}): "
+                    f"card now {card}"
+                )
         else:
             if account["transactions"]:
                 audit.add(f"claim {run.claim_id} {run.status}: the bank was credited {account['transactions']}")

@@ -40,8 +40,11 @@ from jmo_local.stackstats import percentile
 FINAL = frozenset({"PAID", "REJECTED", "NEEDS_REVIEW", "PAYOUT_FAILED"})
 # The money path is under test, not password hashing: cheap argon2 parameters for identity let a
 # 2-core machine onboard a few hundred members (register + login cost ~0.4 s of CPU otherwise).
-FAST_ONBOARDING = {"IDENTITY_ARGON2_TIME_COST": "1", "IDENTITY_ARGON2_MEMORY_KIB": "8192",
-                   "IDENTITY_ARGON2_PARALLELISM": "1"}
+FAST_ONBOARDING = {
+    "IDENTITY_ARGON2_TIME_COST": "1",
+    "IDENTITY_ARGON2_MEMORY_KIB": "8192",
+    "IDENTITY_ARGON2_PARALLELISM": "1",
+}
 
 
 # --- what HTTP saw ---------------------------------------------------------------------------
@@ -87,8 +90,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     def __init__(self, gate: TrafficGate, retry_seconds: float = 90.0) -> None:
         self.gate = gate
         self._retry_seconds = retry_seconds
-        self._inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=100,
-                                                                   max_keepalive_connections=40))
+        self._inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=40))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         port = request.url.port
@@ -115,7 +117,8 @@ class RecordingTransport(httpx.AsyncBaseTransport):
                 body = await response.aread()
                 self.gate.server_errors.append(
                     f"{self.gate.name(port)} {request.method} {request.url.path} -> {response.status_code}: "
-                    f"{body[:300]!r}")
+                    f"{body[:300]!r}"
+                )
                 return httpx.Response(response.status_code, headers=response.headers, content=body, request=request)
             return response
 
@@ -173,8 +176,16 @@ class MemberRun:
 
 
 class ClaimLoad:
-    def __init__(self, urls: Urls, kafka_bootstrap: str, members: int, concurrency: int,
-                 patience: float = 4.0, gate: TrafficGate | None = None, start_interval: float = 0.0) -> None:
+    def __init__(
+        self,
+        urls: Urls,
+        kafka_bootstrap: str,
+        members: int,
+        concurrency: int,
+        patience: float = 4.0,
+        gate: TrafficGate | None = None,
+        start_interval: float = 0.0,
+    ) -> None:
         self.urls = urls
         self.kafka = kafka_bootstrap
         self.concurrency = concurrency
@@ -190,8 +201,11 @@ class ClaimLoad:
             card = member.cards[0]
             # A year of contributions, not two: half the feed events, the same claim.
             card.registered_on = card.ended_on - timedelta(days=365)
-            contributions = sum(e.employer_idr + e.worker_idr for e in feed_events(member, self.today)
-                                if e.event_type.endswith("ContributionPosted.v1"))
+            contributions = sum(
+                e.employer_idr + e.worker_idr
+                for e in feed_events(member, self.today)
+                if e.event_type.endswith("ContributionPosted.v1")
+            )
             journey = Journey(urls, member, client=self.client, patience=patience)
             self.runs.append(MemberRun(journey, contributions, member.cards[0].kpj))
         self.onboarding_seconds: list[float] = []
@@ -227,8 +241,9 @@ class ClaimLoad:
         documents = await j.upload_documents(eligibility["required_documents"])
         claim_face = await j.verify_face("claim")
         self.onboarding_seconds.append(time.monotonic() - started)
-        resp = await j.submit_claim(run.kpj, "resignation", documents, claim_face["verification_id"],
-                                    idempotency_key=uuid.uuid4().hex)
+        resp = await j.submit_claim(
+            run.kpj, "resignation", documents, claim_face["verification_id"], idempotency_key=uuid.uuid4().hex
+        )
         if resp.status_code != 202:
             raise JourneyError(f"claim refused {resp.status_code}: {resp.text[:300]}")
         run.claim_id = resp.json()["claim_id"]
@@ -322,10 +337,12 @@ class ClaimLoad:
         span = max((last - first).total_seconds(), 1e-3)
         lat = self.latencies()
         onboarding = self.onboarding_seconds or [0.0]
-        return (f"{len(paid)} claims paid in {span:.1f}s (first submission to last payment) = "
-                f"{len(paid) / span:.2f} claims/s; submit->PAID p50 {statistics.median(lat):.2f}s "
-                f"p99 {percentile(lat, 99):.2f}s max {max(lat):.2f}s; onboarding per member "
-                f"p50 {statistics.median(onboarding):.1f}s (register, login, 2 face matches, wizard, documents)")
+        return (
+            f"{len(paid)} claims paid in {span:.1f}s (first submission to last payment) = "
+            f"{len(paid) / span:.2f} claims/s; submit->PAID p50 {statistics.median(lat):.2f}s "
+            f"p99 {percentile(lat, 99):.2f}s max {max(lat):.2f}s; onboarding per member "
+            f"p50 {statistics.median(onboarding):.1f}s (register, login, 2 face matches, wizard, documents)"
+        )
 
     def failures(self) -> list[str]:
         return [f"{r.member.nik}: {r.failure}" for r in self.runs if r.failure]

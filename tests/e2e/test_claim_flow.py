@@ -15,6 +15,7 @@ from jmo_local.demo import Card, build_members, feed_events
 from jmo_local.demo_loader import demo_photo_pairs, publish_events
 from jmo_local.journey import Journey
 from jmo_local.services import ROOT
+from jmo_local.smtp import read_mailbox
 from jmo_shared.testing import eventually
 from jmo_shared.topics import BALANCE_EVENTS, CLAIMS_EVENTS, PAYOUT_EVENTS, bank_topic
 
@@ -26,20 +27,31 @@ RESIGNATION_DOCUMENTS = ["ktp", "kpj_card", "resignation_letter"]
 def resigned_member(today: date):
     """A member with two cards: an older active one and one ended by resignation three months ago."""
     seed = random.randrange(10**9)
-    member = build_members(1, today, demo_photo_pairs(ROOT / ".cache"), seed=seed,
-                           nik_seq_start=random.randrange(1, 9000))[0]
+    member = build_members(
+        1, today, demo_photo_pairs(ROOT / ".cache"), seed=seed, nik_seq_start=random.randrange(1, 9000)
+    )[0]
     rng = random.Random(seed)
     ended = today - timedelta(days=90)
     member.cards = [
-        Card(kpj=str(rng.randrange(10**10, 10**11)), employer_id="EMP-0001", employer_name="PT Maju Bersama",
-             registered_on=ended - timedelta(days=730), ended_on=ended, letter_date=ended - timedelta(days=30),
-             wage_idr=5_000_000),
+        Card(
+            kpj=str(rng.randrange(10**10, 10**11)),
+            employer_id="EMP-0001",
+            employer_name="PT Maju Bersama",
+            registered_on=ended - timedelta(days=730),
+            ended_on=ended,
+            letter_date=ended - timedelta(days=30),
+            wage_idr=5_000_000,
+        ),
     ]
     return member
 
 
 def expected_contributions(member, today: date) -> int:
-    return sum(e.employer_idr + e.worker_idr for e in feed_events(member, today) if e.event_type.endswith("ContributionPosted.v1"))
+    return sum(
+        e.employer_idr + e.worker_idr
+        for e in feed_events(member, today)
+        if e.event_type.endswith("ContributionPosted.v1")
+    )
 
 
 async def payout_sent_for(bootstrap: str, bank_code: str, claim_id: str, timeout: float = 30) -> list[dict]:
@@ -53,8 +65,10 @@ async def events_for(bootstrap: str, topic: str, event_type: str, claim_id: str,
     await consumer.start()
     found: list[dict] = []
     try:
-        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or
-                                                         await _partitions(consumer, topic))]
+        partitions = [
+            TopicPartition(topic, p)
+            for p in (consumer.partitions_for_topic(topic) or await _partitions(consumer, topic))
+        ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
@@ -90,6 +104,22 @@ async def debited_card(journey: Journey, kpj: str) -> dict:
     return await eventually(settled, timeout=30, message=f"debit of {kpj}")
 
 
+async def paid_notices(system, journey: Journey, claim_id: str) -> tuple[int, int]:
+    """(inbox entries, e-mails) telling the member the claim was paid, once the e-mail has arrived."""
+
+    async def both() -> tuple[int, int] | None:
+        resp = await journey.client.get(f"{system.url('notify-api')}/v1/notifications", headers=journey.auth)
+        inbox = [n for n in resp.json()["items"] if n["kind"] == "claim_paid" and n.get("claim_id") == claim_id]
+        mails = [
+            m
+            for m in read_mailbox(system.data_dir / "mail")
+            if m["To"] == journey.email and m["X-JMO-Kind"] == "claim_paid" and claim_id in m.get_content()
+        ]
+        return (len(inbox), len(mails)) if inbox and mails else None
+
+    return await eventually(both, timeout=30, message="the paid notification and e-mail")
+
+
 async def prepared_journey(system) -> tuple[Journey, str, int]:
     """A member registered, logged in, face-verified, data updated, balance projected."""
     today = date.today()
@@ -116,8 +146,9 @@ async def test_one_jht_claim_from_login_to_money_in_the_bank(system) -> None:
         documents = await journey.upload_documents(eligibility["required_documents"])
         face = await journey.verify_face("claim")
         correlation_id = uuid.uuid4().hex
-        resp = await journey.submit_claim(kpj, "resignation", documents, face["verification_id"],
-                                          correlation_id=correlation_id)
+        resp = await journey.submit_claim(
+            kpj, "resignation", documents, face["verification_id"], correlation_id=correlation_id
+        )
         assert resp.status_code == 202, resp.text
         assert resp.headers["X-Correlation-ID"] == correlation_id
         claim_id = resp.json()["claim_id"]
@@ -138,12 +169,19 @@ async def test_one_jht_claim_from_login_to_money_in_the_bank(system) -> None:
         # The correlation id given at submission follows the claim through every service,
         # across the bank's answer too (which does not carry it).
         assert sent[0]["correlationid"] == correlation_id
-        for topic, event_type in ((CLAIMS_EVENTS, "jht.claims.ClaimApproved.v1"),
-                                  (BALANCE_EVENTS, "jht.balance.BalanceReserved.v1"),
-                                  (PAYOUT_EVENTS, "jht.payout.PayoutSettled.v1"),
-                                  (BALANCE_EVENTS, "jht.balance.BalanceDebited.v1")):
-            [event] = await eventually(lambda: events_for(system.kafka_bootstrap, topic, event_type, claim_id),
-                                       timeout=30, message=event_type)
+        for topic, event_type in (
+            (CLAIMS_EVENTS, "jht.claims.ClaimApproved.v1"),
+            (BALANCE_EVENTS, "jht.balance.BalanceReserved.v1"),
+            (PAYOUT_EVENTS, "jht.payout.PayoutSettled.v1"),
+            (BALANCE_EVENTS, "jht.balance.BalanceDebited.v1"),
+        ):
+            [event] = await eventually(
+                lambda topic=topic, event_type=event_type: events_for(
+                    system.kafka_bootstrap, topic, event_type, claim_id
+                ),
+                timeout=30,
+                message=event_type,
+            )
             assert event["correlationid"] == correlation_id, event_type
 
         # Balance applies PayoutSettled on its own: the debit follows PAID shortly.
@@ -154,6 +192,8 @@ async def test_one_jht_claim_from_login_to_money_in_the_bank(system) -> None:
         payout = await journey.payouts(claim_id)
         assert (payout["status"], payout["gross_idr"], payout["net_idr"]) == ("SETTLED", gross, gross - tax)
         assert payout["rail"] == "BI_FAST" and payout["bank_code"] == journey.member.bank_code
+        # The member is told once: one "paid" entry in the inbox (notify) and one e-mail for it.
+        assert await paid_notices(system, journey, claim_id) == (1, 1)
     finally:
         await journey.close()
 
@@ -199,8 +239,9 @@ async def test_the_demo_takes_the_next_member_and_every_demo_photo_pair_matches(
     members = [resigned_member(today) for _ in pairs]
     for member, (ktp, selfie) in zip(members, pairs):
         member.photo, member.selfie = ktp, selfie
-        await publish_events(system.kafka_bootstrap, feed_events(member, today), source="/test/upstream",
-                             progress=False)
+        await publish_events(
+            system.kafka_bootstrap, feed_events(member, today), source="/test/upstream", progress=False
+        )
     docs = [member_to_json(member) for member in members]
     assert all(doc["claimable_kpj"] for doc in docs)
 

@@ -100,8 +100,10 @@ def restart_broker(infra: LocalInfra) -> Callable[[], Awaitable[str]]:
     async def action() -> str:
         assert infra.kafka is not None
         took = await infra.kafka.restart_async(pause_seconds=5)
-        return (f"SIGTERM, stopped in {took['stop_seconds']:.1f}s, answering again "
-                f"{took['down_seconds']:.1f}s later (5s pause included)")
+        return (
+            f"SIGTERM, stopped in {took['stop_seconds']:.1f}s, answering again "
+            f"{took['down_seconds']:.1f}s later (5s pause included)"
+        )
 
     return action
 
@@ -111,8 +113,11 @@ async def reconciliation_reports(load: ClaimLoad, system: RunningSystem, events_
     headers = system.staff_headers("ops", "officer", sub="e2e-fault-test")
     reports = {}
     for bank_code, day in sorted(events_dates):
-        resp = await load.client.post(f"{system.url('payout-api')}/v1/reconciliations", headers=headers,
-                                      json={"bank_code": bank_code, "date": day})
+        resp = await load.client.post(
+            f"{system.url('payout-api')}/v1/reconciliations",
+            headers=headers,
+            json={"bank_code": bank_code, "date": day},
+        )
         if resp.status_code == 404 and resp.json().get("code") == "not_found":
             return None  # no such route (the generic 404), not "nothing to reconcile"
         assert resp.status_code in (200, 201), f"reconciliation {bank_code} {day}: {resp.status_code} {resp.text}"
@@ -126,8 +131,9 @@ async def bank_rejections(load: ClaimLoad, system: RunningSystem) -> set[str]:
     for run in load.claims():
         if run.status != "PAYOUT_FAILED" or not run.claim.get("payout_id"):
             continue
-        resp = await load.client.get(f"{system.url('banksim')}/sim/transfers",
-                                     params={"payout_id": run.claim["payout_id"]})
+        resp = await load.client.get(
+            f"{system.url('banksim')}/sim/transfers", params={"payout_id": run.claim["payout_id"]}
+        )
         if resp.status_code == 200 and [t["status"] for t in resp.json()] == ["RJCT"]:
             rejected.add(run.claim_id)
     return rejected
@@ -199,23 +205,39 @@ async def test_claims_survive_killed_workers_a_broker_restart_and_a_misbehaving_
         await load.close()
 
     counts = load.status_counts()
-    assert not load.failures(), f"members who could not submit a claim ({len(load.failures())}):\n" + \
-        "\n".join(load.failures()[:20]) + f"\nstatuses: {dict(counts)}"
-    assert not still_open, (f"{len(still_open)} claims never reached a final state; statuses: {dict(counts)}\n"
-                           + "\n".join(await where_stuck(load, system, still_open[:10])))
-    unexpected = [r for r in load.claims() if not (
-        r.status == "PAID"
-        or (r.status == "PAYOUT_FAILED" and r.claim.get("reason_code") and r.claim_id in rejected_by_bank))]
+    assert not load.failures(), (
+        f"members who could not submit a claim ({len(load.failures())}):\n"
+        + "\n".join(load.failures()[:20])
+        + f"\nstatuses: {dict(counts)}"
+    )
+    assert not still_open, (
+        f"{len(still_open)} claims never reached a final state; statuses: {dict(counts)}\n"
+        + "\n".join(await where_stuck(load, system, still_open[:10]))
+    )
+    unexpected = [
+        r
+        for r in load.claims()
+        if not (
+            r.status == "PAID"
+            or (r.status == "PAYOUT_FAILED" and r.claim.get("reason_code") and r.claim_id in rejected_by_bank)
+        )
+    ]
     assert not unexpected, (
         f"claims neither PAID nor failed (with a reason) by a bank that rejected them; statuses: {dict(counts)}\n"
-        + "\n".join(f"{r.claim_id} bank {r.member.bank_code}: {r.status} {r.claim.get('reason_code')} "
-                    f"{[t['status'] for t in r.claim.get('timeline', [])]}" for r in unexpected[:20]))
+        + "\n".join(
+            f"{r.claim_id} bank {r.member.bank_code}: {r.status} {r.claim.get('reason_code')} "
+            f"{[t['status'] for t in r.claim.get('timeline', [])]}"
+            for r in unexpected[:20]
+        )
+    )
     assert not audit.problems, f"money moved wrongly ({len(audit.problems)}):\n{audit.report()}"
     plan_failures = [what for _, _, what in plan.log if "FAILED" in what]
     assert not plan_failures, f"injections that did not happen: {plan_failures}"
     if reports is None:
-        pytest.skip("everything else held; POST /v1/reconciliations does not exist yet (404), "
-                    "so the reconciliation was not checked")
+        pytest.skip(
+            "everything else held; POST /v1/reconciliations does not exist yet (404), "
+            "so the reconciliation was not checked"
+        )
     dirty = {key: r["mismatches"] for key, r in reports.items() if r.get("mismatches")}
     assert not dirty, f"reconciliation mismatches: {dirty}"
 
@@ -227,28 +249,40 @@ def _summary(load: ClaimLoad, plan: FaultPlan, system: RunningSystem, t0: float,
         f"  {load.throughput()}",
     ]
     if "submit_done" in scope:
-        lines.append(f"  all submitted after {scope['submit_done']:.1f}s, all final after "
-                     f"{scope.get('final_at', float('nan')):.1f}s")
+        lines.append(
+            f"  all submitted after {scope['submit_done']:.1f}s, all final after "
+            f"{scope.get('final_at', float('nan')):.1f}s"
+        )
     lines.append("  injected:")
     lines += plan.lines()
     exits = system.unplanned_exits()
     lines.append(f"  processes that died on their own and were restarted by the watchdog: {len(exits)}")
     lines += [f"    t={e.at - t0:6.1f}s {e.name}: {e.what}" for e in exits]
     gate = load.gate
-    lines.append(f"  HTTP: {gate.requests} requests, {len(gate.server_errors)} 5xx, "
-                 f"refused {dict(gate.refused)}, dropped {len(gate.dropped)}")
+    lines.append(
+        f"  HTTP: {gate.requests} requests, {len(gate.server_errors)} 5xx, "
+        f"refused {dict(gate.refused)}, dropped {len(gate.dropped)}"
+    )
     lines += [f"    {e}" for e in gate.server_errors[:10]]
     audit: MoneyAudit | None = scope.get("audit")
     if audit is not None:
-        lines.append(f"  event copies re-published with an id already on the topic (at-least-once relay): "
-                     f"{dict(audit.redelivered) or 'none'}")
+        lines.append(
+            f"  event copies re-published with an id already on the topic (at-least-once relay): "
+            f"{dict(audit.redelivered) or 'none'}"
+        )
         lines += [f"  {n}" for n in audit.notes]
         lines.append(f"  money problems: {len(audit.problems)}")
     reports = scope.get("reports", "not reached")
-    lines.append("  reconciliation: " + ("endpoint missing (404)" if reports is None else
-                                         str(reports) if isinstance(reports, str) else
-                                         f"{len(reports)} reports, mismatches "
-                                         f"{sum(len(r.get('mismatches', [])) for r in reports.values())}"))
+    lines.append(
+        "  reconciliation: "
+        + (
+            "endpoint missing (404)"
+            if reports is None
+            else str(reports)
+            if isinstance(reports, str)
+            else f"{len(reports)} reports, mismatches {sum(len(r.get('mismatches', [])) for r in reports.values())}"
+        )
+    )
     failures = Counter(r.failure.split(":")[0] for r in load.runs if r.failure)
     if failures:
         lines.append(f"  onboarding failures: {dict(failures)}")

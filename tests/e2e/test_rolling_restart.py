@@ -48,8 +48,9 @@ def restart_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
 async def test_a_rolling_restart_under_load_loses_nothing(restart_stack: RunningSystem) -> None:
     system = restart_stack
     gate = TrafficGate(names={spec.port: name for name, spec in system.specs.items()})
-    load = ClaimLoad(system.urls, system.kafka_bootstrap, members=40, concurrency=8, patience=4.0, gate=gate,
-                     start_interval=2.0)
+    load = ClaimLoad(
+        system.urls, system.kafka_bootstrap, members=40, concurrency=8, patience=4.0, gate=gate, start_interval=2.0
+    )
     restarts: list[str] = []
     bad_stops: list[str] = []
     try:
@@ -64,8 +65,10 @@ async def test_a_rolling_restart_under_load_loses_nothing(restart_stack: Running
             stopped = time.monotonic() - started
             await system.start(name)
             gate.release(port)
-            restarts.append(f"{name}: stopped in {stopped:.1f}s (exit {code}), ready after "
-                            f"{time.monotonic() - started:.1f}s, {load.submitted} claims submitted so far")
+            restarts.append(
+                f"{name}: stopped in {stopped:.1f}s (exit {code}), ready after "
+                f"{time.monotonic() - started:.1f}s, {load.submitted} claims submitted so far"
+            )
             if code != 0:  # -9: it did not stop within the timeout and was killed
                 bad_stops.append(f"{name} exit {code}:\n{system.log_tail(name, 15)}")
         await runner
@@ -75,8 +78,10 @@ async def test_a_rolling_restart_under_load_loses_nothing(restart_stack: Running
         await audit_accounts(load, audit)
     finally:
         print("rolling restart:\n  " + "\n  ".join(restarts))
-        print(f"  {load.throughput()}\n  statuses {dict(load.status_counts())}; HTTP {gate.requests} requests, "
-              f"5xx {len(gate.server_errors)}, refused {dict(gate.refused)}, dropped {gate.dropped}")
+        print(
+            f"  {load.throughput()}\n  statuses {dict(load.status_counts())}; HTTP {gate.requests} requests, "
+            f"5xx {len(gate.server_errors)}, refused {dict(gate.refused)}, dropped {gate.dropped}"
+        )
         await load.close()
 
     assert len(restarts) == len(ROLLING_ORDER)
@@ -128,9 +133,11 @@ async def test_balance_and_card_reads_stay_up_while_claims_and_payout_are_down(r
             assert run.member.nik not in card.json()["nik_masked"]
             assert card.json()["kpj"] == card_view.json()["kpj"] and card.json()["qr"]  # the same card, signed
             await asyncio.sleep(0.1)
-        print(f"reads stayed up: 20 balance + 20 card reads in {time.monotonic() - started:.1f}s "
-              f"with {', '.join(down)} stopped; balance {card_before['balance_idr']} on {run.kpj} "
-              f"as of {balance.json()['as_of']} (today {date.today()})")
+        print(
+            f"reads stayed up: 20 balance + 20 card reads in {time.monotonic() - started:.1f}s "
+            f"with {', '.join(down)} stopped; balance {card_before['balance_idr']} on {run.kpj} "
+            f"as of {balance.json()['as_of']} (today {date.today()})"
+        )
         for name in down:
             await system.start(name)
         # And back: the claims path answers again once they are up.

@@ -66,21 +66,36 @@ ONBOARDING_PATIENCE = 5.0
 def bench_members(count: int, today: date) -> list[DemoMember]:
     """New members (random seed: new NIKs every run), each with one card whose employment ended by resignation."""
     seed = random.randrange(10**9)
-    members = build_members(count, today, demo_photo_pairs(ROOT / ".cache")[:1], seed=seed,
-                            nik_seq_start=random.randrange(1000, 9000 - count))
+    members = build_members(
+        count,
+        today,
+        demo_photo_pairs(ROOT / ".cache")[:1],
+        seed=seed,
+        nik_seq_start=random.randrange(1000, 9000 - count),
+    )
     rng = random.Random(seed)
     for member in members:
         ended = today - timedelta(days=rng.randint(60, 200))
-        member.cards = [Card(kpj=str(rng.randrange(10**10, 10**11)), employer_id="EMP-BENCH",
-                             employer_name="PT Bench Nusantara", registered_on=ended - timedelta(days=700),
-                             ended_on=ended, letter_date=ended - timedelta(days=30),
-                             wage_idr=rng.randrange(4_000_000, 9_000_000, 100_000))]
+        member.cards = [
+            Card(
+                kpj=str(rng.randrange(10**10, 10**11)),
+                employer_id="EMP-BENCH",
+                employer_name="PT Bench Nusantara",
+                registered_on=ended - timedelta(days=700),
+                ended_on=ended,
+                letter_date=ended - timedelta(days=30),
+                wage_idr=rng.randrange(4_000_000, 9_000_000, 100_000),
+            )
+        ]
     return members
 
 
 def expected_contributions(member: DemoMember, today: date) -> int:
-    return sum(e.employer_idr + e.worker_idr for e in feed_events(member, today)
-               if e.event_type.endswith("ContributionPosted.v1"))
+    return sum(
+        e.employer_idr + e.worker_idr
+        for e in feed_events(member, today)
+        if e.event_type.endswith("ContributionPosted.v1")
+    )
 
 
 @dataclass
@@ -160,8 +175,9 @@ async def arm(ready: list[Ready], concurrency: int, retried: list[str]) -> tuple
     return [r for r in results if isinstance(r, Ready)], [r for r in results if isinstance(r, BaseException)]
 
 
-async def onboard(people: list[DemoMember], urls: Urls, kafka: str, concurrency: int, today: date,
-                  retried: list[str]) -> tuple[list[Ready], list[BaseException], float]:
+async def onboard(
+    people: list[DemoMember], urls: Urls, kafka: str, concurrency: int, today: date, retried: list[str]
+) -> tuple[list[Ready], list[BaseException], float]:
     """Feeds, bank accounts and the whole preparation of every member, `concurrency` at a time."""
     started = time.monotonic()
     journeys = [Journey(urls, m, client=httpx.AsyncClient(timeout=60), patience=ONBOARDING_PATIENCE) for m in people]
@@ -253,8 +269,9 @@ async def submit_open_loop(ready: list[Ready], rate: float) -> list[Submission]:
         r.journey.patience = 1.0  # a submission retries a lagging projection's 422 for 30 s, as the app would
         sub.sent_wall, sub.sent_mono = time.time(), loop.time()
         try:
-            resp = await r.journey.submit_claim(r.kpj, "resignation", r.documents, r.verification_id,
-                                                idempotency_key=uuid.uuid4().hex)
+            resp = await r.journey.submit_claim(
+                r.kpj, "resignation", r.documents, r.verification_id, idempotency_key=uuid.uuid4().hex
+            )
             sub.status = resp.status_code
             if resp.status_code == 202:
                 sub.claim_id = resp.json()["claim_id"]
@@ -310,29 +327,37 @@ def claim_figures(subs: list[Submission], watcher: ClaimWatcher) -> dict[str, An
         "submit_response_ms_p99": round(stackstats.percentile(responses, 99), 1) if responses else None,
     }
     if latencies:
-        figures.update({
-            "submit_to_paid_ms_p50": round(stackstats.percentile(latencies, 50) * 1000),
-            "submit_to_paid_ms_p99": round(stackstats.percentile(latencies, 99) * 1000),
-            "submit_to_paid_ms_max": round(max(latencies) * 1000),
-        })
+        figures.update(
+            {
+                "submit_to_paid_ms_p50": round(stackstats.percentile(latencies, 50) * 1000),
+                "submit_to_paid_ms_p99": round(stackstats.percentile(latencies, 99) * 1000),
+                "submit_to_paid_ms_max": round(max(latencies) * 1000),
+            }
+        )
     if delivery:
         figures["paid_event_delivery_ms_p50"] = round(stackstats.percentile(delivery, 50) * 1000)
     return figures
 
 
 def print_claims(f: dict[str, Any], rate: float) -> None:
-    print(f"submitted {f['submitted']} at {rate:g}/s (open loop, schedule slip max {f['schedule_slip_ms_max']} ms), "
-          f"accepted (202) {f['accepted']}, refused {f['refused'] or 0}")
+    print(
+        f"submitted {f['submitted']} at {rate:g}/s (open loop, schedule slip max {f['schedule_slip_ms_max']} ms), "
+        f"accepted (202) {f['accepted']}, refused {f['refused'] or 0}"
+    )
     for example in f["refused_examples"]:
         print(f"  refused: {example}")
     print(f"submit response time: p50 {f['submit_response_ms_p50']} ms, p99 {f['submit_response_ms_p99']} ms")
     print(f"outcomes: {f['outcomes']}")
-    print(f"sustained: {f['paid']} PAID in {f['first_submit_to_last_paid_s']:.1f}s (first submit to last PAID) "
-          f"-> {f['sustained_claims_per_s']:.2f} claims/s")
+    print(
+        f"sustained: {f['paid']} PAID in {f['first_submit_to_last_paid_s']:.1f}s (first submit to last PAID) "
+        f"-> {f['sustained_claims_per_s']:.2f} claims/s"
+    )
     if "submit_to_paid_ms_p50" in f:
-        print(f"submit-to-PAID latency: p50 {f['submit_to_paid_ms_p50']} ms, p99 {f['submit_to_paid_ms_p99']} ms, "
-              f"max {f['submit_to_paid_ms_max']} ms (PAID event on Kafka "
-              f"{f.get('paid_event_delivery_ms_p50', '?')} ms after its `at`, p50)")
+        print(
+            f"submit-to-PAID latency: p50 {f['submit_to_paid_ms_p50']} ms, p99 {f['submit_to_paid_ms_p99']} ms, "
+            f"max {f['submit_to_paid_ms_max']} ms (PAID event on Kafka "
+            f"{f.get('paid_event_delivery_ms_p50', '?')} ms after its `at`, p50)"
+        )
 
 
 # ---------------------------------------------------------------- the whole run
@@ -356,20 +381,29 @@ class Options:
 
 async def run(opts: Options) -> int:
     base = f"http://{opts.host}"
-    urls = Urls(*(f"{base}:{API_PORTS[s]}" for s in ("identity", "profile", "balance", "claims", "payout")),
-                banksim=f"{base}:{BANKSIM_PORT}")
+    urls = Urls(
+        *(f"{base}:{API_PORTS[s]}" for s in ("identity", "profile", "balance", "claims", "payout")),
+        banksim=f"{base}:{BANKSIM_PORT}",
+    )
     today = date.today()
     stack = stackstats.find_stack()
-    print(f"bench: {opts.members} members, onboarding concurrency {opts.concurrency}, claims at {opts.rate:g}/s, "
-          f"{os.cpu_count()} cores; stack: {len(stack)} processes ({', '.join(sorted(set(stack.values())))})",
-          flush=True)
+    print(
+        f"bench: {opts.members} members, onboarding concurrency {opts.concurrency}, claims at {opts.rate:g}/s, "
+        f"{os.cpu_count()} cores; stack: {len(stack)} processes ({', '.join(sorted(set(stack.values())))})",
+        flush=True,
+    )
     kafka = stackstats.KafkaProbe(opts.kafka)
     mongo = stackstats.MongoProbe(opts.mongodb_uri)
     await kafka.start()
     await mongo.start()
     report = opts.report
-    report["options"] = {"members": opts.members, "rate": opts.rate, "concurrency": opts.concurrency,
-                         "cores": os.cpu_count(), "processes": sorted(set(stack.values()))}
+    report["options"] = {
+        "members": opts.members,
+        "rate": opts.rate,
+        "concurrency": opts.concurrency,
+        "cores": os.cpu_count(),
+        "processes": sorted(set(stack.values())),
+    }
     try:
         print("== onboarding (not measured)", flush=True)
         people = bench_members(opts.members, today)
@@ -380,24 +414,35 @@ async def run(opts: Options) -> int:
         failures += arm_failures
         armed = time.monotonic() - armed_at
         seconds += armed
-        print(f"  {len(ready)} members ready in {seconds:.1f}s "
-              f"(feeds, bank account, register, login, 2 face matches, wizard, balance, eligibility, documents; "
-              f"the last {armed:.1f}s: a fresh login and the claim's face match); {len(failures)} failed", flush=True)
+        print(
+            f"  {len(ready)} members ready in {seconds:.1f}s "
+            f"(feeds, bank account, register, login, 2 face matches, wizard, balance, eligibility, documents; "
+            f"the last {armed:.1f}s: a fresh login and the claim's face match); {len(failures)} failed",
+            flush=True,
+        )
         if armed > 480:
             print("  (warning: the first tokens and face matches are near their 10 minute expiry)", flush=True)
         for failure in failures[:3]:
             print(f"  onboarding failed: {type(failure).__name__}: {str(failure)[:400]}", file=sys.stderr)
         if retried:
             print(f"  {len(retried)} steps retried after a transient failure; first: {retried[0]}", flush=True)
-        report["onboarding"] = {"ready": len(ready), "failed": len(failures), "seconds": round(seconds, 1),
-                                "login_and_claim_face_seconds": round(armed, 1),
-                                "failures": [f"{type(f).__name__}: {str(f)[:400]}" for f in failures[:5]],
-                                "transient_retries": len(retried), "retried_examples": retried[:5]}
+        report["onboarding"] = {
+            "ready": len(ready),
+            "failed": len(failures),
+            "seconds": round(seconds, 1),
+            "login_and_claim_face_seconds": round(armed, 1),
+            "failures": [f"{type(f).__name__}: {str(f)[:400]}" for f in failures[:5]],
+            "transient_retries": len(retried),
+            "retried_examples": retried[:5],
+        }
         waited = await stackstats.wait_quiet(kafka, opts.host, timeout=opts.quiet_timeout)
         idle = await stackstats.measure_idle(stack, mongo)
         report["idle"] = idle.to_json()
-        print(f"  stack quiet after {waited:.1f}s more; idle it keeps {idle.cpu_ms_per_s / 1000:.2f} cores "
-              f"busy ({idle.busiest()}) and does {idle.db_ops_per_s:.0f} DB ops/s on its own", flush=True)
+        print(
+            f"  stack quiet after {waited:.1f}s more; idle it keeps {idle.cpu_ms_per_s / 1000:.2f} cores "
+            f"busy ({idle.busiest()}) and does {idle.db_ops_per_s:.0f} DB ops/s on its own",
+            flush=True,
+        )
         if not ready:
             return 1
 
@@ -408,11 +453,15 @@ async def run(opts: Options) -> int:
             before = await stackstats.snapshot(stack, mongo, kafka)
             subs = await submit_open_loop(ready, opts.rate)
             accepted = {s.claim_id for s in subs if s.claim_id}
-            print(f"  all submitted in {time.monotonic() - before.monotonic:.1f}s; waiting for terminal states",
-                  flush=True)
+            print(
+                f"  all submitted in {time.monotonic() - before.monotonic:.1f}s; waiting for terminal states",
+                flush=True,
+            )
             if not await watcher.wait_terminal(accepted, opts.timeout):
-                print(f"  {len(accepted - watcher.terminal.keys())} claims not terminal after {opts.timeout:.0f}s",
-                      flush=True)
+                print(
+                    f"  {len(accepted - watcher.terminal.keys())} claims not terminal after {opts.timeout:.0f}s",
+                    flush=True,
+                )
             # What a claim sets off after PAID (debit, projections, helpdesk) is part of its cost.
             await stackstats.wait_quiet(kafka, opts.host, timeout=opts.quiet_timeout)
             after = await stackstats.snapshot(stack, mongo, kafka)
@@ -446,13 +495,17 @@ async def ceiling(opts: Options, claims_per_s: float, report: dict[str, Any]) ->
     result = await measure_ceiling(opts.mongodb_uri, opts.ceiling_seconds, 8)
     tx_s = result.per_second
     entry = result.to_json()
-    print(f"  {result.transactions} transactions in {result.seconds:.1f}s -> {tx_s:.1f} tx/s "
-          f"({result.errors} errors{': ' + result.first_error if result.first_error else ''})")
+    print(
+        f"  {result.transactions} transactions in {result.seconds:.1f}s -> {tx_s:.1f} tx/s "
+        f"({result.errors} errors{': ' + result.first_error if result.first_error else ''})"
+    )
     if tx_s and claims_per_s:
         entry["claims_per_s_over_ceiling_tx_per_s"] = round(claims_per_s / tx_s, 4)
         entry["transactions_per_claim_the_ceiling_allows"] = round(tx_s / claims_per_s, 1)
-        print(f"  claims/s / ceiling tx/s = {claims_per_s:.2f} / {tx_s:.1f} = {claims_per_s / tx_s:.3f}: "
-              f"at this claim rate the database alone would allow {tx_s / claims_per_s:.1f} transactions per claim")
+        print(
+            f"  claims/s / ceiling tx/s = {claims_per_s:.2f} / {tx_s:.1f} = {claims_per_s / tx_s:.3f}: "
+            f"at this claim rate the database alone would allow {tx_s / claims_per_s:.1f} transactions per claim"
+        )
     report["ceiling"] = entry
 
 
@@ -478,15 +531,26 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="default: $DATA_DIR/bench/claims-<timestamp>.json")
     parser.add_argument("--ceiling-seconds", type=float, default=8.0)
     parser.add_argument("--no-ceiling", action="store_true", help="skip the database ceiling measurement")
-    parser.add_argument("--timeout", type=float, default=300.0,
-                        help="seconds for every claim to reach a terminal state")
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds for every claim to reach a terminal state"
+    )
     parser.add_argument("--quiet-timeout", type=float, default=300.0, help="seconds to wait for the stack to be quiet")
     args = parser.parse_args()
     if args.members < 1 or args.rate <= 0:
         parser.error("--members and --rate must be positive")
-    opts = Options(args.members, args.rate, args.concurrency, args.kafka, args.host, args.mongodb_uri,
-                   args.json or default_json_path("claims"), args.ceiling_seconds, not args.no_ceiling,
-                   args.timeout, args.quiet_timeout)
+    opts = Options(
+        args.members,
+        args.rate,
+        args.concurrency,
+        args.kafka,
+        args.host,
+        args.mongodb_uri,
+        args.json or default_json_path("claims"),
+        args.ceiling_seconds,
+        not args.no_ceiling,
+        args.timeout,
+        args.quiet_timeout,
+    )
     sys.exit(asyncio.run(run(opts)))
 
 

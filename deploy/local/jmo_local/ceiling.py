@@ -47,9 +47,14 @@ class CeilingResult:
         return self.transactions / self.seconds if self.seconds else 0.0
 
     def to_json(self) -> dict:
-        return {"transactions": self.transactions, "seconds": round(self.seconds, 3),
-                "concurrency": self.concurrency, "tx_per_s": round(self.per_second, 2),
-                "errors": self.errors, "first_error": self.first_error}
+        return {
+            "transactions": self.transactions,
+            "seconds": round(self.seconds, 3),
+            "concurrency": self.concurrency,
+            "tx_per_s": round(self.per_second, 2),
+            "errors": self.errors,
+            "first_error": self.first_error,
+        }
 
 
 async def _one_transaction(client: AsyncMongoClient, db, worker: int, n: int) -> None:
@@ -58,23 +63,37 @@ async def _one_transaction(client: AsyncMongoClient, db, worker: int, n: int) ->
     now = datetime.now(UTC)
 
     async def work(session) -> None:
-        await db.processed_events.insert_one({"_id": f"bench:{event_id}", "type": "bench", "at": now},
-                                             session=session)
+        await db.processed_events.insert_one({"_id": f"bench:{event_id}", "type": "bench", "at": now}, session=session)
         # A member's document, changed by each of its events (ten members per task: some rewrites).
-        await db.cards.update_one({"_id": f"card-{worker}-{n % 10}"},
-                                  {"$inc": {"contributions_idr": 100_000, "version": 1}, "$set": {"as_of": now}},
-                                  upsert=True, session=session)
-        await db.outbox.insert_many([{
-            "_id": ObjectId(), "event_id": event_id, "type": "bench.Changed", "topic": "bench.events",
-            "key": f"card-{worker}", "value": b"x" * 480, "created_at": now, "published_at": None,
-        }], session=session)
+        await db.cards.update_one(
+            {"_id": f"card-{worker}-{n % 10}"},
+            {"$inc": {"contributions_idr": 100_000, "version": 1}, "$set": {"as_of": now}},
+            upsert=True,
+            session=session,
+        )
+        await db.outbox.insert_many(
+            [
+                {
+                    "_id": ObjectId(),
+                    "event_id": event_id,
+                    "type": "bench.Changed",
+                    "topic": "bench.events",
+                    "key": f"card-{worker}",
+                    "value": b"x" * 480,
+                    "created_at": now,
+                    "published_at": None,
+                }
+            ],
+            session=session,
+        )
 
     async with client.start_session() as session:
         await session.with_transaction(work, read_concern=ReadConcern("snapshot"), write_concern=JOURNALED)
 
 
-async def measure_ceiling(uri: str = DEFAULT_MONGODB_URI, seconds: float = 8.0, concurrency: int = 8,
-                          db_name: str = SCRATCH_DB) -> CeilingResult:
+async def measure_ceiling(
+    uri: str = DEFAULT_MONGODB_URI, seconds: float = 8.0, concurrency: int = 8, db_name: str = SCRATCH_DB
+) -> CeilingResult:
     """Transactions/s of our shape on a scratch database of the server at `uri` (dropped afterwards)."""
     client = AsyncMongoClient(uri, tz_aware=True)
     db = client[db_name]
@@ -111,8 +130,10 @@ def main() -> None:
     parser.add_argument("--mongodb-uri", default=os.environ.get("MONGODB_URI", DEFAULT_MONGODB_URI))
     args = parser.parse_args()
     result = asyncio.run(measure_ceiling(args.mongodb_uri, args.seconds, args.concurrency))
-    print(f"ceiling: {result.transactions} transactions in {result.seconds:.1f}s at concurrency "
-          f"{result.concurrency} -> {result.per_second:.1f} tx/s ({result.errors} errors)")
+    print(
+        f"ceiling: {result.transactions} transactions in {result.seconds:.1f}s at concurrency "
+        f"{result.concurrency} -> {result.per_second:.1f} tx/s ({result.errors} errors)"
+    )
     if result.first_error:
         print(f"  first error: {result.first_error}")
 

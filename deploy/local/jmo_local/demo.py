@@ -32,13 +32,62 @@ from jmo_shared.events import (
     PersonRecorded,
 )
 
-FIRST = ["Budi", "Siti", "Agus", "Dewi", "Rudi", "Sri", "Andi", "Putri", "Joko", "Rina", "Bambang", "Wati",
-         "Hendra", "Ayu", "Fajar", "Nur", "Eko", "Lestari", "Dimas", "Indah", "Yusuf", "Ratna", "Arif", "Maya"]
-LAST = ["Santoso", "Wijaya", "Saputra", "Lestari", "Pratama", "Hidayat", "Kusuma", "Rahmawati", "Siregar",
-        "Nasution", "Simanjuntak", "Putra", "Setiawan", "Hakim", "Gunawan", "Halim", "Sitompul", "Purba"]
-EMPLOYERS = [("EMP-0001", "PT Maju Bersama"), ("EMP-0002", "PT Sinar Nusantara"), ("EMP-0003", "CV Karya Mandiri"),
-             ("EMP-0004", "PT Garuda Logistik"), ("EMP-0005", "PT Samudra Pangan"), ("EMP-0006", "PT Bumi Tekstil"),
-             ("EMP-0007", "PT Cahaya Retail"), ("EMP-0008", "PT Andalas Konstruksi")]
+FIRST = [
+    "Budi",
+    "Siti",
+    "Agus",
+    "Dewi",
+    "Rudi",
+    "Sri",
+    "Andi",
+    "Putri",
+    "Joko",
+    "Rina",
+    "Bambang",
+    "Wati",
+    "Hendra",
+    "Ayu",
+    "Fajar",
+    "Nur",
+    "Eko",
+    "Lestari",
+    "Dimas",
+    "Indah",
+    "Yusuf",
+    "Ratna",
+    "Arif",
+    "Maya",
+]
+LAST = [
+    "Santoso",
+    "Wijaya",
+    "Saputra",
+    "Lestari",
+    "Pratama",
+    "Hidayat",
+    "Kusuma",
+    "Rahmawati",
+    "Siregar",
+    "Nasution",
+    "Simanjuntak",
+    "Putra",
+    "Setiawan",
+    "Hakim",
+    "Gunawan",
+    "Halim",
+    "Sitompul",
+    "Purba",
+]
+EMPLOYERS = [
+    ("EMP-0001", "PT Maju Bersama"),
+    ("EMP-0002", "PT Sinar Nusantara"),
+    ("EMP-0003", "CV Karya Mandiri"),
+    ("EMP-0004", "PT Garuda Logistik"),
+    ("EMP-0005", "PT Samudra Pangan"),
+    ("EMP-0006", "PT Bumi Tekstil"),
+    ("EMP-0007", "PT Cahaya Retail"),
+    ("EMP-0008", "PT Andalas Konstruksi"),
+]
 REGENCIES = ["3171", "3273", "3578", "3374", "5171", "7371", "3201"]
 # Account-number length per bank (domain-rules.md).
 BANK_ACCOUNT_LENGTH = {"014": 10, "009": 10, "451": 10, "008": 13, "022": 13, "028": 12, "002": 15, "200": 16}
@@ -79,14 +128,26 @@ class DemoMember:
 def member_to_json(member: DemoMember) -> dict:
     """Everything needed to walk a demo member through the app later (dates as ISO strings)."""
     return {
-        "nik": member.nik, "kk_number": member.kk_number, "full_name": member.full_name,
-        "birth_place": member.birth_place, "birth_date": member.birth_date.isoformat(), "sex": member.sex,
+        "nik": member.nik,
+        "kk_number": member.kk_number,
+        "full_name": member.full_name,
+        "birth_place": member.birth_place,
+        "birth_date": member.birth_date.isoformat(),
+        "sex": member.sex,
         "address": member.address.model_dump(),
-        "cards": [{**c.__dict__, "registered_on": c.registered_on.isoformat(),
-                   "ended_on": c.ended_on.isoformat() if c.ended_on else None,
-                   "letter_date": c.letter_date.isoformat() if c.letter_date else None} for c in member.cards],
-        "photo": str(member.photo) if member.photo else None, "selfie": str(member.selfie) if member.selfie else None,
-        "bank_code": member.bank_code, "account_number": member.account_number,
+        "cards": [
+            {
+                **c.__dict__,
+                "registered_on": c.registered_on.isoformat(),
+                "ended_on": c.ended_on.isoformat() if c.ended_on else None,
+                "letter_date": c.letter_date.isoformat() if c.letter_date else None,
+            }
+            for c in member.cards
+        ],
+        "photo": str(member.photo) if member.photo else None,
+        "selfie": str(member.selfie) if member.selfie else None,
+        "bank_code": member.bank_code,
+        "account_number": member.account_number,
         "claimable_kpj": member.claimable_card.kpj if member.claimable_card else None,
     }
 
@@ -95,14 +156,30 @@ def member_from_json(doc: dict) -> DemoMember:
     def day(value: str | None) -> date | None:
         return date.fromisoformat(value) if value else None
 
-    cards = [Card(kpj=c["kpj"], employer_id=c["employer_id"], employer_name=c["employer_name"],
-                  registered_on=date.fromisoformat(c["registered_on"]), ended_on=day(c["ended_on"]),
-                  letter_date=day(c["letter_date"]), wage_idr=c["wage_idr"]) for c in doc["cards"]]
+    cards = [
+        Card(
+            kpj=c["kpj"],
+            employer_id=c["employer_id"],
+            employer_name=c["employer_name"],
+            registered_on=date.fromisoformat(c["registered_on"]),
+            ended_on=day(c["ended_on"]),
+            letter_date=day(c["letter_date"]),
+            wage_idr=c["wage_idr"],
+        )
+        for c in doc["cards"]
+    ]
     return DemoMember(
-        nik=doc["nik"], kk_number=doc["kk_number"], full_name=doc["full_name"], birth_place=doc["birth_place"],
-        birth_date=date.fromisoformat(doc["birth_date"]), sex=doc["sex"], address=Address(**doc["address"]),
-        cards=cards, photo=Path(doc["photo"]) if doc["photo"] else None,
-        selfie=Path(doc["selfie"]) if doc["selfie"] else None, bank_code=doc["bank_code"],
+        nik=doc["nik"],
+        kk_number=doc["kk_number"],
+        full_name=doc["full_name"],
+        birth_place=doc["birth_place"],
+        birth_date=date.fromisoformat(doc["birth_date"]),
+        sex=doc["sex"],
+        address=Address(**doc["address"]),
+        cards=cards,
+        photo=Path(doc["photo"]) if doc["photo"] else None,
+        selfie=Path(doc["selfie"]) if doc["selfie"] else None,
+        bank_code=doc["bank_code"],
         account_number=doc["account_number"],
     )
 
@@ -210,8 +287,13 @@ def contribution(card: Card, period: str, nik: str, posted_at: datetime) -> Cont
     employer = card.wage_idr * 37 // 1000  # 3.7% of wage
     worker = card.wage_idr * 2 // 100  # 2% of wage
     return ContributionPosted(
-        kpj=card.kpj, period=period, wage_idr=card.wage_idr, employer_idr=employer, worker_idr=worker,
-        posted_at=posted_at, nik=nik,
+        kpj=card.kpj,
+        period=period,
+        wage_idr=card.wage_idr,
+        employer_idr=employer,
+        worker_idr=worker,
+        posted_at=posted_at,
+        nik=nik,
     )
 
 
@@ -221,18 +303,29 @@ def feed_events(member: DemoMember, today: date) -> list[EventData]:
     photo_b64 = base64.b64encode(member.photo.read_bytes()).decode() if member.photo else ""
     events.append(
         PersonRecorded(
-            nik=member.nik, kk_number=member.kk_number, full_name=member.full_name, birth_place=member.birth_place,
-            birth_date=member.birth_date, sex=member.sex, address=member.address, photo_jpeg_b64=photo_b64,
+            nik=member.nik,
+            kk_number=member.kk_number,
+            full_name=member.full_name,
+            birth_place=member.birth_place,
+            birth_date=member.birth_date,
+            sex=member.sex,
+            address=member.address,
+            photo_jpeg_b64=photo_b64,
         )
     )
     for card in member.cards:
         events.append(
             MemberRegistered(
-                nik=member.nik, kpj=card.kpj, full_name=member.full_name, birth_date=member.birth_date,
-                employer_id=card.employer_id, employer_name=card.employer_name, registered_on=card.registered_on,
+                nik=member.nik,
+                kpj=card.kpj,
+                full_name=member.full_name,
+                birth_date=member.birth_date,
+                employer_id=card.employer_id,
+                employer_name=card.employer_name,
+                registered_on=card.registered_on,
             )
         )
-        last_month = (card.ended_on or (today.replace(day=1) - timedelta(days=1)))
+        last_month = card.ended_on or (today.replace(day=1) - timedelta(days=1))
         for period in _months(card.registered_on, last_month):
             y, m = map(int, period.split("-"))
             posted = datetime(y, m, 10, 3, 0, tzinfo=UTC) + timedelta(days=31)
@@ -240,8 +333,11 @@ def feed_events(member: DemoMember, today: date) -> list[EventData]:
         if card.ended_on:
             events.append(
                 EmploymentEnded(
-                    kpj=card.kpj, ended_on=card.ended_on, cause="resignation",
-                    letter_date=card.letter_date or card.ended_on, nik=member.nik,
+                    kpj=card.kpj,
+                    ended_on=card.ended_on,
+                    cause="resignation",
+                    letter_date=card.letter_date or card.ended_on,
+                    nik=member.nik,
                 )
             )
     return events

@@ -39,8 +39,9 @@ async def publish_events(bootstrap: str, events: list[EventData], source: str, p
         for n, data in enumerate(events, 1):
             event = data.to_event(source)
             pending.append(
-                await producer.send(data.topic, value=event.to_bytes(), key=data.key().encode(),
-                                    headers=event.kafka_headers())
+                await producer.send(
+                    data.topic, value=event.to_bytes(), key=data.key().encode(), headers=event.kafka_headers()
+                )
             )
             if len(pending) >= 2000:
                 for fut in pending:
@@ -61,8 +62,11 @@ async def open_bank_accounts(banksim_url: str, members: list[DemoMember]) -> Non
         for member in members:
             resp = await client.post(
                 "/sim/accounts",
-                json={"bank_code": member.bank_code, "account_number": member.account_number,
-                      "holder_name": member.full_name},
+                json={
+                    "bank_code": member.bank_code,
+                    "account_number": member.account_number,
+                    "holder_name": member.full_name,
+                },
             )
             resp.raise_for_status()
 

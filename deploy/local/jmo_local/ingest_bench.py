@@ -84,9 +84,15 @@ def ingest_members(cards: int, today: date, seed: int) -> list[DemoMember]:
     members = build_members(cards, today, None, seed=seed, nik_seq_start=random.Random(seed).randrange(1, 9999 - cards))
     rng = random.Random(seed + 1)
     for member in members:
-        member.cards = [Card(kpj=str(rng.randrange(10**10, 10**11)), employer_id="EMP-INGEST",
-                             employer_name="PT Ingest Nusantara", registered_on=today - timedelta(days=365 * 12),
-                             wage_idr=rng.randrange(4_000_000, 12_000_000, 100_000))]
+        member.cards = [
+            Card(
+                kpj=str(rng.randrange(10**10, 10**11)),
+                employer_id="EMP-INGEST",
+                employer_name="PT Ingest Nusantara",
+                registered_on=today - timedelta(days=365 * 12),
+                wage_idr=rng.randrange(4_000_000, 12_000_000, 100_000),
+            )
+        ]
     return members
 
 
@@ -137,8 +143,9 @@ def serialize(events: list[EventData]) -> list[tuple[str, bytes, bytes, list]]:
 
 async def publish(bootstrap: str, messages: list[tuple[str, bytes, bytes, list]]) -> tuple[float, float]:
     """One producer, acks=all, lingering to fill batches; returns (first send, all acknowledged), wall clock."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=50,
-                                max_batch_size=256 * 1024)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=50, max_batch_size=256 * 1024
+    )
     await producer.start()
     try:
         first = time.time()
@@ -162,8 +169,9 @@ class BalanceWatcher(TopicTail):
 
     def __init__(self, bootstrap: str, expected: dict[str, int]) -> None:
         # Big fetches: a bulk posting announces as many cards as it has events.
-        super().__init__(bootstrap, BalanceChanged.event_type, max_records=5000,
-                         max_partition_fetch_bytes=4 * 1024 * 1024)
+        super().__init__(
+            bootstrap, BalanceChanged.event_type, max_records=5000, max_partition_fetch_bytes=4 * 1024 * 1024
+        )
         self.expected = expected
         self.visible: dict[str, float] = {}
         self.changes = 0
@@ -207,8 +215,9 @@ async def authed(journey: Journey, call):
     return await call()
 
 
-async def poll_sample(sample: list[tuple[Journey, str, int]], interval: float, seen: dict[str, float],
-                      stop: asyncio.Event) -> None:
+async def poll_sample(
+    sample: list[tuple[Journey, str, int]], interval: float, seen: dict[str, float], stop: asyncio.Event
+) -> None:
     """Each sample member asks for its balance every `interval` s until its expected total shows."""
     pending = list(sample)
     while pending and not stop.is_set():
@@ -276,8 +285,9 @@ class Progress:
     ledger_committed: list[tuple[float, int]] = field(default_factory=list)
 
 
-async def follow(kafka: stackstats.KafkaProbe, host: str, progress: Progress, stop: asyncio.Event,
-                 every: float = 2.0) -> None:
+async def follow(
+    kafka: stackstats.KafkaProbe, host: str, progress: Progress, stop: asyncio.Event, every: float = 2.0
+) -> None:
     """Sample lags every `every` s: from the broker for each group, from /metrics for each worker."""
     workers = {n: u for n, u in stackstats.metrics_urls(host).items() if n.endswith("-worker")}
     async with httpx.AsyncClient() as client:
@@ -289,8 +299,7 @@ async def follow(kafka: stackstats.KafkaProbe, host: str, progress: Progress, st
                 for group, lag in stackstats.group_lag(ends, committed).items():
                     progress.groups.setdefault(group, []).append((now, lag))
                 ledger = committed.get(LEDGER_GROUP, {})
-                progress.ledger_committed.append(
-                    (now, sum(o for (t, _), o in ledger.items() if t == CORE_MEMBERSHIP)))
+                progress.ledger_committed.append((now, sum(o for (t, _), o in ledger.items() if t == CORE_MEMBERSHIP)))
                 for worker, samples in (await stackstats.scrape(client, workers)).items():
                     lag = sum(v for name, _, v in samples if name == "consumer_lag")
                     progress.workers.setdefault(worker, []).append((now, int(lag)))
@@ -352,28 +361,42 @@ async def prelude(sample: list[DemoMember], urls: Urls, kafka: str, today: date,
 
 async def run(opts: Options) -> int:
     base = f"http://{opts.host}"
-    urls = Urls(*(f"{base}:{API_PORTS[s]}" for s in ("identity", "profile", "balance", "claims", "payout")),
-                banksim=f"{base}:{BANKSIM_PORT}")
+    urls = Urls(
+        *(f"{base}:{API_PORTS[s]}" for s in ("identity", "profile", "balance", "claims", "payout")),
+        banksim=f"{base}:{BANKSIM_PORT}",
+    )
     today = date.today()
     seed = random.randrange(10**9)
     members = ingest_members(opts.cards, today, seed)
     counts = spread(opts.events, opts.cards)
     contributions = contribution_events(members, counts, today)
     expected = expected_totals(contributions)
-    sample = members[:opts.sample]
-    registrations = [e for m in members[opts.sample:] for e in feed_events(m, today) if isinstance(e, MemberRegistered)]
+    sample = members[: opts.sample]
+    registrations = [
+        e for m in members[opts.sample :] for e in feed_events(m, today) if isinstance(e, MemberRegistered)
+    ]
     messages = serialize(registrations + contributions)  # the cards first, then the periods
 
     stack = stackstats.find_stack()
-    print(f"ingest bench: {opts.cards} new cards, {len(contributions)} ContributionPosted "
-          f"({max(counts)} periods per card at most), {len(messages)} messages in all; "
-          f"{os.cpu_count()} cores, {len(stack)} stack processes", flush=True)
+    print(
+        f"ingest bench: {opts.cards} new cards, {len(contributions)} ContributionPosted "
+        f"({max(counts)} periods per card at most), {len(messages)} messages in all; "
+        f"{os.cpu_count()} cores, {len(stack)} stack processes",
+        flush=True,
+    )
     kafka = stackstats.KafkaProbe(opts.kafka)
     mongo = stackstats.MongoProbe(opts.mongodb_uri)
     await kafka.start()
     await mongo.start()
-    report: dict[str, Any] = {"options": {"cards": opts.cards, "events": len(contributions), "sample": opts.sample,
-                                          "with_member": opts.with_member, "cores": os.cpu_count()}}
+    report: dict[str, Any] = {
+        "options": {
+            "cards": opts.cards,
+            "events": len(contributions),
+            "sample": opts.sample,
+            "with_member": opts.with_member,
+            "cores": os.cpu_count(),
+        }
+    }
     journeys: list[Journey] = []
     try:
         print(f"== prelude (not measured): {len(sample)} sample members registered and logged in", flush=True)
@@ -382,10 +405,14 @@ async def run(opts: Options) -> int:
         waited = await stackstats.wait_quiet(kafka, opts.host, timeout=opts.quiet_timeout)
         idle = await stackstats.measure_idle(stack, mongo)
         report["idle"] = idle.to_json()
-        print(f"  {len(journeys)} ready in {time.monotonic() - started:.1f}s; quiet after {waited:.1f}s; idle stack: "
-              f"{idle.cpu_ms_per_s / 1000:.2f} cores ({idle.busiest()}), {idle.db_ops_per_s:.0f} DB ops/s", flush=True)
-        await measured(opts, urls, today, stack, kafka, mongo, messages, contributions, expected, journeys, idle,
-                       report)
+        print(
+            f"  {len(journeys)} ready in {time.monotonic() - started:.1f}s; quiet after {waited:.1f}s; idle stack: "
+            f"{idle.cpu_ms_per_s / 1000:.2f} cores ({idle.busiest()}), {idle.db_ops_per_s:.0f} DB ops/s",
+            flush=True,
+        )
+        await measured(
+            opts, urls, today, stack, kafka, mongo, messages, contributions, expected, journeys, idle, report
+        )
     finally:
         for j in journeys:
             await j.close()
@@ -397,9 +424,20 @@ async def run(opts: Options) -> int:
     return 0 if ok else 1
 
 
-async def measured(opts: Options, urls: Urls, today: date, stack: dict[int, str], kafka: stackstats.KafkaProbe,
-                   mongo: stackstats.MongoProbe, messages: list, contributions: list, expected: dict[str, int],
-                   journeys: list[Journey], idle: stackstats.Idle, report: dict[str, Any]) -> None:
+async def measured(
+    opts: Options,
+    urls: Urls,
+    today: date,
+    stack: dict[int, str],
+    kafka: stackstats.KafkaProbe,
+    mongo: stackstats.MongoProbe,
+    messages: list,
+    contributions: list,
+    expected: dict[str, int],
+    journeys: list[Journey],
+    idle: stackstats.Idle,
+    report: dict[str, Any],
+) -> None:
     print("== ingestion (measured)", flush=True)
     partitions = [TopicPartition(t, p) for t, p in await kafka.end_offsets() if t == BALANCE_EVENTS]
     watcher = BalanceWatcher(opts.kafka, expected)
@@ -412,10 +450,16 @@ async def measured(opts: Options, urls: Urls, today: date, stack: dict[int, str]
     poller = asyncio.create_task(poll_sample(sample, opts.sample_poll, sample_seen, stop))
     try:
         first, acked = await publish(opts.kafka, messages)
-        print(f"  published {len(messages)} messages in {acked - first:.1f}s "
-              f"({len(messages) / max(acked - first, 1e-9):,.0f} msg/s, acks=all)", flush=True)
-        member = asyncio.create_task(member_during_backlog(urls, opts.kafka, today, opts.timeout)) \
-            if opts.with_member else None
+        print(
+            f"  published {len(messages)} messages in {acked - first:.1f}s "
+            f"({len(messages) / max(acked - first, 1e-9):,.0f} msg/s, acks=all)",
+            flush=True,
+        )
+        member = (
+            asyncio.create_task(member_during_backlog(urls, opts.kafka, today, opts.timeout))
+            if opts.with_member
+            else None
+        )
         deadline = time.monotonic() + opts.timeout
         next_note = time.monotonic() + 30
         while not watcher.all_visible.is_set() or len(sample_seen) < len(sample):
@@ -426,8 +470,11 @@ async def measured(opts: Options, urls: Urls, today: date, stack: dict[int, str]
             if time.monotonic() < next_note:
                 continue
             next_note += 30
-            print(f"  +{time.time() - first:5.0f}s: {len(watcher.visible)}/{len(expected)} cards announced, "
-                  f"{len(sample_seen)}/{len(sample)} sample balances seen", flush=True)
+            print(
+                f"  +{time.time() - first:5.0f}s: {len(watcher.visible)}/{len(expected)} cards announced, "
+                f"{len(sample_seen)}/{len(sample)} sample balances seen",
+                flush=True,
+            )
         visible_at = max([*watcher.visible.values(), *sample_seen.values()], default=time.time())
         member_figures = await member if member else None
         await stackstats.wait_quiet(kafka, opts.host, timeout=opts.quiet_timeout)
@@ -436,8 +483,20 @@ async def measured(opts: Options, urls: Urls, today: date, stack: dict[int, str]
         stop.set()
         await asyncio.gather(follower, poller, return_exceptions=True)
         await watcher.stop()
-    report_ingest(report, opts, first, acked, visible_at, watcher, sample_seen, len(sample), progress,
-                  member_figures, contributions, len(messages))
+    report_ingest(
+        report,
+        opts,
+        first,
+        acked,
+        visible_at,
+        watcher,
+        sample_seen,
+        len(sample),
+        progress,
+        member_figures,
+        contributions,
+        len(messages),
+    )
     stats = stackstats.diff(before, after)
     report["stack"] = stats.to_json(len(contributions), "event")
     print(f"whole stack over the phase ({stats.seconds:.1f}s):")
@@ -445,17 +504,33 @@ async def measured(opts: Options, urls: Urls, today: date, stack: dict[int, str]
         print(f"  {line}")
 
 
-def report_ingest(report: dict[str, Any], opts: Options, first: float, acked: float, visible_at: float,
-                  watcher: BalanceWatcher, sample_seen: dict[str, float], sample_size: int, progress: Progress,
-                  member_figures: dict[str, Any] | None, contributions: list, messages: int) -> None:
+def report_ingest(
+    report: dict[str, Any],
+    opts: Options,
+    first: float,
+    acked: float,
+    visible_at: float,
+    watcher: BalanceWatcher,
+    sample_seen: dict[str, float],
+    sample_size: int,
+    progress: Progress,
+    member_figures: dict[str, Any] | None,
+    contributions: list,
+    messages: int,
+) -> None:
     events = len(contributions)
     elapsed = visible_at - first
-    report["publish"] = {"messages": messages, "seconds": round(acked - first, 2),
-                         "messages_per_s": round(messages / max(acked - first, 1e-9), 1)}
+    report["publish"] = {
+        "messages": messages,
+        "seconds": round(acked - first, 2),
+        "messages_per_s": round(messages / max(acked - first, 1e-9), 1),
+    }
     report["visible"] = {
-        "cards_visible": len(watcher.visible), "cards": len(watcher.expected),
+        "cards_visible": len(watcher.visible),
+        "cards": len(watcher.expected),
         "balance_changed_events": watcher.changes,
-        "sample_visible": len(sample_seen), "sample": sample_size,
+        "sample_visible": len(sample_seen),
+        "sample": sample_size,
         "first_publish_to_all_visible_s": round(elapsed, 1),
         "events_per_s_end_to_end": round(events / elapsed, 1) if elapsed > 0 else None,
         "last_card_announced_s": round(max(watcher.visible.values(), default=first) - first, 1),
@@ -474,26 +549,38 @@ def report_ingest(report: dict[str, Any], opts: Options, first: float, acked: fl
     if member_figures is not None:
         report["member_during_backlog"] = member_figures
     v, c = report["visible"], report["consumers"]
-    print(f"publish: {messages} messages ({events} ContributionPosted + registrations) acknowledged in "
-          f"{report['publish']['seconds']:.1f}s -> {report['publish']['messages_per_s']:,.0f} msg/s")
-    print(f"visible: {v['cards_visible']}/{v['cards']} cards announced on balance.events "
-          f"(last at +{v['last_card_announced_s']}s, {v['balance_changed_events']} BalanceChanged), "
-          f"{v['sample_visible']}/{v['sample']} sample balances through the API "
-          f"(last at +{v['last_sample_balance_seen_s']}s)")
-    print(f"end to end: {events} events in {elapsed:.1f}s from first publish to everything visible "
-          f"-> {v['events_per_s_end_to_end']} events/s")
-    print(f"balance ledger consumer drain rate: {c['balance_ledger_drain_msgs_per_s']} messages/s "
-          f"(committed offsets on {CORE_MEMBERSHIP})")
+    print(
+        f"publish: {messages} messages ({events} ContributionPosted + registrations) acknowledged in "
+        f"{report['publish']['seconds']:.1f}s -> {report['publish']['messages_per_s']:,.0f} msg/s"
+    )
+    print(
+        f"visible: {v['cards_visible']}/{v['cards']} cards announced on balance.events "
+        f"(last at +{v['last_card_announced_s']}s, {v['balance_changed_events']} BalanceChanged), "
+        f"{v['sample_visible']}/{v['sample']} sample balances through the API "
+        f"(last at +{v['last_sample_balance_seen_s']}s)"
+    )
+    print(
+        f"end to end: {events} events in {elapsed:.1f}s from first publish to everything visible "
+        f"-> {v['events_per_s_end_to_end']} events/s"
+    )
+    print(
+        f"balance ledger consumer drain rate: {c['balance_ledger_drain_msgs_per_s']} messages/s "
+        f"(committed offsets on {CORE_MEMBERSHIP})"
+    )
     print("consumer groups caught up (broker offsets; seconds after the first publish, max lag seen):")
     for group, at in c["groups_caught_up_s"].items():
         when = "still behind" if at is None else f"+{at}s"
         print(f"    {group:<28} {when:>12}  max lag {c['groups_max_lag'][group]}")
-    print("workers' consumer_lag gauges back at 0: " + ", ".join(
-        f"{w} {'never' if t is None else f'+{t}s'}" for w, t in c["workers_gauges_at_0_s"].items()))
+    print(
+        "workers' consumer_lag gauges back at 0: "
+        + ", ".join(f"{w} {'never' if t is None else f'+{t}s'}" for w, t in c["workers_gauges_at_0_s"].items())
+    )
     if member_figures is not None:
-        print(f"a new member during the backlog: registered after {member_figures.get('registered_s')}s, balance "
-              f"after {member_figures.get('balance_s')}s, eligible after {member_figures.get('eligible_s')}s "
-              f"{member_figures.get('error', '')}")
+        print(
+            f"a new member during the backlog: registered after {member_figures.get('registered_s')}s, balance "
+            f"after {member_figures.get('balance_s')}s, eligible after {member_figures.get('eligible_s')}s "
+            f"{member_figures.get('error', '')}"
+        )
 
 
 def main() -> None:
@@ -502,23 +589,40 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000, help="ContributionPosted in total")
     parser.add_argument("--sample", type=int, default=50, help="cards also checked through GET /v1/balance")
     parser.add_argument("--sample-poll", type=float, default=10.0, help="seconds between a sample member's checks")
-    parser.add_argument("--with-member", action="store_true",
-                        help="onboard one new member while the backlog drains and time its balance and eligibility")
+    parser.add_argument(
+        "--with-member",
+        action="store_true",
+        help="onboard one new member while the backlog drains and time its balance and eligibility",
+    )
     parser.add_argument("--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--mongodb-uri", default=os.environ.get("MONGODB_URI", stackstats.DEFAULT_MONGODB_URI))
     parser.add_argument("--json", type=Path, default=None, help="default: $DATA_DIR/bench/ingest-<timestamp>.json")
     parser.add_argument("--timeout", type=float, default=7200.0, help="seconds for every card to become visible")
-    parser.add_argument("--quiet-timeout", type=float, default=1800.0,
-                        help="seconds to wait for the stack to be quiet (before and after the measured phase)")
+    parser.add_argument(
+        "--quiet-timeout",
+        type=float,
+        default=1800.0,
+        help="seconds to wait for the stack to be quiet (before and after the measured phase)",
+    )
     args = parser.parse_args()
     if not 1 <= args.cards <= 9000:
         parser.error("--cards must be between 1 and 9000 (NIK sequence numbers are four digits)")
     if args.events < args.cards:
         parser.error("--events must be at least --cards (every card gets one period or more)")
-    opts = Options(args.cards, args.events, min(args.sample, args.cards), args.sample_poll, args.with_member,
-                   args.kafka, args.host, args.mongodb_uri, args.json or default_json_path("ingest"), args.timeout,
-                   args.quiet_timeout)
+    opts = Options(
+        args.cards,
+        args.events,
+        min(args.sample, args.cards),
+        args.sample_poll,
+        args.with_member,
+        args.kafka,
+        args.host,
+        args.mongodb_uri,
+        args.json or default_json_path("ingest"),
+        args.timeout,
+        args.quiet_timeout,
+    )
     sys.exit(asyncio.run(run(opts)))
 
 

@@ -66,6 +66,7 @@ class Urls:
     claims: str
     payout: str
     banksim: str
+    notify: str = ""
 
 
 @dataclass
@@ -94,22 +95,38 @@ class Journey:
 
     async def open_bank_account(self) -> None:
         m = self.member
-        _check(await self.client.post(f"{self.urls.banksim}/sim/accounts", json={
-            "bank_code": m.bank_code, "account_number": m.account_number, "holder_name": m.full_name}), 200, 201)
+        _check(
+            await self.client.post(
+                f"{self.urls.banksim}/sim/accounts",
+                json={"bank_code": m.bank_code, "account_number": m.account_number, "holder_name": m.full_name},
+            ),
+            200,
+            201,
+        )
 
     async def register(self, timeout: float = 60) -> str:
         """Register once the registries have projected the member (feeds are asynchronous)."""
         m = self.member
-        body = {"nik": m.nik, "kpj": m.cards[0].kpj, "full_name": m.full_name, "birth_date": m.birth_date.isoformat(),
-                "email": self.email, "phone": self.phone, "password": self.password}
+        body = {
+            "nik": m.nik,
+            "kpj": m.cards[0].kpj,
+            "full_name": m.full_name,
+            "birth_date": m.birth_date.isoformat(),
+            "email": self.email,
+            "phone": self.phone,
+            "password": self.password,
+        }
         deadline = time.monotonic() + timeout * self.patience
         while True:
             resp = await self.client.post(f"{self.urls.identity}/v1/accounts", json=body)
             if resp.status_code == 201:
                 self.member_id = resp.json()["member_id"]
                 return self.member_id
-            if resp.status_code == 422 and time.monotonic() < deadline and resp.json().get("code") in (
-                "not_in_registry", "registry_mismatch"):
+            if (
+                resp.status_code == 422
+                and time.monotonic() < deadline
+                and resp.json().get("code") in ("not_in_registry", "registry_mismatch")
+            ):
                 await asyncio.sleep(0.3)
                 continue
             if resp.status_code == 409 and resp.json().get("code") == "account_exists":
@@ -117,8 +134,12 @@ class Journey:
             _check(resp, 201)
 
     async def login(self) -> str:
-        data = _check(await self.client.post(f"{self.urls.identity}/v1/auth/login",
-                                             json={"email": self.email, "password": self.password}), 200)
+        data = _check(
+            await self.client.post(
+                f"{self.urls.identity}/v1/auth/login", json={"email": self.email, "password": self.password}
+            ),
+            200,
+        )
         self.token = data["access_token"]
         return self.token
 
@@ -130,11 +151,17 @@ class Journey:
         deadline = time.monotonic() + timeout * self.patience
         while True:
             resp = await self.client.post(
-                f"{self.urls.identity}/v1/biometrics/verifications", headers=self.auth,
-                data={"purpose": purpose}, files={"selfie": (photo.name, capture, mime)},
+                f"{self.urls.identity}/v1/biometrics/verifications",
+                headers=self.auth,
+                data={"purpose": purpose},
+                files={"selfie": (photo.name, capture, mime)},
             )
             # The KTP photo may still be on its way from the population registry feed.
-            if resp.status_code == 409 and resp.json().get("code") == "no_reference_photo" and time.monotonic() < deadline:
+            if (
+                resp.status_code == 409
+                and resp.json().get("code") == "no_reference_photo"
+                and time.monotonic() < deadline
+            ):
                 await asyncio.sleep(0.3)
                 continue
             return _check(resp, 201)
@@ -142,8 +169,9 @@ class Journey:
     async def _put_step(self, update_id: str, step: str, body: dict[str, Any]) -> dict[str, Any]:
         # No retry on the face step: the verification_id identity answered is a signed assertion that
         # profile accepts at once, whether or not the FaceVerified event has reached it.
-        resp = await self.client.put(f"{self.urls.profile}/v1/profile/updates/{update_id}/{step}",
-                                     headers=self.auth, json=body)
+        resp = await self.client.put(
+            f"{self.urls.profile}/v1/profile/updates/{update_id}/{step}", headers=self.auth, json=body
+        )
         return _check(resp, 200)
 
     async def update_profile(self, face_verification_id: str) -> dict[str, Any]:
@@ -153,16 +181,36 @@ class Journey:
         await self._put_step(update_id, "membership", {"confirmed": True})
         await self._put_step(update_id, "face", {"verification_id": face_verification_id})
         await self._put_step(update_id, "contact", {"phone": self.phone, "email": self.email})
-        await self._put_step(update_id, "tax-bank", {"npwp": m.nik, "bank_code": m.bank_code,
-                                                     "account_number": m.account_number, "account_name": m.full_name})
-        await self._put_step(update_id, "population", {
-            "nik": m.nik, "kk_number": m.kk_number, "address": m.address.model_dump(),
-            "birth_place": m.birth_place, "mother_maiden_name": "SITI AMINAH"})
-        await self._put_step(update_id, "additional", {
-            "marital_status": "married", "education": "sma", "occupation": "karyawan swasta",
-            "emergency_contact": {"name": "Rahmat Hidayat", "relation": "sibling", "phone": "+6281234567890"}})
-        return _check(await self.client.post(f"{self.urls.profile}/v1/profile/updates/{update_id}/confirm",
-                                             headers=self.auth), 200)
+        await self._put_step(
+            update_id,
+            "tax-bank",
+            {"npwp": m.nik, "bank_code": m.bank_code, "account_number": m.account_number, "account_name": m.full_name},
+        )
+        await self._put_step(
+            update_id,
+            "population",
+            {
+                "nik": m.nik,
+                "kk_number": m.kk_number,
+                "address": m.address.model_dump(),
+                "birth_place": m.birth_place,
+                "mother_maiden_name": "SITI AMINAH",
+            },
+        )
+        await self._put_step(
+            update_id,
+            "additional",
+            {
+                "marital_status": "married",
+                "education": "sma",
+                "occupation": "karyawan swasta",
+                "emergency_contact": {"name": "Rahmat Hidayat", "relation": "sibling", "phone": "+6281234567890"},
+            },
+        )
+        return _check(
+            await self.client.post(f"{self.urls.profile}/v1/profile/updates/{update_id}/confirm", headers=self.auth),
+            200,
+        )
 
     async def _start_update(self, timeout: float = 30) -> dict[str, Any]:
         deadline = time.monotonic() + timeout * self.patience
@@ -199,14 +247,23 @@ class Journey:
                 payload = (f"{kind}.png", PNG_1PX, "image/png")
             else:
                 payload = (f"{kind}.pdf", PDF_MINIMAL, "application/pdf")
-            data = _check(await self.client.post(f"{self.urls.claims}/v1/claims/documents", headers=self.auth,
-                                                 data={"kind": kind}, files={"file": payload}), 201)
+            data = _check(
+                await self.client.post(
+                    f"{self.urls.claims}/v1/claims/documents",
+                    headers=self.auth,
+                    data={"kind": kind},
+                    files={"file": payload},
+                ),
+                201,
+            )
             ids.append(data["document_id"])
         return ids
 
     async def eligibility(self, kpj: str) -> dict[str, Any]:
-        return _check(await self.client.get(f"{self.urls.claims}/v1/claims/eligibility", headers=self.auth,
-                                            params={"kpj": kpj}), 200)
+        return _check(
+            await self.client.get(f"{self.urls.claims}/v1/claims/eligibility", headers=self.auth, params={"kpj": kpj}),
+            200,
+        )
 
     async def wait_claim_ready(self, kpj: str, reason: str, timeout: float = 60) -> dict[str, Any]:
         """Eligibility as the claims service sees it, once the events it projects have arrived."""
@@ -220,9 +277,16 @@ class Journey:
             await asyncio.sleep(0.3)
         raise JourneyError(f"{reason} on {kpj} not eligible: {entry}")
 
-    async def submit_claim(self, kpj: str, reason: str, document_ids: list[str], verification_id: str,
-                           idempotency_key: str | None = None, timeout: float = 30,
-                           correlation_id: str | None = None) -> httpx.Response:
+    async def submit_claim(
+        self,
+        kpj: str,
+        reason: str,
+        document_ids: list[str],
+        verification_id: str,
+        idempotency_key: str | None = None,
+        timeout: float = 30,
+        correlation_id: str | None = None,
+    ) -> httpx.Response:
         body = {"reason": reason, "kpj": kpj, "document_ids": document_ids, "verification_id": verification_id}
         headers = {**self.auth, "Idempotency-Key": idempotency_key or uuid.uuid4().hex}
         if correlation_id:
@@ -232,8 +296,12 @@ class Journey:
             resp = await self.client.post(f"{self.urls.claims}/v1/claims", headers=headers, json=body)
             # The claims service learns of the profile update by event (the face match it reads from the
             # signed verification_id itself, so verification_not_found is not retried).
-            if resp.status_code == 422 and time.monotonic() < deadline and resp.json().get("code") in (
-                    "data_update_required", "bank_account_missing", "bank_account_unconfirmed"):
+            if (
+                resp.status_code == 422
+                and time.monotonic() < deadline
+                and resp.json().get("code")
+                in ("data_update_required", "bank_account_missing", "bank_account_unconfirmed")
+            ):
                 await asyncio.sleep(0.3)
                 continue
             return resp
@@ -255,8 +323,14 @@ class Journey:
         raise JourneyError(f"claim {claim_id} did not reach {status}: {claim}")
 
     async def payouts(self, claim_id: str) -> Any:
-        return _check(await self.client.get(f"{self.urls.payout}/v1/payouts", headers=self.auth,
-                                            params={"claim_id": claim_id}), 200)
+        return _check(
+            await self.client.get(f"{self.urls.payout}/v1/payouts", headers=self.auth, params={"claim_id": claim_id}),
+            200,
+        )
+
+    async def notifications(self) -> dict[str, Any]:
+        """The member's inbox (notify), newest first."""
+        return _check(await self.client.get(f"{self.urls.notify}/v1/notifications", headers=self.auth), 200)
 
     async def bank_account(self) -> dict[str, Any]:
         m = self.member

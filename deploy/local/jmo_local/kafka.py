@@ -121,8 +121,14 @@ def ensure_kafka_jars(cache_dir: Path, pom: Path = POM) -> Path:
 # --- configuration -------------------------------------------------------------------------
 
 
-def server_properties(host: str, port: int, controller_port: int, log_dir: Path, node_id: int = 1,
-                      extra: Mapping[str, object] | None = None) -> str:
+def server_properties(
+    host: str,
+    port: int,
+    controller_port: int,
+    log_dir: Path,
+    node_id: int = 1,
+    extra: Mapping[str, object] | None = None,
+) -> str:
     """server.properties of a combined broker + controller that is the whole cluster.
 
     `extra` adds settings or replaces these (e.g. `scram_listener_properties`).
@@ -173,8 +179,9 @@ def server_properties(host: str, port: int, controller_port: int, log_dir: Path,
 SCRAM_MECHANISM = "SCRAM-SHA-512"
 
 
-def scram_listener_properties(host: str, port: int, controller_port: int, admin: str,
-                              admin_password: str) -> dict[str, str]:
+def scram_listener_properties(
+    host: str, port: int, controller_port: int, admin: str, admin_password: str
+) -> dict[str, str]:
     """Settings (for `server_properties`' extra) of a node whose client listener requires credentials.
 
     Clients and the broker itself connect to host:port with SASL/SCRAM-SHA-512 as a user created at
@@ -348,8 +355,9 @@ class KafkaNode:
         self.logs.mkdir(exist_ok=True)
         self._log_start = self.server_log.stat().st_size if self.server_log.exists() else 0
         self._publish_cds_archive()  # left by a previous run under supervisord
-        config = server_properties(self.host, self.port, self.controller_port, self.log_dirs,
-                                   extra=self.extra_properties)
+        config = server_properties(
+            self.host, self.port, self.controller_port, self.log_dirs, extra=self.extra_properties
+        )
         _write_atomically(self.config_path, config)
         if not self.is_formatted():
             self._format_storage()
@@ -446,8 +454,13 @@ class KafkaNode:
     async def wait_ready_async(self, timeout: float = 60.0) -> None:
         """Return once the broker answers a metadata request; KafkaNotReady otherwise."""
         try:
-            await wait_kafka(self.bootstrap, timeout, check=self._check_alive, cluster_id=self.cluster_id(),
-                             options=self.client_options)
+            await wait_kafka(
+                self.bootstrap,
+                timeout,
+                check=self._check_alive,
+                cluster_id=self.cluster_id(),
+                options=self.client_options,
+            )
         except (TimeoutError, ProcessExited, WrongCluster) as exc:
             raise KafkaNotReady(self._failure_report(str(exc))) from exc
 

@@ -27,6 +27,7 @@ from .proc import ChildProcess, ProcessExited, tail
 #   from ~2,500/s to ~250/s after 10,000 writes (see shared/infra-notes.md).
 URI_OPTIONS = "directConnection=true&retryWrites=false"
 
+
 class MongoNotReady(RuntimeError):
     """SecantusDB did not answer a ping in time or exited; the message carries its log tail."""
 

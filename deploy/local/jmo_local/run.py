@@ -24,13 +24,15 @@ import httpx
 from .demo_loader import load_demo
 from .kafka import KafkaNode, ensure_kafka_jars
 from .mongo import SecantusNode
-from .services import ROOT, ProcessSpec, process_env, process_specs
+from .services import ROOT, ProcessSpec, backoffice_spec, process_env, process_specs
 from .supervisor import Program, Supervisor
 from .topics import create_topics
 
 KAFKA_PORT = int(os.environ.get("KAFKA_PORT", "9092"))
 KAFKA_CONTROLLER_PORT = int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093"))
 MONGO_PORT = int(os.environ.get("MONGO_PORT", "27017"))
+# The local SMTP server (jmo_local.smtp): notify's e-mails end up as .eml files in DATA_DIR/mail.
+SMTP_PORT = int(os.environ.get("SMTP_PORT", "1025"))
 DEMO_MEMBERS = int(os.environ.get("DEMO_MEMBERS", "240"))
 
 
@@ -79,13 +81,17 @@ def main() -> None:
     cache_dir = Path(os.environ.get("CACHE_DIR", ROOT / ".cache")).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     specs = process_specs()
-    busy = [p for p in (KAFKA_PORT, MONGO_PORT, *(s.port for s in specs)) if _port_busy(p)]
+    # The officers' web application (no worker, no Kafka); seeds officer-1 and ops-1 once.
+    specs.append(backoffice_spec(specs, data_dir))
+    busy = [p for p in (KAFKA_PORT, MONGO_PORT, SMTP_PORT, *(s.port for s in specs)) if _port_busy(p)]
     if busy:
         raise SystemExit(f"ports already in use: {busy}. Is another `make run` still running?")
 
     say(f"data directory {data_dir}")
     libs = ensure_kafka_jars(cache_dir / "kafka")
-    kafka = KafkaNode(data_dir=data_dir / "kafka", port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, libs_dir=libs)
+    kafka = KafkaNode(
+        data_dir=data_dir / "kafka", port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, libs_dir=libs
+    )
     mongo = SecantusNode(data_dir=data_dir / "mongodb", port=MONGO_PORT)
     bootstrap, mongo_uri = f"127.0.0.1:{KAFKA_PORT}", mongo.uri()
 
@@ -93,7 +99,21 @@ def main() -> None:
     programs = [
         Program("kafka", kafka.command(), {}, stop_wait_seconds=60, start_seconds=5, priority=10),
         Program("mongodb", mongo.command(), {}, stop_wait_seconds=30, start_seconds=1, priority=10),
-        *(Program(s.name, s.command(), process_env(s, specs, bootstrap, mongo_uri, data_dir)) for s in specs),
+        Program(
+            "smtp",
+            [sys.executable, "-m", "jmo_local.smtp", "--port", str(SMTP_PORT), "--dir", str(data_dir / "mail")],
+            {},
+            start_seconds=1,
+            priority=20,
+        ),
+        *(
+            Program(
+                s.name,
+                s.command(),
+                process_env(s, specs, bootstrap, mongo_uri, data_dir, {"NOTIFY_SMTP_PORT": str(SMTP_PORT)}),
+            )
+            for s in specs
+        ),
     ]
     supervisor.write_config(programs)
     supervisor.start_daemon()
@@ -113,8 +133,8 @@ def main() -> None:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        say("starting Kafka (KRaft) and SecantusDB")
-        supervisor.start("kafka", "mongodb")
+        say("starting Kafka (KRaft), SecantusDB and the local SMTP server")
+        supervisor.start("kafka", "mongodb", "smtp")
         mongo.wait_ready(timeout=60)
         kafka.wait_ready(timeout=120)
         asyncio.run(create_topics(bootstrap))
@@ -144,8 +164,10 @@ def print_summary(specs: list[ProcessSpec], bootstrap: str, mongo_uri: str, data
         lines.append(f"  {spec.name:<17}{spec.url}{docs}")
     demo = data_dir / "demo-members.json"
     lines += [
+        f"  e-mail (SMTP)    127.0.0.1:{SMTP_PORT}, every message kept in {data_dir / 'mail'}",
         f"  logs             {sup.logs}",
         f"  demo members     {demo}",
+        f"  staff sign-in    {data_dir / 'staff' / 'passwords.json'} (officer-1, ops-1 at the backoffice)",
         "",
         "Walk through a claim: see README.md, 'Demo: one JHT claim'. Ctrl-C stops everything.",
     ]

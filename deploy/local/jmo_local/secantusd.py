@@ -26,15 +26,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storage-path", required=True)
     parser.add_argument("--cache-size", default="256M")
     parser.add_argument("--sync-on-commit", action="store_true")
-    parser.add_argument("--ttl-sweep-seconds", type=float, default=0.0,
-                        help="how often TTL indexes are swept; 0 turns the sweep off (the default here)")
-    parser.add_argument("--transaction-lifetime-seconds", type=float, default=60.0,
-                        help="a transaction idle this long is aborted (mongod's transactionLifetimeLimitSeconds)")
+    parser.add_argument(
+        "--ttl-sweep-seconds",
+        type=float,
+        default=0.0,
+        help="how often TTL indexes are swept; 0 turns the sweep off (the default here)",
+    )
+    parser.add_argument(
+        "--transaction-lifetime-seconds",
+        type=float,
+        default=60.0,
+        help="a transaction idle this long is aborted (mongod's transactionLifetimeLimitSeconds)",
+    )
     args = parser.parse_args(argv)
     server = SecantusDBServer(
-        host=args.host, port=args.port, storage_path=args.storage_path, replica_set_name="secantus",
-        enable_test_commands=False, cache_size=args.cache_size, sync_on_commit=args.sync_on_commit,
-        ttl_sweep_seconds=args.ttl_sweep_seconds, transaction_lifetime_seconds=args.transaction_lifetime_seconds,
+        host=args.host,
+        port=args.port,
+        storage_path=args.storage_path,
+        replica_set_name="secantus",
+        enable_test_commands=False,
+        cache_size=args.cache_size,
+        sync_on_commit=args.sync_on_commit,
+        ttl_sweep_seconds=args.ttl_sweep_seconds,
+        transaction_lifetime_seconds=args.transaction_lifetime_seconds,
     )
 
     def stop(signum: int, frame: FrameType | None) -> None:

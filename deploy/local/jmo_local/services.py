@@ -36,8 +36,17 @@ class ProcessSpec:
         return [sys.executable, "-m", self.module]
 
 
-SERVICES = ("identity", "profile", "balance", "claims", "payout", "helpdesk")
-API_PORTS = {"identity": 8001, "profile": 8002, "balance": 8003, "claims": 8004, "payout": 8005, "helpdesk": 8006}
+SERVICES = ("identity", "profile", "balance", "claims", "payout", "helpdesk", "notify", "risk")
+API_PORTS = {
+    "identity": 8001,
+    "profile": 8002,
+    "balance": 8003,
+    "claims": 8004,
+    "payout": 8005,
+    "helpdesk": 8006,
+    "notify": 8007,
+    "risk": 8008,
+}
 BANKSIM_PORT = 8099
 
 
@@ -57,9 +66,7 @@ def process_specs(ports: dict[str, int] | None = None, banksim_port: int = BANKS
         prefix = f"{svc.upper()}_"
         specs.append(ProcessSpec(f"{svc}-api", f"jmo_{svc}.entrypoints.api", api[svc], prefix))
         worker_port = api.get(f"{svc}-worker", api[svc] + 100)
-        specs.append(
-            ProcessSpec(f"{svc}-worker", f"jmo_{svc}.entrypoints.worker", worker_port, prefix, "WORKER_PORT")
-        )
+        specs.append(ProcessSpec(f"{svc}-worker", f"jmo_{svc}.entrypoints.worker", worker_port, prefix, "WORKER_PORT"))
     specs.append(ProcessSpec("banksim", "jmo_banksim.entrypoints.api", banksim_port, "BANKSIM_"))
     return specs
 
@@ -99,9 +106,47 @@ def process_env(
         "PAYOUT_STATEMENT_SOURCE": by_name["banksim"].url,
         "PAYOUT_BANK_NOTIFY_SECRETS": dev_bank_secrets(),
         "BANKSIM_BANK_NOTIFY_SECRETS": dev_bank_secrets(),
+        # The benchmark and the fault test claim hundreds a day on a handful of employers, a wave by
+        # design: locally the employer rule would send all of them to review (docs/runbooks/risk-flags.md).
+        "RISK_EMPLOYER_CLAIMS_MIN_PER_DAY": "1000000",
         f"{spec.env_prefix}{spec.port_setting}": str(spec.port),
     }
     # The worker of a service also needs to know its API port and vice versa (not to collide).
     env.update(spec.env)
     env.update(extra or {})
     return env
+
+
+BACKOFFICE_PORT = 8080
+
+
+def backoffice_spec(specs: list[ProcessSpec], data_dir: Path, port: int = BACKOFFICE_PORT) -> ProcessSpec:
+    """The officers' web application (jmo_backoffice): one process, no worker and no Kafka.
+
+    It reaches the services over HTTP with the signed-in officer's staff token; locally it is the
+    staff issuer itself (the staff key of jmo_local.staff) and signs in the seeded accounts
+    officer-1 and ops-1 (passwords in $DATA_DIR/staff/passwords.json).
+    """
+    from .staff import key_path, load_or_create_key, seed_staff_accounts
+
+    by_name = {s.name: s for s in specs}
+    load_or_create_key(Path(data_dir))
+    accounts, _ = seed_staff_accounts(Path(data_dir))
+    env = {
+        "BACKOFFICE_CLAIMS_URL": by_name["claims-api"].url,
+        "BACKOFFICE_HELPDESK_URL": by_name["helpdesk-api"].url,
+        "BACKOFFICE_PAYOUT_URL": by_name["payout-api"].url,
+        # The dashboard's figures: claims_by_status from the claims worker, payouts by rail from payout's processes.
+        "BACKOFFICE_CLAIMS_METRICS_URLS": json.dumps([f"{by_name['claims-worker'].url}/metrics"]),
+        "BACKOFFICE_PAYOUT_METRICS_URLS": json.dumps(
+            [f"{by_name['payout-worker'].url}/metrics", f"{by_name['payout-api'].url}/metrics"]
+        ),
+        # Clearing a risk flag: the risk service's officer API, when the stack runs it.
+        "BACKOFFICE_RISK_URL": by_name["risk-api"].url if "risk-api" in by_name else "",
+        "BACKOFFICE_SIGNIN": "local",
+        "BACKOFFICE_STAFF_ACCOUNTS_FILE": str(accounts),
+        "BACKOFFICE_STAFF_SIGNING_KEY_FILE": str(key_path(Path(data_dir))),
+        # Plain http on 127.0.0.1: a Secure cookie would never come back.
+        "BACKOFFICE_COOKIE_SECURE": "false",
+    }
+    return ProcessSpec("backoffice", "jmo_backoffice.entrypoints.api", port, "BACKOFFICE_", env=env)

@@ -67,8 +67,13 @@ def parse_proc_stat(text: str) -> ProcStat:
     pid_text, _, comm = head.partition(" (")
     rest = tail.split()
     # rest[0] is field 3 (state): field n is rest[n - 3].
-    return ProcStat(pid=int(pid_text), comm=comm, ppid=int(rest[1]),
-                    cpu_ticks=int(rest[11]) + int(rest[12]), starttime=int(rest[19]))
+    return ProcStat(
+        pid=int(pid_text),
+        comm=comm,
+        ppid=int(rest[1]),
+        cpu_ticks=int(rest[11]) + int(rest[12]),
+        starttime=int(rest[19]),
+    )
 
 
 def parse_vmrss_kb(status_text: str) -> int:
@@ -128,8 +133,11 @@ def stack_members(candidates: dict[int, str], parents: dict[int, int], root: int
         return False
 
     launcher = parents.get(root, 0)
-    return {pid: name for pid, name in candidates.items()
-            if under_root(pid) or (pid == launcher and name == "jmo_local.run")}
+    return {
+        pid: name
+        for pid, name in candidates.items()
+        if under_root(pid) or (pid == launcher and name == "jmo_local.run")
+    }
 
 
 # ---------------------------------------------------------------- /proc reading
@@ -185,8 +193,7 @@ def sample_processes(stack: dict[int, str]) -> dict[tuple[int, int], ProcSample]
         if not stat or not status:
             continue
         parsed = parse_proc_stat(stat)
-        out[(pid, parsed.starttime)] = ProcSample(name, pid, parsed.starttime, parsed.cpu_ticks,
-                                                  parse_vmrss_kb(status))
+        out[(pid, parsed.starttime)] = ProcSample(name, pid, parsed.starttime, parsed.cpu_ticks, parse_vmrss_kb(status))
     return out
 
 
@@ -303,8 +310,7 @@ class Snapshot:
     own_commands: int | None = None  # commands the probe had sent, this snapshot's included
 
 
-async def snapshot(stack: dict[int, str], mongo: MongoProbe | None = None,
-                   kafka: KafkaProbe | None = None) -> Snapshot:
+async def snapshot(stack: dict[int, str], mongo: MongoProbe | None = None, kafka: KafkaProbe | None = None) -> Snapshot:
     """CPU and RSS of the stack's processes, the DB opcounters and the topics' end offsets, now."""
     # The cheap /proc read first, then one call each to the database and the broker.
     procs = sample_processes(stack)
@@ -349,8 +355,9 @@ class StackDiff:
             "cpu_ms_per_unit": round(self.cpu_ms * per, 3),
             "cpu_ms_per_unit_by_process": {k: round(v * per, 3) for k, v in _desc(self.cpu_ms_by_process)},
             "cpu_cores_busy": round(self.cpu_ms / 1000 / self.seconds, 3) if self.seconds else None,
-            "cpu_cores_busy_by_process": {k: round(v / 1000 / self.seconds, 3) if self.seconds else None
-                                          for k, v in _desc(self.cpu_ms_by_process)},
+            "cpu_cores_busy_by_process": {
+                k: round(v / 1000 / self.seconds, 3) if self.seconds else None for k, v in _desc(self.cpu_ms_by_process)
+            },
             "db_ops_total": self.db_ops_total,
             "db_ops_per_unit": round(self.db_ops_total * per, 3) if self.db_ops is not None else None,
             "db_ops_per_unit_by_counter": {k: round(v * per, 3) for k, v in (self.db_ops or {}).items()},
@@ -396,9 +403,11 @@ def diff(before: Snapshot, after: Snapshot, own_commands: int | None = None) -> 
     if before.opcounters is not None and after.opcounters is not None:
         ops = {k: after.opcounters[k] - before.opcounters[k] for k in OPCOUNTERS}
         if own_commands is None:
-            own_commands = (after.own_commands - before.own_commands
-                            if after.own_commands is not None and before.own_commands is not None
-                            else OWN_COMMANDS_PER_DIFF)
+            own_commands = (
+                after.own_commands - before.own_commands
+                if after.own_commands is not None and before.own_commands is not None
+                else OWN_COMMANDS_PER_DIFF
+            )
         ops["command"] = max(ops["command"] - own_commands, 0)
     topics = None
     if before.end_offsets is not None and after.end_offsets is not None:
@@ -423,18 +432,24 @@ class Idle:
     @classmethod
     def of(cls, d: StackDiff) -> Idle:
         seconds = max(d.seconds, 1e-9)
-        return cls(d.cpu_ms / seconds, (d.db_ops_total or 0) / seconds,
-                   {k: v / seconds for k, v in (d.db_ops or {}).items()},
-                   {k: v / seconds for k, v in d.cpu_ms_by_process.items()})
+        return cls(
+            d.cpu_ms / seconds,
+            (d.db_ops_total or 0) / seconds,
+            {k: v / seconds for k, v in (d.db_ops or {}).items()},
+            {k: v / seconds for k, v in d.cpu_ms_by_process.items()},
+        )
 
     def busiest(self, n: int = 3) -> str:
         """The processes that keep the quiet stack busy, e.g. "secantusdb 0.80, kafka 0.05"."""
         return ", ".join(f"{k} {v / 1000:.2f}" for k, v in _desc(self.cpu_ms_per_s_by_process)[:n])
 
     def to_json(self) -> dict[str, Any]:
-        return {"cpu_cores_busy": round(self.cpu_ms_per_s / 1000, 3), "db_ops_per_s": round(self.db_ops_per_s, 1),
-                "db_ops_per_s_by_counter": {k: round(v, 1) for k, v in self.db_ops_per_s_by_counter.items()},
-                "cpu_cores_busy_by_process": {k: round(v / 1000, 3) for k, v in _desc(self.cpu_ms_per_s_by_process)}}
+        return {
+            "cpu_cores_busy": round(self.cpu_ms_per_s / 1000, 3),
+            "db_ops_per_s": round(self.db_ops_per_s, 1),
+            "db_ops_per_s_by_counter": {k: round(v, 1) for k, v in self.db_ops_per_s_by_counter.items()},
+            "cpu_cores_busy_by_process": {k: round(v / 1000, 3) for k, v in _desc(self.cpu_ms_per_s_by_process)},
+        }
 
 
 async def measure_idle(stack: dict[int, str], mongo: MongoProbe, seconds: float = 10.0) -> Idle:
@@ -452,18 +467,23 @@ def report_lines(d: StackDiff, units: int, unit: str, cpu_scale: int = 1, idle: 
     stack really spent), the reader decides whether to take it out.
     """
     if units <= 0:
-        return [f"no {unit}s: nothing to divide by ({d.cpu_ms:.0f} CPU ms, "
-                f"{d.db_ops_total} DB ops, {d.kafka_messages} Kafka messages over {d.seconds:.1f}s)"]
+        return [
+            f"no {unit}s: nothing to divide by ({d.cpu_ms:.0f} CPU ms, "
+            f"{d.db_ops_total} DB ops, {d.kafka_messages} Kafka messages over {d.seconds:.1f}s)"
+        ]
     per, cpu_per = 1 / units, cpu_scale / units
     cpu_label = unit if cpu_scale == 1 else f"{cpu_scale:,} {unit}s"
     cores = d.cpu_ms / 1000 / max(d.seconds, 1e-9)
-    lines = [f"CPU: {d.cpu_ms * cpu_per:,.1f} ms per {cpu_label} over the whole stack "
-             f"({d.cpu_ms / 1000:,.1f} CPU s in {d.seconds:.1f}s = {cores:.2f} cores busy)"]
+    lines = [
+        f"CPU: {d.cpu_ms * cpu_per:,.1f} ms per {cpu_label} over the whole stack "
+        f"({d.cpu_ms / 1000:,.1f} CPU s in {d.seconds:.1f}s = {cores:.2f} cores busy)"
+    ]
     for name, ms in _desc(d.cpu_ms_by_process):
         share = ms / d.cpu_ms * 100 if d.cpu_ms else 0.0
         # Cores busy per process: a single-threaded (or GIL-bound) process tops out near 1.00.
-        lines.append(f"    {name:<20} {ms * cpu_per:>10,.1f} ms  {share:5.1f}%  "
-                     f"{ms / 1000 / max(d.seconds, 1e-9):.2f} cores")
+        lines.append(
+            f"    {name:<20} {ms * cpu_per:>10,.1f} ms  {share:5.1f}%  {ms / 1000 / max(d.seconds, 1e-9):.2f} cores"
+        )
     if d.db_ops is not None:
         by = ", ".join(f"{k} {v * per:,.2f}" for k, v in d.db_ops.items())
         lines.append(f"database operations: {d.db_ops_total * per:,.2f} per {unit} ({by})")
@@ -471,12 +491,16 @@ def report_lines(d: StackDiff, units: int, unit: str, cpu_scale: int = 1, idle: 
         lines.append(f"Kafka messages: {d.kafka_messages * per:,.3f} per {unit}")
         for topic, n in _desc(d.kafka_by_topic):
             lines.append(f"    {topic:<26} {n * per:>10,.3f}")
-    lines.append(f"RSS of the stack at the end: {d.rss_mb:,.0f} MB "
-                 f"({', '.join(f'{k} {v:.0f}' for k, v in _desc(d.rss_mb_by_process)[:5])}, ...)")
+    lines.append(
+        f"RSS of the stack at the end: {d.rss_mb:,.0f} MB "
+        f"({', '.join(f'{k} {v:.0f}' for k, v in _desc(d.rss_mb_by_process)[:5])}, ...)"
+    )
     if idle is not None:
-        lines.append(f"of which idle background (what the quiet stack does in {d.seconds:.1f}s anyway): "
-                     f"{idle.cpu_ms_per_s * d.seconds * cpu_per:,.1f} CPU ms per {cpu_label}, "
-                     f"{idle.db_ops_per_s * d.seconds * per:,.2f} DB ops per {unit}")
+        lines.append(
+            f"of which idle background (what the quiet stack does in {d.seconds:.1f}s anyway): "
+            f"{idle.cpu_ms_per_s * d.seconds * cpu_per:,.1f} CPU ms per {cpu_label}, "
+            f"{idle.db_ops_per_s * d.seconds * per:,.2f} DB ops per {unit}"
+        )
     if d.appeared or d.vanished:
         lines.append(f"processes that started/stopped during the window: +{d.appeared} -{d.vanished}")
     return lines
@@ -513,6 +537,7 @@ def metrics_urls(host: str = "127.0.0.1") -> dict[str, str]:
 
 async def scrape(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, list[tuple[str, dict[str, str], float]]]:
     """Every process's metrics; a process that does not answer is left out."""
+
     async def one(name: str, url: str):
         try:
             resp = await client.get(url, timeout=5)
@@ -526,8 +551,10 @@ async def scrape(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, l
 
 def group_lag(ends: dict[tuple[str, int], int], committed: dict[str, dict[tuple[str, int], int]]) -> dict[str, int]:
     """Messages each consumer group is behind, on the partitions it has committed offsets for."""
-    return {group: sum(max(ends.get(tp, 0) - offset, 0) for tp, offset in offsets.items())
-            for group, offsets in committed.items()}
+    return {
+        group: sum(max(ends.get(tp, 0) - offset, 0) for tp, offset in offsets.items())
+        for group, offsets in committed.items()
+    }
 
 
 # Gauges that read above 0 while a process still has work in hand (outbox_publisher_queued:
@@ -546,8 +573,9 @@ def gauges_busy(metrics: dict[str, list[tuple[str, dict[str, str], float]]]) -> 
     return busy
 
 
-async def wait_quiet(kafka: KafkaProbe, host: str = "127.0.0.1", timeout: float = 180.0, settle: float = 2.0,
-                     say=print) -> float:
+async def wait_quiet(
+    kafka: KafkaProbe, host: str = "127.0.0.1", timeout: float = 180.0, settle: float = 2.0, say=print
+) -> float:
     """Wait until the stack has nothing left to do; returns the seconds waited (timeout: says so, returns).
 
     Quiet means, for `settle` seconds: no topic's end offset moved, every
@@ -577,8 +605,9 @@ async def wait_quiet(kafka: KafkaProbe, host: str = "127.0.0.1", timeout: float 
             await asyncio.sleep(1.0)
 
 
-async def _busy_reason(kafka: KafkaProbe, client: httpx.AsyncClient, urls: dict[str, str],
-                       last_ends: dict | None) -> tuple[str, dict]:
+async def _busy_reason(
+    kafka: KafkaProbe, client: httpx.AsyncClient, urls: dict[str, str], last_ends: dict | None
+) -> tuple[str, dict]:
     """Why the stack is not quiet yet ("" if it is) and the end offsets seen.
 
     The broker is asked first (cheap, exact); the processes' gauges last.

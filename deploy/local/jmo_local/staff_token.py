@@ -32,8 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     if not existed:
-        print(f"note: made a new staff signing key in {key_path(data_dir)}; services started before now "
-              "do not know it (restart `make run`)", file=sys.stderr)
+        print(
+            f"note: made a new staff signing key in {key_path(data_dir)}; services started before now "
+            "do not know it (restart `make run`)",
+            file=sys.stderr,
+        )
     print(token)
     return 0
 

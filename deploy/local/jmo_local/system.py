@@ -30,6 +30,7 @@ from .journey import Urls
 from .ports import free_ports
 from .proc import ChildProcess, tail
 from .services import ROOT, SERVICES, ProcessSpec, process_env, process_specs
+from .smtp import MailServer
 from .stack import LocalInfra
 from .staff import staff_token
 
@@ -76,8 +77,11 @@ class RunningSystem:
 
     @property
     def urls(self) -> Urls:
-        return Urls(*(self.url(f"{s}-api") for s in ("identity", "profile", "balance", "claims", "payout")),
-                    banksim=self.url("banksim"))
+        return Urls(
+            *(self.url(f"{s}-api") for s in ("identity", "profile", "balance", "claims", "payout")),
+            banksim=self.url("banksim"),
+            notify=self.url("notify-api"),
+        )
 
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
@@ -104,8 +108,9 @@ class RunningSystem:
         if managed.child is not None and managed.child.poll() is None:
             raise RuntimeError(f"{name} is already running")
         # SIGKILL if the test runner dies: a service still waiting for its database ignores SIGTERM.
-        managed.child = ChildProcess(name, managed.spec.command(), self.log_path(name), cwd=ROOT, env=managed.env,
-                                     death_signal=signal.SIGKILL)
+        managed.child = ChildProcess(
+            name, managed.spec.command(), self.log_path(name), cwd=ROOT, env=managed.env, death_signal=signal.SIGKILL
+        )
         managed.held_down = False
         self._note(name, "started")
 
@@ -128,8 +133,11 @@ class RunningSystem:
         if code is None:
             await self._abort(name, child)
             code = child.poll()
-            self._note(name, f"killed after {timeout:.0f}s (did not stop on {signal.Signals(sig).name}); "
-                             f"thread dump in {self.log_path(name)}")
+            self._note(
+                name,
+                f"killed after {timeout:.0f}s (did not stop on {signal.Signals(sig).name}); "
+                f"thread dump in {self.log_path(name)}",
+            )
         else:
             self._note(name, f"stopped by {signal.Signals(sig).name} (exit {code})")
         return code
@@ -209,8 +217,12 @@ class RunningSystem:
         hung = asyncio.run(wait_all())
         for name in hung:
             self._note(name, f"did not stop within {timeout:.0f}s of SIGTERM; aborted, stack in {self.log_path(name)}")
-            print(f"[system] {name} did not stop within {timeout:.0f}s of SIGTERM: a shutdown hang; its threads' "
-                  f"stacks are at the end of {self.log_path(name)}", file=sys.stderr, flush=True)
+            print(
+                f"[system] {name} did not stop within {timeout:.0f}s of SIGTERM: a shutdown hang; its threads' "
+                f"stacks are at the end of {self.log_path(name)}",
+                file=sys.stderr,
+                flush=True,
+            )
         return hung
 
 
@@ -262,14 +274,20 @@ def start_system(
 
 @contextmanager
 def own_stack(base: Path, extra_env: dict[str, str] | None = None) -> Iterator[tuple[LocalInfra, RunningSystem]]:
-    """A Kafka + SecantusDB of its own under `base` and the whole system on them; all stopped on exit."""
+    """A Kafka + SecantusDB of its own under `base` and the whole system on them, with an SMTP server
+    for notify's e-mails (`<system data dir>/mail/*.eml`); all stopped on exit."""
     infra = LocalInfra(base / "infra")
+    # notify's e-mails: a local SMTP server keeping each as an .eml file in <system data dir>/mail.
+    mail = MailServer(base / "system" / "mail", free_ports(1)[0])
     try:
         endpoints = infra.start()
-        system = start_system(endpoints.kafka_bootstrap, endpoints.mongo_uri, base / "system", extra_env=extra_env)
+        mail.start()
+        env = {"NOTIFY_SMTP_HOST": mail.host, "NOTIFY_SMTP_PORT": str(mail.port), **(extra_env or {})}
+        system = start_system(endpoints.kafka_bootstrap, endpoints.mongo_uri, base / "system", extra_env=env)
         try:
             yield infra, system
         finally:
             system.close()
     finally:
+        mail.stop()
         infra.stop()

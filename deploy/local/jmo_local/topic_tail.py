@@ -19,8 +19,9 @@ class TopicTail:
     """Hands the data of every `event_type` event that arrives after `start` to `on_data(data, received)`
     (`received`: wall clock)."""
 
-    def __init__(self, bootstrap: str, event_type: str, max_records: int | None = None,
-                 **consumer_options: Any) -> None:
+    def __init__(
+        self, bootstrap: str, event_type: str, max_records: int | None = None, **consumer_options: Any
+    ) -> None:
         self.bootstrap = bootstrap
         self.event_type = event_type
         self._max_records = max_records

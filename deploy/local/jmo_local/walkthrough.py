@@ -3,8 +3,8 @@
 Picks a demo member whose last job ended by resignation and who has no app
 account yet, and drives the public API the way the mobile app does, printing
 each step: registration, login, face match, the pengkinian data wizard, the
-balance, eligibility, documents, the claim, its timeline to PAID, the payout
-and the money in the member's bank account.
+balance, eligibility, documents, the claim, its timeline to PAID, the payout,
+the money in the member's bank account and the notifications the member got.
 """
 
 from __future__ import annotations
@@ -62,8 +62,11 @@ async def register_next(urls: Urls, members: list[dict]) -> tuple[Journey, str]:
 async def officer_approves(urls: Urls, data_dir: Path, claim_id: str) -> dict:
     """The decision an officer takes in the back office, with a token of the local stack's staff key."""
     headers = {"Authorization": f"Bearer {staff_token(data_dir, ['officer'], 'demo.officer')}"}
-    body = {"decision": "approve", "reason_code": "identity_confirmed",
-            "note": "Identity and documents confirmed by video call."}
+    body = {
+        "decision": "approve",
+        "reason_code": "identity_confirmed",
+        "note": "Identity and documents confirmed by video call.",
+    }
     async with httpx.AsyncClient(timeout=30) as client:
         resp = await client.post(f"{urls.claims}/v1/review/claims/{claim_id}/decision", headers=headers, json=body)
     if resp.status_code != 200:
@@ -77,19 +80,32 @@ async def walk(urls: Urls, data_dir: Path) -> None:
     m = journey.member
     kpj = next(c["claimable_kpj"] for c in members if c["nik"] == m.nik)
     try:
-        show("Demo member", {"nik": m.nik, "name": m.full_name, "kpj_cards": [c.kpj for c in m.cards],
-                             "claimable_kpj": kpj, "bank": f"{m.bank_code} {m.account_number}"})
+        show(
+            "Demo member",
+            {
+                "nik": m.nik,
+                "name": m.full_name,
+                "kpj_cards": [c.kpj for c in m.cards],
+                "claimable_kpj": kpj,
+                "bank": f"{m.bank_code} {m.account_number}",
+            },
+        )
         show("POST /v1/accounts (identity)", {"member_id": member_id})
         await journey.login()
         show("POST /v1/auth/login", f"access token: {journey.token[:32]}...")
         face = await journey.verify_face("profile_update")
-        show("POST /v1/biometrics/verifications (purpose profile_update)",
-             {k: face[k] for k in ("matched", "score", "threshold", "expires_at")})
+        show(
+            "POST /v1/biometrics/verifications (purpose profile_update)",
+            {k: face[k] for k in ("matched", "score", "threshold", "expires_at")},
+        )
         confirmed = await journey.update_profile(face["verification_id"])
         show("Pengkinian data: 6 steps + POST /v1/profile/updates/{id}/confirm", confirmed)
         # The claimable card's employment has ended, so its contributions do not depend on today's date.
-        contributions = sum(e.employer_idr + e.worker_idr for e in feed_events(m, date.today())
-                            if isinstance(e, ContributionPosted) and e.kpj == kpj)
+        contributions = sum(
+            e.employer_idr + e.worker_idr
+            for e in feed_events(m, date.today())
+            if isinstance(e, ContributionPosted) and e.kpj == kpj
+        )
         print("\nwaiting for the balance service to project this member's contributions ...", flush=True)
         card = await journey.wait_balance(kpj, contributions, timeout=900)
         show("GET /v1/balance (this card)", card)
@@ -99,8 +115,9 @@ async def walk(urls: Urls, data_dir: Path) -> None:
         show("POST /v1/claims/documents", {"document_ids": documents})
         claim_face = await journey.verify_face("claim")
         show("POST /v1/biometrics/verifications (purpose claim)", {"matched": claim_face["matched"]})
-        resp = await journey.submit_claim(kpj, "resignation", documents, claim_face["verification_id"],
-                                          idempotency_key=uuid.uuid4().hex)
+        resp = await journey.submit_claim(
+            kpj, "resignation", documents, claim_face["verification_id"], idempotency_key=uuid.uuid4().hex
+        )
         show(f"POST /v1/claims -> {resp.status_code}", resp.json())
         if resp.status_code != 202:
             raise SystemExit(1)
@@ -112,17 +129,29 @@ async def walk(urls: Urls, data_dir: Path) -> None:
             if claim["status"] != "NEEDS_REVIEW":
                 raise
             # Above the app's cap (or another reason for a person to look): an officer decides, as at a branch.
-            show("GET /v1/claims/{claim_id}: in manual review", {k: claim[k] for k in ("status", "reason_code")}
-                 | {"note": claim["timeline"][-1]["note"]})
-            show("POST /v1/review/claims/{claim_id}/decision (an officer's staff token)",
-                 await officer_approves(urls, data_dir, claim_id))
+            show(
+                "GET /v1/claims/{claim_id}: in manual review",
+                {k: claim[k] for k in ("status", "reason_code")} | {"note": claim["timeline"][-1]["note"]},
+            )
+            show(
+                "POST /v1/review/claims/{claim_id}/decision (an officer's staff token)",
+                await officer_approves(urls, data_dir, claim_id),
+            )
             claim = await journey.wait_claim(claim_id, "PAID", timeout=300)
-        show("GET /v1/claims/{claim_id}", {k: claim[k] for k in ("status", "gross_idr", "tax_idr", "net_idr",
-                                                                    "sla_due_at", "timeline")})
+        show(
+            "GET /v1/claims/{claim_id}",
+            {k: claim[k] for k in ("status", "gross_idr", "tax_idr", "net_idr", "sla_due_at", "timeline")},
+        )
         show("GET /v1/payouts?claim_id=...", await journey.payouts(claim["claim_id"]))
         account = await journey.bank_account()
-        show("The member's bank (simulator)", {"holder": account.get("holder_name"),
-                                               "balance": idr(account["balance_idr"])})
+        show(
+            "The member's bank (simulator)",
+            {"holder": account.get("holder_name"), "balance": idr(account["balance_idr"])},
+        )
+        show(
+            "GET /v1/notifications (what the member was told, newest first)",
+            await paid_notice_listed(journey, claim["claim_id"]),
+        )
         print(f"\nPaid {idr(claim['net_idr'])} to {m.full_name}.")
     except JourneyError as exc:
         raise SystemExit(f"demo step failed: {exc}") from exc
@@ -130,10 +159,25 @@ async def walk(urls: Urls, data_dir: Path) -> None:
         await journey.close()
 
 
+async def paid_notice_listed(journey: Journey, claim_id: str, timeout: float = 30) -> list[dict]:
+    """The member's notifications once the "paid" one for this claim is among them (or after `timeout`)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        items = (await journey.notifications())["items"]
+        paid = any(n["kind"] == "claim_paid" and n.get("claim_id") == claim_id for n in items)
+        if paid or loop.time() >= deadline:
+            return [{"at": n["created_at"], "kind": n["kind"], "title": n["title"], "read": n["read"]} for n in items]
+        await asyncio.sleep(0.5)
+
+
 def main() -> None:
     base = "http://127.0.0.1"
-    urls = Urls(*(f"{base}:{API_PORTS[s]}" for s in ("identity", "profile", "balance", "claims", "payout")),
-                banksim=f"{base}:{BANKSIM_PORT}")
+    urls = Urls(
+        *(f"{base}:{API_PORTS[s]}" for s in ("identity", "profile", "balance", "claims", "payout")),
+        banksim=f"{base}:{BANKSIM_PORT}",
+        notify=f"{base}:{API_PORTS['notify']}",
+    )
     data_dir = Path(os.environ.get("DATA_DIR", ROOT / ".data")).resolve()
     if not (data_dir / "demo-members.json").exists():
         sys.exit(f"no demo data in {data_dir}: start the system with `make run` first")

@@ -20,8 +20,10 @@ from jmo_local.ingest_bench import (
 )
 from jmo_local.stackstats import ProcSample, Snapshot
 
-STAT = ("2940 (python) S 2742 2940 2707 0 -1 4194560 52710 0 12 0 1234 567 0 0 20 0 5 0 2950 "
-        "485052416 23090 18446744073709551615 1 1 0 0 0 0 0 16781312 16386 0 0 0 17 1 0 0 0 0 0")
+STAT = (
+    "2940 (python) S 2742 2940 2707 0 -1 4194560 52710 0 12 0 1234 567 0 0 20 0 5 0 2950 "
+    "485052416 23090 18446744073709551615 1 1 0 0 0 0 0 16781312 16386 0 0 0 17 1 0 0 0 0 0"
+)
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -57,46 +59,68 @@ def test_vmrss() -> None:
     assert stackstats.parse_vmrss_kb("Name:\tkthreadd\n") == 0
 
 
-@pytest.mark.parametrize(("argv", "name"), [
-    (["/w/.venv/bin/python", "-m", "jmo_claims.entrypoints.worker"], "claims-worker"),
-    (["/w/.venv/bin/python", "-m", "jmo_identity.entrypoints.api"], "identity-api"),
-    (["/w/.venv/bin/python", "-m", "jmo_banksim.entrypoints.api"], "banksim"),
-    (["/w/.venv/bin/python", "/w/.venv/bin/secantusd-py", "--config", "x.toml", "--port", "27017"], "secantusdb"),
-    (["python3", "-c", "import secantus; secantus.serve()"], "secantusdb"),
-    (["/usr/bin/java", "-Xmx512m", "-cp", "/k/libs/*", "kafka.Kafka", "server.properties"], "kafka"),
-    (["/w/.venv/bin/python", "-m", "supervisor.supervisord", "-c", "s.conf"], "supervisord"),
-    ([".venv/bin/python", "-m", "jmo_local.run"], "jmo_local.run"),
-    ([".venv/bin/python", "-m", "jmo_local.bench"], None),
-    ([".venv/bin/python", "-m", "pytest", "-q"], None),
-    (["/usr/bin/java", "-jar", "other.jar"], None),
-    ([], None),
-])
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["/w/.venv/bin/python", "-m", "jmo_claims.entrypoints.worker"], "claims-worker"),
+        (["/w/.venv/bin/python", "-m", "jmo_identity.entrypoints.api"], "identity-api"),
+        (["/w/.venv/bin/python", "-m", "jmo_banksim.entrypoints.api"], "banksim"),
+        (["/w/.venv/bin/python", "/w/.venv/bin/secantusd-py", "--config", "x.toml", "--port", "27017"], "secantusdb"),
+        (["python3", "-c", "import secantus; secantus.serve()"], "secantusdb"),
+        (["/usr/bin/java", "-Xmx512m", "-cp", "/k/libs/*", "kafka.Kafka", "server.properties"], "kafka"),
+        (["/w/.venv/bin/python", "-m", "supervisor.supervisord", "-c", "s.conf"], "supervisord"),
+        ([".venv/bin/python", "-m", "jmo_local.run"], "jmo_local.run"),
+        ([".venv/bin/python", "-m", "jmo_local.bench"], None),
+        ([".venv/bin/python", "-m", "pytest", "-q"], None),
+        (["/usr/bin/java", "-jar", "other.jar"], None),
+        ([], None),
+    ],
+)
 def test_classify(argv: list[str], name: str | None) -> None:
     assert stackstats.classify(argv) == name
 
 
 def test_only_the_processes_under_our_supervisord_count() -> None:
-    candidates = {10: "jmo_local.run", 11: "supervisord", 12: "secantusdb", 13: "claims-api",
-                  50: "secantusdb", 51: "claims-api"}  # 50, 51: an e2e test run's look-alikes
+    candidates = {
+        10: "jmo_local.run",
+        11: "supervisord",
+        12: "secantusdb",
+        13: "claims-api",
+        50: "secantusdb",
+        51: "claims-api",
+    }  # 50, 51: an e2e test run's look-alikes
     parents = {10: 1, 11: 10, 12: 11, 20: 11, 13: 20, 40: 1, 50: 40, 51: 40}
     assert stackstats.stack_members(candidates, parents, root=11) == {
-        10: "jmo_local.run", 11: "supervisord", 12: "secantusdb", 13: "claims-api"}
+        10: "jmo_local.run",
+        11: "supervisord",
+        12: "secantusdb",
+        13: "claims-api",
+    }
     assert stackstats.stack_members(candidates, parents, root=None) == candidates
 
 
 def _snap(t: float, procs: dict, ops: dict | None = None, ends: dict | None = None) -> Snapshot:
-    samples = {(pid, start): ProcSample(name, pid, start, ticks, rss)
-               for (pid, start), (name, ticks, rss) in procs.items()}
+    samples = {
+        (pid, start): ProcSample(name, pid, start, ticks, rss) for (pid, start), (name, ticks, rss) in procs.items()
+    }
     return Snapshot(t, 1000 + t, samples, ops, ends)
 
 
 def test_diff_of_cpu_ops_offsets_and_rss() -> None:
     ops0 = dict(insert=10, query=20, update=30, delete=0, getmore=5, command=100)
     ops1 = dict(insert=15, query=26, update=40, delete=1, getmore=9, command=110)
-    before = _snap(0, {(1, 7): ("secantusdb", 100, 1024), (2, 7): ("claims-worker", 50, 2048)}, ops0,
-                   {("claims.events", 0): 10, ("claims.events", 1): 3})
-    after = _snap(10, {(1, 7): ("secantusdb", 400, 2048), (2, 7): ("claims-worker", 70, 2048)}, ops1,
-                  {("claims.events", 0): 14, ("claims.events", 1): 3, ("new.topic", 0): 2})
+    before = _snap(
+        0,
+        {(1, 7): ("secantusdb", 100, 1024), (2, 7): ("claims-worker", 50, 2048)},
+        ops0,
+        {("claims.events", 0): 10, ("claims.events", 1): 3},
+    )
+    after = _snap(
+        10,
+        {(1, 7): ("secantusdb", 400, 2048), (2, 7): ("claims-worker", 70, 2048)},
+        ops1,
+        {("claims.events", 0): 14, ("claims.events", 1): 3, ("new.topic", 0): 2},
+    )
     d = stackstats.diff(before, after)
     ticks_ms = 1000 / stackstats.CLK_TCK
     assert d.seconds == 10
@@ -129,8 +153,12 @@ def test_diff_counts_a_restarted_process_whole_and_names_it() -> None:
 
 def test_report_lines_per_unit() -> None:
     before = _snap(0, {(1, 1): ("secantusdb", 0, 0)}, dict.fromkeys(stackstats.OPCOUNTERS, 0), {("t", 0): 0})
-    after = _snap(2, {(1, 1): ("secantusdb", stackstats.CLK_TCK, 10240)},
-                  dict(insert=100, query=0, update=0, delete=0, getmore=0, command=1), {("t", 0): 40})
+    after = _snap(
+        2,
+        {(1, 1): ("secantusdb", stackstats.CLK_TCK, 10240)},
+        dict(insert=100, query=0, update=0, delete=0, getmore=0, command=1),
+        {("t", 0): 40},
+    )
     d = stackstats.diff(before, after)
     lines = stackstats.report_lines(d, 10, "claim")
     assert lines[0].startswith("CPU: 100.0 ms per claim")
@@ -142,13 +170,18 @@ def test_report_lines_per_unit() -> None:
 
 
 def test_prometheus_text() -> None:
-    text = ("# HELP consumer_lag x\n# TYPE consumer_lag gauge\n"
-            'consumer_lag{group="jmo.balance.ledger",partition="3",topic="core.membership.events"} 191.0\n'
-            "outbox_backlog 0.0\n"
-            'odd{a="with \\"quotes\\" and, commas"} 2\n')
+    text = (
+        "# HELP consumer_lag x\n# TYPE consumer_lag gauge\n"
+        'consumer_lag{group="jmo.balance.ledger",partition="3",topic="core.membership.events"} 191.0\n'
+        "outbox_backlog 0.0\n"
+        'odd{a="with \\"quotes\\" and, commas"} 2\n'
+    )
     samples = stackstats.parse_metrics(text)
-    assert samples[0] == ("consumer_lag", {"group": "jmo.balance.ledger", "partition": "3",
-                                           "topic": "core.membership.events"}, 191.0)
+    assert samples[0] == (
+        "consumer_lag",
+        {"group": "jmo.balance.ledger", "partition": "3", "topic": "core.membership.events"},
+        191.0,
+    )
     assert samples[1] == ("outbox_backlog", {}, 0.0)
     assert samples[2][2] == 2.0
     busy = stackstats.gauges_busy({"balance-worker": samples[:2]})
@@ -172,17 +205,22 @@ def _watcher_with(events: list[tuple[str, str, float | None, float]]) -> ClaimWa
 
 
 def test_claim_figures_from_the_status_events() -> None:
-    watcher = _watcher_with([
-        ("c1", "SUBMITTED", 10.5, 10.6), ("c1", "PAID", 12.0, 12.1),
-        ("c2", "PAID", None, 14.0),  # no `at`: the receive time counts
-        ("c3", "REJECTED", 11.0, 11.2),
-        ("c1", "PAID", 30.0, 30.0),  # a redelivered PAID does not move the first one
-    ])
-    subs = [Submission(0, 0.0, sent_wall=10.0, sent_mono=1.0, status=202, claim_id="c1"),
-            Submission(1, 0.5, sent_wall=10.5, sent_mono=1.5, status=202, claim_id="c2"),
-            Submission(2, 1.0, sent_wall=11.0, sent_mono=2.0, status=202, claim_id="c3"),
-            Submission(3, 1.5, sent_wall=11.5, sent_mono=2.5, status=422, error='{"code":"x"}'),
-            Submission(4, 2.0, sent_wall=12.0, sent_mono=3.0, status=202, claim_id="c4")]
+    watcher = _watcher_with(
+        [
+            ("c1", "SUBMITTED", 10.5, 10.6),
+            ("c1", "PAID", 12.0, 12.1),
+            ("c2", "PAID", None, 14.0),  # no `at`: the receive time counts
+            ("c3", "REJECTED", 11.0, 11.2),
+            ("c1", "PAID", 30.0, 30.0),  # a redelivered PAID does not move the first one
+        ]
+    )
+    subs = [
+        Submission(0, 0.0, sent_wall=10.0, sent_mono=1.0, status=202, claim_id="c1"),
+        Submission(1, 0.5, sent_wall=10.5, sent_mono=1.5, status=202, claim_id="c2"),
+        Submission(2, 1.0, sent_wall=11.0, sent_mono=2.0, status=202, claim_id="c3"),
+        Submission(3, 1.5, sent_wall=11.5, sent_mono=2.5, status=422, error='{"code":"x"}'),
+        Submission(4, 2.0, sent_wall=12.0, sent_mono=3.0, status=202, claim_id="c4"),
+    ]
     f = claim_figures(subs, watcher)
     assert (f["submitted"], f["accepted"], f["paid"]) == (5, 4, 2)
     assert f["refused"] == {"422": 1}

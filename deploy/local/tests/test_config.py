@@ -31,7 +31,12 @@ def test_server_properties_describe_a_single_node_kraft_cluster(tmp_path: Path) 
     assert props["auto.create.topics.enable"] == "false"
     assert props["group.initial.rebalance.delay.ms"] == "0"
     assert props["num.partitions"] == "1"
-    for key in ("offsets.topic.replication.factor", "transaction.state.log.replication.factor", "transaction.state.log.min.isr", "min.insync.replicas"):
+    for key in (
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+        "transaction.state.log.min.isr",
+        "min.insync.replicas",
+    ):
         assert props[key] == "1", key
 
 
@@ -80,8 +85,9 @@ def test_secantus_command_syncs_every_commit_and_runs_without_the_ttl_sweep(tmp_
     assert float(short[short.index("--transaction-lifetime-seconds") + 1]) == 8
 
 
-def test_secantusd_takes_the_transaction_lifetime_from_its_command_line(monkeypatch: pytest.MonkeyPatch,
-                                                                       tmp_path: Path) -> None:
+def test_secantusd_takes_the_transaction_lifetime_from_its_command_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from jmo_local import secantusd
 
     built: dict[str, object] = {}
@@ -144,8 +150,7 @@ def test_error_lines_pick_the_cause_out_of_a_shutdown_tail(tmp_path: Path) -> No
         "[t] INFO starting (x)\n"
         "[t] ERROR Unable to start acceptor for PLAINTEXT (y)\n"
         "org.apache.kafka.common.KafkaException: Socket server failed to bind: Address already in use.\n"
-        "\tat somewhere\n"
-        + "[t] INFO shutting down (z)\n" * 100
+        "\tat somewhere\n" + "[t] INFO shutting down (z)\n" * 100
     )
     assert "Address already in use" in error_lines(log)
     assert "Address already in use" not in tail(log, 20)

@@ -45,11 +45,13 @@ ALLOW = 3
 
 
 def _options(user: str, password: str | None = None) -> dict[str, Any]:
-    return client_options(ServiceSettings(
-        kafka_security_protocol="SASL_PLAINTEXT",
-        kafka_sasl_username=user,
-        kafka_sasl_password=PASSWORDS[user] if password is None else password,
-    ))
+    return client_options(
+        ServiceSettings(
+            kafka_security_protocol="SASL_PLAINTEXT",
+            kafka_sasl_username=user,
+            kafka_sasl_password=PASSWORDS[user] if password is None else password,
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +59,10 @@ async def broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Kafk
     libs = ensure_kafka_jars(default_cache_dir())
     port, controller_port = free_ports(2)
     node = KafkaNode(
-        tmp_path_factory.mktemp("kafka-sasl"), port, controller_port, libs_dir=libs,
+        tmp_path_factory.mktemp("kafka-sasl"),
+        port,
+        controller_port,
+        libs_dir=libs,
         extra_properties=scram_listener_properties("127.0.0.1", port, controller_port, ADMIN, PASSWORDS[ADMIN]),
         scram_users=PASSWORDS,
         client_options=_options(ADMIN),
@@ -87,7 +92,8 @@ async def _prepare(bootstrap: str) -> None:
         ]
         for resource_type, name, pattern, user, operation in acls:
             response = await admin._send_request(
-                CreateAclsRequest(resource_type, name, pattern, f"User:{user}", "*", operation, ALLOW))
+                CreateAclsRequest(resource_type, name, pattern, f"User:{user}", "*", operation, ALLOW)
+            )
             assert [error for error, _ in response.creation_responses] == [0], response
     finally:
         await admin.close()
@@ -105,8 +111,9 @@ async def _read(consumer: AIOKafkaConsumer, count: int, timeout: float = 20.0) -
 async def test_a_service_publishes_and_consumes_with_its_own_credentials(broker: KafkaNode) -> None:
     helpdesk = make_producer(broker.bootstrap, "helpdesk-outbox", _options("helpdesk"))
     claims = make_producer(broker.bootstrap, "claims-outbox", _options("claims"))
-    consumer = IdempotentConsumer(None, broker.bootstrap, "jmo.claims.complaints", topics=[HELPDESK_EVENTS],
-                                  options=_options("claims"))._make_consumer()
+    consumer = IdempotentConsumer(
+        None, broker.bootstrap, "jmo.claims.complaints", topics=[HELPDESK_EVENTS], options=_options("claims")
+    )._make_consumer()
     await helpdesk.start()
     await claims.start()
     try:
@@ -127,12 +134,20 @@ async def test_a_service_publishes_and_consumes_with_its_own_credentials(broker:
         await probe.stop()
 
 
-@pytest.mark.parametrize(("options", "broker_says"), [
-    pytest.param(lambda: _options("claims", password="not-the-password"), "invalid credentials", id="wrong-password"),
-    pytest.param(lambda: _options("claims", password=PASSWORDS["helpdesk"]), "invalid credentials",
-                 id="another-users-password"),
-    pytest.param(lambda: {}, "during SASL handshake", id="no-credentials"),
-])
+@pytest.mark.parametrize(
+    ("options", "broker_says"),
+    [
+        pytest.param(
+            lambda: _options("claims", password="not-the-password"), "invalid credentials", id="wrong-password"
+        ),
+        pytest.param(
+            lambda: _options("claims", password=PASSWORDS["helpdesk"]),
+            "invalid credentials",
+            id="another-users-password",
+        ),
+        pytest.param(lambda: {}, "during SASL handshake", id="no-credentials"),
+    ],
+)
 async def test_a_client_without_the_right_credentials_is_refused(broker: KafkaNode, options, broker_says: str) -> None:
     refusals_before = _log_lines(broker, broker_says)
     producer = make_producer(broker.bootstrap, "claims-outbox", options())
@@ -169,10 +184,13 @@ async def test_a_service_cannot_write_another_services_topic(broker: KafkaNode) 
 
 async def test_a_service_cannot_read_a_topic_or_join_a_group_it_has_no_acl_for(broker: KafkaNode) -> None:
     # claims may read helpdesk.events in its own groups (jmo.claims.*); not payout.events, not in payout's group.
-    for group, topic, refusal in [("jmo.claims.payouts", PAYOUT_EVENTS, TopicAuthorizationFailedError),
-                                  ("jmo.payout.claims", HELPDESK_EVENTS, GroupAuthorizationFailedError)]:
-        consumer = IdempotentConsumer(None, broker.bootstrap, group, topics=[topic],
-                                      options=_options("claims"))._make_consumer()
+    for group, topic, refusal in [
+        ("jmo.claims.payouts", PAYOUT_EVENTS, TopicAuthorizationFailedError),
+        ("jmo.payout.claims", HELPDESK_EVENTS, GroupAuthorizationFailedError),
+    ]:
+        consumer = IdempotentConsumer(
+            None, broker.bootstrap, group, topics=[topic], options=_options("claims")
+        )._make_consumer()
         try:
             with pytest.raises(refusal):
                 await consumer.start()

@@ -206,8 +206,13 @@ async def test_a_node_restarts_on_its_port_and_a_connected_producer_carries_on(t
     spec = TopicSpec("restart.same.port", 1)
     node = KafkaNode(tmp_path / "kafka", *free_ports(2), libs_dir=libs)
     node.start()
-    producer = AIOKafkaProducer(bootstrap_servers=node.bootstrap, acks="all", enable_idempotence=True,
-                                request_timeout_ms=10000, retry_backoff_ms=200)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=node.bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        request_timeout_ms=10000,
+        retry_backoff_ms=200,
+    )
     try:
         await node.wait_ready_async(60)
         await create_topics(node.bootstrap, [spec])

@@ -14,7 +14,9 @@ import pytest
 
 from jmo_local.proc import ChildProcess
 
-IGNORES_SIGTERM = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(60)"
+IGNORES_SIGTERM = (
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(60)"
+)
 
 
 def _wait_up(log: Path, timeout: float = 10) -> None:
@@ -57,8 +59,9 @@ def test_a_child_that_ignores_sigterm_still_dies_with_its_parent_when_asked_for_
 
 
 async def test_signals_and_async_waits(tmp_path: Path) -> None:
-    child = ChildProcess("stubborn", [sys.executable, "-c", IGNORES_SIGTERM], tmp_path / "c.log", tmp_path,
-                         env={**os.environ})
+    child = ChildProcess(
+        "stubborn", [sys.executable, "-c", IGNORES_SIGTERM], tmp_path / "c.log", tmp_path, env={**os.environ}
+    )
     _wait_up(tmp_path / "c.log")
     child.send_signal(signal.SIGTERM)
     assert await child.wait_exit_async(0.5) is None  # ignored

@@ -32,9 +32,10 @@ def test_the_key_is_made_once_private_and_keeps_its_kid(tmp_path: Path) -> None:
 def services_verifier(staff_keys: str) -> TokenVerifier:
     """As every service builds it from the local stack's environment (STAFF_JWKS_JSON)."""
     settings = ServiceSettings()
-    return TokenVerifier(JwksVerifier(None, settings.jwt_issuer, settings.jwt_audience),
-                         JwksVerifier(None, settings.staff_jwt_issuer, settings.staff_jwt_audience,
-                                      static_jwks=staff_keys))
+    return TokenVerifier(
+        JwksVerifier(None, settings.jwt_issuer, settings.jwt_audience),
+        JwksVerifier(None, settings.staff_jwt_issuer, settings.staff_jwt_audience, static_jwks=staff_keys),
+    )
 
 
 async def test_a_staff_token_is_accepted_by_the_services_verifier_with_its_roles(tmp_path: Path) -> None:
@@ -52,8 +53,10 @@ async def test_a_token_from_another_data_dir_is_refused(tmp_path: Path) -> None:
     assert refused.value.kind is ErrorKind.UNAUTHENTICATED
 
 
-@pytest.mark.parametrize(("roles", "sub", "ttl"), [([], "a", 60), (["member"], "a", 60), (["ops"], " ", 60),
-                                                   (["ops"], "a", 0), (["ops"], "a", 7200)])
+@pytest.mark.parametrize(
+    ("roles", "sub", "ttl"),
+    [([], "a", 60), (["member"], "a", 60), (["ops"], " ", 60), (["ops"], "a", 0), (["ops"], "a", 7200)],
+)
 def test_bad_requests_for_a_token_are_refused(tmp_path: Path, roles: list[str], sub: str, ttl: int) -> None:
     with pytest.raises(ValueError):
         staff_token(tmp_path, roles, sub, ttl)
@@ -69,16 +72,40 @@ def test_every_process_gets_the_staff_jwks_and_a_trace_dir(tmp_path: Path) -> No
 
 
 def test_the_command_prints_a_token_with_the_expected_issuer_and_audience(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "jmo_local.staff_token", "--role", "officer", "--sub", "budi",
-                          "--ttl", "120", "--data-dir", str(tmp_path)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jmo_local.staff_token",
+            "--role",
+            "officer",
+            "--sub",
+            "budi",
+            "--ttl",
+            "120",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     token = out.stdout.strip()
     claims = jwt.decode(token, options={"verify_signature": False})
     settings = ServiceSettings()
     assert (claims["iss"], claims["aud"], claims["sub"], claims["roles"]) == (
-        settings.staff_jwt_issuer, settings.staff_jwt_audience, "budi", ["officer"])
+        settings.staff_jwt_issuer,
+        settings.staff_jwt_audience,
+        "budi",
+        ["officer"],
+    )
     assert claims["exp"] - claims["iat"] == 120
     assert jwt.get_unverified_header(token)["kid"] == json.loads(staff_jwks(tmp_path))["keys"][0]["kid"]
     assert "new staff signing key" in out.stderr
-    bad = subprocess.run([sys.executable, "-m", "jmo_local.staff_token", "--role", "admin", "--sub", "x",
-                          "--data-dir", str(tmp_path)], capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [sys.executable, "-m", "jmo_local.staff_token", "--role", "admin", "--sub", "x", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert bad.returncode == 2

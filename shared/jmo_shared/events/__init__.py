@@ -4,10 +4,11 @@ from .balance import BalanceChanged, BalanceDebited, BalanceReleased, BalanceRes
 from .base import REGISTRY, EventData, parse_data
 from .claims import ClaimApproved, ClaimReason, ClaimRejected, ClaimStatusChanged, ClaimSubmitted
 from .envelope import CloudEvent
-from .helpdesk import ComplaintFiled
-from .identity import AccountRegistered, ContactChanged, FaceVerified
+from .helpdesk import ComplaintAnswered, ComplaintFiled
+from .identity import AccountRegistered, ContactChanged, FaceMatchRefused, FaceVerified
 from .payout import Amount, BankPayoutStatus, Party, PayoutFailed, PayoutInitiated, PayoutSent, PayoutSettled, Rail
 from .profile import BankAccount, ProfileUpdated
+from .risk import ClaimScreened, RiskFlagCleared, RiskFlagged
 from .upstream import Address, ContributionPosted, EmploymentEnded, MemberRegistered, PersonRecorded
 
 __all__ = [
@@ -24,15 +25,18 @@ __all__ = [
     "BankPayoutStatus",
     "ClaimApproved",
     "ClaimReason",
+    "ClaimScreened",
     "ClaimRejected",
     "ClaimStatusChanged",
     "ClaimSubmitted",
+    "ComplaintAnswered",
     "ComplaintFiled",
     "ContactChanged",
     "CloudEvent",
     "ContributionPosted",
     "EmploymentEnded",
     "EventData",
+    "FaceMatchRefused",
     "FaceVerified",
     "MemberRegistered",
     "Party",
@@ -43,5 +47,7 @@ __all__ = [
     "PersonRecorded",
     "ProfileUpdated",
     "Rail",
+    "RiskFlagCleared",
+    "RiskFlagged",
     "parse_data",
 ]
