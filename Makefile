@@ -4,13 +4,18 @@ PY := .venv/bin/python
 DATA_DIR ?= ./.data
 export DATA_DIR
 
-.PHONY: run test install unit e2e demo bench bench-ingest schemas clean
+.PHONY: run test lint install unit e2e demo bench bench-ingest schemas clean
 
 run: install          ## install what is missing, start Kafka, SecantusDB, every service and demo data
 	$(PY) -m jmo_local.run
 
-test: install         ## install what is missing and run unit, integration, contract and e2e tests
+test: lint            ## install what is missing, check the code, run unit, integration, contract and e2e tests
 	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: install         ## ruff (lint and format) and mypy (strict on the domain packages), as configured in pyproject.toml
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 install:
 	@scripts/install.sh

@@ -60,7 +60,8 @@ def service_env(infra: object, token_issuer: TokenIssuer, unique_db: str, monkey
     env = {
         "MONGODB_URI": infra.mongo_uri,  # type: ignore[attr-defined]
         "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,  # type: ignore[attr-defined]
-        "JWKS_JSON": token_issuer.jwks(), "STAFF_JWKS_JSON": token_issuer.staff_jwks(),
+        "JWKS_JSON": token_issuer.jwks(),
+        "STAFF_JWKS_JSON": token_issuer.staff_jwks(),
         "CONSUMER_GROUP_PREFIX": f"test-{unique_db}",
     }
     for key, value in env.items():

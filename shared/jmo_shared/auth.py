@@ -121,7 +121,8 @@ class JwksVerifier:
                 if kid not in self._keys:
                     # Why the fetch failed is in the log (jwks_fetch_failed), not in the answer.
                     raise DomainError(
-                        code="auth_unavailable", detail="tokens cannot be checked right now; try again in a moment",
+                        code="auth_unavailable",
+                        detail="tokens cannot be checked right now; try again in a moment",
                         kind=ErrorKind.UNAVAILABLE,
                     ) from exc
         if kid not in self._keys:

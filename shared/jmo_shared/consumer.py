@@ -126,20 +126,22 @@ class IdempotentConsumer:
         await self._db[PROCESSED].create_index("at", expireAfterSeconds=30 * 24 * 3600)
 
     def _make_consumer(self) -> AIOKafkaConsumer:
-        return with_paced_metadata(AIOKafkaConsumer(
-            *([] if self._pattern else self._topics),
-            **self._options,
-            bootstrap_servers=self._bootstrap,
-            group_id=self.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            max_poll_interval_ms=600_000,
-            metadata_max_age_ms=10_000,
-            # The broker answers a fetch as soon as there is data; this is only how long it holds an
-            # empty one. 500 ms (the default) costs every idle consumer two round trips a second.
-            fetch_max_wait_ms=5_000,
-        ))
+        return with_paced_metadata(
+            AIOKafkaConsumer(
+                *([] if self._pattern else self._topics),
+                **self._options,
+                bootstrap_servers=self._bootstrap,
+                group_id=self.group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                isolation_level="read_committed",
+                max_poll_interval_ms=600_000,
+                metadata_max_age_ms=10_000,
+                # The broker answers a fetch as soon as there is data; this is only how long it holds an
+                # empty one. 500 ms (the default) costs every idle consumer two round trips a second.
+                fetch_max_wait_ms=5_000,
+            )
+        )
 
     async def run(self) -> None:
         consumer = self._make_consumer()
@@ -211,7 +213,7 @@ class IdempotentConsumer:
             if isinstance(item, _Item):
                 items.append(item)
         for start in range(0, len(items), self._batch_size):
-            chunk = items[start:start + self._batch_size]
+            chunk = items[start : start + self._batch_size]
             try:
                 await self._commit(chunk)
             except (DomainError, ValidationError, _AlreadyProcessed):
@@ -265,8 +267,13 @@ class IdempotentConsumer:
                 if self._stopping.is_set():
                     # Shutting down: leave the batch uncommitted; it is redelivered on restart.
                     raise _Stopping from exc
-                log.warning("consumer_retry", group=self.group_id, events=len(chunk),
-                            first_event_id=chunk[0].event.id, error=str(exc))
+                log.warning(
+                    "consumer_retry",
+                    group=self.group_id,
+                    events=len(chunk),
+                    first_event_id=chunk[0].event.id,
+                    error=str(exc),
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10)
                 continue
@@ -275,9 +282,17 @@ class IdempotentConsumer:
                 HANDLED.labels(self.group_id, item.event.type, outcome).inc()
                 HANDLE_SECONDS.labels(self.group_id).observe(per_event)
                 # One line per event, under the event's correlation id: a claim's trail across services.
-                log.info("event_applied", group=self.group_id, type=item.event.type, event_id=item.event.id,
-                         subject=item.event.subject, outcome=outcome, where=item.where,
-                         correlation_id=item.event.correlationid, trace_id=tracing.trace_id_of(item.parent))
+                log.info(
+                    "event_applied",
+                    group=self.group_id,
+                    type=item.event.type,
+                    event_id=item.event.id,
+                    subject=item.event.subject,
+                    outcome=outcome,
+                    where=item.where,
+                    correlation_id=item.event.correlationid,
+                    trace_id=tracing.trace_id_of(item.parent),
+                )
             return outcomes
 
     async def _apply_chunk(self, tx: Tx, chunk: list[_Item]) -> list[str]:
@@ -358,9 +373,23 @@ class IdempotentConsumer:
         return outcome
 
     async def _dead_letter(self, event: CloudEvent | None, raw: bytes, code: str, error: str, where: str) -> None:
-        log.error("event_dead_lettered", group=self.group_id, code=code, error=error, where=where,
-                  type=event.type if event else None, event_id=event.id if event else None)
-        doc = {"group": self.group_id, "code": code, "error": error, "where": where, "raw": raw, "at": datetime.now(UTC)}
+        log.error(
+            "event_dead_lettered",
+            group=self.group_id,
+            code=code,
+            error=error,
+            where=where,
+            type=event.type if event else None,
+            event_id=event.id if event else None,
+        )
+        doc = {
+            "group": self.group_id,
+            "code": code,
+            "error": error,
+            "where": where,
+            "raw": raw,
+            "at": datetime.now(UTC),
+        }
         if event is not None:
             doc["_id"] = f"{self.group_id}:{event.id}"
             doc["type"] = event.type
@@ -380,7 +409,7 @@ def _runs(items: list[_Item]) -> list[list[_Item]]:
     """Consecutive items of one batch handler form a run; every other item is a run of its own."""
     runs: list[list[_Item]] = []
     for item in items:
-        if (item.batch_handler is not None and runs and runs[-1][0].batch_handler == item.batch_handler):
+        if item.batch_handler is not None and runs and runs[-1][0].batch_handler == item.batch_handler:
             runs[-1].append(item)
         else:
             runs.append([item])

@@ -39,7 +39,11 @@ _ENVELOPE_FIELDS = {
 def topic_of(model: type[EventData]) -> str:
     if model.topic:
         return model.topic
-    return f"{BANK_STATUS_PREFIX}{{bank_code}}" if "bank.PayoutStatus" in model.event_type else f"{BANK_TOPIC_PREFIX}{{bank_code}}"
+    return (
+        f"{BANK_STATUS_PREFIX}{{bank_code}}"
+        if "bank.PayoutStatus" in model.event_type
+        else f"{BANK_TOPIC_PREFIX}{{bank_code}}"
+    )
 
 
 def event_schema(model: type[EventData]) -> dict[str, Any]:
@@ -74,6 +78,7 @@ def _dump_json(obj: Any) -> str:
 
 
 # --- compatibility ------------------------------------------------------------
+
 
 def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     ref = node.get("$ref")
@@ -128,6 +133,7 @@ def _compare_object(old_root, new_root, old, new, path, problems) -> None:
 
 # --- AsyncAPI -----------------------------------------------------------------
 
+
 def asyncapi_document() -> dict[str, Any]:
     channels: dict[str, Any] = {}
     messages_by_topic: dict[str, list[str]] = {}
@@ -175,6 +181,7 @@ def render_asyncapi() -> str:
 
 
 # --- CLI ----------------------------------------------------------------------
+
 
 def write() -> None:
     SCHEMA_DIR.mkdir(parents=True, exist_ok=True)

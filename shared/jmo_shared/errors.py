@@ -9,7 +9,7 @@ problem+json answer.
 
 from __future__ import annotations
 
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -21,21 +21,10 @@ class ErrorKind(StrEnum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"  # the current state does not allow it (already done, in flight, changed meanwhile)
     TOO_LARGE = "too_large"
+    LOCKED = "locked"  # the resource is locked for a while (an account after repeated failed logins)
     RATE_LIMITED = "rate_limited"
     UPSTREAM_FAILED = "upstream_failed"  # a system we depend on answered wrongly
     UNAVAILABLE = "unavailable"  # a system we depend on is away: try again later
-
-    @classmethod
-    def from_status(cls, status: int) -> ErrorKind:
-        """For callers still saying `status=404`: the kind that status stands for."""
-        return _FROM_STATUS.get(status, cls.INVALID)
-
-
-_FROM_STATUS = {
-    400: ErrorKind.BAD_REQUEST, 401: ErrorKind.UNAUTHENTICATED, 403: ErrorKind.FORBIDDEN, 404: ErrorKind.NOT_FOUND,
-    409: ErrorKind.CONFLICT, 413: ErrorKind.TOO_LARGE, 422: ErrorKind.INVALID, 429: ErrorKind.RATE_LIMITED,
-    502: ErrorKind.UPSTREAM_FAILED, 503: ErrorKind.UNAVAILABLE,
-}
 
 
 @dataclass(frozen=True)
@@ -56,13 +45,6 @@ class DomainError(Exception):
     errors: list[FieldError] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
-    status: InitVar[int | None] = None  # the older spelling of `kind`, as an HTTP status
-
-    def __post_init__(self, status: int | None) -> None:
-        if status is not None:
-            self.kind = ErrorKind.from_status(status)
-        elif not isinstance(self.kind, ErrorKind):
-            self.kind = ErrorKind.from_status(int(self.kind))
 
     def __str__(self) -> str:
         return f"{self.code}: {self.detail}"

@@ -46,10 +46,18 @@ class FaceAssertion:
 def claims_of(assertion: FaceAssertion, issuer: str) -> dict[str, Any]:
     """The JWT claims identity signs for a match."""
     return {
-        "iss": issuer, "aud": AUDIENCE, "typ": TYPE, "jti": assertion.verification_id,
-        "sub": assertion.member_id, "nik": assertion.nik, "purpose": assertion.purpose,
-        "score": assertion.score, "model": assertion.model_version,
-        "iat": assertion.verified_at, "nbf": assertion.verified_at, "exp": assertion.expires_at,
+        "iss": issuer,
+        "aud": AUDIENCE,
+        "typ": TYPE,
+        "jti": assertion.verification_id,
+        "sub": assertion.member_id,
+        "nik": assertion.nik,
+        "purpose": assertion.purpose,
+        "score": assertion.score,
+        "model": assertion.model_version,
+        "iat": assertion.verified_at,
+        "nbf": assertion.verified_at,
+        "exp": assertion.expires_at,
     }
 
 
@@ -73,8 +81,12 @@ class FaceAssertionReader:
         try:
             claims = await self._verifier.decode(verification_id, audience=AUDIENCE, typ=TYPE, verify_exp=False)
             return FaceAssertion(
-                verification_id=str(claims["jti"]), member_id=str(claims["sub"]), nik=str(claims["nik"]),
-                purpose=str(claims["purpose"]), score=float(claims["score"]), model_version=str(claims["model"]),
+                verification_id=str(claims["jti"]),
+                member_id=str(claims["sub"]),
+                nik=str(claims["nik"]),
+                purpose=str(claims["purpose"]),
+                score=float(claims["score"]),
+                model_version=str(claims["model"]),
                 verified_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
                 expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
             )

@@ -25,7 +25,9 @@ log = get_logger(__name__)
 PROBLEM = "application/problem+json"
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
-    "http_request_seconds", "HTTP request latency", ["method", "route"],
+    "http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
@@ -90,6 +92,7 @@ HTTP_STATUS: dict[ErrorKind, int] = {
     ErrorKind.NOT_FOUND: 404,
     ErrorKind.CONFLICT: 409,
     ErrorKind.TOO_LARGE: 413,
+    ErrorKind.LOCKED: 423,
     ErrorKind.RATE_LIMITED: 429,
     ErrorKind.UPSTREAM_FAILED: 502,
     ErrorKind.UNAVAILABLE: 503,
@@ -146,7 +149,8 @@ def database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, ConnectionFailure | ExecutionTimeout | WTimeoutError):
         return True
     return isinstance(exc, OperationFailure) and (
-        exc.has_error_label("TransientTransactionError") or exc.code in (112, 189, 91, 11600, 11602))
+        exc.has_error_label("TransientTransactionError") or exc.code in (112, 189, 91, 11600, 11602)
+    )
 
 
 def install_observability(app: FastAPI) -> None:
@@ -177,8 +181,7 @@ def install_observability(app: FastAPI) -> None:
             LATENCY.labels(request.method, path).observe(elapsed)
             REQUESTS.labels(request.method, path, str(status)).inc()
             if path not in UNTRACED:
-                log.info("http_request", method=request.method, route=path, status=status,
-                         ms=round(elapsed * 1000, 1))
+                log.info("http_request", method=request.method, route=path, status=status, ms=round(elapsed * 1000, 1))
             correlation_id.reset(token)
 
 
@@ -211,7 +214,9 @@ def health_router() -> APIRouter:
             except Exception:
                 results[name] = False
         ok = bool(results) and all(results.values())
-        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": results}, status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ready" if ok else "not_ready", "checks": results}, status_code=200 if ok else 503
+        )
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -313,8 +318,7 @@ def create_app(
 
     Request bodies are limited to `max_body_bytes`, the upload routes (path -> rule) to their own.
     """
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
-                  telemetry=TELEMETRY)  # type: ignore[arg-type]
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, telemetry=TELEMETRY)  # type: ignore[arg-type]
     install_error_handlers(app)
     # Inside the observability middleware (added before it: the last added is outermost): a BodyTooLarge raised while
     # the route reads reaches the app's handler as it is, not wrapped by that middleware's task group.
@@ -328,6 +332,7 @@ def create_app(
 
 # --- authentication -------------------------------------------------------
 
+
 async def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -339,7 +344,9 @@ async def current_principal(request: Request) -> Principal:
 
 async def current_member(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if principal.nik is None:
-        raise DomainError(code="not_a_member", detail="this token does not belong to a member", kind=ErrorKind.FORBIDDEN)
+        raise DomainError(
+            code="not_a_member", detail="this token does not belong to a member", kind=ErrorKind.FORBIDDEN
+        )
     return principal
 
 
@@ -353,4 +360,3 @@ def require_role(role: str) -> Callable[[Principal], Awaitable[Principal]]:
 
 
 CurrentMember = Annotated[Principal, Depends(current_member)]
-

@@ -51,14 +51,22 @@ class IdempotencyStore:
     async def begin(self, owner: str, key: str, request_fingerprint: str) -> StoredAnswer | None:
         """Take the key. Returns the stored answer of a completed twin, or None to go ahead."""
         if not key or len(key) > 200:
-            raise DomainError(code="invalid_idempotency_key", detail="Idempotency-Key must be 1-200 characters",
-                              kind=ErrorKind.BAD_REQUEST)
+            raise DomainError(
+                code="invalid_idempotency_key",
+                detail="Idempotency-Key must be 1-200 characters",
+                kind=ErrorKind.BAD_REQUEST,
+            )
         now = datetime.now(UTC)
         doc_id = self._id(owner, key)
         try:
             await self._db[COLLECTION].insert_one(
-                {"_id": doc_id, "state": "in_flight", "fingerprint": request_fingerprint, "created_at": now,
-                 "taken_at": now}
+                {
+                    "_id": doc_id,
+                    "state": "in_flight",
+                    "fingerprint": request_fingerprint,
+                    "created_at": now,
+                    "taken_at": now,
+                }
             )
             return None
         except DuplicateKeyError:
@@ -67,20 +75,29 @@ class IdempotencyStore:
         if existing is None:  # expired between the two calls
             return await self.begin(owner, key, request_fingerprint)
         if existing["fingerprint"] != request_fingerprint:
-            raise DomainError(code="idempotency_key_reused",
-                              detail="this Idempotency-Key was used with a different request", kind=ErrorKind.INVALID)
+            raise DomainError(
+                code="idempotency_key_reused",
+                detail="this Idempotency-Key was used with a different request",
+                kind=ErrorKind.INVALID,
+            )
         if existing["state"] == "done":
             return StoredAnswer(existing["status"], existing["body"])
         if now - existing["taken_at"] < IN_FLIGHT_TIMEOUT:
-            raise DomainError(code="request_in_flight",
-                              detail="a request with this Idempotency-Key is still being processed", kind=ErrorKind.CONFLICT)
+            raise DomainError(
+                code="request_in_flight",
+                detail="a request with this Idempotency-Key is still being processed",
+                kind=ErrorKind.CONFLICT,
+            )
         # update_one by _id, not find_one_and_update: the local database answers that with a full scan.
         retaken = await self._db[COLLECTION].update_one(
             {"_id": doc_id, "state": "in_flight", "taken_at": existing["taken_at"]}, {"$set": {"taken_at": now}}
         )
         if retaken.modified_count == 0:
-            raise DomainError(code="request_in_flight",
-                              detail="a request with this Idempotency-Key is still being processed", kind=ErrorKind.CONFLICT)
+            raise DomainError(
+                code="request_in_flight",
+                detail="a request with this Idempotency-Key is still being processed",
+                kind=ErrorKind.CONFLICT,
+            )
         return None
 
     async def complete(self, tx: Tx, owner: str, key: str, status: int, body: dict[str, Any]) -> None:
@@ -95,10 +112,18 @@ class IdempotencyStore:
         """Give the key back after a refusal, so a corrected request may use it."""
         await self._db[COLLECTION].delete_one({"_id": self._id(owner, key), "state": "in_flight"})
 
-    async def run(self, owner: str, key: str | None, request: Any, what: str,
-                  create: Callable[[], Awaitable[T]], replay: Callable[[StoredAnswer], T], *,
-                  required: bool = True,
-                  release_on: type[BaseException] | tuple[type[BaseException], ...] = Exception) -> T:
+    async def run(
+        self,
+        owner: str,
+        key: str | None,
+        request: Any,
+        what: str,
+        create: Callable[[], Awaitable[T]],
+        replay: Callable[[StoredAnswer], T],
+        *,
+        required: bool = True,
+        release_on: type[BaseException] | tuple[type[BaseException], ...] = Exception,
+    ) -> T:
         """The Idempotency-Key sequence of a create: the first answer again for a replay (`replay` of it),
         else `create()`, which stores its answer with `complete` in its own transaction when a key was given.
 
@@ -109,8 +134,11 @@ class IdempotencyStore:
         before then)."""
         if not key:
             if required:
-                raise DomainError(code="idempotency_key_required", kind=ErrorKind.BAD_REQUEST,
-                                  detail=f"send an Idempotency-Key header so a retry cannot {what} twice")
+                raise DomainError(
+                    code="idempotency_key_required",
+                    kind=ErrorKind.BAD_REQUEST,
+                    detail=f"send an Idempotency-Key header so a retry cannot {what} twice",
+                )
             return await create()
         stored = await self.begin(owner, key, fingerprint(request))
         if stored is not None:

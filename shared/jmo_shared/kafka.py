@@ -19,8 +19,10 @@ from .settings import ServiceSettings
 KAFKA_CONNECTED = Gauge("kafka_connected", "1 if this process reached the Kafka broker at its last check, else 0")
 
 
-METADATA_FAILURES = Counter("kafka_metadata_refresh_failures_total",
-                            "Cluster metadata refreshes that reached no broker (each followed by a pause)")
+METADATA_FAILURES = Counter(
+    "kafka_metadata_refresh_failures_total",
+    "Cluster metadata refreshes that reached no broker (each followed by a pause)",
+)
 METADATA_PAUSE_SECONDS = 0.5
 
 
@@ -67,21 +69,25 @@ def client_options(settings: ServiceSettings) -> dict[str, Any]:
     """
     protocol = settings.kafka_security_protocol.strip().upper()
     if protocol not in SECURITY_PROTOCOLS:
-        raise ValueError(f"KAFKA_SECURITY_PROTOCOL={settings.kafka_security_protocol!r}: "
-                         f"expected one of {sorted(SECURITY_PROTOCOLS)}")
+        raise ValueError(
+            f"KAFKA_SECURITY_PROTOCOL={settings.kafka_security_protocol!r}: "
+            f"expected one of {sorted(SECURITY_PROTOCOLS)}"
+        )
     if protocol == "PLAINTEXT":
         return {}
     options: dict[str, Any] = {"security_protocol": protocol}
     if protocol.startswith("SASL_"):
         mechanism = settings.kafka_sasl_mechanism.strip().upper()
         if mechanism not in SASL_MECHANISMS:
-            raise ValueError(f"KAFKA_SASL_MECHANISM={settings.kafka_sasl_mechanism!r}: "
-                             f"expected one of {sorted(SASL_MECHANISMS)}")
+            raise ValueError(
+                f"KAFKA_SASL_MECHANISM={settings.kafka_sasl_mechanism!r}: expected one of {sorted(SASL_MECHANISMS)}"
+            )
         password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
         if not settings.kafka_sasl_username or not password:
             raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
-        options.update(sasl_mechanism=mechanism, sasl_plain_username=settings.kafka_sasl_username,
-                       sasl_plain_password=password)
+        options.update(
+            sasl_mechanism=mechanism, sasl_plain_username=settings.kafka_sasl_username, sasl_plain_password=password
+        )
     if protocol.endswith("SSL"):
         options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile or None)
     return options
@@ -91,23 +97,26 @@ def make_producer(bootstrap: str, client_id: str, options: Mapping[str, Any] | N
     """The outbox's producer; `options` from `client_options`."""
     # Idempotent producer with acks=all: a retried send is never written twice
     # to the log, and an acknowledged event survives a broker restart.
-    return with_paced_metadata(AIOKafkaProducer(
-        **(options or {}),
-        bootstrap_servers=bootstrap,
-        client_id=client_id,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        request_timeout_ms=15000,
-        retry_backoff_ms=200,
-    ))
+    return with_paced_metadata(
+        AIOKafkaProducer(
+            **(options or {}),
+            bootstrap_servers=bootstrap,
+            client_id=client_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            request_timeout_ms=15000,
+            retry_backoff_ms=200,
+        )
+    )
 
 
 class KafkaProbe:
     """Answers readiness: can this process reach the broker right now? (cached for a few seconds)."""
 
-    def __init__(self, bootstrap: str, client_id: str, ttl_seconds: float = 5.0,
-                 options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, bootstrap: str, client_id: str, ttl_seconds: float = 5.0, options: Mapping[str, Any] | None = None
+    ) -> None:
         # Built in start(): aiokafka clients need the running event loop.
         self._bootstrap = bootstrap
         self._options = dict(options or {})
@@ -121,7 +130,8 @@ class KafkaProbe:
     async def start(self) -> None:
         if self._producer is None:
             self._producer = with_paced_metadata(
-                AIOKafkaProducer(**self._options, bootstrap_servers=self._bootstrap, client_id=self._client_id))
+                AIOKafkaProducer(**self._options, bootstrap_servers=self._bootstrap, client_id=self._client_id)
+            )
         try:
             await asyncio.wait_for(self._producer.start(), timeout=10)
             self._started = True

@@ -42,8 +42,20 @@ COMMANDS = Counter(
 )
 COMMAND_FAILURES = Counter("mongo_command_failures_total", "Commands MongoDB answered with an error", ["command"])
 # Commands that name no collection in their first field: counted under the command alone.
-_NO_COLLECTION = frozenset({"commitTransaction", "abortTransaction", "endSessions", "ping", "hello", "ismaster",
-                            "isMaster", "serverStatus", "buildInfo", "listDatabases"})
+_NO_COLLECTION = frozenset(
+    {
+        "commitTransaction",
+        "abortTransaction",
+        "endSessions",
+        "ping",
+        "hello",
+        "ismaster",
+        "isMaster",
+        "serverStatus",
+        "buildInfo",
+        "listDatabases",
+    }
+)
 
 
 class _CommandCounter(monitoring.CommandListener):
@@ -73,12 +85,19 @@ def make_client(uri: str, max_pool_size: int = 10, **kwargs: Any) -> AsyncMongoC
     # maxIdleTimeMS: SecantusDB closes a connection idle for 300 s; a pool that handed it out again
     # answered the next request with AutoReconnect. Retire idle connections before the server does.
     kwargs.setdefault("maxIdleTimeMS", 240_000)
-    return AsyncMongoClient(uri, tz_aware=True, connect=False, maxPoolSize=max_pool_size,
-                            event_listeners=[_CommandCounter()], **kwargs)
+    return AsyncMongoClient(
+        uri, tz_aware=True, connect=False, maxPoolSize=max_pool_size, event_listeners=[_CommandCounter()], **kwargs
+    )
 
 
-async def update_by_id(collection: Any, doc_id: Any, update: dict[str, Any], *, upsert: bool = False,
-                       session: AsyncClientSession | None = None) -> dict[str, Any] | None:
+async def update_by_id(
+    collection: Any,
+    doc_id: Any,
+    update: dict[str, Any],
+    *,
+    upsert: bool = False,
+    session: AsyncClientSession | None = None,
+) -> dict[str, Any] | None:
     """Update one document by _id and return it as it is afterwards.
 
     Instead of find_one_and_update, which the local database (SecantusDB) answers by scanning the
@@ -196,5 +215,3 @@ class Database:
         if "published_ttl" in existing:
             # Rows an earlier version kept after publishing: the sweeper would send them again.
             await outbox.delete_many({"published_at": {"$ne": None}})
-
-

@@ -58,11 +58,16 @@ async def send_rows(producer: AIOKafkaProducer, rows: list[dict[str, Any]]) -> N
     pending, spans = [], []
     try:
         for row in rows:
-            span = tracing.start_producer_span(row["topic"], tracing.extract(row.get("trace")), {
-                "messaging.kafka.message.key": row["key"], "cloudevents.event_id": row["event_id"],
-                "cloudevents.event_type": row["type"], **(
-                    {"cloudevents.event_subject": row["subject"]} if row.get("subject") else {}),
-            })
+            span = tracing.start_producer_span(
+                row["topic"],
+                tracing.extract(row.get("trace")),
+                {
+                    "messaging.kafka.message.key": row["key"],
+                    "cloudevents.event_id": row["event_id"],
+                    "cloudevents.event_type": row["type"],
+                    **({"cloudevents.event_subject": row["subject"]} if row.get("subject") else {}),
+                },
+            )
             spans.append(span)
             headers = [("content-type", b"application/cloudevents+json"), ("ce_type", row["type"].encode())]
             if row.get("correlation_id"):
@@ -88,8 +93,9 @@ async def forget_published(db: Database, rows: Iterable[dict[str, Any]]) -> None
 class OutboxPublisher:
     """Publishes the rows this process committed, in commit order, as soon as they are committed."""
 
-    def __init__(self, db: Database, producer: AIOKafkaProducer, max_queued: int = 20_000,
-                 max_round: int = 1_000) -> None:
+    def __init__(
+        self, db: Database, producer: AIOKafkaProducer, max_queued: int = 20_000, max_round: int = 1_000
+    ) -> None:
         self._db = db
         self._producer = producer
         self._max_queued = max_queued
@@ -121,7 +127,7 @@ class OutboxPublisher:
                 self._ready.clear()
                 await self._ready.wait()
                 continue
-            rows = self._queue[:self._max_round]
+            rows = self._queue[: self._max_round]
             try:
                 await send_rows(self._producer, rows)
             except asyncio.CancelledError:
@@ -134,7 +140,7 @@ class OutboxPublisher:
                 delay = min(delay * 2, 5.0)
                 continue
             delay = 0.2
-            del self._queue[:len(rows)]
+            del self._queue[: len(rows)]
             QUEUED.set(len(self._queue))
             for row in rows:
                 PUBLISHED.labels(row["topic"], "publisher").inc()

@@ -21,13 +21,23 @@ from .logging import get_logger
 log = get_logger(__name__)
 
 RUNS = Counter("periodic_task_runs_total", "Rounds of a worker's periodic task, by outcome", ["task", "outcome"])
-DURATION = Histogram("periodic_task_duration_seconds", "How long one round of a periodic task took", ["task"],
-                     buckets=(0.005, 0.02, 0.1, 0.5, 2, 10, 60))
+DURATION = Histogram(
+    "periodic_task_duration_seconds",
+    "How long one round of a periodic task took",
+    ["task"],
+    buckets=(0.005, 0.02, 0.1, 0.5, 2, 10, 60),
+)
 
 
-def every(name: str, seconds: float, action: Callable[[], Awaitable[object]], *,
-          stopping: asyncio.Event | None = None, wait_first: bool = False,
-          on_result: Callable[[object], None] | None = None) -> Callable[[], Awaitable[None]]:
+def every(
+    name: str,
+    seconds: float,
+    action: Callable[[], Awaitable[object]],
+    *,
+    stopping: asyncio.Event | None = None,
+    wait_first: bool = False,
+    on_result: Callable[[object], None] | None = None,
+) -> Callable[[], Awaitable[None]]:
     """A loop running `action` every `seconds` until `stopping` is set or the task is cancelled.
 
     `wait_first` waits one period before the first round (for work that is pointless right
@@ -58,8 +68,9 @@ def every(name: str, seconds: float, action: Callable[[], Awaitable[object]], *,
     return loop
 
 
-async def run_once(name: str, action: Callable[[], Awaitable[object]],
-                   on_result: Callable[[object], None] | None = None) -> bool:
+async def run_once(
+    name: str, action: Callable[[], Awaitable[object]], on_result: Callable[[object], None] | None = None
+) -> bool:
     """One round of a periodic task: True when it succeeded; a failure is logged and counted, not raised."""
     started = time.perf_counter()
     try:

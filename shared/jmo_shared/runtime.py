@@ -50,22 +50,33 @@ class Runtime:
         self.db = Database(self.client, settings.db_name, source=f"/jmo/{settings.service_name}")
         # Every producer and consumer of the process connects as the service's own Kafka user.
         self.kafka_options = client_options(settings)
-        self.kafka_probe = KafkaProbe(settings.kafka_bootstrap_servers, settings.service_name,
-                                      options=self.kafka_options)
+        self.kafka_probe = KafkaProbe(
+            settings.kafka_bootstrap_servers, settings.service_name, options=self.kafka_options
+        )
         members = JwksVerifier(
             settings.jwks_url, settings.jwt_issuer, settings.jwt_audience, static_jwks=settings.jwks_json
         )
-        staff = (JwksVerifier(settings.staff_jwks_url, settings.staff_jwt_issuer, settings.staff_jwt_audience,
-                              static_jwks=settings.staff_jwks_json)
-                 if settings.staff_jwks_url or settings.staff_jwks_json else None)
+        staff = (
+            JwksVerifier(
+                settings.staff_jwks_url,
+                settings.staff_jwt_issuer,
+                settings.staff_jwt_audience,
+                static_jwks=settings.staff_jwks_json,
+            )
+            if settings.staff_jwks_url or settings.staff_jwks_json
+            else None
+        )
         self.verifier = TokenVerifier(members, staff)
         self.producer: AIOKafkaProducer | None = None
         self.publisher: OutboxPublisher | None = None
 
     def start_publisher(self) -> asyncio.Task:
         """Publish every transaction's outbox rows right after it commits (see jmo_shared.outbox)."""
-        self.producer = make_producer(self.settings.kafka_bootstrap_servers,
-                                      f"{self.settings.service_name}-outbox-{os.getpid()}", self.kafka_options)
+        self.producer = make_producer(
+            self.settings.kafka_bootstrap_servers,
+            f"{self.settings.service_name}-outbox-{os.getpid()}",
+            self.kafka_options,
+        )
         self.publisher = OutboxPublisher(self.db, self.producer)
         self.publisher.attach()
         producer, publisher = self.producer, self.publisher
@@ -116,7 +127,11 @@ class Runtime:
 
     def consumer(self, name: str, topics: list[str] | None = None, pattern: str | None = None) -> IdempotentConsumer:
         return IdempotentConsumer(
-            self.db, self.settings.kafka_bootstrap_servers, self.group(name), topics=topics, pattern=pattern,
+            self.db,
+            self.settings.kafka_bootstrap_servers,
+            self.group(name),
+            topics=topics,
+            pattern=pattern,
             options=self.kafka_options,
         )
 
@@ -197,14 +212,22 @@ def worker_app(
         publishing = runtime.start_publisher()
         publishing.add_done_callback(_crash_on_failure)
         if relay:
-            outbox_relay = OutboxRelay(runtime.db, runtime.producer, sweep_seconds=runtime.settings.outbox_sweep_seconds,
-                                       sweep_after_seconds=runtime.settings.outbox_sweep_after_seconds)
+            outbox_relay = OutboxRelay(
+                runtime.db,
+                runtime.producer,
+                sweep_seconds=runtime.settings.outbox_sweep_seconds,
+                sweep_after_seconds=runtime.settings.outbox_sweep_after_seconds,
+            )
             # Measured from the database: a broker that is away shows as backlog.
             tasks.append(asyncio.create_task(outbox_relay.report_backlog(), name="outbox-backlog"))
             draining.append(asyncio.create_task(outbox_relay.run(), name="outbox-sweeper"))
         if runtime.settings.retention_purge_seconds > 0:
-            purge = every("retention_purge", runtime.settings.retention_purge_seconds,
-                          lambda: purge_once(runtime.db), wait_first=True)
+            purge = every(
+                "retention_purge",
+                runtime.settings.retention_purge_seconds,
+                lambda: purge_once(runtime.db),
+                wait_first=True,
+            )
             tasks.append(asyncio.create_task(purge(), name="retention-purge"))
         draining += [asyncio.create_task(c.run(), name=c.group_id) for c in consumers]
         tasks += draining
@@ -298,8 +321,12 @@ def serve(app: FastAPI, settings: ServiceSettings, port: int | None = None) -> N
     configure_logging(settings.service_name, settings.log_level)
     port = port or settings.port
     role = "worker" if port == settings.worker_port and port != settings.port else "api"
-    tracing.configure_tracing(settings.service_name, role, otlp_endpoint=settings.otel_exporter_otlp_endpoint,
-                              trace_file_dir=settings.trace_file_dir)
+    tracing.configure_tracing(
+        settings.service_name,
+        role,
+        otlp_endpoint=settings.otel_exporter_otlp_endpoint,
+        trace_file_dir=settings.trace_file_dir,
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,

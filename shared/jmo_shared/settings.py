@@ -68,12 +68,15 @@ class ServiceSettings(BaseSettings):
     # taken only from a token signed by these keys (jmo_shared.auth.TokenVerifier); with neither the
     # URL nor the JSON set, no token can carry a staff role.
     staff_jwks_url: str | None = Field(default=None, validation_alias=AliasChoices("STAFF_JWKS_URL", "staff_jwks_url"))
-    staff_jwks_json: str | None = Field(default=None,
-                                        validation_alias=AliasChoices("STAFF_JWKS_JSON", "staff_jwks_json"))
-    staff_jwt_issuer: str = Field(default="jmo-staff",
-                                  validation_alias=AliasChoices("STAFF_JWT_ISSUER", "staff_jwt_issuer"))
-    staff_jwt_audience: str = Field(default="jmo-backend",
-                                    validation_alias=AliasChoices("STAFF_JWT_AUDIENCE", "staff_jwt_audience"))
+    staff_jwks_json: str | None = Field(
+        default=None, validation_alias=AliasChoices("STAFF_JWKS_JSON", "staff_jwks_json")
+    )
+    staff_jwt_issuer: str = Field(
+        default="jmo-staff", validation_alias=AliasChoices("STAFF_JWT_ISSUER", "staff_jwt_issuer")
+    )
+    staff_jwt_audience: str = Field(
+        default="jmo-backend", validation_alias=AliasChoices("STAFF_JWT_AUDIENCE", "staff_jwt_audience")
+    )
     # Largest request body the API reads on a route that takes JSON (or a small form); upload routes
     # have their own limit (jmo_shared.http.BodyLimit). A larger one answers 413 request_too_large.
     max_json_body_bytes: int = 64 * 1024
@@ -104,9 +107,7 @@ class ServiceSettings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint"),
     )
-    trace_file_dir: str | None = Field(
-        default=None, validation_alias=AliasChoices("TRACE_FILE_DIR", "trace_file_dir")
-    )
+    trace_file_dir: str | None = Field(default=None, validation_alias=AliasChoices("TRACE_FILE_DIR", "trace_file_dir"))
 
     @property
     def is_local(self) -> bool:

@@ -60,8 +60,13 @@ class TokenIssuer:
     and audience, unless `signer="member"` asks for a member-signed one (which services must strip).
     """
 
-    def __init__(self, issuer: str = "jmo-identity", audience: str = "jmo-mobile",
-                 staff_issuer: str = "jmo-staff", staff_audience: str = "jmo-backend") -> None:
+    def __init__(
+        self,
+        issuer: str = "jmo-identity",
+        audience: str = "jmo-mobile",
+        staff_issuer: str = "jmo-staff",
+        staff_audience: str = "jmo-backend",
+    ) -> None:
         self._key = ec.generate_private_key(ec.SECP256R1())
         self.kid = f"test-{uuid.uuid4().hex[:8]}"
         self._staff_key = ec.generate_private_key(ec.SECP256R1())
@@ -114,15 +119,28 @@ class TokenIssuer:
     def headers(self, member_id: str, nik: str | None = None, **kwargs: object) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(member_id, nik, **kwargs)}"}
 
-    def face_assertion(self, member_id: str, nik: str, purpose: str, verification_id: str | None = None,
-                       expires_in: timedelta = timedelta(minutes=10)) -> str:
+    def face_assertion(
+        self,
+        member_id: str,
+        nik: str,
+        purpose: str,
+        verification_id: str | None = None,
+        expires_in: timedelta = timedelta(minutes=10),
+    ) -> str:
         """A face match signed as identity answers it (jmo_shared.face_assertion), with this issuer's key."""
         from .face_assertion import FaceAssertion, claims_of
 
         now = datetime.now(UTC)
-        assertion = FaceAssertion(verification_id=verification_id or uuid.uuid4().hex, member_id=member_id,
-                                  nik=nik, purpose=purpose, score=0.71, model_version="test", verified_at=now,
-                                  expires_at=now + expires_in)
+        assertion = FaceAssertion(
+            verification_id=verification_id or uuid.uuid4().hex,
+            member_id=member_id,
+            nik=nik,
+            purpose=purpose,
+            score=0.71,
+            model_version="test",
+            verified_at=now,
+            expires_at=now + expires_in,
+        )
         return jwt.encode(claims_of(assertion, self.issuer), self._key, algorithm="ES256", headers={"kid": self.kid})
 
 

@@ -23,9 +23,13 @@ from pathlib import Path
 
 DEFAULT_DIR = "./.data/traces"
 # What a tree line shows after the duration, and under which short name.
-SHOWN_ATTRIBUTES = (("cloudevents.event_type", "type"), ("cloudevents.event_subject", "subject"),
-                    ("messaging.destination.partition.id", "partition"), ("messaging.kafka.offset", "offset"),
-                    ("http.response.status_code", "status"))
+SHOWN_ATTRIBUTES = (
+    ("cloudevents.event_type", "type"),
+    ("cloudevents.event_subject", "subject"),
+    ("messaging.destination.partition.id", "partition"),
+    ("messaging.kafka.offset", "offset"),
+    ("http.response.status_code", "status"),
+)
 
 
 def read_spans(directory: Path) -> Iterator[dict]:
@@ -63,16 +67,20 @@ def render(spans: list[dict]) -> str:
     start = min(s["start_ns"] for s in spans)
     end = max(s["start_ns"] + s["duration_ms"] * 1e6 for s in spans)
     services = sorted({s["service"] for s in spans})
-    out = [f"trace {spans[0]['trace_id']}  {len(spans)} spans, {len(services)} services "
-           f"({', '.join(services)}), {(end - start) / 1e6:.1f} ms"]
+    out = [
+        f"trace {spans[0]['trace_id']}  {len(spans)} spans, {len(services)} services "
+        f"({', '.join(services)}), {(end - start) / 1e6:.1f} ms"
+    ]
     width = max(len(s["service"]) for s in spans)
 
     def walk(span: dict, depth: int) -> None:
         attrs = span.get("attributes") or {}
         extra = " ".join(f"{label}={attrs[key]}" for key, label in SHOWN_ATTRIBUTES if key in attrs)
         flag = "  ERROR" if span.get("status") == "ERROR" else ""
-        out.append(f"{'  ' * depth}{span['service']:<{width}}  {span['name']}  {span['duration_ms']:.1f} ms"
-                   f"  @+{(span['start_ns'] - start) / 1e6:.1f} ms{flag}{'  ' + extra if extra else ''}")
+        out.append(
+            f"{'  ' * depth}{span['service']:<{width}}  {span['name']}  {span['duration_ms']:.1f} ms"
+            f"  @+{(span['start_ns'] - start) / 1e6:.1f} ms{flag}{'  ' + extra if extra else ''}"
+        )
         for child in children.get(span["span_id"], []):
             walk(child, depth + 1)
 
@@ -82,13 +90,17 @@ def render(spans: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jmo_shared.traces", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m jmo_shared.traces", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("trace_id", nargs="?", help="32 hex digits (a log line's trace_id)")
     parser.add_argument("--claim", help="print every trace that touched this claim id")
     parser.add_argument("--recent", type=int, metavar="N", help="list the N most recent root spans")
-    parser.add_argument("--dir", default=os.environ.get("TRACE_FILE_DIR", DEFAULT_DIR),
-                        help="directory of *.jsonl span files (default: $TRACE_FILE_DIR or ./.data/traces)")
+    parser.add_argument(
+        "--dir",
+        default=os.environ.get("TRACE_FILE_DIR", DEFAULT_DIR),
+        help="directory of *.jsonl span files (default: $TRACE_FILE_DIR or ./.data/traces)",
+    )
     args = parser.parse_args(argv)
     directory = Path(args.dir)
     if not directory.is_dir():
@@ -96,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     spans = list(read_spans(directory))
     if args.recent:
-        roots = sorted((s for s in spans if not s.get("parent_id")), key=lambda s: s["start_ns"])[-args.recent:]
+        roots = sorted((s for s in spans if not s.get("parent_id")), key=lambda s: s["start_ns"])[-args.recent :]
         for s in roots:
             print(f"{s['trace_id']}  {s['start']}  {s['service']}  {s['name']}  {s['duration_ms']:.1f} ms")
         return 0

@@ -49,6 +49,7 @@ _lock = threading.Lock()
 
 # --- the provider ---------------------------------------------------------
 
+
 def configure_tracing(
     service_name: str, role: str, *, otlp_endpoint: str | None = None, trace_file_dir: str | None = None
 ) -> bool:
@@ -63,13 +64,15 @@ def configure_tracing(
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-        resource = Resource.create({
-            "service.name": f"{service_name}-{role}",
-            "service.namespace": "jmo",
-            "service.instance.id": f"{socket.gethostname()}:{os.getpid()}",
-            "jmo.service": service_name,
-            "jmo.role": role,
-        })
+        resource = Resource.create(
+            {
+                "service.name": f"{service_name}-{role}",
+                "service.namespace": "jmo",
+                "service.instance.id": f"{socket.gethostname()}:{os.getpid()}",
+                "jmo.service": service_name,
+                "jmo.role": role,
+            }
+        )
         provider = TracerProvider(resource=resource)
         if otlp_endpoint:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -103,6 +106,7 @@ def tracer() -> trace.Tracer:
 
 
 # --- propagation ------------------------------------------------------------
+
 
 def carrier(ctx: Context | None = None) -> dict[str, str]:
     """The W3C headers for `ctx` (default: the current context); empty when no span is there."""
@@ -151,31 +155,44 @@ def trace_id_of(ctx: Context) -> str | None:
 
 # --- messaging spans ----------------------------------------------------------
 
+
 def event_attributes(event: Any) -> dict[str, Any]:
     """CloudEvents semantic-convention attributes of an event (the subject finds a claim's trace)."""
-    attrs = {"cloudevents.event_id": event.id, "cloudevents.event_type": event.type,
-             "cloudevents.event_source": event.source}
+    attrs = {
+        "cloudevents.event_id": event.id,
+        "cloudevents.event_type": event.type,
+        "cloudevents.event_source": event.source,
+    }
     if event.subject:
         attrs["cloudevents.event_subject"] = event.subject
     return attrs
 
 
 @contextmanager
-def consumer_span(
-    topic: str, parent: Context, attributes: Mapping[str, Any] | None = None
-) -> Iterator[Span]:
+def consumer_span(topic: str, parent: Context, attributes: Mapping[str, Any] | None = None) -> Iterator[Span]:
     """`<topic> process`, child of the producer's context, current while the handler runs."""
-    attrs = {"messaging.system": "kafka", "messaging.operation.type": "process",
-             "messaging.operation.name": "process", "messaging.destination.name": topic, **(attributes or {})}
-    with tracer().start_as_current_span(f"{topic} process", context=parent, kind=SpanKind.CONSUMER,
-                                        attributes=attrs) as span:
+    attrs = {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.operation.name": "process",
+        "messaging.destination.name": topic,
+        **(attributes or {}),
+    }
+    with tracer().start_as_current_span(
+        f"{topic} process", context=parent, kind=SpanKind.CONSUMER, attributes=attrs
+    ) as span:
         yield span
 
 
 def start_producer_span(topic: str, parent: Context, attributes: Mapping[str, Any] | None = None) -> Span:
     """`<topic> publish`, not made current: the caller ends it when the broker acknowledged."""
-    attrs = {"messaging.system": "kafka", "messaging.operation.type": "send",
-             "messaging.operation.name": "publish", "messaging.destination.name": topic, **(attributes or {})}
+    attrs = {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "send",
+        "messaging.operation.name": "publish",
+        "messaging.destination.name": topic,
+        **(attributes or {}),
+    }
     return tracer().start_span(f"{topic} publish", context=parent, kind=SpanKind.PRODUCER, attributes=attrs)
 
 
@@ -200,6 +217,7 @@ def attached(ctx: Context) -> Iterator[None]:
 
 # --- the JSON-lines file exporter -------------------------------------------
 
+
 def span_record(span: ReadableSpan) -> dict[str, Any]:
     ctx = span.get_span_context()
     start, end = span.start_time or 0, span.end_time or span.start_time or 0
@@ -215,8 +233,9 @@ def span_record(span: ReadableSpan) -> dict[str, Any]:
         "duration_ms": round((end - start) / 1e6, 3),
         "status": span.status.status_code.name,
         "attributes": {k: _plain(v) for k, v in (span.attributes or {}).items()},
-        "events": [{"name": e.name, "attributes": {k: _plain(v) for k, v in (e.attributes or {}).items()}}
-                   for e in span.events],
+        "events": [
+            {"name": e.name, "attributes": {k: _plain(v) for k, v in (e.attributes or {}).items()}} for e in span.events
+        ],
     }
 
 

@@ -27,11 +27,14 @@ def _app(error: Exception):
     return create_app(title="t", description="t", lifespan=lifespan, routers=[router])
 
 
-@pytest.mark.parametrize("error", [
-    AutoReconnect("connection closed"),
-    ServerSelectionTimeoutError("no primary"),
-    OperationFailure("write conflict", code=112),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        AutoReconnect("connection closed"),
+        ServerSelectionTimeoutError("no primary"),
+        OperationFailure("write conflict", code=112),
+    ],
+)
 async def test_a_transient_database_error_is_a_503_with_retry_after(error: Exception) -> None:
     transport = httpx.ASGITransport(app=_app(error), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

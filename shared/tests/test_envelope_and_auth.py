@@ -18,8 +18,15 @@ from jmo_shared.testing import TokenIssuer
 def test_an_event_round_trips_through_bytes_with_its_correlation_id() -> None:
     token = correlation_id.set("corr-123")
     try:
-        data = ContributionPosted(kpj="12345678901", period="2024-02", wage_idr=5_000_000, employer_idr=185_000,
-                                  worker_idr=100_000, posted_at="2024-03-10T03:00:00Z", nik="3171011506900001")
+        data = ContributionPosted(
+            kpj="12345678901",
+            period="2024-02",
+            wage_idr=5_000_000,
+            employer_idr=185_000,
+            worker_idr=100_000,
+            posted_at="2024-03-10T03:00:00Z",
+            nik="3171011506900001",
+        )
         event = data.to_event("/core")
     finally:
         correlation_id.reset(token)
@@ -32,11 +39,23 @@ def test_an_event_round_trips_through_bytes_with_its_correlation_id() -> None:
 
 def test_money_fields_refuse_fractions_and_bad_periods() -> None:
     with pytest.raises(ValueError):
-        ContributionPosted(kpj="12345678901", period="2024-13", wage_idr=1, employer_idr=1, worker_idr=1,
-                           posted_at="2024-03-10T03:00:00Z")
+        ContributionPosted(
+            kpj="12345678901",
+            period="2024-13",
+            wage_idr=1,
+            employer_idr=1,
+            worker_idr=1,
+            posted_at="2024-03-10T03:00:00Z",
+        )
     with pytest.raises(ValueError):
-        ContributionPosted(kpj="12345678901", period="2024-01", wage_idr=1.5, employer_idr=1, worker_idr=1,
-                           posted_at="2024-03-10T03:00:00Z")
+        ContributionPosted(
+            kpj="12345678901",
+            period="2024-01",
+            wage_idr=1.5,
+            employer_idr=1,
+            worker_idr=1,
+            posted_at="2024-03-10T03:00:00Z",
+        )
 
 
 def test_bank_events_have_no_fixed_topic() -> None:

@@ -65,8 +65,11 @@ async def _get(app: FastAPI, path: str, headers: dict[str, str] | None = None) -
             return await client.get(path, headers=headers)
 
 
-@pytest.mark.parametrize("error", [RuntimeError("pool exhausted at 0x7f3a"), DuplicateKeyError("E11000 nik_1")],
-                         ids=["unhandled", "database"])
+@pytest.mark.parametrize(
+    "error",
+    [RuntimeError("pool exhausted at 0x7f3a"), DuplicateKeyError("E11000 nik_1")],
+    ids=["unhandled", "database"],
+)
 @pytest.mark.parametrize("sent", ["caller-chose-this-id", None], ids=["callers_id", "new_id"])
 async def test_a_500_carries_its_correlation_id_in_body_header_and_log(
     capsys: pytest.CaptureFixture[str], error: Exception, sent: str | None

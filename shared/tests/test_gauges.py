@@ -26,15 +26,24 @@ def _gauge(name: str) -> float | None:
 async def test_the_outbox_gauges_grow_from_the_database_while_the_broker_is_unreachable(database: Database) -> None:
     async def work(tx: Tx) -> None:
         for i in range(3):
-            tx.emit(MemberRegistered(nik=f"317101150690000{i}", kpj=f"1234567890{i}", full_name="BUDI SANTOSO",
-                                     birth_date="1990-06-15", employer_id="E1", employer_name="PT Maju",
-                                     registered_on="2020-01-01"))
+            tx.emit(
+                MemberRegistered(
+                    nik=f"317101150690000{i}",
+                    kpj=f"1234567890{i}",
+                    full_name="BUDI SANTOSO",
+                    birth_date="1990-06-15",
+                    employer_id="E1",
+                    employer_name="PT Maju",
+                    registered_on="2020-01-01",
+                )
+            )
 
     await database.transaction(work)
     # The oldest row is a minute old: the gauge reports its age, not the time of the last publish.
     oldest = await database[OUTBOX].find_one({}, sort=[("_id", 1)])
-    await database[OUTBOX].update_one({"_id": oldest["_id"]},
-                                      {"$set": {"created_at": datetime.now(UTC) - timedelta(seconds=60)}})
+    await database[OUTBOX].update_one(
+        {"_id": oldest["_id"]}, {"$set": {"created_at": datetime.now(UTC) - timedelta(seconds=60)}}
+    )
     # A relay whose producer never reached a broker: only the database timer can tell.
     relay = OutboxRelay(database, make_producer(UNREACHABLE, "test-blind-relay"))
     timer = asyncio.create_task(relay.report_backlog(every_seconds=0.1))

@@ -38,9 +38,15 @@ def _free_port() -> int:
 
 
 def _registered(nik: str, i: int) -> MemberRegistered:
-    return MemberRegistered(nik=nik, kpj=f"{int(nik[-10:]) + i:011d}", full_name="BUDI SANTOSO",
-                            birth_date="1990-06-15", employer_id="E1", employer_name="PT Maju",
-                            registered_on="2020-01-01")
+    return MemberRegistered(
+        nik=nik,
+        kpj=f"{int(nik[-10:]) + i:011d}",
+        full_name="BUDI SANTOSO",
+        birth_date="1990-06-15",
+        employer_id="E1",
+        employer_name="PT Maju",
+        registered_on="2020-01-01",
+    )
 
 
 class Worker:
@@ -64,8 +70,9 @@ class Worker:
 
     def start(self) -> None:
         with self.log.open("a") as out:
-            self.proc = subprocess.Popen([sys.executable, str(APP)], env=self.env, cwd=ROOT,
-                                         stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, str(APP)], env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+            )
 
     def called(self) -> list[str]:
         return self.calls.read_text().split() if self.calls.exists() else []
@@ -135,8 +142,7 @@ async def test_sigterm_mid_batch_finishes_the_batch_commits_leaves_and_exits_0(
         assert '"event": "worker_stopped"' in log
 
         # Restart: what was committed is not processed again, and what came meanwhile is applied.
-        second = await publish(infra.kafka_bootstrap, [_registered(nik, i) for i in range(5, 8)],
-                               topic=scratch_topic)
+        second = await publish(infra.kafka_bootstrap, [_registered(nik, i) for i in range(5, 8)], topic=scratch_topic)
         worker.start()
         await eventually(lambda: _count(database, 8), timeout=60, message="the three new events applied")
         await asyncio.sleep(1.0)  # a redelivery of the first batch would show up by now

@@ -80,8 +80,7 @@ async def test_a_refusal_gives_the_key_back_for_a_corrected_request(database: Da
     with pytest.raises(DomainError):
         await store.run("m-1", "k-3", {"a": 1}, "merge", refused, body, release_on=DomainError)
     corrected = Creates(database, store, "k-3")
-    assert await store.run("m-1", "k-3", {"a": 1}, "merge", corrected, body, release_on=DomainError) == {
-        "id": "made-1"}
+    assert await store.run("m-1", "k-3", {"a": 1}, "merge", corrected, body, release_on=DomainError) == {"id": "made-1"}
 
 
 async def test_a_failure_outside_release_on_keeps_the_key_in_flight(database: Database) -> None:
@@ -99,4 +98,5 @@ async def test_a_failure_outside_release_on_keeps_the_key_in_flight(database: Da
     with pytest.raises(ConnectionError):
         await store.run("m-1", "k-5", {"a": 1}, "create it", crashed, body)
     assert await store.run("m-1", "k-5", {"a": 1}, "create it", Creates(database, store, "k-5"), body) == {
-        "id": "made-1"}
+        "id": "made-1"
+    }

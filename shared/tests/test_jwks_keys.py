@@ -70,7 +70,9 @@ async def test_static_keys_are_added_to_the_fetched_ones_and_survive_a_refresh(j
     assert (await verifier.verify(rotated.token("m-2", "3171011506900002"))).member_id == "m-2"
     assert jwks_server.requests == 2
     # The staff key was not in any fetched document and is still trusted after the refresh.
-    assert (await verifier.verify(staff.token("officer-7", roles=["officer"], signer="member"))).member_id == "officer-7"
+    assert (
+        await verifier.verify(staff.token("officer-7", roles=["officer"], signer="member"))
+    ).member_id == "officer-7"
     with pytest.raises(DomainError) as gone:
         await verifier.verify(identity.token("m-1", "3171011506900001"))
     assert (gone.value.kind, gone.value.code) == (ErrorKind.UNAUTHENTICATED, "invalid_token")
@@ -89,10 +91,13 @@ async def test_a_static_key_wins_over_a_fetched_key_with_the_same_kid(jwks_serve
 
 async def test_static_keys_still_verify_while_the_jwks_url_is_down() -> None:
     staff = TokenIssuer()
-    verifier = JwksVerifier("http://127.0.0.1:1/.well-known/jwks.json", staff.issuer, staff.audience,
-                            static_jwks=staff.jwks())
+    verifier = JwksVerifier(
+        "http://127.0.0.1:1/.well-known/jwks.json", staff.issuer, staff.audience, static_jwks=staff.jwks()
+    )
     for _ in range(3):
-        assert (await verifier.verify(staff.token("officer-1", roles=["ops"], signer="member"))).member_id == "officer-1"
+        assert (
+            await verifier.verify(staff.token("officer-1", roles=["ops"], signer="member"))
+        ).member_id == "officer-1"
     with pytest.raises(DomainError) as unavailable:
         await verifier.verify(TokenIssuer().token("m-1"))
     assert (unavailable.value.kind, unavailable.value.code) == (ErrorKind.UNAVAILABLE, "auth_unavailable")

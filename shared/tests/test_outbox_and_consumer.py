@@ -22,8 +22,15 @@ pytestmark = pytest.mark.integration
 
 
 def _registered(nik: str, kpj: str) -> MemberRegistered:
-    return MemberRegistered(nik=nik, kpj=kpj, full_name="BUDI SANTOSO", birth_date="1990-06-15",
-                            employer_id="E1", employer_name="PT Maju", registered_on="2020-01-01")
+    return MemberRegistered(
+        nik=nik,
+        kpj=kpj,
+        full_name="BUDI SANTOSO",
+        birth_date="1990-06-15",
+        employer_id="E1",
+        employer_name="PT Maju",
+        registered_on="2020-01-01",
+    )
 
 
 async def test_a_failed_transaction_leaves_neither_the_change_nor_its_event(database: Database) -> None:
@@ -64,8 +71,7 @@ async def test_outbox_rows_reach_kafka_and_the_consumer_applies_each_event_once(
     async def project(tx: Tx, data: MemberRegistered, event: CloudEvent) -> None:
         if data.nik == nik:
             applied.append(event.id)
-            await tx["projection"].update_one({"_id": data.kpj}, {"$inc": {"seen": 1}}, upsert=True,
-                                              session=tx.session)
+            await tx["projection"].update_one({"_id": data.kpj}, {"$inc": {"seen": 1}}, upsert=True, session=tx.session)
 
     consumer = IdempotentConsumer(database, infra.kafka_bootstrap, f"test-{uuid.uuid4().hex}", [CORE_MEMBERSHIP])
     consumer.on(MemberRegistered, project)
@@ -172,7 +178,8 @@ async def test_committed_events_are_counted_by_type_and_detail_and_aborted_ones_
 
     def count(status: str) -> float:
         value = METRICS.get_sample_value(
-            "domain_events_total", {"type": ClaimStatusChanged.event_type, "detail": status})
+            "domain_events_total", {"type": ClaimStatusChanged.event_type, "detail": status}
+        )
         return value or 0.0
 
     def changed(status: str) -> ClaimStatusChanged:
@@ -200,9 +207,12 @@ async def test_the_retention_purge_deletes_only_processed_ids_past_their_retenti
     from jmo_shared.retention import purge_once
 
     now = datetime.now(UTC)
-    await database[PROCESSED].insert_many([
-        {"_id": "purge:old", "at": now - timedelta(days=31)}, {"_id": "purge:new", "at": now - timedelta(days=2)},
-    ])
+    await database[PROCESSED].insert_many(
+        [
+            {"_id": "purge:old", "at": now - timedelta(days=31)},
+            {"_id": "purge:new", "at": now - timedelta(days=2)},
+        ]
+    )
     deleted = await purge_once(database, now)
     assert deleted == {PROCESSED: 1}
     assert await database[PROCESSED].find_one({"_id": "purge:old"}) is None

@@ -27,16 +27,19 @@ async def test_a_member_token_is_a_member_and_a_staff_token_is_staff() -> None:
 async def test_a_staff_role_in_a_member_signed_token_is_dropped() -> None:
     issuer = TokenIssuer()
     principal = await verifier(issuer).verify(
-        issuer.token("mallory", "3171011506900001", roles=["member", "officer", "ops"], signer="member"))
+        issuer.token("mallory", "3171011506900001", roles=["member", "officer", "ops"], signer="member")
+    )
     assert principal.roles == frozenset({"member"})
 
 
 async def test_a_staff_token_must_be_for_the_staff_issuer_and_audience_and_carry_a_staff_role() -> None:
     issuer = TokenIssuer()
     check = verifier(issuer)
-    for token in (issuer.token("x", roles=["officer"], iss=issuer.issuer),  # the member issuer's name
-                  issuer.token("x", roles=["officer"], aud=issuer.audience),  # the members' audience
-                  issuer.token("x", roles=["member"], signer="staff")):  # no staff role
+    for token in (
+        issuer.token("x", roles=["officer"], iss=issuer.issuer),  # the member issuer's name
+        issuer.token("x", roles=["officer"], aud=issuer.audience),  # the members' audience
+        issuer.token("x", roles=["member"], signer="staff"),
+    ):  # no staff role
         with pytest.raises(DomainError) as refused:
             await check.verify(token)
         assert refused.value.kind is ErrorKind.UNAUTHENTICATED

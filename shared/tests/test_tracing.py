@@ -22,9 +22,15 @@ from jmo_shared.logging import configure_logging
 
 
 def _registered() -> MemberRegistered:
-    return MemberRegistered(nik="3171011506900001", kpj="12345678901", full_name="BUDI SANTOSO",
-                            birth_date="1990-06-15", employer_id="E1", employer_name="PT Maju",
-                            registered_on="2020-01-01")
+    return MemberRegistered(
+        nik="3171011506900001",
+        kpj="12345678901",
+        full_name="BUDI SANTOSO",
+        birth_date="1990-06-15",
+        employer_id="E1",
+        employer_name="PT Maju",
+        registered_on="2020-01-01",
+    )
 
 
 def test_kafka_headers_round_trip_the_producer_context(spans) -> None:
@@ -135,13 +141,16 @@ def test_span_files_print_as_one_tree_per_claim(tmp_path: Path, capsys) -> None:
     claims_tracer, balance_tracer = api.get_tracer("t"), worker.get_tracer("t")
     with claims_tracer.start_as_current_span("POST /v1/claims", kind=SpanKind.SERVER) as root:
         stored = tracing.carrier()
-    publish = claims_tracer.start_span("claims.events publish", context=tracing.extract(stored),
-                                       attributes={"cloudevents.event_subject": "CLM-1"})
+    publish = claims_tracer.start_span(
+        "claims.events publish", context=tracing.extract(stored), attributes={"cloudevents.event_subject": "CLM-1"}
+    )
     headers = tracing.kafka_headers(trace.set_span_in_context(publish))
     publish.end()
-    with balance_tracer.start_as_current_span("claims.events process", context=tracing.extract_kafka(headers),
-                                              attributes={"cloudevents.event_subject": "CLM-1",
-                                                          "cloudevents.event_type": "jht.claims.ClaimSubmitted.v1"}):
+    with balance_tracer.start_as_current_span(
+        "claims.events process",
+        context=tracing.extract_kafka(headers),
+        attributes={"cloudevents.event_subject": "CLM-1", "cloudevents.event_type": "jht.claims.ClaimSubmitted.v1"},
+    ):
         pass
     with claims_tracer.start_as_current_span("GET /v1/claims/{claim_id}"):
         pass  # another trace: not printed for the claim
@@ -174,10 +183,13 @@ def test_configure_tracing_loads_nothing_without_a_destination(monkeypatch) -> N
     assert tracing.configure_tracing("svc", "api", trace_file_dir="/nonexistent") is False
 
 
-@pytest.mark.parametrize(("endpoint", "url"), [
-    ("http://otel-collector:4318", "http://otel-collector:4318/v1/traces"),
-    ("http://otel-collector:4318/", "http://otel-collector:4318/v1/traces"),
-    ("http://c:4318/v1/traces", "http://c:4318/v1/traces"),
-])
+@pytest.mark.parametrize(
+    ("endpoint", "url"),
+    [
+        ("http://otel-collector:4318", "http://otel-collector:4318/v1/traces"),
+        ("http://otel-collector:4318/", "http://otel-collector:4318/v1/traces"),
+        ("http://c:4318/v1/traces", "http://c:4318/v1/traces"),
+    ],
+)
 def test_the_otlp_endpoint_is_the_collectors_base_url(endpoint: str, url: str) -> None:
     assert tracing._traces_url(endpoint) == url

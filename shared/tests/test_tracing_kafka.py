@@ -23,8 +23,15 @@ pytestmark = pytest.mark.integration
 
 
 def _registered(nik: str) -> MemberRegistered:
-    return MemberRegistered(nik=nik, kpj=nik[-11:], full_name="BUDI SANTOSO", birth_date="1990-06-15",
-                            employer_id="E1", employer_name="PT Maju", registered_on="2020-01-01")
+    return MemberRegistered(
+        nik=nik,
+        kpj=nik[-11:],
+        full_name="BUDI SANTOSO",
+        birth_date="1990-06-15",
+        employer_id="E1",
+        employer_name="PT Maju",
+        registered_on="2020-01-01",
+    )
 
 
 def _upstream_api(db: Database, topic: str):
@@ -47,8 +54,9 @@ async def test_a_request_and_the_consumers_it_reaches_share_one_trace(
     spans, database: Database, other_database: Database, infra, scratch_topic: str
 ) -> None:
     niks = [f"3171{uuid.uuid4().int % 10**12:012d}" for _ in range(3)]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_upstream_api(database, scratch_topic)),
-                                 base_url="http://upstream") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=_upstream_api(database, scratch_topic)), base_url="http://upstream"
+    ) as client:
         for nik in niks:
             assert (await client.post(f"/v1/members/{nik}")).status_code == 201
     # Three requests, three traces; all three rows leave in one relay batch.
@@ -64,9 +72,19 @@ async def test_a_request_and_the_consumers_it_reaches_share_one_trace(
     async def project(tx: Tx, data: MemberRegistered, event: CloudEvent) -> None:
         seen[data.nik] = tracing.current_trace_id()
         # What the handler emits continues the trace (the downstream service's own outbox).
-        tx.emit(ContributionPosted(kpj=data.kpj, period="2024-01", wage_idr=5_000_000, employer_idr=185_000,
-                                   worker_idr=100_000, posted_at="2024-02-10T03:00:00Z", nik=data.nik),
-                subject=data.nik, topic=scratch_topic)
+        tx.emit(
+            ContributionPosted(
+                kpj=data.kpj,
+                period="2024-01",
+                wage_idr=5_000_000,
+                employer_idr=185_000,
+                worker_idr=100_000,
+                posted_at="2024-02-10T03:00:00Z",
+                nik=data.nik,
+            ),
+            subject=data.nik,
+            topic=scratch_topic,
+        )
 
     consumer = IdempotentConsumer(other_database, infra.kafka_bootstrap, f"test-{uuid.uuid4().hex}", [scratch_topic])
     consumer.on(MemberRegistered, project)
@@ -81,10 +99,12 @@ async def test_a_request_and_the_consumers_it_reaches_share_one_trace(
     finished = spans.get_finished_spans()
     for nik in niks:
         server = next(s for s in finished if s.kind is SpanKind.SERVER and s.attributes["url.path"].endswith(nik))
-        publish = next(s for s in finished if s.kind is SpanKind.PRODUCER
-                       and s.attributes.get("cloudevents.event_subject") == nik)
-        process = next(s for s in finished if s.kind is SpanKind.CONSUMER
-                       and s.attributes.get("cloudevents.event_subject") == nik)
+        publish = next(
+            s for s in finished if s.kind is SpanKind.PRODUCER and s.attributes.get("cloudevents.event_subject") == nik
+        )
+        process = next(
+            s for s in finished if s.kind is SpanKind.CONSUMER and s.attributes.get("cloudevents.event_subject") == nik
+        )
         trace_id = server.context.trace_id
         assert server.name == "POST /v1/members/{nik}" and server.parent is None
         assert (publish.context.trace_id, process.context.trace_id) == (trace_id, trace_id)

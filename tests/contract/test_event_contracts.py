@@ -71,8 +71,14 @@ def test_nested_fields_are_compared_too() -> None:
 
 def test_a_real_event_validates_against_its_checked_in_schema() -> None:
     event = ClaimSubmitted(
-        claim_id="c-1", member_id="m-1", nik="3174011201900001", kpj="12345678901", reason="resignation",
-        document_ids=["d-1"], verification_id="v-1", submitted_at="2026-01-05T01:00:00Z",
+        claim_id="c-1",
+        member_id="m-1",
+        nik="3174011201900001",
+        kpj="12345678901",
+        reason="resignation",
+        document_ids=["d-1"],
+        verification_id="v-1",
+        submitted_at="2026-01-05T01:00:00Z",
         sla_due_at="2026-01-06T01:00:00Z",
     ).to_event("/jmo/claims")
     contracts.validate_event(event)

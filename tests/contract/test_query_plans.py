@@ -71,8 +71,13 @@ class Recorder(monitoring.CommandListener):
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from secantus.server import SecantusDBServer
 
-    node = SecantusDBServer(host="127.0.0.1", port=0, storage_path=str(tmp_path_factory.mktemp("query-plans")),
-                            ttl_sweep_seconds=0, enable_test_commands=False)
+    node = SecantusDBServer(
+        host="127.0.0.1",
+        port=0,
+        storage_path=str(tmp_path_factory.mktemp("query-plans")),
+        ttl_sweep_seconds=0,
+        enable_test_commands=False,
+    )
     node.start()
     try:
         yield node
@@ -83,8 +88,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def mongo(server: Any) -> AsyncIterator[tuple[AsyncMongoClient, Recorder]]:
     recorder = Recorder()
-    client = AsyncMongoClient(f"{server.uri}?directConnection=true&retryWrites=false", tz_aware=True,
-                              event_listeners=[recorder])
+    client = AsyncMongoClient(
+        f"{server.uri}?directConnection=true&retryWrites=false", tz_aware=True, event_listeners=[recorder]
+    )
     try:
         yield client, recorder
     finally:
@@ -110,8 +116,9 @@ def index_serves(server: Any, db: str, collection: str, query: dict[str, Any]) -
     return candidates(server, db, collection, query) is not None
 
 
-async def explained_index(db: Database, collection: str, query: dict[str, Any],
-                          sort: dict[str, int] | None = None) -> str | None:
+async def explained_index(
+    db: Database, collection: str, query: dict[str, Any], sort: dict[str, int] | None = None
+) -> str | None:
     """The index explain names for this find (None: a COLLSCAN)."""
     command: dict[str, Any] = {"find": collection, "filter": query}
     if sort:
@@ -171,9 +178,17 @@ def _claim(claim_id: str, nik: str, member_id: str):
     from jmo_claims.domain.model import BankAccount, Estimate
 
     return Claim.submit(
-        claim_id=claim_id, member_id=member_id, nik=nik, kpj="12345678901", reason="resignation",
-        document_ids=(), verification_id=uuid.uuid4().hex, submitted_at=NOW, sla_due_at=NOW + timedelta(days=5),
-        estimated=Estimate(8_000_000, 0, 8_000_000), beneficiary_name="SITI AMINAH",
+        claim_id=claim_id,
+        member_id=member_id,
+        nik=nik,
+        kpj="12345678901",
+        reason="resignation",
+        document_ids=(),
+        verification_id=uuid.uuid4().hex,
+        submitted_at=NOW,
+        sla_due_at=NOW + timedelta(days=5),
+        estimated=Estimate(8_000_000, 0, 8_000_000),
+        beneficiary_name="SITI AMINAH",
         bank_account=BankAccount("014", "1234567890", "SITI AMINAH", "SITI AMINAH"),
     )
 
@@ -181,17 +196,31 @@ def _claim(claim_id: str, nik: str, member_id: str):
 async def claims_history(db: Database) -> None:
     """Other members' claims, all ended (paid, partial ones too), their cards, members and face matches."""
     past = NOW - timedelta(days=40)
-    await history(db, "claims", lambda i: {
-        "_id": f"old-{i}", "member_id": f"m-old-{i}", "nik": f"nik-old-{i}", "kpj": f"kpj-old-{i}",
-        "reason": "partial_10" if i % 2 else "resignation", "status": "PAID" if i % 3 else "REJECTED",
-        "open": False, "verification_id": f"v-old-{i}", "submitted_at": past, "sla_due_at": past,
-        "next_escalation_at": None, "escalated": False, "escalation_level": 0})
+    await history(
+        db,
+        "claims",
+        lambda i: {
+            "_id": f"old-{i}",
+            "member_id": f"m-old-{i}",
+            "nik": f"nik-old-{i}",
+            "kpj": f"kpj-old-{i}",
+            "reason": "partial_10" if i % 2 else "resignation",
+            "status": "PAID" if i % 3 else "REJECTED",
+            "open": False,
+            "verification_id": f"v-old-{i}",
+            "submitted_at": past,
+            "sla_due_at": past,
+            "next_escalation_at": None,
+            "escalated": False,
+            "escalation_level": 0,
+        },
+    )
     await history(db, "cards", lambda i: {"_id": f"kpj-old-{i}", "nik": f"nik-old-{i}", "birth_date": "1980-01-01"})
     await history(db, "members", lambda i: {"_id": f"nik-old-{i}", "member_id": f"m-old-{i}"})
-    await history(db, "face_verifications", lambda i: {"_id": f"v-old-{i}", "member_id": f"m-old-{i}",
-                                                       "expires_at": past})
-    await history(db, "idempotency_keys", lambda i: {"_id": f"claims:m-old-{i}:k", "state": "done",
-                                                     "created_at": past})
+    await history(
+        db, "face_verifications", lambda i: {"_id": f"v-old-{i}", "member_id": f"m-old-{i}", "expires_at": past}
+    )
+    await history(db, "idempotency_keys", lambda i: {"_id": f"claims:m-old-{i}:k", "state": "done", "created_at": past})
 
 
 async def test_claim_submission_and_progress_reads_use_indexes(server, mongo) -> None:
@@ -213,8 +242,9 @@ async def test_claim_submission_and_progress_reads_use_indexes(server, mongo) ->
     await idempotency.ensure_indexes()
     nik, member_id, claim_id = "3174011506850001", "m-1", f"c-{uuid.uuid4().hex[:8]}"
     claim = _claim(claim_id, nik, member_id)
-    await db[MEMBERS].insert_one({"_id": nik, "member_id": member_id,
-                                  "profile": {"bank_account": bank_account_to_doc(claim.bank_account)}})
+    await db[MEMBERS].insert_one(
+        {"_id": nik, "member_id": member_id, "profile": {"bank_account": bank_account_to_doc(claim.bank_account)}}
+    )
     await claims_history(db)
     recorder.queries.clear()
 
@@ -239,19 +269,37 @@ async def test_claim_submission_and_progress_reads_use_indexes(server, mongo) ->
 
     # Progress: the worker's handlers as the consumer runs them (each in its transaction).
     progress = ClaimProgress(repo, FixedClock(NOW), ClaimPolicy())
-    reserved = BalanceReserved(claim_id=claim_id, member_id=member_id, nik=nik, kpj=claim.kpj,
-                               amount_idr=8_000_000, balance_idr=9_000_000, reserved_at=NOW)
+    reserved = BalanceReserved(
+        claim_id=claim_id,
+        member_id=member_id,
+        nik=nik,
+        kpj=claim.kpj,
+        amount_idr=8_000_000,
+        balance_idr=9_000_000,
+        reserved_at=NOW,
+    )
     await db.transaction(lambda tx: progress.on_balance_reserved(tx, reserved, None))
-    settled = PayoutSettled(payout_id="p-1", claim_id=claim_id, member_id=member_id, gross_idr=8_000_000,
-                            tax_idr=0, net_idr=8_000_000, bank_code="014", bank_reference="BCA-1", settled_at=NOW)
+    settled = PayoutSettled(
+        payout_id="p-1",
+        claim_id=claim_id,
+        member_id=member_id,
+        gross_idr=8_000_000,
+        tax_idr=0,
+        net_idr=8_000_000,
+        bank_code="014",
+        bank_reference="BCA-1",
+        settled_at=NOW,
+    )
     await db.transaction(lambda tx: progress.on_payout_settled(tx, settled, None))
     assert (await db[CLAIMS].find_one({"_id": claim_id}))["status"] == "PAID"
     assert (await status_counts.counts(db))["PAID"] == 1
 
     assert_all_served(server, recorder, db, expected=15)
     assert await explained_index(db, CLAIMS, {"_id": claim_id}) == "_id_"
-    assert await explained_index(db, CLAIMS, {"nik": nik, "reason": {"$in": ["partial_10", "partial_30"]}}) \
+    assert (
+        await explained_index(db, CLAIMS, {"nik": nik, "reason": {"$in": ["partial_10", "partial_30"]}})
         == "nik_1_reason_1"
+    )
     assert await explained_index(db, CLAIMS, {"verification_id": "v"}) == "verification_id_1"
     assert await explained_index(db, "cards", {"nik": nik}, sort={"_id": 1}) == "nik_1"
 
@@ -284,12 +332,26 @@ async def test_claims_pending_documents_use_indexes(server, mongo) -> None:
     db = scratch(client, "claims")
     await ensure_indexes(db)
     # Documents of other members, attached long ago: neither the quota nor the sweep may fetch them.
-    await history(db, DOCUMENT_FILES, lambda i: {
-        "filename": "ktp", "length": 1, "metadata": {"member_id": f"m-old-{i}", "pending": False,
-                                                      "uploaded_at": NOW - timedelta(days=400 + i)}})
+    await history(
+        db,
+        DOCUMENT_FILES,
+        lambda i: {
+            "filename": "ktp",
+            "length": 1,
+            "metadata": {"member_id": f"m-old-{i}", "pending": False, "uploaded_at": NOW - timedelta(days=400 + i)},
+        },
+    )
     store = DocumentStore(db)
-    document_id = await store.save(member_id="m-1", nik="3174011506850001", kind="ktp", filename="ktp.png",
-                                   content=b"\x89PNG", content_type="image/png", sha256="0", uploaded_at=NOW)
+    document_id = await store.save(
+        member_id="m-1",
+        nik="3174011506850001",
+        kind="ktp",
+        filename="ktp.png",
+        content=b"\x89PNG",
+        content_type="image/png",
+        sha256="0",
+        uploaded_at=NOW,
+    )
     recorder.queries.clear()
     await store.pending_count("m-1", 30)
     expired = await store.expired_pending(NOW + timedelta(days=8), 500)
@@ -311,16 +373,43 @@ async def test_payout_lookups_use_indexes(server, mongo) -> None:
     db = scratch(client, "payout")
     await ensure_indexes(db)
     await ensure_reconciliation_indexes(db)
-    await db[PAYOUTS].insert_one({"_id": "p-1", "claim_id": "c-1", "member_id": "m-1", "nik": "1",
-                                  "external_id": "202601050000000000001", "status": "SENT", "sent_at": NOW,
-                                  "bank_code": "014", "end_to_end_id": "e2e-1"})
-    await history(db, PAYOUTS, lambda i: {
-        "_id": f"p-old-{i}", "claim_id": f"c-old-{i}", "member_id": f"m-old-{i}", "nik": f"n-{i}",
-        "external_id": f"old-{i}", "status": "SETTLED", "sent_at": NOW - timedelta(days=3), "bank_code": "014",
-        "end_to_end_id": f"e2e-old-{i}"})
-    await history(db, "reconciliation_leases", lambda i: {
-        "_id": f"014:{NOW.date() - timedelta(days=i + 1)}", "expires_at": NOW - timedelta(days=i),
-        "scheduled_done_at": NOW - timedelta(days=i)})
+    await db[PAYOUTS].insert_one(
+        {
+            "_id": "p-1",
+            "claim_id": "c-1",
+            "member_id": "m-1",
+            "nik": "1",
+            "external_id": "202601050000000000001",
+            "status": "SENT",
+            "sent_at": NOW,
+            "bank_code": "014",
+            "end_to_end_id": "e2e-1",
+        }
+    )
+    await history(
+        db,
+        PAYOUTS,
+        lambda i: {
+            "_id": f"p-old-{i}",
+            "claim_id": f"c-old-{i}",
+            "member_id": f"m-old-{i}",
+            "nik": f"n-{i}",
+            "external_id": f"old-{i}",
+            "status": "SETTLED",
+            "sent_at": NOW - timedelta(days=3),
+            "bank_code": "014",
+            "end_to_end_id": f"e2e-old-{i}",
+        },
+    )
+    await history(
+        db,
+        "reconciliation_leases",
+        lambda i: {
+            "_id": f"014:{NOW.date() - timedelta(days=i + 1)}",
+            "expires_at": NOW - timedelta(days=i),
+            "scheduled_done_at": NOW - timedelta(days=i),
+        },
+    )
     recorder.queries.clear()
 
     async def work(tx: Tx) -> None:
@@ -401,11 +490,27 @@ async def test_helpdesk_sla_sweep_uses_an_index(server, mongo) -> None:
     client, recorder = mongo
     db = scratch(client, "helpdesk")
     await ensure_indexes(db)
-    await db[COMPLAINTS].insert_one({"_id": "JMO-1", "sla_breached": False, "status": "open",
-                                     "sla_due_at": NOW - timedelta(hours=1), "category": "claim"})
+    await db[COMPLAINTS].insert_one(
+        {
+            "_id": "JMO-1",
+            "sla_breached": False,
+            "status": "open",
+            "sla_due_at": NOW - timedelta(hours=1),
+            "category": "claim",
+        }
+    )
     # Complaints closed within their SLA: never breached, due long ago.
-    await history(db, COMPLAINTS, lambda i: {"_id": f"JMO-old-{i}", "sla_breached": False, "status": "closed",
-                                             "sla_due_at": NOW - timedelta(days=i + 1), "category": "claim"})
+    await history(
+        db,
+        COMPLAINTS,
+        lambda i: {
+            "_id": f"JMO-old-{i}",
+            "sla_breached": False,
+            "status": "closed",
+            "sla_due_at": NOW - timedelta(days=i + 1),
+            "category": "claim",
+        },
+    )
     recorder.queries.clear()
     flagged = await db.transaction(lambda tx: ComplaintRepository(db).flag_overdue(tx, NOW))
     assert flagged == [("JMO-1", "claim")]
@@ -418,9 +523,18 @@ async def test_banksim_restart_pickup_uses_an_index(server, mongo) -> None:
     client, recorder = mongo
     db = scratch(client, "banksim")
     await repo.ensure_indexes(db)
-    await history(db, repo.TRANSFERS, lambda i: {
-        "_id": f"014:old-{i}", "payout_id": f"p-old-{i}", "bank_code": "014", "received_at": NOW,
-        "status": repo.IGNORED if i % 4 == 0 else "ACSC", "notified_at": None if i % 4 == 0 else NOW})
+    await history(
+        db,
+        repo.TRANSFERS,
+        lambda i: {
+            "_id": f"014:old-{i}",
+            "payout_id": f"p-old-{i}",
+            "bank_code": "014",
+            "received_at": NOW,
+            "status": repo.IGNORED if i % 4 == 0 else "ACSC",
+            "notified_at": None if i % 4 == 0 else NOW,
+        },
+    )
     recorder.queries.clear()
     await repo.unfinished(db)
     assert_all_served(server, recorder, db, expected=1)

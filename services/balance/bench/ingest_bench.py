@@ -68,8 +68,8 @@ async def worker_commands(worker_url: str) -> Counter[str]:
     for line in (await scrape(worker_url)).splitlines():
         if line.startswith("mongo_commands_total{"):
             head, value = line.rsplit(" ", 1)
-            labels = dict(part.split("=", 1) for part in head[head.index("{") + 1:-1].split(","))
-            what = f'{labels["command"].strip(chr(34))} {labels["collection"].strip(chr(34))}'.strip()
+            labels = dict(part.split("=", 1) for part in head[head.index("{") + 1 : -1].split(","))
+            what = f"{labels['command'].strip(chr(34))} {labels['collection'].strip(chr(34))}".strip()
             counts[what] += int(float(value))
     return counts
 
@@ -111,8 +111,16 @@ async def register_first(kafka: str, worker_url: str, events: list, timeout: flo
     return sorted((e for e in events if type(e).__name__ == "ContributionPosted"), key=lambda e: e.period)
 
 
-async def measure(kafka: str, worker_url: str, members: int, months: int, cards: int, timeout: float,
-                  meter: CpuMeter | None = None, registered_first: bool = False) -> None:
+async def measure(
+    kafka: str,
+    worker_url: str,
+    members: int,
+    months: int,
+    cards: int,
+    timeout: float,
+    meter: CpuMeter | None = None,
+    registered_first: bool = False,
+) -> None:
     events, _ = member_events(members, months, cards)
     if registered_first:
         events = await register_first(kafka, worker_url, events, timeout)
@@ -127,14 +135,18 @@ async def measure(kafka: str, worker_url: str, members: int, months: int, cards:
     _, seconds1, timed1 = await ledger_count(worker_url)
     commands1 = await worker_commands(worker_url)
     total = last - started
-    print(f"ingestion: {len(events)} events ({members} members x {cards} card(s): {contributions} ContributionPosted "
-          f"+ {len(events) - contributions} MemberRegistered) published in {published:.1f} s; all applied "
-          f"{total:.1f} s after the first was published -> {len(events) / total:.0f} events/s "
-          f"(polling granularity 0.25 s)")
+    print(
+        f"ingestion: {len(events)} events ({members} members x {cards} card(s): {contributions} ContributionPosted "
+        f"+ {len(events) - contributions} MemberRegistered) published in {published:.1f} s; all applied "
+        f"{total:.1f} s after the first was published -> {len(events) / total:.0f} events/s "
+        f"(polling granularity 0.25 s)"
+    )
     if timed1 > timed0:
         per_event = (seconds1 - seconds0) / (timed1 - timed0) * 1000
-        print(f"worker: {per_event:.1f} ms of transaction time per event (batches share one transaction; "
-              f"partitions apply concurrently)")
+        print(
+            f"worker: {per_event:.1f} ms of transaction time per event (batches share one transaction; "
+            f"partitions apply concurrently)"
+        )
     if meter:
         print(meter.stop())
     if commands1:
@@ -178,8 +190,16 @@ async def main(args: argparse.Namespace) -> None:
         worker_url = stack.worker_url
         pids.update(stack.pids)
     try:
-        await measure(args.kafka, worker_url, args.members, args.months, args.cards_per_member, args.timeout,
-                      CpuMeter(pids), args.registered_first)
+        await measure(
+            args.kafka,
+            worker_url,
+            args.members,
+            args.months,
+            args.cards_per_member,
+            args.timeout,
+            CpuMeter(pids),
+            args.registered_first,
+        )
         if args.commands and stack:
             await command_profile(args.mongo, stack.db_name, args.kafka, worker_url)
     finally:
@@ -197,10 +217,16 @@ def cli() -> None:
     parser.add_argument("--months", type=int, default=12, help="ContributionPosted per card")
     parser.add_argument("--cards-per-member", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600)
-    parser.add_argument("--registered-first", action="store_true",
-                        help="register the members untimed, then time only their contributions, month by month")
-    parser.add_argument("--commands", action="store_true",
-                        help="with --spawn: also list the database commands per contribution (profiler)")
+    parser.add_argument(
+        "--registered-first",
+        action="store_true",
+        help="register the members untimed, then time only their contributions, month by month",
+    )
+    parser.add_argument(
+        "--commands",
+        action="store_true",
+        help="with --spawn: also list the database commands per contribution (profiler)",
+    )
     args = parser.parse_args()
     # A plain SIGTERM (e.g. from `timeout`) still stops the balance processes the bench started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -54,15 +54,17 @@ from stack import (  # noqa: E402 - the bench's own helpers, next to this file
 )
 
 
-async def _drive(url: str, path: str, tokens: list[str], clients: int, start_at: float, warmup: float,
-                 duration: float) -> tuple[list[float], int, float]:
+async def _drive(
+    url: str, path: str, tokens: list[str], clients: int, start_at: float, warmup: float, duration: float
+) -> tuple[list[float], int, float]:
     """One load process: `clients` keep-alive connections reading as fast as answers come."""
     latencies: list[float] = []
     errors = 0
     measure_from, stop_at = start_at + warmup, start_at + warmup + duration
     connector = aiohttp.TCPConnector(limit=clients, force_close=False)
-    async with aiohttp.ClientSession(base_url=url, connector=connector,
-                                     timeout=aiohttp.ClientTimeout(total=10)) as http:
+    async with aiohttp.ClientSession(
+        base_url=url, connector=connector, timeout=aiohttp.ClientTimeout(total=10)
+    ) as http:
         await asyncio.sleep(max(0.0, start_at - time.time()))
 
         async def client(i: int) -> None:
@@ -99,15 +101,26 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * p))]
 
 
-async def read_load(url: str, path: str, tokens: list[str], concurrency: int, processes: int, warmup: float,
-                    duration: float, meter: CpuMeter) -> None:
+async def read_load(
+    url: str,
+    path: str,
+    tokens: list[str],
+    concurrency: int,
+    processes: int,
+    warmup: float,
+    duration: float,
+    meter: CpuMeter,
+) -> None:
     start_at = time.time() + 1.0
     shares = [concurrency // processes + (1 if i < concurrency % processes else 0) for i in range(processes)]
     before = await scrape(url)
     loop = asyncio.get_running_loop()
     with ProcessPoolExecutor(max_workers=processes) as pool:
-        futures = [loop.run_in_executor(pool, _drive_process, url, path, tokens, n, start_at, warmup, duration)
-                   for n in shares if n]
+        futures = [
+            loop.run_in_executor(pool, _drive_process, url, path, tokens, n, start_at, warmup, duration)
+            for n in shares
+            if n
+        ]
         await asyncio.sleep(max(0.0, start_at + warmup - time.time()))
         meter.start()
         results = await asyncio.gather(*futures)
@@ -116,15 +129,19 @@ async def read_load(url: str, path: str, tokens: list[str], concurrency: int, pr
     latencies = sorted(x for lat, _, _ in results for x in lat)
     errors = sum(e for _, e, _ in results)
     load_cpu = sum(c for _, _, c in results)
-    hits = metric_sums(after, "balance_read_cache_total", outcome="hit") - \
-        metric_sums(before, "balance_read_cache_total", outcome="hit")
-    misses = metric_sums(after, "balance_read_cache_total", outcome="miss") - \
-        metric_sums(before, "balance_read_cache_total", outcome="miss")
+    hits = metric_sums(after, "balance_read_cache_total", outcome="hit") - metric_sums(
+        before, "balance_read_cache_total", outcome="hit"
+    )
+    misses = metric_sums(after, "balance_read_cache_total", outcome="miss") - metric_sums(
+        before, "balance_read_cache_total", outcome="miss"
+    )
     cache = f", read cache {hits / (hits + misses):.1%} hits" if hits + misses else ""
-    print(f"GET {path}: concurrency {concurrency} ({processes} load process(es)), {len(set(tokens))} members: "
-          f"{len(latencies)} reads in {duration:.0f} s -> {len(latencies) / duration:.0f} reads/s, "
-          f"p50 {percentile(latencies, 0.50) * 1000:.1f} ms, p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
-          f"errors {errors}{cache}")
+    print(
+        f"GET {path}: concurrency {concurrency} ({processes} load process(es)), {len(set(tokens))} members: "
+        f"{len(latencies)} reads in {duration:.0f} s -> {len(latencies) / duration:.0f} reads/s, "
+        f"p50 {percentile(latencies, 0.50) * 1000:.1f} ms, p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
+        f"errors {errors}{cache}"
+    )
     print(f"  {cpu}; load generator {load_cpu:.1f} s")
 
 
@@ -135,8 +152,10 @@ async def seed(kafka: str, worker_url: str, members: int, months: int, cards: in
     await publish(kafka, events)
     await wait_applied(worker_url, baseline, len(events), 900)
     took = time.monotonic() - started
-    print(f"seeded {members} members ({len(events)} events through Kafka) in {took:.1f} s "
-          f"({len(events) / took:.0f} events/s; see ingest_bench.py)")
+    print(
+        f"seeded {members} members ({len(events)} events through Kafka) in {took:.1f} s "
+        f"({len(events) / took:.0f} events/s; see ingest_bench.py)"
+    )
     return niks
 
 
@@ -164,8 +183,9 @@ async def main(args: argparse.Namespace) -> None:
     key = load_or_make_key(args.key)
     if args.spawn:
         extra = dict(e.split("=", 1) for e in args.service_env)
-        stack = await spawn(args.kafka, args.mongo, key, {"LOG_LEVEL": args.service_log_level, **extra},
-                            db=args.reuse_db)
+        stack = await spawn(
+            args.kafka, args.mongo, key, {"LOG_LEVEL": args.service_log_level, **extra}, db=args.reuse_db
+        )
         url = stack.api_url
         pids.update(stack.pids)
     try:
@@ -179,8 +199,9 @@ async def main(args: argparse.Namespace) -> None:
             tokens = random.sample(tokens, args.members)
         for path in args.paths.split(","):
             for concurrency in (int(c) for c in args.concurrency.split(",")):
-                await read_load(url, path, tokens, concurrency, args.processes, args.warmup, args.duration,
-                                CpuMeter(pids))
+                await read_load(
+                    url, path, tokens, concurrency, args.processes, args.warmup, args.duration, CpuMeter(pids)
+                )
     finally:
         if stack:
             stack.stop()
@@ -195,8 +216,11 @@ def cli() -> None:
     parser.add_argument("--niks-file", help="with --key: the NIKs to mint tokens for, one per line")
     parser.add_argument("--print-jwks", action="store_true", help="print the JWKS_JSON for --key and exit")
     parser.add_argument("--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
-    parser.add_argument("--mongo", default=os.environ.get("MONGODB_URI", DEFAULT_MONGO),
-                        help="the database (--spawn; also to find its process for the CPU figures)")
+    parser.add_argument(
+        "--mongo",
+        default=os.environ.get("MONGODB_URI", DEFAULT_MONGO),
+        help="the database (--spawn; also to find its process for the CPU figures)",
+    )
     parser.add_argument("--reuse-db", help="with --spawn: run on this database of an earlier run, no seeding")
     parser.add_argument("--members", type=int, default=1000, help="distinct members read (and seeded)")
     parser.add_argument("--months", type=int, default=12, help="contributions per seeded card")
@@ -206,11 +230,19 @@ def cli() -> None:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before measuring")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds measured")
     parser.add_argument("--paths", default="/v1/balance", help="e.g. /v1/balance,/v1/card")
-    parser.add_argument("--service-log-level", default="INFO",
-                        help="LOG_LEVEL of the spawned API and worker (INFO logs one line per request)")
-    parser.add_argument("--service-env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra environment of the spawned processes, e.g. BALANCE_READ_CACHE_TTL_SECONDS=0 "
-                             "to measure without the read cache")
+    parser.add_argument(
+        "--service-log-level",
+        default="INFO",
+        help="LOG_LEVEL of the spawned API and worker (INFO logs one line per request)",
+    )
+    parser.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment of the spawned processes, e.g. BALANCE_READ_CACHE_TTL_SECONDS=0 "
+        "to measure without the read cache",
+    )
     args = parser.parse_args()
     if args.print_jwks:
         if not args.key:

@@ -38,13 +38,17 @@ CONTRIBUTION_IDR = 285_000
 
 # --- tokens -------------------------------------------------------------------
 
+
 def load_or_make_key(path: str | None) -> ec.EllipticCurvePrivateKey:
     if path and Path(path).exists():
         return serialization.load_pem_private_key(Path(path).read_bytes(), password=None)  # type: ignore[return-value]
     key = ec.generate_private_key(ec.SECP256R1())
     if path:
-        Path(path).write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption()))
+        Path(path).write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     return key
 
 
@@ -56,12 +60,21 @@ def jwks_of(key: ec.EllipticCurvePrivateKey) -> str:
 def token(key: ec.EllipticCurvePrivateKey, nik: str, hours: int = 2) -> str:
     """An access token like identity's (issuer, audience, typ), signed with the bench's key."""
     now = datetime.now(UTC)
-    claims = {"iss": "jmo-identity", "aud": "jmo-mobile", "sub": f"bench-{nik}", "nik": nik, "iat": now,
-              "exp": now + timedelta(hours=hours), "typ": "access", "roles": ["member"]}
+    claims = {
+        "iss": "jmo-identity",
+        "aud": "jmo-mobile",
+        "sub": f"bench-{nik}",
+        "nik": nik,
+        "iat": now,
+        "exp": now + timedelta(hours=hours),
+        "typ": "access",
+        "roles": ["member"],
+    }
     return jwt.encode(claims, key, algorithm="ES256", headers={"kid": KID})
 
 
 # --- the balance processes ----------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -71,8 +84,9 @@ def free_port() -> int:
 
 async def skip_history(bootstrap: str, group_prefix: str) -> None:
     """Start a fresh worker's groups at the end of their topics: measure the bench's events, not a replay."""
-    await start_groups_at_end(bootstrap, {f"{group_prefix}.balance.{name}": topics
-                                          for name, topics in CONSUMED_TOPICS.items()})
+    await start_groups_at_end(
+        bootstrap, {f"{group_prefix}.balance.{name}": topics for name, topics in CONSUMED_TOPICS.items()}
+    )
 
 
 @dataclass
@@ -98,31 +112,51 @@ class Stack:
                 p.kill()
 
 
-async def spawn(kafka: str, mongo: str, key: ec.EllipticCurvePrivateKey, extra_env: dict[str, str] | None = None,
-                log_level: str = "WARNING", db: str | None = None) -> Stack:
+async def spawn(
+    kafka: str,
+    mongo: str,
+    key: ec.EllipticCurvePrivateKey,
+    extra_env: dict[str, str] | None = None,
+    log_level: str = "WARNING",
+    db: str | None = None,
+) -> Stack:
     """Start an API and a worker on a fresh database (or on `db`, seeded by an earlier run)."""
     if db is None:
         db = f"bench_{uuid.uuid4().hex[:8]}"
         await skip_history(kafka, db)
     api_port, worker_port = free_port(), free_port()
-    env = {**os.environ, "MONGODB_URI": mongo, "KAFKA_BOOTSTRAP_SERVERS": kafka, "JWKS_JSON": jwks_of(key),
-           "BALANCE_DB_NAME": db, "BALANCE_PORT": str(api_port), "BALANCE_WORKER_PORT": str(worker_port),
-           "CONSUMER_GROUP_PREFIX": db, "LOG_LEVEL": log_level, **(extra_env or {})}
+    env = {
+        **os.environ,
+        "MONGODB_URI": mongo,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "JWKS_JSON": jwks_of(key),
+        "BALANCE_DB_NAME": db,
+        "BALANCE_PORT": str(api_port),
+        "BALANCE_WORKER_PORT": str(worker_port),
+        "CONSUMER_GROUP_PREFIX": db,
+        "LOG_LEVEL": log_level,
+        **(extra_env or {}),
+    }
     logs = Path(tempfile.gettempdir()) / db
     logs.mkdir(exist_ok=True)
     procs = []
     for m in ("api", "worker"):
         with open(logs / f"{m}.log", "ab") as out:
-            procs.append(subprocess.Popen([sys.executable, "-m", f"jmo_balance.entrypoints.{m}"], env=env,
-                                          stdout=out, stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", f"jmo_balance.entrypoints.{m}"],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
     print(f"balance API and worker on database {db}; their logs in {logs}")
     stack = Stack(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{worker_port}", db, procs)
     deadline = time.monotonic() + 90
     async with httpx.AsyncClient(timeout=2) as http:
         while time.monotonic() < deadline:
             try:
-                if all([(await http.get(f"{u}/readyz")).status_code == 200
-                        for u in (stack.api_url, stack.worker_url)]):
+                if all([(await http.get(f"{u}/readyz")).status_code == 200 for u in (stack.api_url, stack.worker_url)]):
                     return stack
             except httpx.HTTPError:
                 pass
@@ -133,13 +167,17 @@ async def spawn(kafka: str, mongo: str, key: ec.EllipticCurvePrivateKey, extra_e
 
 # --- seeding through Kafka, as the core system publishes --------------------
 
+
 def random_nik() -> str:
-    return f"317401{random.randint(1, 28):02d}{random.randint(1, 12):02d}{random.randint(60, 99):02d}" \
-           f"{random.randint(1, 9999):04d}"
+    return (
+        f"317401{random.randint(1, 28):02d}{random.randint(1, 12):02d}{random.randint(60, 99):02d}"
+        f"{random.randint(1, 9999):04d}"
+    )
 
 
-def member_events(members: int, months: int, cards_per_member: int = 1
-                  ) -> tuple[list[MemberRegistered | ContributionPosted], list[str]]:
+def member_events(
+    members: int, months: int, cards_per_member: int = 1
+) -> tuple[list[MemberRegistered | ContributionPosted], list[str]]:
     """Each member: `cards_per_member` KPJ cards with `months` monthly contributions each, from 2024-01."""
     events: list[MemberRegistered | ContributionPosted] = []
     niks: list[str] = []
@@ -148,14 +186,30 @@ def member_events(members: int, months: int, cards_per_member: int = 1
         niks.append(nik)
         for _ in range(cards_per_member):
             kpj = f"{random.randint(10**10, 10**11 - 1)}"
-            events.append(MemberRegistered(nik=nik, kpj=kpj, full_name=f"Bench {i}", birth_date=date(1990, 1, 1),
-                                           employer_id="E-1", employer_name="PT Bench",
-                                           registered_on=date(2015, 1, 1)))
+            events.append(
+                MemberRegistered(
+                    nik=nik,
+                    kpj=kpj,
+                    full_name=f"Bench {i}",
+                    birth_date=date(1990, 1, 1),
+                    employer_id="E-1",
+                    employer_name="PT Bench",
+                    registered_on=date(2015, 1, 1),
+                )
+            )
             for m in range(months):
                 period = f"{2024 + m // 12}-{m % 12 + 1:02d}"
-                events.append(ContributionPosted(kpj=kpj, period=period, wage_idr=5_000_000, employer_idr=185_000,
-                                                 worker_idr=CONTRIBUTION_IDR - 185_000,
-                                                 posted_at=datetime.now(UTC), nik=nik))
+                events.append(
+                    ContributionPosted(
+                        kpj=kpj,
+                        period=period,
+                        wage_idr=5_000_000,
+                        employer_idr=185_000,
+                        worker_idr=CONTRIBUTION_IDR - 185_000,
+                        posted_at=datetime.now(UTC),
+                        nik=nik,
+                    )
+                )
     return events, niks
 
 
@@ -174,6 +228,7 @@ async def publish(kafka: str, events: list) -> float:
 
 
 # --- what the worker and the processes report ---------------------------------
+
 
 def metric_sums(text: str, name: str, **labels: str) -> float:
     """Sum of a Prometheus metric's samples whose labels include `labels`."""

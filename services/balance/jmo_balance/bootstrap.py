@@ -59,8 +59,7 @@ class BalanceService:
         await self.idempotency.ensure_indexes()
 
     async def load_signer(self) -> CardSigner:
-        self.signer = await load_signer(self.runtime.db, self.settings.card_signing_key_pem,
-                                        self.settings.card_issuer)
+        self.signer = await load_signer(self.runtime.db, self.settings.card_signing_key_pem, self.settings.card_issuer)
         return self.signer
 
     def consumers(self) -> list[IdempotentConsumer]:
@@ -75,7 +74,9 @@ class BalanceService:
             .on(ClaimRejected, self.reservations.claim_rejected)
             .on(PayoutSettled, self.reservations.payout_settled)
             .on(PayoutFailed, self.reservations.payout_failed),
-            rt.consumer("verifications", topics=CONSUMED_TOPICS["verifications"]).on(FaceVerified, self.merges.face_verified),
+            rt.consumer("verifications", topics=CONSUMED_TOPICS["verifications"]).on(
+                FaceVerified, self.merges.face_verified
+            ),
         ]
 
     def card_changes(self) -> CardChangeFeed:
@@ -93,8 +94,9 @@ def build(settings: BalanceSettings | None = None, clock: Clock | None = None) -
     repo = BalanceRepository(runtime.db)
     rates = RateTable(by_year=dict(settings.return_rates_bp), default_bp=settings.default_return_rate_bp)
     figures = FigureKeeper(repo, rates, clock)
-    merges = MergeService(repo, figures, step_delay_seconds=settings.merge_step_delay_seconds,
-                          faces=FaceAssertionReader(runtime.verifier))
+    merges = MergeService(
+        repo, figures, step_delay_seconds=settings.merge_step_delay_seconds, faces=FaceAssertionReader(runtime.verifier)
+    )
     idempotency = IdempotencyStore(runtime.db, scope="balance.merges")
     read_cache = MemberReadCache(settings.read_cache_ttl_seconds, settings.read_cache_max_members)
     return BalanceService(

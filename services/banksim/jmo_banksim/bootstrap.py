@@ -74,15 +74,34 @@ def build(settings: BanksimSettings, clock: Clock | None = None, book: Behaviour
     )
     client = make_client(settings.mongodb_uri)
     db = Database(client, settings.db_name, source=f"/jmo/{settings.service_name}")
-    http = httpx.AsyncClient(timeout=settings.notify_timeout_seconds,
-                             event_hooks={"request": [tracing.httpx_request_hook]})
-    notifier = Notifier(http, settings.signing_secrets(), clock, settings.notify_retry_initial_seconds,
-                        settings.notify_retry_max_seconds, settings.notify_give_up_seconds)
+    http = httpx.AsyncClient(
+        timeout=settings.notify_timeout_seconds, event_hooks={"request": [tracing.httpx_request_hook]}
+    )
+    notifier = Notifier(
+        http,
+        settings.signing_secrets(),
+        clock,
+        settings.notify_retry_initial_seconds,
+        settings.notify_retry_max_seconds,
+        settings.notify_give_up_seconds,
+    )
     bank = Bank(db, book, defaults, notifier, clock, settings.reorder_hold_seconds, settings.serve_notify_url_prefix)
-    feed = InstructionFeed(settings.kafka_bootstrap_servers, settings.consumer_group,
-                           settings.instruction_topic_pattern, bank.receive, client_options(settings))
-    statements = StatementBook(db, clock, book, ZoneInfo(settings.local_timezone), dict(settings.fund_accounts),
-                               settings.fund_owner_name, settings.fund_opening_balance_idr)
+    feed = InstructionFeed(
+        settings.kafka_bootstrap_servers,
+        settings.consumer_group,
+        settings.instruction_topic_pattern,
+        bank.receive,
+        client_options(settings),
+    )
+    statements = StatementBook(
+        db,
+        clock,
+        book,
+        ZoneInfo(settings.local_timezone),
+        dict(settings.fund_accounts),
+        settings.fund_owner_name,
+        settings.fund_opening_balance_idr,
+    )
     state = BankState(db=db, clock=clock, book=book, bank=bank, statements=statements)
     return BanksimService(settings, client, db, http, bank, feed, state)
 

@@ -48,21 +48,41 @@ class PayoutService:
 
     def consumers(self) -> list[IdempotentConsumer]:
         claims = self.runtime.consumer("claims", topics=[CLAIMS_EVENTS]).on(
-            ClaimApproved, self.payouts.on_claim_approved)
+            ClaimApproved, self.payouts.on_claim_approved
+        )
         bank_status = self.runtime.consumer("bank-status", pattern=BANK_STATUS_PATTERN).on(
-            BankPayoutStatus, self.payouts.on_bank_status)
+            BankPayoutStatus, self.payouts.on_bank_status
+        )
         return [claims, bank_status]
 
     def periodic_tasks(self, stopping: asyncio.Event) -> list[Callable[[], Awaitable[None]]]:
         settings = self.settings
         # Nothing sent moments ago is overdue: the first sweep waits one period.
-        tasks = [every("payout_timeouts", settings.timeout_sweep_interval_seconds, self.payouts.time_out_overdue,
-                       stopping=stopping, wait_first=True, on_result=_log_timed_out)]
+        tasks = [
+            every(
+                "payout_timeouts",
+                settings.timeout_sweep_interval_seconds,
+                self.payouts.time_out_overdue,
+                stopping=stopping,
+                wait_first=True,
+                on_result=_log_timed_out,
+            )
+        ]
         if settings.reconciliation_schedule_enabled:
-            scheduler = ReconciliationScheduler(self.reconciliation, settings.tzinfo(),
-                                                settings.reconciliation_run_at, settings.reconciliation_lookback_days)
-            tasks.append(every("reconciliation_schedule", settings.reconciliation_check_interval_seconds,
-                               scheduler.check, stopping=stopping))
+            scheduler = ReconciliationScheduler(
+                self.reconciliation,
+                settings.tzinfo(),
+                settings.reconciliation_run_at,
+                settings.reconciliation_lookback_days,
+            )
+            tasks.append(
+                every(
+                    "reconciliation_schedule",
+                    settings.reconciliation_check_interval_seconds,
+                    scheduler.check,
+                    stopping=stopping,
+                )
+            )
         return tasks
 
     async def aclose(self) -> None:
@@ -74,7 +94,9 @@ def build(settings: PayoutSettings, clock: Clock | None = None) -> PayoutService
     payouts = Payouts(runtime.db, PayoutContext.from_settings(settings, clock))
     http = statement_client(settings)
     sources = StatementSources(http, settings.statement_source, dict(settings.statement_sources))
-    reconciliation = ReconciliationService(payouts.db, payouts.ctx, sources, ReconciliationPolicy.from_settings(settings))
+    reconciliation = ReconciliationService(
+        payouts.db, payouts.ctx, sources, ReconciliationPolicy.from_settings(settings)
+    )
     return PayoutService(settings, runtime, payouts, reconciliation, http)
 
 

@@ -51,9 +51,11 @@ async def reconcile(
         async with statement_client(settings) as http:
             db = Database(client, settings.db_name, source=f"/jmo/{settings.service_name}")
             service = ReconciliationService(
-                db, PayoutContext.from_settings(settings, clock or SystemClock()),
+                db,
+                PayoutContext.from_settings(settings, clock or SystemClock()),
                 StatementSources(http, settings.statement_source, dict(settings.statement_sources)),
-                ReconciliationPolicy.from_settings(settings))
+                ReconciliationPolicy.from_settings(settings),
+            )
             await service.ensure_indexes()
             return await reconcile(service, bank_code, day, trigger, requested_by)
     finally:
@@ -65,8 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     yesterday = (SystemClock().now().astimezone(settings.tzinfo()) - timedelta(days=1)).date()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bank", required=True, help="3-digit partner bank code, e.g. 014")
-    parser.add_argument("--date", type=date.fromisoformat, default=yesterday,
-                        help=f"business day in {settings.local_timezone}, YYYY-MM-DD (default: yesterday)")
+    parser.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        default=yesterday,
+        help=f"business day in {settings.local_timezone}, YYYY-MM-DD (default: yesterday)",
+    )
     args = parser.parse_args(argv)
     configure_logging(settings.service_name, settings.log_level)
     # The report owns stdout; the log lines (each mismatch, the summary) go to stderr.

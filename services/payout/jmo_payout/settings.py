@@ -122,13 +122,16 @@ class PayoutSettings(ServiceSettings):
         if not secrets:
             raise SettingsRefused(
                 f"PAYOUT_BANK_NOTIFY_SECRETS is not set (environment {self.environment!r}): no bank report "
-                "could be verified; set it from the bank-secrets Secret, or ENVIRONMENT=local on a laptop")
-        published = sorted(code for code, values in secrets.items() if any(v.startswith(DEV_SECRET_PREFIX)
-                                                                          for v in values))
+                "could be verified; set it from the bank-secrets Secret, or ENVIRONMENT=local on a laptop"
+            )
+        published = sorted(
+            code for code, values in secrets.items() if any(v.startswith(DEV_SECRET_PREFIX) for v in values)
+        )
         if published:
             raise SettingsRefused(
                 f"PAYOUT_BANK_NOTIFY_SECRETS holds the public dev secret of bank(s) {', '.join(published)} "
-                f"(environment {self.environment!r}): anyone could sign their reports")
+                f"(environment {self.environment!r}): anyone could sign their reports"
+            )
 
     @property
     def notify_url(self) -> str:

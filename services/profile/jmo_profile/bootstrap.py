@@ -62,8 +62,10 @@ def build(
     runtime = Runtime(settings)
     clock = clock or SystemClock()
     bank = bank or HttpBankInquiry(settings.bank_inquiry_url, settings.bank_inquiry_timeout_seconds)
-    inquiries = InquiryAttempts(runtime.db, settings.bank_inquiry_max_per_member,
-                                timedelta(seconds=settings.bank_inquiry_window_seconds))
-    updates = ProfileUpdates(runtime.db, clock, bank, settings.bank_account_lengths,
-                             FaceAssertionReader(runtime.verifier), inquiries)
+    inquiries = InquiryAttempts(
+        runtime.db, settings.bank_inquiry_max_per_member, timedelta(seconds=settings.bank_inquiry_window_seconds)
+    )
+    updates = ProfileUpdates(
+        runtime.db, clock, bank, settings.bank_account_lengths, FaceAssertionReader(runtime.verifier), inquiries
+    )
     return ProfileService(settings=settings, runtime=runtime, clock=clock, bank=bank, updates=updates)

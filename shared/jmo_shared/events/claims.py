@@ -100,8 +100,10 @@ class ClaimSlaBreached(EventData):
     event_type = "jht.claims.ClaimSlaBreached.v1"
     topic = CLAIMS_EVENTS
     key_field = "member_id"
-    summary = ("A claim was still open at its SLA due time and was escalated (level 1); each further "
-               "escalation of the still-late claim is published again with the next level.")
+    summary = (
+        "A claim was still open at its SLA due time and was escalated (level 1); each further "
+        "escalation of the still-late claim is published again with the next level."
+    )
 
     claim_id: str
     member_id: str

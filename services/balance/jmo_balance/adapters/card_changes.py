@@ -20,8 +20,16 @@ from .repository import CARDS
 
 log = get_logger(__name__)
 
-_ONLY_KEYS = [{"$project": {"operationType": 1, "documentKey": 1, "fullDocument.nik": 1,
-                            "updateDescription.updatedFields.nik": 1}}]
+_ONLY_KEYS = [
+    {
+        "$project": {
+            "operationType": 1,
+            "documentKey": 1,
+            "fullDocument.nik": 1,
+            "updateDescription.updatedFields.nik": 1,
+        }
+    }
+]
 
 
 def _holder(change: dict[str, Any]) -> str | None:

@@ -57,9 +57,11 @@ def signer_from_pem(pem: str, issuer: str) -> CardSigner:
 
 
 def new_pem() -> str:
-    return Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
 
 
 async def load_signer(db: Database, pem: str | None, issuer: str) -> CardSigner:

@@ -41,8 +41,21 @@ MERGE_SOURCES = "merge_sources"
 NEW_CARD = {"reserved_idr": 0, "version": 0, MERGE_SOURCES: []}
 
 # What card_from_doc reads: the stored figures, versions and audit fields stay on the server.
-VIEW_FIELDS = {f: 1 for f in ("nik", "registered", "full_name", "employer_name", "registered_on", "ended_on",
-                              "merged_into", "merged_on", "flows", "reserved_idr")}
+VIEW_FIELDS = {
+    f: 1
+    for f in (
+        "nik",
+        "registered",
+        "full_name",
+        "employer_name",
+        "registered_on",
+        "ended_on",
+        "merged_into",
+        "merged_on",
+        "flows",
+        "reserved_idr",
+    )
+}
 
 
 def _day(value: str | None) -> date | None:
@@ -71,9 +84,12 @@ def _figures_fields(figures: CardFigures, version: int, now: datetime) -> dict[s
     """What a card keeps of its last computed figures (the views and BalanceChanged's version)."""
     return {
         "figures": {
-            "contributions_idr": figures.contributions_idr, "returns_idr": figures.returns_idr,
-            "withdrawn_idr": figures.withdrawn_idr, "balance_idr": figures.balance_idr,
-            "reserved_idr": figures.reserved_idr, "available_idr": figures.available_idr,
+            "contributions_idr": figures.contributions_idr,
+            "returns_idr": figures.returns_idr,
+            "withdrawn_idr": figures.withdrawn_idr,
+            "balance_idr": figures.balance_idr,
+            "reserved_idr": figures.reserved_idr,
+            "available_idr": figures.available_idr,
         },
         "credited_through": figures.credited_through,
         "status": figures.status,
@@ -112,8 +128,9 @@ def with_credits(doc: dict[str, Any], months: dict[str, int] | None) -> dict[str
     return {**doc, "flows": flows}
 
 
-def card_updates(credits: dict[str, dict[str, int]], figures: dict[str, dict[str, Any]],
-                 now: datetime) -> dict[str, dict[str, Any]]:
+def card_updates(
+    credits: dict[str, dict[str, int]], figures: dict[str, dict[str, Any]], now: datetime
+) -> dict[str, dict[str, Any]]:
     """One update per card (kpj -> update): its credits (kpj -> period -> rupiah) and its new figures
     together. A credited card not there yet is created unregistered (an upsert): its money waits
     there and counts once MemberRegistered comes (register keeps the flows).
@@ -121,9 +138,11 @@ def card_updates(credits: dict[str, dict[str, int]], figures: dict[str, dict[str
     updates: dict[str, dict[str, Any]] = {}
     for kpj, months in credits.items():
         fields = {"updated_at": now, **figures.get(kpj, {})}
-        updates[kpj] = {"$inc": {f"flows.{period}.c": amount for period, amount in months.items()},
-                        "$set": fields,
-                        "$setOnInsert": {k: v for k, v in {"registered": False, **NEW_CARD}.items() if k not in fields}}
+        updates[kpj] = {
+            "$inc": {f"flows.{period}.c": amount for period, amount in months.items()},
+            "$set": fields,
+            "$setOnInsert": {k: v for k, v in {"registered": False, **NEW_CARD}.items() if k not in fields},
+        }
     updates.update((kpj, {"$set": fields}) for kpj, fields in figures.items() if kpj not in credits)
     return updates
 
@@ -132,8 +151,12 @@ def reservation_from_doc(doc: dict[str, Any] | None) -> Reservation | None:
     if doc is None:
         return None
     return Reservation(
-        claim_id=doc["_id"], member_id=doc.get("member_id", ""), nik=doc.get("nik", ""), kpj=doc.get("kpj", ""),
-        amount_idr=doc.get("amount_idr", 0), status=doc["status"],
+        claim_id=doc["_id"],
+        member_id=doc.get("member_id", ""),
+        nik=doc.get("nik", ""),
+        kpj=doc.get("kpj", ""),
+        amount_idr=doc.get("amount_idr", 0),
+        status=doc["status"],
     )
 
 
@@ -142,8 +165,9 @@ async def ensure_indexes(db: Database) -> None:
     await db[CARDS].create_index("merged_into", name="by_merge_target", sparse=True)
     await db[CARDS].create_index([("registered", ASCENDING), ("credited_through", ASCENDING)], name="crediting_due")
     # The idempotency of the ledger: one contribution per card and month, whatever the event id.
-    await db[CONTRIBUTIONS].create_index([("kpj", ASCENDING), ("period", ASCENDING)], unique=True,
-                                         name="one_per_card_period")
+    await db[CONTRIBUTIONS].create_index(
+        [("kpj", ASCENDING), ("period", ASCENDING)], unique=True, name="one_per_card_period"
+    )
     await db[LEDGER].create_index([("kpj", ASCENDING), ("at", DESCENDING)], name="by_card")
     await db[RESERVATIONS].create_index("kpj", name="by_card")
     await db[RESERVATIONS].create_index("nik", name="by_nik")
@@ -166,9 +190,12 @@ class BalanceRepository:
         return doc if doc is not None and doc.get("nik") == nik else None
 
     async def crediting_due(self, before_year: int, limit: int) -> list[str]:
-        docs = await self.db[CARDS].find(
-            {"registered": True, "credited_through": {"$lt": before_year}}, {"_id": 1}
-        ).limit(limit).to_list()
+        docs = (
+            await self.db[CARDS]
+            .find({"registered": True, "credited_through": {"$lt": before_year}}, {"_id": 1})
+            .limit(limit)
+            .to_list()
+        )
         return [d["_id"] for d in docs]
 
     # --- cards --------------------------------------------------------------
@@ -207,7 +234,8 @@ class BalanceRepository:
         await tx[CARDS].update_one(
             {"_id": kpj},
             {"$set": {**fields, "registered": True, "updated_at": now}, "$setOnInsert": {"flows": {}, **NEW_CARD}},
-            upsert=True, session=tx.session,
+            upsert=True,
+            session=tx.session,
         )
         return await self.card_doc(tx, kpj)
 
@@ -221,14 +249,19 @@ class BalanceRepository:
             with _duplicate_key_raised():
                 await tx[CONTRIBUTIONS].insert_many(
                     [{"kpj": kpj, "period": period, **row, "recorded_at": now} for kpj, period, row in rows],
-                    ordered=True, session=tx.session)
+                    ordered=True,
+                    session=tx.session,
+                )
 
     async def mark_ended(self, tx: Tx, kpj: str, ended_on: date, cause: str, now: datetime) -> dict[str, Any]:
         await tx[CARDS].update_one(
             {"_id": kpj},
-            {"$set": {"ended_on": ended_on.isoformat(), "end_cause": cause, "updated_at": now},
-             "$setOnInsert": {"registered": False, "flows": {}, **NEW_CARD}},
-            upsert=True, session=tx.session,
+            {
+                "$set": {"ended_on": ended_on.isoformat(), "end_cause": cause, "updated_at": now},
+                "$setOnInsert": {"registered": False, "flows": {}, **NEW_CARD},
+            },
+            upsert=True,
+            session=tx.session,
         )
         return await self.card_doc(tx, kpj)
 
@@ -240,8 +273,13 @@ class BalanceRepository:
             {"_id": kpj}, {"$inc": {f"flows.{period}.d": amount_idr, "reserved_idr": -hold_idr}}, session=tx.session
         )
 
-    async def store_figures(self, tx: Tx, changes: list[tuple[dict[str, Any], CardFigures, bool]], now: datetime,
-                            credits: dict[str, dict[str, int]] | None = None) -> list[int]:
+    async def store_figures(
+        self,
+        tx: Tx,
+        changes: list[tuple[dict[str, Any], CardFigures, bool]],
+        now: datetime,
+        credits: dict[str, dict[str, int]] | None = None,
+    ) -> list[int]:
         """Keep cards' last computed figures, and add `credits` (kpj -> period -> rupiah) to their months:
         one update per card, one bulk write for all. Returns each changed card's version after.
 
@@ -250,26 +288,38 @@ class BalanceRepository:
         the next version.
         """
         versions = [int(doc.get("version") or 0) + (1 if bump else 0) for doc, _, bump in changes]
-        fields = {doc["_id"]: _figures_fields(figures, version, now)
-                  for (doc, figures, _), version in zip(changes, versions)}
-        ops = [UpdateOne({"_id": kpj}, update, upsert="$setOnInsert" in update)
-               for kpj, update in card_updates(credits or {}, fields, now).items()]
+        fields = {
+            doc["_id"]: _figures_fields(figures, version, now) for (doc, figures, _), version in zip(changes, versions)
+        }
+        ops = [
+            UpdateOne({"_id": kpj}, update, upsert="$setOnInsert" in update)
+            for kpj, update in card_updates(credits or {}, fields, now).items()
+        ]
         if ops:
             with _duplicate_key_raised():
                 await tx[CARDS].bulk_write(ops, ordered=True, session=tx.session)
         return versions
 
-    async def merge_cards(self, tx: Tx, target: str, sources: list[str], merge_id: str, now: datetime,
-                          day: date) -> None:
-        marks = {"merged_into": target, "merged_on": day.isoformat(), "merged_at": now,
-                 "merge_id": merge_id, "status": MERGED, "updated_at": now}
+    async def merge_cards(
+        self, tx: Tx, target: str, sources: list[str], merge_id: str, now: datetime, day: date
+    ) -> None:
+        marks = {
+            "merged_into": target,
+            "merged_on": day.isoformat(),
+            "merged_at": now,
+            "merge_id": merge_id,
+            "status": MERGED,
+            "updated_at": now,
+        }
         # Cards merged earlier into a source follow it, so a pot is always one level deep.
         earlier = await tx[CARDS].find({"merged_into": {"$in": sources}}, {"_id": 1}, session=tx.session).to_list()
         await tx[CARDS].update_many({"merged_into": {"$in": sources}}, {"$set": marks}, session=tx.session)
         await tx[CARDS].update_many({"_id": {"$in": sources}}, {"$set": marks}, session=tx.session)
         await tx[CARDS].update_one(
             {"_id": target},
-            {"$addToSet": {MERGE_SOURCES: {"$each": sources + [d["_id"] for d in earlier]}}}, session=tx.session)
+            {"$addToSet": {MERGE_SOURCES: {"$each": sources + [d["_id"] for d in earlier]}}},
+            session=tx.session,
+        )
 
     # --- ledger -------------------------------------------------------------
 
@@ -291,8 +341,9 @@ class BalanceRepository:
     async def record_reservation(self, tx: Tx, claim_id: str, row: dict[str, Any]) -> None:
         await tx[RESERVATIONS].insert_one({"_id": claim_id, **row}, session=tx.session)
         if row["status"] == OPEN:
-            await tx[OPEN_CLAIMS].insert_one({"_id": row["nik"], "claim_id": claim_id, "at": row["at"]},
-                                             session=tx.session)
+            await tx[OPEN_CLAIMS].insert_one(
+                {"_id": row["nik"], "claim_id": claim_id, "at": row["at"]}, session=tx.session
+            )
 
     async def close_reservation(self, tx: Tx, claim_id: str, nik: str, fields: dict[str, Any]) -> None:
         """Close an open hold (the caller checked it is open, in this transaction)."""
@@ -301,8 +352,9 @@ class BalanceRepository:
             await tx[OPEN_CLAIMS].delete_one({"_id": nik}, session=tx.session)
 
     async def held_kpjs(self, tx: Tx, kpjs: list[str]) -> set[str]:
-        docs = await tx[RESERVATIONS].find({"kpj": {"$in": kpjs}}, {"kpj": 1, "status": 1},
-                                           session=tx.session).to_list()
+        docs = (
+            await tx[RESERVATIONS].find({"kpj": {"$in": kpjs}}, {"kpj": 1, "status": 1}, session=tx.session).to_list()
+        )
         return {d["kpj"] for d in docs if d.get("status") == OPEN}
 
     # --- face verifications and merges --------------------------------------
@@ -315,13 +367,18 @@ class BalanceRepository:
         if doc is None:
             return None
         return Verification(
-            verification_id=doc["_id"], member_id=doc["member_id"], nik=doc["nik"], purpose=doc["purpose"],
-            expires_at=doc["expires_at"], used_by=doc.get("used_by"),
+            verification_id=doc["_id"],
+            member_id=doc["member_id"],
+            nik=doc["nik"],
+            purpose=doc["purpose"],
+            expires_at=doc["expires_at"],
+            used_by=doc.get("used_by"),
         )
 
     async def use_verification(self, tx: Tx, verification_id: str, merge_id: str) -> None:
-        await tx[VERIFICATIONS].update_one({"_id": verification_id}, {"$set": {"used_by": merge_id}},
-                                           session=tx.session)
+        await tx[VERIFICATIONS].update_one(
+            {"_id": verification_id}, {"$set": {"used_by": merge_id}}, session=tx.session
+        )
 
     async def merge(self, tx: Tx, merge_id: str) -> dict[str, Any] | None:
         return await tx[MERGES].find_one({"_id": merge_id}, session=tx.session)

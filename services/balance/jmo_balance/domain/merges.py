@@ -43,16 +43,27 @@ def _refusal(code: str, message: str, kind: ErrorKind, field: str = "kpj_numbers
 def check_verification(v: Verification | None, member_id: str, nik: str, now: datetime, merge_id: str) -> None:
     # Someone else's verification is reported as unknown, like one that never existed.
     if v is None or v.member_id != member_id or v.nik != nik:
-        raise _refusal("verification_not_found", "no face verification with this id for this member "
-                       "(if it was just made, retry in a moment)", 422, "verification_id")
+        raise _refusal(
+            "verification_not_found",
+            "no face verification with this id for this member (if it was just made, retry in a moment)",
+            ErrorKind.INVALID,
+            "verification_id",
+        )
     if v.purpose != BALANCE_MERGE:
-        raise _refusal("verification_wrong_purpose", "the face verification was made for another purpose",
-                       422, "verification_id")
+        raise _refusal(
+            "verification_wrong_purpose",
+            "the face verification was made for another purpose",
+            ErrorKind.INVALID,
+            "verification_id",
+        )
     if v.expires_at <= now:
-        raise _refusal("verification_expired", "the face verification expired; verify again", 422,
-                       "verification_id")
+        raise _refusal(
+            "verification_expired", "the face verification expired; verify again", ErrorKind.INVALID, "verification_id"
+        )
     if v.used_by is not None and v.used_by != merge_id:
-        raise _refusal("verification_used", "this face verification was already used", 409, "verification_id")
+        raise _refusal(
+            "verification_used", "this face verification was already used", ErrorKind.CONFLICT, "verification_id"
+        )
 
 
 def plan_merge(
@@ -66,14 +77,23 @@ def plan_merge(
     for i, kpj in enumerate(requested):
         card = cards.get(kpj)
         if card is None or not card.registered or card.nik != nik:
-            raise _refusal("card_not_found", f"KPJ {kpj} is not one of your cards", 404, f"kpj_numbers.{i}")
+            raise _refusal(
+                "card_not_found", f"KPJ {kpj} is not one of your cards", ErrorKind.NOT_FOUND, f"kpj_numbers.{i}"
+            )
         if card.status_on(today) == MERGED:
-            raise _refusal("card_already_merged", f"KPJ {kpj} was already merged into {card.merged_into}",
-                           409, f"kpj_numbers.{i}")
+            raise _refusal(
+                "card_already_merged",
+                f"KPJ {kpj} was already merged into {card.merged_into}",
+                ErrorKind.CONFLICT,
+                f"kpj_numbers.{i}",
+            )
     held = sorted(held_kpjs & set(requested))
     if held:
-        raise _refusal("open_claim_reservation",
-                       f"a claim holds money on KPJ {', '.join(held)}; merge after it is paid or closed", ErrorKind.CONFLICT)
+        raise _refusal(
+            "open_claim_reservation",
+            f"a claim holds money on KPJ {', '.join(held)}; merge after it is paid or closed",
+            ErrorKind.CONFLICT,
+        )
     chosen = [cards[k] for k in requested]
     first = chosen[0]
     if first.status_on(today) == ACTIVE:

@@ -35,16 +35,21 @@ async def get_balance(
     return Response(await svc.views.balance_json(member.nik, as_of), media_type="application/json")
 
 
-@balance_router.post("/merges", status_code=202, response_model=MergeAccepted,
-                     summary="Merge KPJ cards (penggabungan saldo)")
+@balance_router.post(
+    "/merges", status_code=202, response_model=MergeAccepted, summary="Merge KPJ cards (penggabungan saldo)"
+)
 async def create_merge(
     body: MergeCreate,
     member: CurrentMember,
     svc: Service,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> dict:
-    req = MergeRequest(member_id=member.member_id, nik=member.nik, kpj_numbers=list(body.kpj_numbers),
-                       verification_id=body.verification_id)
+    req = MergeRequest(
+        member_id=member.member_id,
+        nik=member.nik,
+        kpj_numbers=list(body.kpj_numbers),
+        verification_id=body.verification_id,
+    )
     return await svc.merge_requests.submit(req, idempotency_key)
 
 

@@ -33,11 +33,14 @@ class Balance(BaseModel):
 
 
 class MergeCreate(BaseModel):
-    kpj_numbers: list[Kpj] = Field(min_length=1, max_length=20,
-                                   description="The cards to merge; the first one receives the money when active")
-    verification_id: str = Field(min_length=1, max_length=VERIFICATION_ID_MAX_LENGTH,
-                                 description="A face verification made for purpose balance_merge, as identity "
-                                             "answered it, unchanged")
+    kpj_numbers: list[Kpj] = Field(
+        min_length=1, max_length=20, description="The cards to merge; the first one receives the money when active"
+    )
+    verification_id: str = Field(
+        min_length=1,
+        max_length=VERIFICATION_ID_MAX_LENGTH,
+        description="A face verification made for purpose balance_merge, as identity answered it, unchanged",
+    )
 
 
 class MergeAccepted(BaseModel):

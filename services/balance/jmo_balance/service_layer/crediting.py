@@ -19,8 +19,9 @@ log = get_logger(__name__)
 
 
 class YearEndCrediting:
-    def __init__(self, db: Database, repo: BalanceRepository, figures: FigureKeeper, interval_seconds: float,
-                 batch: int = 200) -> None:
+    def __init__(
+        self, db: Database, repo: BalanceRepository, figures: FigureKeeper, interval_seconds: float, batch: int = 200
+    ) -> None:
         self.db = db
         self.repo = repo
         self.figures = figures
@@ -39,6 +40,7 @@ class YearEndCrediting:
                 return done
             seen.update(due)
             for kpj in due:
+
                 async def work(tx: Tx, kpj: str = kpj) -> None:
                     await self.figures.refresh(tx, [kpj])
 

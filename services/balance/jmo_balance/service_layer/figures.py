@@ -64,8 +64,9 @@ class FigureKeeper:
             return [doc]
         return await self.repo.pot_docs(tx, doc.get("merged_into") or kpj)
 
-    async def refresh(self, tx: Tx, kpjs: list[str], now: datetime | None = None,
-                      written: dict | None = None) -> dict[str, CardFigures]:
+    async def refresh(
+        self, tx: Tx, kpjs: list[str], now: datetime | None = None, written: dict | None = None
+    ) -> dict[str, CardFigures]:
         """Recompute the pots of these cards; store and announce every card whose figures changed.
 
         `written`: the first card as the caller just wrote and read it in this transaction.
@@ -83,8 +84,9 @@ class FigureKeeper:
         await self._store(tx, changes, now)
         return result
 
-    async def credit(self, tx: Tx, docs: dict[str, dict], credits: dict[str, dict[str, int]],
-                     now: datetime) -> dict[str, CardFigures]:
+    async def credit(
+        self, tx: Tx, docs: dict[str, dict], credits: dict[str, dict[str, int]], now: datetime
+    ) -> dict[str, CardFigures]:
         """Add contributions to cards (kpj -> period -> rupiah) and refresh their pots, as the ledger's
         runs need it: whatever the number of cards, the pots of merged ones cost two queries for all
         of them, and the credits and the figures are one write. Each card changed gets one new
@@ -120,8 +122,9 @@ class FigureKeeper:
         result.update((f.kpj, f) for f in sheet)
         return [change for f in sheet if (change := _change(by_kpj[f.kpj], f)) is not None]
 
-    async def _store(self, tx: Tx, changes: list[_Change], now: datetime,
-                     credits: dict[str, dict[str, int]] | None = None) -> None:
+    async def _store(
+        self, tx: Tx, changes: list[_Change], now: datetime, credits: dict[str, dict[str, int]] | None = None
+    ) -> None:
         """Store the new figures, after the credits if any (one write for all), and announce each card
         whose key figures moved."""
         if not changes and not credits:
@@ -134,7 +137,13 @@ class FigureKeeper:
 
 def _changed_event(nik: str, f: CardFigures, version: int, now: datetime) -> BalanceChanged:
     return BalanceChanged(
-        nik=nik, kpj=f.kpj, contributions_idr=f.contributions_idr, returns_idr=f.returns_idr,
-        balance_idr=f.balance_idr, reserved_idr=f.reserved_idr, available_idr=f.available_idr,
-        version=version, as_of=now,
+        nik=nik,
+        kpj=f.kpj,
+        contributions_idr=f.contributions_idr,
+        returns_idr=f.returns_idr,
+        balance_idr=f.balance_idr,
+        reserved_idr=f.reserved_idr,
+        available_idr=f.available_idr,
+        version=version,
+        as_of=now,
     )

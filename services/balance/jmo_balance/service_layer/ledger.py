@@ -22,10 +22,17 @@ class LedgerHandlers:
     async def member_registered(self, tx: Tx, data: MemberRegistered, event: CloudEvent) -> None:
         now = self.figures.clock.now()
         card = await self.repo.register(
-            tx, data.kpj,
-            {"kpj": data.kpj, "nik": data.nik, "full_name": data.full_name,
-             "birth_date": data.birth_date.isoformat(), "employer_id": data.employer_id,
-             "employer_name": data.employer_name, "registered_on": data.registered_on.isoformat()},
+            tx,
+            data.kpj,
+            {
+                "kpj": data.kpj,
+                "nik": data.nik,
+                "full_name": data.full_name,
+                "birth_date": data.birth_date.isoformat(),
+                "employer_id": data.employer_id,
+                "employer_name": data.employer_name,
+                "registered_on": data.registered_on.isoformat(),
+            },
             now,
         )
         # Contributions that arrived first are already on the card: they count from now on.
@@ -49,7 +56,8 @@ class LedgerHandlers:
         if not new:
             return
         await self.repo.insert_contributions(
-            tx, [(postings[i].kpj, postings[i].period, _contribution_row(*items[i])) for i in new], now)
+            tx, [(postings[i].kpj, postings[i].period, _contribution_row(*items[i])) for i in new], now
+        )
         # Cards not registered yet are created here; their money counts once MemberRegistered comes.
         await self.figures.credit(tx, docs, card_credits(postings, new), now)
 
@@ -62,9 +70,14 @@ class LedgerHandlers:
 
 def _contribution_row(data: ContributionPosted, event: CloudEvent) -> dict:
     """The contributions row of one posting (its card and month are the row's key)."""
-    return {"amount_idr": data.employer_idr + data.worker_idr, "employer_idr": data.employer_idr,
-            "worker_idr": data.worker_idr, "wage_idr": data.wage_idr, "posted_at": data.posted_at,
-            "event_id": event.id}
+    return {
+        "amount_idr": data.employer_idr + data.worker_idr,
+        "employer_idr": data.employer_idr,
+        "worker_idr": data.worker_idr,
+        "wage_idr": data.wage_idr,
+        "posted_at": data.posted_at,
+        "event_id": event.id,
+    }
 
 
 def _log_already_posted(items: list[tuple[ContributionPosted, CloudEvent]], indexes: list[int]) -> None:

@@ -40,8 +40,13 @@ def merge_view(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 class MergeService:
-    def __init__(self, repo: BalanceRepository, figures: FigureKeeper, step_delay_seconds: float = 0.0,
-                 faces: FaceAssertionReader | None = None) -> None:
+    def __init__(
+        self,
+        repo: BalanceRepository,
+        figures: FigureKeeper,
+        step_delay_seconds: float = 0.0,
+        faces: FaceAssertionReader | None = None,
+    ) -> None:
         self.repo = repo
         self.figures = figures
         self.faces = faces
@@ -51,10 +56,17 @@ class MergeService:
     async def face_verified(self, tx: Tx, data: FaceVerified, event: CloudEvent) -> None:
         if data.purpose != "balance_merge":
             return
-        await self.repo.save_verification(tx, {
-            "_id": data.verification_id, "member_id": data.member_id, "nik": data.nik, "purpose": data.purpose,
-            "verified_at": data.verified_at, "expires_at": data.expires_at,
-        })
+        await self.repo.save_verification(
+            tx,
+            {
+                "_id": data.verification_id,
+                "member_id": data.member_id,
+                "nik": data.nik,
+                "purpose": data.purpose,
+                "verified_at": data.verified_at,
+                "expires_at": data.expires_at,
+            },
+        )
 
     async def _assertion(self, verification_id: str) -> FaceAssertion | None:
         return await self.faces.read(verification_id) if self.faces is not None else None
@@ -68,21 +80,34 @@ class MergeService:
         existing = await self.repo.merge(tx, merge_id)
         if existing is not None:
             if existing["requested_kpjs"] != req.kpj_numbers:
-                raise DomainError(code="verification_used", kind=ErrorKind.CONFLICT,
-                                  detail="this face verification was already used for another merge")
+                raise DomainError(
+                    code="verification_used",
+                    kind=ErrorKind.CONFLICT,
+                    detail="this face verification was already used for another merge",
+                )
             return merge_view(existing)
         now = self.figures.clock.now()
         verification = await self.repo.verification(tx, verification_id)
         if verification is None and assertion is not None:
             # Recorded as FaceVerified will record it, so "used once" holds whichever comes first.
-            await self.repo.save_verification(tx, {
-                "_id": assertion.verification_id, "member_id": assertion.member_id, "nik": assertion.nik,
-                "purpose": assertion.purpose, "verified_at": assertion.verified_at,
-                "expires_at": assertion.expires_at,
-            })
-            verification = Verification(verification_id=assertion.verification_id, member_id=assertion.member_id,
-                                        nik=assertion.nik, purpose=assertion.purpose,
-                                        expires_at=assertion.expires_at)
+            await self.repo.save_verification(
+                tx,
+                {
+                    "_id": assertion.verification_id,
+                    "member_id": assertion.member_id,
+                    "nik": assertion.nik,
+                    "purpose": assertion.purpose,
+                    "verified_at": assertion.verified_at,
+                    "expires_at": assertion.expires_at,
+                },
+            )
+            verification = Verification(
+                verification_id=assertion.verification_id,
+                member_id=assertion.member_id,
+                nik=assertion.nik,
+                purpose=assertion.purpose,
+                expires_at=assertion.expires_at,
+            )
         check_verification(verification, req.member_id, req.nik, now, merge_id)
         docs = await self.repo.cards_by_kpj(tx, req.kpj_numbers)
         cards = {kpj: card_from_doc(d) for kpj, d in docs.items()}
@@ -98,26 +123,59 @@ class MergeService:
             await asyncio.sleep(self.step_delay)
         moved = [MergedCard(kpj=k, amount_idr=before.get(k, 0)) for k in plan.sources]
         for m in moved:
-            await self.repo.add_ledger_entry(tx, f"merge_out:{merge_id}:{m.kpj}", {
-                "kind": "merge_out", "kpj": m.kpj, "amount_idr": -m.amount_idr, "merge_id": merge_id,
-                "counterpart": plan.target, "at": now})
-            await self.repo.add_ledger_entry(tx, f"merge_in:{merge_id}:{m.kpj}", {
-                "kind": "merge_in", "kpj": plan.target, "amount_idr": m.amount_idr, "merge_id": merge_id,
-                "counterpart": m.kpj, "at": now})
+            await self.repo.add_ledger_entry(
+                tx,
+                f"merge_out:{merge_id}:{m.kpj}",
+                {
+                    "kind": "merge_out",
+                    "kpj": m.kpj,
+                    "amount_idr": -m.amount_idr,
+                    "merge_id": merge_id,
+                    "counterpart": plan.target,
+                    "at": now,
+                },
+            )
+            await self.repo.add_ledger_entry(
+                tx,
+                f"merge_in:{merge_id}:{m.kpj}",
+                {
+                    "kind": "merge_in",
+                    "kpj": plan.target,
+                    "amount_idr": m.amount_idr,
+                    "merge_id": merge_id,
+                    "counterpart": m.kpj,
+                    "at": now,
+                },
+            )
         figures = await self.figures.refresh(tx, [plan.target], now)
         target_balance = figures[plan.target].balance_idr
         await self.repo.use_verification(tx, verification_id, merge_id)
         row = {
-            "_id": merge_id, "nik": req.nik, "member_id": req.member_id, "status": COMPLETED,
-            "requested_kpjs": req.kpj_numbers, "target_kpj": plan.target, "source_kpjs": list(plan.sources),
-            "moved": [m.model_dump() for m in moved], "target_balance_idr": target_balance,
-            "verification_id": verification_id, "requested_at": now, "completed_at": now,
+            "_id": merge_id,
+            "nik": req.nik,
+            "member_id": req.member_id,
+            "status": COMPLETED,
+            "requested_kpjs": req.kpj_numbers,
+            "target_kpj": plan.target,
+            "source_kpjs": list(plan.sources),
+            "moved": [m.model_dump() for m in moved],
+            "target_balance_idr": target_balance,
+            "verification_id": verification_id,
+            "requested_at": now,
+            "completed_at": now,
         }
         await self.repo.insert_merge(tx, row)
-        tx.emit(BalanceMerged(
-            merge_id=merge_id, member_id=req.member_id, nik=req.nik, target_kpj=plan.target,
-            sources=moved, target_balance_idr=target_balance, merged_at=now,
-        ))
+        tx.emit(
+            BalanceMerged(
+                merge_id=merge_id,
+                member_id=req.member_id,
+                nik=req.nik,
+                target_kpj=plan.target,
+                sources=moved,
+                target_balance_idr=target_balance,
+                merged_at=now,
+            )
+        )
         return merge_view(row)
 
     async def get(self, merge_id: str, nik: str) -> dict[str, Any]:

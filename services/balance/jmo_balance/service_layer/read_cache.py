@@ -43,8 +43,13 @@ class LoadTicket:
 
 
 class MemberReadCache:
-    def __init__(self, ttl_seconds: float, max_members: int, max_marks: int = 200_000,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl_seconds: float,
+        max_members: int,
+        max_marks: int = 200_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl = ttl_seconds
         self.max_members = max_members
         self._max_marks = max_marks

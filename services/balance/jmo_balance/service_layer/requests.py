@@ -16,8 +16,13 @@ ACCEPTED = 202
 
 
 class MergeRequests:
-    def __init__(self, db: Database, merges: MergeService, idempotency: IdempotencyStore,
-                 on_merged: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        merges: MergeService,
+        idempotency: IdempotencyStore,
+        on_merged: Callable[[str], None] | None = None,
+    ) -> None:
         self.db = db
         self.merges = merges
         self.idempotency = idempotency
@@ -44,5 +49,13 @@ class MergeRequests:
                 self.on_merged(req.nik)
             return answer
 
-        return await self.idempotency.run(req.member_id, idempotency_key, asdict(req), "merge the cards", create,
-                                          replay=lambda stored: stored.body, required=False, release_on=DomainError)
+        return await self.idempotency.run(
+            req.member_id,
+            idempotency_key,
+            asdict(req),
+            "merge the cards",
+            create,
+            replay=lambda stored: stored.body,
+            required=False,
+            release_on=DomainError,
+        )

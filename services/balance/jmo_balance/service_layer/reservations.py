@@ -42,71 +42,143 @@ class ReservationHandlers:
         decision = decide_reservation(
             card, pot.get(data.kpj), data.nik, await self.repo.open_claim_of(tx, data.nik), data.partial_percent
         )
-        base = {"member_id": data.member_id, "nik": data.nik, "kpj": data.kpj, "reason": data.reason,
-                "partial_percent": data.partial_percent, "at": now}
+        base = {
+            "member_id": data.member_id,
+            "nik": data.nik,
+            "kpj": data.kpj,
+            "reason": data.reason,
+            "partial_percent": data.partial_percent,
+            "at": now,
+        }
         if isinstance(decision, Refuse):
             await self.repo.record_reservation(
                 tx, data.claim_id, {**base, "status": REJECTED, "amount_idr": 0, "reason_code": decision.reason_code}
             )
-            tx.emit(BalanceReservationRejected(claim_id=data.claim_id, member_id=data.member_id, kpj=data.kpj,
-                                               reason_code=decision.reason_code, message=decision.message))
+            tx.emit(
+                BalanceReservationRejected(
+                    claim_id=data.claim_id,
+                    member_id=data.member_id,
+                    kpj=data.kpj,
+                    reason_code=decision.reason_code,
+                    message=decision.message,
+                )
+            )
             return
-        await self.repo.record_reservation(tx, data.claim_id,
-                                           {**base, "status": OPEN, "amount_idr": decision.amount_idr})
+        await self.repo.record_reservation(
+            tx, data.claim_id, {**base, "status": OPEN, "amount_idr": decision.amount_idr}
+        )
         await self.repo.add_hold(tx, data.kpj, decision.amount_idr)
-        tx.emit(BalanceReserved(claim_id=data.claim_id, member_id=data.member_id, nik=data.nik, kpj=data.kpj,
-                                amount_idr=decision.amount_idr, balance_idr=decision.balance_idr, reserved_at=now))
+        tx.emit(
+            BalanceReserved(
+                claim_id=data.claim_id,
+                member_id=data.member_id,
+                nik=data.nik,
+                kpj=data.kpj,
+                amount_idr=decision.amount_idr,
+                balance_idr=decision.balance_idr,
+                reserved_at=now,
+            )
+        )
         await self.figures.refresh(tx, [data.kpj], now)
 
     async def payout_settled(self, tx: Tx, data: PayoutSettled, event: CloudEvent) -> None:
         reservation = reservation_from_doc(await self.repo.reservation(tx, data.claim_id))
         debit = settle(reservation, data.gross_idr)
         if reservation is None or debit is None:
-            log.info("payout_settled_ignored", claim_id=data.claim_id, payout_id=data.payout_id,
-                     status=reservation.status if reservation else None)
+            log.info(
+                "payout_settled_ignored",
+                claim_id=data.claim_id,
+                payout_id=data.payout_id,
+                status=reservation.status if reservation else None,
+            )
             return
         if debit.anomaly:
             log.warning("payout_above_hold", claim_id=data.claim_id, payout_id=data.payout_id, detail=debit.anomaly)
         now = self.figures.clock.now()
         settled_on = self.figures.clock.day_of(data.settled_at)
         period = f"{settled_on.year:04d}-{settled_on.month:02d}"
-        await self.repo.add_ledger_entry(tx, f"debit:{data.claim_id}", {
-            "kind": "debit", "kpj": reservation.kpj, "amount_idr": -debit.amount_idr, "claim_id": data.claim_id,
-            "payout_id": data.payout_id, "bank_reference": data.bank_reference, "period": period,
-            "at": data.settled_at, "recorded_at": now, "anomaly": debit.anomaly,
-        })
+        await self.repo.add_ledger_entry(
+            tx,
+            f"debit:{data.claim_id}",
+            {
+                "kind": "debit",
+                "kpj": reservation.kpj,
+                "amount_idr": -debit.amount_idr,
+                "claim_id": data.claim_id,
+                "payout_id": data.payout_id,
+                "bank_reference": data.bank_reference,
+                "period": period,
+                "at": data.settled_at,
+                "recorded_at": now,
+                "anomaly": debit.anomaly,
+            },
+        )
         await self.repo.add_withdrawal(tx, reservation.kpj, period, debit.amount_idr, reservation.amount_idr)
-        await self.repo.close_reservation(tx, data.claim_id, reservation.nik, {
-            "status": DEBITED, "payout_id": data.payout_id, "debited_idr": debit.amount_idr, "closed_at": now})
+        await self.repo.close_reservation(
+            tx,
+            data.claim_id,
+            reservation.nik,
+            {"status": DEBITED, "payout_id": data.payout_id, "debited_idr": debit.amount_idr, "closed_at": now},
+        )
         figures = await self.figures.refresh(tx, [reservation.kpj], now)
-        tx.emit(BalanceDebited(
-            claim_id=data.claim_id, member_id=reservation.member_id, kpj=reservation.kpj, payout_id=data.payout_id,
-            amount_idr=debit.amount_idr, balance_idr=figures[reservation.kpj].balance_idr, debited_at=data.settled_at,
-        ))
+        tx.emit(
+            BalanceDebited(
+                claim_id=data.claim_id,
+                member_id=reservation.member_id,
+                kpj=reservation.kpj,
+                payout_id=data.payout_id,
+                amount_idr=debit.amount_idr,
+                balance_idr=figures[reservation.kpj].balance_idr,
+                debited_at=data.settled_at,
+            )
+        )
 
     async def payout_failed(self, tx: Tx, data: PayoutFailed, event: CloudEvent) -> None:
-        await self._release(tx, data.claim_id, "payout_failed", {"payout_id": data.payout_id,
-                                                                  "payout_reason_code": data.reason_code})
+        await self._release(
+            tx, data.claim_id, "payout_failed", {"payout_id": data.payout_id, "payout_reason_code": data.reason_code}
+        )
 
     async def claim_rejected(self, tx: Tx, data: ClaimRejected, event: CloudEvent) -> None:
         if await self.repo.reservation(tx, data.claim_id) is None:
             # The rejection overtook the submission: remember it so the submission holds nothing.
-            await self.repo.record_reservation(tx, data.claim_id, {
-                "member_id": data.member_id, "nik": "", "kpj": data.kpj, "status": CANCELLED, "amount_idr": 0,
-                "reason_code": data.reason_code, "at": self.figures.clock.now()})
+            await self.repo.record_reservation(
+                tx,
+                data.claim_id,
+                {
+                    "member_id": data.member_id,
+                    "nik": "",
+                    "kpj": data.kpj,
+                    "status": CANCELLED,
+                    "amount_idr": 0,
+                    "reason_code": data.reason_code,
+                    "at": self.figures.clock.now(),
+                },
+            )
             return
         await self._release(tx, data.claim_id, "claim_rejected", {"claim_reason_code": data.reason_code})
 
     async def _release(self, tx: Tx, claim_id: str, reason_code: str, extra: dict) -> None:
         reservation = reservation_from_doc(await self.repo.reservation(tx, claim_id))
         if reservation is None or not can_release(reservation):
-            log.info("release_ignored", claim_id=claim_id, reason_code=reason_code,
-                     status=reservation.status if reservation else None)
+            log.info(
+                "release_ignored",
+                claim_id=claim_id,
+                reason_code=reason_code,
+                status=reservation.status if reservation else None,
+            )
             return
         now = self.figures.clock.now()
         closing = {"status": RELEASED, "release_reason": reason_code, "closed_at": now, **extra}
         await self.repo.close_reservation(tx, claim_id, reservation.nik, closing)
         await self.repo.add_hold(tx, reservation.kpj, -reservation.amount_idr)
-        tx.emit(BalanceReleased(claim_id=claim_id, member_id=reservation.member_id, kpj=reservation.kpj,
-                                amount_idr=reservation.amount_idr, reason_code=reason_code, released_at=now))
+        tx.emit(
+            BalanceReleased(
+                claim_id=claim_id,
+                member_id=reservation.member_id,
+                kpj=reservation.kpj,
+                amount_idr=reservation.amount_idr,
+                reason_code=reason_code,
+                released_at=now,
+            )
+        )
         await self.figures.refresh(tx, [reservation.kpj], now)

@@ -25,8 +25,9 @@ from ..domain.returns import RateTable
 from .calendar import Calendar
 from .read_cache import MemberEntry, MemberReadCache
 
-READS = Counter("balance_read_cache_total", "Member reads answered from the read cache (hit) or the database (miss)",
-                ["outcome"])
+READS = Counter(
+    "balance_read_cache_total", "Member reads answered from the read cache (hit) or the database (miss)", ["outcome"]
+)
 _HIT, _MISS = READS.labels("hit"), READS.labels("miss")
 
 # Answers kept per member: today's balance and card, and a few past days someone asked for.
@@ -39,8 +40,9 @@ def to_json(body: dict[str, Any]) -> bytes:
 
 
 class BalanceViews:
-    def __init__(self, repo: BalanceRepository, rates: RateTable, clock: Calendar, programs: list[str],
-                 cache: MemberReadCache) -> None:
+    def __init__(
+        self, repo: BalanceRepository, rates: RateTable, clock: Calendar, programs: list[str], cache: MemberReadCache
+    ) -> None:
         self.repo = repo
         self.rates = rates
         self.clock = clock
@@ -71,8 +73,12 @@ class BalanceViews:
         day = as_of or today
         if day > today:
             message = "as_of cannot be in the future: returns are credited only for completed years"
-            raise DomainError(code="as_of_in_future", detail=message, kind=ErrorKind.INVALID,
-                              errors=[FieldError("as_of", "as_of_in_future", message)])
+            raise DomainError(
+                code="as_of_in_future",
+                detail=message,
+                kind=ErrorKind.INVALID,
+                errors=[FieldError("as_of", "as_of_in_future", message)],
+            )
         entry = await self._member(nik)
         # Holds describe the present: today's answer differs from the same day asked as a past one.
         key = ("balance", day, day == today)
@@ -118,8 +124,10 @@ class BalanceViews:
         if not card:
             raise not_found("membership card", code="card_not_found")
         # Signed on every read: the QR carries the time it was shown (iat).
-        qr = signer.sign({"kpj": card["kpj"], "name": card["full_name"], "nik_masked": card["nik_masked"],
-                          "status": card["status"]}, now=now)
+        qr = signer.sign(
+            {"kpj": card["kpj"], "name": card["full_name"], "nik_masked": card["nik_masked"], "status": card["status"]},
+            now=now,
+        )
         return to_json({**card, "qr": qr})
 
     async def card(self, nik: str, signer: CardSigner) -> dict[str, Any]:

@@ -34,21 +34,37 @@ def random_kpj() -> str:
     return f"{random.randint(10**10, 10**11 - 1)}"
 
 
-def registered(nik: str, kpj: str, employer: str = "PT Maju", on: date = date(2015, 1, 5),
-               name: str = "Budi Santoso") -> MemberRegistered:
-    return MemberRegistered(nik=nik, kpj=kpj, full_name=name, birth_date=date(1990, 1, 12), employer_id=f"E-{kpj}",
-                            employer_name=employer, registered_on=on)
+def registered(
+    nik: str, kpj: str, employer: str = "PT Maju", on: date = date(2015, 1, 5), name: str = "Budi Santoso"
+) -> MemberRegistered:
+    return MemberRegistered(
+        nik=nik,
+        kpj=kpj,
+        full_name=name,
+        birth_date=date(1990, 1, 12),
+        employer_id=f"E-{kpj}",
+        employer_name=employer,
+        registered_on=on,
+    )
 
 
 def contribution(
     kpj: str, period: str, employer_idr: int, worker_idr: int, nik: str | None = None
 ) -> ContributionPosted:
-    return ContributionPosted(kpj=kpj, period=period, wage_idr=2_000_000, employer_idr=employer_idr,
-                              worker_idr=worker_idr, posted_at=datetime.now(UTC), nik=nik)
+    return ContributionPosted(
+        kpj=kpj,
+        period=period,
+        wage_idr=2_000_000,
+        employer_idr=employer_idr,
+        worker_idr=worker_idr,
+        posted_at=datetime.now(UTC),
+        nik=nik,
+    )
 
 
-async def publish_raw(bootstrap: str, events: list[CloudEvent | EventData], times: int = 1,
-                      source: str = "/upstream/test") -> list[CloudEvent]:
+async def publish_raw(
+    bootstrap: str, events: list[CloudEvent | EventData], times: int = 1, source: str = "/upstream/test"
+) -> list[CloudEvent]:
     """Publish events; `times` > 1 delivers the very same event (same id) again, as a redelivery does."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
@@ -60,8 +76,9 @@ async def publish_raw(bootstrap: str, events: list[CloudEvent | EventData], time
             topic = data.topic if data else None
             key = data.key() if data else None
             for _ in range(times):
-                await producer.send_and_wait(topic, value=event.to_bytes(), key=key.encode(),
-                                             headers=event.kafka_headers())
+                await producer.send_and_wait(
+                    topic, value=event.to_bytes(), key=key.encode(), headers=event.kafka_headers()
+                )
             sent.append(event)
     finally:
         await producer.stop()
@@ -72,13 +89,15 @@ async def publish_as_one_batch(bootstrap: str, events: list[CloudEvent], key: st
     """Publish events under one key as one Kafka record batch: appended to the partition at once, so the
     worker fetches them together and applies them as one run (the same event twice is a redelivery).
     The batch must hold them all (aiokafka's default max_batch_size is 16 KB: ~20 events)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=200,
-                                max_batch_size=1024 * 1024)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=200, max_batch_size=1024 * 1024
+    )
     await producer.start()
     try:
         for event in events:
-            await producer.send(REGISTRY[event.type].topic, value=event.to_bytes(), key=key.encode(),
-                                headers=event.kafka_headers())
+            await producer.send(
+                REGISTRY[event.type].topic, value=event.to_bytes(), key=key.encode(), headers=event.kafka_headers()
+            )
         await producer.flush()
     finally:
         await producer.stop()
@@ -95,8 +114,9 @@ class EventTap:
     _task: asyncio.Task | None = None
 
     async def start(self) -> EventTap:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                    isolation_level="read_committed")
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+        )
         await consumer.start()
         # The topics exist with their declared partition counts (created up front, never auto-created).
         counts = {spec.name: spec.partitions for spec in TOPICS}
@@ -188,8 +208,9 @@ class Balance:
 
 async def skip_history(bootstrap: str, group_prefix: str) -> None:
     """Start the test's consumer groups at the end of the shared topics (see start_groups_at_end)."""
-    await start_groups_at_end(bootstrap, {f"{group_prefix}.balance.{name}": topics
-                                          for name, topics in CONSUMED_TOPICS.items()})
+    await start_groups_at_end(
+        bootstrap, {f"{group_prefix}.balance.{name}": topics for name, topics in CONSUMED_TOPICS.items()}
+    )
 
 
 @asynccontextmanager
@@ -213,8 +234,9 @@ async def running_balance(infra, issuer, db_name: str, **overrides: object) -> A
 def rates_settings(db_name: str, **overrides: object) -> BalanceSettings:
     """The settings every balance test runs with: 2024 6%, 2025 5%, other years 0% (so the
     expected figures do not move with the calendar)."""
-    return BalanceSettings(db_name=db_name, return_rates_bp={2024: 600, 2025: 500}, default_return_rate_bp=0,
-                           **overrides)
+    return BalanceSettings(
+        db_name=db_name, return_rates_bp={2024: 600, 2025: 500}, default_return_rate_bp=0, **overrides
+    )
 
 
 def expires_soon(minutes: int = 5) -> datetime:

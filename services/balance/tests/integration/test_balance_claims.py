@@ -31,16 +31,31 @@ async def funded_card(balance, bootstrap: str) -> tuple[str, str, str]:
 def claim(nik: str, kpj: str, member_id: str, partial_percent: int | None = None) -> ClaimSubmitted:
     now = datetime.now(UTC)
     return ClaimSubmitted(
-        claim_id=f"clm-{uuid.uuid4().hex[:12]}", member_id=member_id, nik=nik, kpj=kpj,
-        reason="partial_10" if partial_percent else "resignation", partial_percent=partial_percent,
-        document_ids=["d-1"], verification_id="v-1", submitted_at=now, sla_due_at=now + timedelta(days=1),
+        claim_id=f"clm-{uuid.uuid4().hex[:12]}",
+        member_id=member_id,
+        nik=nik,
+        kpj=kpj,
+        reason="partial_10" if partial_percent else "resignation",
+        partial_percent=partial_percent,
+        document_ids=["d-1"],
+        verification_id="v-1",
+        submitted_at=now,
+        sla_due_at=now + timedelta(days=1),
     )
 
 
 def settled(c: ClaimSubmitted, payout_id: str, gross: int) -> PayoutSettled:
-    return PayoutSettled(payout_id=payout_id, claim_id=c.claim_id, member_id=c.member_id, gross_idr=gross, tax_idr=0,
-                         net_idr=gross, bank_code="014", bank_reference=f"BCA-{payout_id}",
-                         settled_at=datetime.now(UTC))
+    return PayoutSettled(
+        payout_id=payout_id,
+        claim_id=c.claim_id,
+        member_id=c.member_id,
+        gross_idr=gross,
+        tax_idr=0,
+        net_idr=gross,
+        bank_code="014",
+        bank_reference=f"BCA-{payout_id}",
+        settled_at=datetime.now(UTC),
+    )
 
 
 async def test_a_paid_claim_is_debited_exactly_once(balance, infra) -> None:
@@ -51,8 +66,13 @@ async def test_a_paid_claim_is_debited_exactly_once(balance, infra) -> None:
     await publish_raw(bootstrap, [first])
     reserved = await balance.tap.wait_for("BalanceReserved", claim_id=first.claim_id)
     assert reserved.data | {"reserved_at": None} == {
-        "claim_id": first.claim_id, "member_id": member, "nik": nik, "kpj": kpj, "amount_idr": BALANCE,
-        "balance_idr": BALANCE, "reserved_at": None,
+        "claim_id": first.claim_id,
+        "member_id": member,
+        "nik": nik,
+        "kpj": kpj,
+        "amount_idr": BALANCE,
+        "balance_idr": BALANCE,
+        "reserved_at": None,
     }
     await balance.wait_card(nik, kpj, reserved_idr=BALANCE, available_idr=0)
 
@@ -70,8 +90,11 @@ async def test_a_paid_claim_is_debited_exactly_once(balance, infra) -> None:
     card = await balance.wait_card(nik, kpj, withdrawn_idr=BALANCE)
     assert (card["balance_idr"], card["reserved_idr"], card["available_idr"]) == (0, 0, 0)
     debited = await balance.tap.wait_for("BalanceDebited", claim_id=first.claim_id)
-    assert (debited.data["amount_idr"], debited.data["balance_idr"], debited.data["payout_id"]) == (0 + BALANCE, 0,
-                                                                                                    payout_id)
+    assert (debited.data["amount_idr"], debited.data["balance_idr"], debited.data["payout_id"]) == (
+        0 + BALANCE,
+        0,
+        payout_id,
+    )
     await asyncio.sleep(2)  # time for a wrong second debit to reach the topic
     assert len(balance.tap.distinct("BalanceDebited", claim_id=first.claim_id)) == 1
     ledger = balance.mongo[balance.db_name]["ledger"]
@@ -81,7 +104,8 @@ async def test_a_paid_claim_is_debited_exactly_once(balance, infra) -> None:
     third = claim(nik, kpj, member)
     await publish_raw(bootstrap, [third])
     assert (await balance.tap.wait_for("BalanceReservationRejected", claim_id=third.claim_id)).data[
-        "reason_code"] == "no_balance"
+        "reason_code"
+    ] == "no_balance"
 
 
 async def test_a_failed_payout_or_a_rejected_claim_releases_the_hold(balance, infra) -> None:
@@ -91,8 +115,18 @@ async def test_a_failed_payout_or_a_rejected_claim_releases_the_hold(balance, in
     full = claim(nik, kpj, member)
     await publish_raw(bootstrap, [full])
     await balance.tap.wait_for("BalanceReserved", claim_id=full.claim_id)
-    await publish_raw(bootstrap, [PayoutFailed(payout_id="pay-x", claim_id=full.claim_id, member_id=member,
-                                               reason_code="account_closed", failed_at=datetime.now(UTC))])
+    await publish_raw(
+        bootstrap,
+        [
+            PayoutFailed(
+                payout_id="pay-x",
+                claim_id=full.claim_id,
+                member_id=member,
+                reason_code="account_closed",
+                failed_at=datetime.now(UTC),
+            )
+        ],
+    )
     released = await balance.tap.wait_for("BalanceReleased", claim_id=full.claim_id)
     assert (released.data["amount_idr"], released.data["reason_code"]) == (BALANCE, "payout_failed")
     await balance.wait_card(nik, kpj, reserved_idr=0, available_idr=BALANCE)
@@ -103,9 +137,19 @@ async def test_a_failed_payout_or_a_rejected_claim_releases_the_hold(balance, in
     held = await balance.tap.wait_for("BalanceReserved", claim_id=partial.claim_id)
     assert held.data["amount_idr"] == 12_628
     await balance.wait_card(nik, kpj, reserved_idr=12_628, available_idr=BALANCE - 12_628)
-    await publish_raw(bootstrap, [ClaimRejected(claim_id=partial.claim_id, member_id=member, kpj=kpj,
-                                                reason_code="documents_invalid", message="x",
-                                                rejected_at=datetime.now(UTC))])
+    await publish_raw(
+        bootstrap,
+        [
+            ClaimRejected(
+                claim_id=partial.claim_id,
+                member_id=member,
+                kpj=kpj,
+                reason_code="documents_invalid",
+                message="x",
+                rejected_at=datetime.now(UTC),
+            )
+        ],
+    )
     released = await balance.tap.wait_for("BalanceReleased", claim_id=partial.claim_id)
     assert released.data["reason_code"] == "claim_rejected"
     card = await balance.wait_card(nik, kpj, reserved_idr=0)

@@ -29,20 +29,31 @@ async def test_contributions_count_once_in_any_order_and_returns_are_credited(ba
     # (different amount: the first posting stands); periods out of order; all before
     # the card is registered.
     await publish_raw(bootstrap, [contribution(kpj, "2024-01", 74_000, 40_000, nik)], times=2)
-    await publish_raw(bootstrap, [
-        contribution(kpj, "2025-03", 74_000, 40_000, nik),
-        contribution(kpj, "2024-07", 74_000, 40_000, nik),
-        contribution(kpj, "2024-01", 90_000, 50_000, nik),
-    ])
+    await publish_raw(
+        bootstrap,
+        [
+            contribution(kpj, "2025-03", 74_000, 40_000, nik),
+            contribution(kpj, "2024-07", 74_000, 40_000, nik),
+            contribution(kpj, "2024-01", 90_000, 50_000, nik),
+        ],
+    )
     await publish_raw(bootstrap, [registered(nik, kpj, employer="PT Maju Jaya")])
 
     # 2024 at 6%: 114,000 * (11 + 5)/12 * 6% = 9,120
     # 2025 at 5%: (228,000 + 9,120) * 5% + 114,000 * 9/12 * 5% = 11,856 + 4,275 = 16,131
     card = await balance.wait_card(nik, kpj, contributions_idr=342_000)
     assert card == {
-        "kpj": kpj, "employer": "PT Maju Jaya", "contributions_idr": 342_000, "returns_idr": 25_251,
-        "withdrawn_idr": 0, "balance_idr": 367_251, "reserved_idr": 0, "available_idr": 367_251,
-        "status": "active", "merged_into": None, "returns_credited_through": card["returns_credited_through"],
+        "kpj": kpj,
+        "employer": "PT Maju Jaya",
+        "contributions_idr": 342_000,
+        "returns_idr": 25_251,
+        "withdrawn_idr": 0,
+        "balance_idr": 367_251,
+        "reserved_idr": 0,
+        "available_idr": 367_251,
+        "status": "active",
+        "merged_into": None,
+        "returns_credited_through": card["returns_credited_through"],
     }
 
     first = await balance.tap.wait_for("BalanceChanged", kpj=kpj)
@@ -67,8 +78,9 @@ async def test_a_run_of_contributions_counts_each_month_once_and_announces_each_
     BalanceChanged for the whole run, with its final figures and the next version."""
     bootstrap = infra.kafka_bootstrap
     nik, a, b, c = random_nik(), random_kpj(), random_kpj(), random_kpj()
-    await publish_raw(bootstrap, [registered(nik, a), registered(nik, b),
-                                  contribution(a, "2024-01", 74_000, 40_000, nik)])
+    await publish_raw(
+        bootstrap, [registered(nik, a), registered(nik, b), contribution(a, "2024-01", 74_000, 40_000, nik)]
+    )
     await balance.wait_card(nik, a, contributions_idr=114_000)
     await balance.wait_card(nik, b, contributions_idr=0)
     await balance.tap.wait_for("BalanceChanged", kpj=a, version=2)
@@ -99,7 +111,8 @@ async def test_a_run_of_contributions_counts_each_month_once_and_announces_each_
     db = balance.mongo[balance.db_name]
     rows = await db["contributions"].find({"kpj": {"$in": [a, b, c]}}).to_list()
     assert sorted((r["kpj"], r["period"]) for r in rows) == sorted(
-        [(a, "2024-01"), (a, "2025-01"), (a, "2025-02"), (b, "2025-02"), (c, "2025-03")])
+        [(a, "2024-01"), (a, "2025-01"), (a, "2025-02"), (b, "2025-02"), (c, "2025-03")]
+    )
     stored_jan = next(r for r in rows if (r["kpj"], r["period"]) == (a, "2025-01"))
     assert (stored_jan["event_id"], stored_jan["amount_idr"]) == (a_jan.id, 114_000)
 
@@ -122,8 +135,10 @@ async def test_a_run_of_contributions_counts_each_month_once_and_announces_each_
 
 def _commands(*which: tuple[str, str]) -> dict[tuple[str, str], float]:
     """What this process sent so far (the worker runs in it): mongo_commands_total by command and collection."""
-    return {w: REGISTRY.get_sample_value("mongo_commands_total", {"command": w[0], "collection": w[1]}) or 0.0
-            for w in which}
+    return {
+        w: REGISTRY.get_sample_value("mongo_commands_total", {"command": w[0], "collection": w[1]}) or 0.0
+        for w in which
+    }
 
 
 async def test_a_run_costs_the_same_few_commands_whatever_its_length(balance, infra) -> None:
@@ -137,14 +152,21 @@ async def test_a_run_costs_the_same_few_commands_whatever_its_length(balance, in
 
     which = [("find", "cards"), ("update", "cards"), ("insert", "contributions"), ("update", "contributions")]
     before = _commands(*which)
-    run = [contribution(kpj, f"2025-{m:02d}", 74_000, 40_000, nik).to_event("/upstream/test")
-           for m in range(1, 13) for kpj in kpjs]
+    run = [
+        contribution(kpj, f"2025-{m:02d}", 74_000, 40_000, nik).to_event("/upstream/test")
+        for m in range(1, 13)
+        for kpj in kpjs
+    ]
     await publish_as_one_batch(bootstrap, run, key=nik)
     await balance.processed([e.id for e in run])
     after = _commands(*which)
 
     assert {w: after[w] - before[w] for w in which} == {
-        ("find", "cards"): 1, ("update", "cards"): 1, ("insert", "contributions"): 1, ("update", "contributions"): 0}
+        ("find", "cards"): 1,
+        ("update", "cards"): 1,
+        ("insert", "contributions"): 1,
+        ("update", "contributions"): 0,
+    }
     for kpj in kpjs:
         await balance.wait_card(nik, kpj, contributions_idr=12 * 114_000)
         await balance.tap.wait_for("BalanceChanged", kpj=kpj, version=2)
@@ -153,10 +175,15 @@ async def test_a_run_costs_the_same_few_commands_whatever_its_length(balance, in
 async def test_a_member_sees_only_their_own_cards(balance, infra) -> None:
     mine, theirs = random_nik(), random_nik()
     my_kpj, their_kpj = random_kpj(), random_kpj()
-    await publish_raw(infra.kafka_bootstrap, [
-        registered(mine, my_kpj), contribution(my_kpj, "2026-02", 74_000, 40_000, mine),
-        registered(theirs, their_kpj), contribution(their_kpj, "2026-02", 740_000, 400_000, theirs),
-    ])
+    await publish_raw(
+        infra.kafka_bootstrap,
+        [
+            registered(mine, my_kpj),
+            contribution(my_kpj, "2026-02", 74_000, 40_000, mine),
+            registered(theirs, their_kpj),
+            contribution(their_kpj, "2026-02", 740_000, 400_000, theirs),
+        ],
+    )
     await balance.wait_card(theirs, their_kpj, contributions_idr=1_140_000)
     await balance.wait_card(mine, my_kpj, contributions_idr=114_000)
     body = await balance.balance(mine)

@@ -35,12 +35,15 @@ pytestmark = pytest.mark.integration
 
 async def two_cards(balance, bootstrap: str) -> tuple[str, str, str]:
     nik, a, b = random_nik(), random_kpj(), random_kpj()
-    await publish_raw(bootstrap, [
-        registered(nik, a, employer="PT Lama", on=date(2015, 1, 5)),
-        registered(nik, b, employer="PT Baru", on=date(2020, 3, 1)),
-        contribution(a, "2024-01", 74_000, 40_000, nik),
-        contribution(b, "2025-03", 74_000, 40_000, nik),
-    ])
+    await publish_raw(
+        bootstrap,
+        [
+            registered(nik, a, employer="PT Lama", on=date(2015, 1, 5)),
+            registered(nik, b, employer="PT Baru", on=date(2020, 3, 1)),
+            contribution(a, "2024-01", 74_000, 40_000, nik),
+            contribution(b, "2025-03", 74_000, 40_000, nik),
+        ],
+    )
     await balance.wait_card(nik, a, balance_idr=126_283)
     await balance.wait_card(nik, b, balance_idr=118_275)
     return nik, a, b
@@ -48,17 +51,32 @@ async def two_cards(balance, bootstrap: str) -> tuple[str, str, str]:
 
 async def face_verified(bootstrap: str, nik: str, purpose: str = "balance_merge") -> str:
     verification_id = f"ver-{uuid.uuid4().hex[:12]}"
-    await publish_raw(bootstrap, [FaceVerified(
-        verification_id=verification_id, member_id=f"m-{nik}", nik=nik, purpose=purpose, score=0.71,
-        threshold=0.45, model_version="test", verified_at=datetime.now(UTC), expires_at=expires_soon())])
+    await publish_raw(
+        bootstrap,
+        [
+            FaceVerified(
+                verification_id=verification_id,
+                member_id=f"m-{nik}",
+                nik=nik,
+                purpose=purpose,
+                score=0.71,
+                threshold=0.45,
+                model_version="test",
+                verified_at=datetime.now(UTC),
+                expires_at=expires_soon(),
+            )
+        ],
+    )
     return verification_id
 
 
 async def post_merge(balance, nik: str, body: dict, headers: dict | None = None, expect: int = 202):
     """POST until the verification has reached the service (it travels through Kafka)."""
+
     async def attempt():
-        resp = await balance.api.post("/v1/balance/merges", json=body, headers={**balance.headers(nik),
-                                                                                **(headers or {})})
+        resp = await balance.api.post(
+            "/v1/balance/merges", json=body, headers={**balance.headers(nik), **(headers or {})}
+        )
         return resp if resp.status_code != 422 or resp.json()["code"] != "verification_not_found" else None
 
     resp = await eventually(attempt, 40, message="verification received")
@@ -78,8 +96,11 @@ async def test_a_merge_moves_every_balance_onto_the_target_once(balance, infra) 
 
     view = await balance.balance(nik)
     cards = {c["kpj"]: c for c in view["cards"]}
-    assert (cards[a]["contributions_idr"], cards[a]["returns_idr"], cards[a]["balance_idr"]) == (228_000, 16_558,
-                                                                                                 244_558)
+    assert (cards[a]["contributions_idr"], cards[a]["returns_idr"], cards[a]["balance_idr"]) == (
+        228_000,
+        16_558,
+        244_558,
+    )
     assert (cards[b]["status"], cards[b]["merged_into"], cards[b]["balance_idr"]) == ("merged", a, 0)
     assert view["total_idr"] == 244_558
 
@@ -115,8 +136,10 @@ async def test_a_run_of_contributions_to_a_merged_pot_counts_on_the_target_once(
     await post_merge(balance, nik, {"kpj_numbers": [a, b], "verification_id": verification_id})
     await balance.tap.wait_for("BalanceChanged", kpj=a, version=3)
 
-    run = [contribution(a, "2026-03", 74_000, 40_000, nik).to_event("/upstream/test"),
-           contribution(b, "2026-04", 74_000, 40_000, nik).to_event("/upstream/test")]
+    run = [
+        contribution(a, "2026-03", 74_000, 40_000, nik).to_event("/upstream/test"),
+        contribution(b, "2026-04", 74_000, 40_000, nik).to_event("/upstream/test"),
+    ]
     await publish_as_one_batch(bootstrap, run, key=nik)
     await balance.processed([e.id for e in run])
 
@@ -132,24 +155,40 @@ async def test_a_merge_is_refused_while_a_claim_holds_money(balance, infra) -> N
     bootstrap = infra.kafka_bootstrap
     nik, a, b = await two_cards(balance, bootstrap)
     now = datetime.now(UTC)
-    held = ClaimSubmitted(claim_id=f"clm-{uuid.uuid4().hex[:10]}", member_id=f"m-{nik}", nik=nik, kpj=b,
-                          reason="resignation", document_ids=[], verification_id="v", submitted_at=now,
-                          sla_due_at=now)
+    held = ClaimSubmitted(
+        claim_id=f"clm-{uuid.uuid4().hex[:10]}",
+        member_id=f"m-{nik}",
+        nik=nik,
+        kpj=b,
+        reason="resignation",
+        document_ids=[],
+        verification_id="v",
+        submitted_at=now,
+        sla_due_at=now,
+    )
     await publish_raw(bootstrap, [held])
     await balance.tap.wait_for("BalanceReserved", claim_id=held.claim_id)
     verification_id = await face_verified(bootstrap, nik)
-    refused = await post_merge(balance, nik, {"kpj_numbers": [a, b], "verification_id": verification_id},
-                               expect=409)
+    refused = await post_merge(balance, nik, {"kpj_numbers": [a, b], "verification_id": verification_id}, expect=409)
     assert refused["code"] == "open_claim_reservation"
     wrong_purpose = await face_verified(bootstrap, nik, purpose="claim")
-    unknown = await balance.api.post("/v1/balance/merges", headers=balance.headers(nik),
-                                     json={"kpj_numbers": [a, b], "verification_id": wrong_purpose})
+    unknown = await balance.api.post(
+        "/v1/balance/merges",
+        headers=balance.headers(nik),
+        json={"kpj_numbers": [a, b], "verification_id": wrong_purpose},
+    )
     assert unknown.json()["code"] in {"verification_not_found", "verification_wrong_purpose"}
-    not_mine = await balance.api.post("/v1/balance/merges", headers=balance.headers(random_nik()),
-                                      json={"kpj_numbers": [a, b], "verification_id": verification_id})
+    not_mine = await balance.api.post(
+        "/v1/balance/merges",
+        headers=balance.headers(random_nik()),
+        json={"kpj_numbers": [a, b], "verification_id": verification_id},
+    )
     assert (not_mine.status_code, not_mine.json()["code"]) == (422, "verification_not_found")
-    bad = await balance.api.post("/v1/balance/merges", headers=balance.headers(nik),
-                                 json={"kpj_numbers": ["123"], "verification_id": verification_id})
+    bad = await balance.api.post(
+        "/v1/balance/merges",
+        headers=balance.headers(nik),
+        json={"kpj_numbers": ["123"], "verification_id": verification_id},
+    )
     assert (bad.status_code, bad.json()["errors"][0]["field"]) == (422, "kpj_numbers.0")
 
 
@@ -167,7 +206,11 @@ async def test_the_card_qr_verifies_with_the_published_key(balance, infra, uniqu
     jwks = (await balance.api.get("/v1/card/keys")).json()
     claims = verify_card(card["qr"], jwks, issuer="jmo-balance")
     assert (claims["kpj"], claims["name"], claims["nik_masked"], claims["status"]) == (
-        newer, "Budi Santoso", card["nik_masked"], "active")
+        newer,
+        "Budi Santoso",
+        card["nik_masked"],
+        "active",
+    )
 
     # The key was generated once and kept: another API process signs with the same key.
     other = create_api(BalanceSettings(db_name=unique_db))
@@ -181,8 +224,16 @@ async def test_redelivered_feed_events_change_nothing_around_a_merge(balance, in
     bootstrap = infra.kafka_bootstrap
     nik, a, b = await two_cards(balance, bootstrap)
     verification = FaceVerified(
-        verification_id=f"ver-{uuid.uuid4().hex[:12]}", member_id=f"m-{nik}", nik=nik, purpose="balance_merge",
-        score=0.71, threshold=0.45, model_version="test", verified_at=datetime.now(UTC), expires_at=expires_soon())
+        verification_id=f"ver-{uuid.uuid4().hex[:12]}",
+        member_id=f"m-{nik}",
+        nik=nik,
+        purpose="balance_merge",
+        score=0.71,
+        threshold=0.45,
+        model_version="test",
+        verified_at=datetime.now(UTC),
+        expires_at=expires_soon(),
+    )
     twice = await publish_raw(bootstrap, [verification], times=2)
     await balance.processed([twice[0].id])
     body = {"kpj_numbers": [a, b], "verification_id": verification.verification_id}
@@ -202,8 +253,11 @@ async def test_redelivered_feed_events_change_nothing_around_a_merge(balance, in
     stored = await balance.mongo[balance.db_name]["verifications"].find_one({"_id": verification.verification_id})
     assert stored["used_by"] == merge_id
     assert await post_merge(balance, nik, body) == {"merge_id": merge_id, "status": "completed"}
-    other = await balance.api.post("/v1/balance/merges", headers=balance.headers(nik),
-                                   json={"kpj_numbers": [b, a], "verification_id": verification.verification_id})
+    other = await balance.api.post(
+        "/v1/balance/merges",
+        headers=balance.headers(nik),
+        json={"kpj_numbers": [b, a], "verification_id": verification.verification_id},
+    )
     assert (other.status_code, other.json()["code"]) == (409, "verification_used")
     assert await balance.mongo[balance.db_name]["merges"].count_documents({"nik": nik}) == 1
     await asyncio.sleep(2)  # time for a wrong second event to reach the topic
@@ -217,16 +271,21 @@ async def test_a_merge_sent_straight_after_the_match_counts_on_its_signed_assert
     assertion = balance.issuer.face_assertion(f"m-{nik}", nik, "balance_merge", match_id)
     wrong_purpose = balance.issuer.face_assertion(f"m-{nik}", nik, "claim")
 
-    refused = await balance.api.post("/v1/balance/merges", headers=balance.headers(nik),
-                                     json={"kpj_numbers": [a, b], "verification_id": wrong_purpose})
+    refused = await balance.api.post(
+        "/v1/balance/merges",
+        headers=balance.headers(nik),
+        json={"kpj_numbers": [a, b], "verification_id": wrong_purpose},
+    )
     assert (refused.status_code, refused.json()["code"]) == (422, "verification_wrong_purpose")
-    resp = await balance.api.post("/v1/balance/merges", headers=balance.headers(nik),
-                                  json={"kpj_numbers": [a, b], "verification_id": assertion})
+    resp = await balance.api.post(
+        "/v1/balance/merges", headers=balance.headers(nik), json={"kpj_numbers": [a, b], "verification_id": assertion}
+    )
     assert resp.status_code == 202, resp.text
     assert resp.json()["status"] == "completed"
     stored = await balance.mongo[balance.db_name]["verifications"].find_one({"_id": match_id})
     assert stored["used_by"] == resp.json()["merge_id"]
     # The same match for other cards: already spent.
-    again = await balance.api.post("/v1/balance/merges", headers=balance.headers(nik),
-                                   json={"kpj_numbers": [b, a], "verification_id": assertion})
+    again = await balance.api.post(
+        "/v1/balance/merges", headers=balance.headers(nik), json={"kpj_numbers": [b, a], "verification_id": assertion}
+    )
     assert (again.status_code, again.json()["code"]) == (409, "verification_used")

@@ -62,8 +62,12 @@ class Process:
 
     def start(self, **extra_env: str) -> None:
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", f"jmo_balance.entrypoints.{self.role}"],
-                                         env={**self.env, **extra_env}, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", f"jmo_balance.entrypoints.{self.role}"],
+                env={**self.env, **extra_env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def kill(self) -> None:
         assert self.proc is not None and self.proc.poll() is None, f"the {self.role} died before the kill"
@@ -119,15 +123,26 @@ def short_lived_transactions(tmp_path) -> Iterator[SecantusNode]:
 
 
 async def test_merges_killed_mid_transaction_complete_exactly_once_after_restart(
-        infra, short_lived_transactions, token_issuer, unique_db, tmp_path) -> None:
+    infra, short_lived_transactions, token_issuer, unique_db, tmp_path
+) -> None:
     bootstrap = infra.kafka_bootstrap
     prefix = f"test-{unique_db}"
     mongo_uri = short_lived_transactions.uri()
     api_port, worker_port = free_port(), free_port()
-    env = {**os.environ, "MONGODB_URI": mongo_uri, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-           "JWKS_JSON": token_issuer.jwks(), "STAFF_JWKS_JSON": token_issuer.staff_jwks(), "CONSUMER_GROUP_PREFIX": prefix, "BALANCE_DB_NAME": unique_db,
-           "BALANCE_PORT": str(api_port), "BALANCE_WORKER_PORT": str(worker_port),
-           "BALANCE_RETURN_RATES_BP": "{}", "BALANCE_DEFAULT_RETURN_RATE_BP": "0", "LOG_LEVEL": "INFO"}
+    env = {
+        **os.environ,
+        "MONGODB_URI": mongo_uri,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "JWKS_JSON": token_issuer.jwks(),
+        "STAFF_JWKS_JSON": token_issuer.staff_jwks(),
+        "CONSUMER_GROUP_PREFIX": prefix,
+        "BALANCE_DB_NAME": unique_db,
+        "BALANCE_PORT": str(api_port),
+        "BALANCE_WORKER_PORT": str(worker_port),
+        "BALANCE_RETURN_RATES_BP": "{}",
+        "BALANCE_DEFAULT_RETURN_RATE_BP": "0",
+        "LOG_LEVEL": "INFO",
+    }
     api_url, worker_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{worker_port}"
     api = Process("api", env, tmp_path / "api.log")
     worker = Process("worker", env, tmp_path / "worker.log")
@@ -153,27 +168,46 @@ async def test_merges_killed_mid_transaction_complete_exactly_once_after_restart
                     feed.append(contribution(kpj, period, amount - 40_000, 40_000, nik))
                     seeded[nik] = seeded.get(nik, 0) + amount
         verifications = {nik: f"ver-{uuid.uuid4().hex[:12]}" for nik in members}
-        feed += [FaceVerified(verification_id=v, member_id=f"m-{nik}", nik=nik, purpose="balance_merge", score=0.7,
-                              threshold=0.45, model_version="test", verified_at=datetime.now(UTC),
-                              expires_at=expires_soon(30)) for nik, v in verifications.items()]
+        feed += [
+            FaceVerified(
+                verification_id=v,
+                member_id=f"m-{nik}",
+                nik=nik,
+                purpose="balance_merge",
+                score=0.7,
+                threshold=0.45,
+                model_version="test",
+                verified_at=datetime.now(UTC),
+                expires_at=expires_soon(30),
+            )
+            for nik, v in verifications.items()
+        ]
         await publish_raw(bootstrap, feed)
         cards_total = MEMBERS * CARDS
-        await eventually(lambda: _count_at_least(db["contributions"], cards_total * len(PERIODS)), 60,
-                         message="every contribution applied")
+        await eventually(
+            lambda: _count_at_least(db["contributions"], cards_total * len(PERIODS)),
+            60,
+            message="every contribution applied",
+        )
         await eventually(lambda: _count_at_least(db["verifications"], MEMBERS), 60, message="verifications")
 
         headers = {nik: token_issuer.headers(f"m-{nik}", nik) for nik in members}
         bodies = {nik: {"kpj_numbers": kpjs, "verification_id": verifications[nik]} for nik, kpjs in members.items()}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 240
-        merges = {nik: asyncio.create_task(merge_until_answered(api_url, headers[nik], bodies[nik], deadline))
-                  for nik in members}
+        merges = {
+            nik: asyncio.create_task(merge_until_answered(api_url, headers[nik], bodies[nik], deadline))
+            for nik in members
+        }
         # While the merges sit half-done: a late contribution to each member's last source card,
         # and a burst of contributions for other members that the worker is applying at the kill.
         late = [contribution(kpjs[-1], "2025-03", 50_000, 10_000, nik) for nik, kpjs in members.items()]
         burst_niks = {random_nik(): random_kpj() for _ in range(BURST_CARDS)}
-        burst = [e for nik, kpj in burst_niks.items()
-                 for e in (registered(nik, kpj), *(contribution(kpj, p, 74_000, 40_000, nik) for p in PERIODS))]
+        burst = [
+            e
+            for nik, kpj in burst_niks.items()
+            for e in (registered(nik, kpj), *(contribution(kpj, p, 74_000, 40_000, nik) for p in PERIODS))
+        ]
         await asyncio.sleep(1.0)
         await publish_raw(bootstrap, late + burst)
         await asyncio.sleep(0.3)
@@ -193,14 +227,23 @@ async def test_merges_killed_mid_transaction_complete_exactly_once_after_restart
             async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
                 detail = (await http.get(f"/v1/balance/merges/{answer['merge_id']}", headers=headers[nik])).json()
             assert (detail["status"], detail["target_kpj"], detail["source_kpjs"]) == (
-                "completed", members[nik][0], members[nik][1:])
+                "completed",
+                members[nik][0],
+                members[nik][1:],
+            )
             assert await db["merges"].count_documents({"nik": nik}) == 1
             for source in members[nik][1:]:
                 ledger = db["ledger"]
-                assert await ledger.count_documents({"merge_id": answer["merge_id"], "kind": "merge_out",
-                                                     "kpj": source}) == 1
-                assert await ledger.count_documents({"merge_id": answer["merge_id"], "kind": "merge_in",
-                                                     "counterpart": source}) == 1
+                assert (
+                    await ledger.count_documents({"merge_id": answer["merge_id"], "kind": "merge_out", "kpj": source})
+                    == 1
+                )
+                assert (
+                    await ledger.count_documents(
+                        {"merge_id": answer["merge_id"], "kind": "merge_in", "counterpart": source}
+                    )
+                    == 1
+                )
 
         # No rupiah lost or doubled: each member's total is what was contributed, all on the target.
         for nik, kpjs in members.items():

@@ -71,7 +71,8 @@ async def test_a_read_costs_one_indexed_query_outside_any_transaction_and_a_repe
 
 
 async def test_a_hold_and_a_debit_show_on_the_next_read_without_waiting_for_the_ttl(
-        infra, token_issuer, unique_db, service_env) -> None:
+    infra, token_issuer, unique_db, service_env
+) -> None:
     # An hour of TTL: only the change stream can make the cached answer change within this test.
     async with running_balance(infra, token_issuer, unique_db, read_cache_ttl_seconds=3600) as balance:
         bootstrap = infra.kafka_bootstrap
@@ -79,15 +80,36 @@ async def test_a_hold_and_a_debit_show_on_the_next_read_without_waiting_for_the_
         assert (await balance.card_of(nik, kpj))["available_idr"] == BALANCE  # read, so kept
 
         now = datetime.now(UTC)
-        claim = ClaimSubmitted(claim_id=f"clm-{uuid.uuid4().hex[:12]}", member_id=f"m-{nik}", nik=nik, kpj=kpj,
-                               reason="resignation", document_ids=["d-1"], verification_id="v-1",
-                               submitted_at=now, sla_due_at=now + timedelta(days=1))
+        claim = ClaimSubmitted(
+            claim_id=f"clm-{uuid.uuid4().hex[:12]}",
+            member_id=f"m-{nik}",
+            nik=nik,
+            kpj=kpj,
+            reason="resignation",
+            document_ids=["d-1"],
+            verification_id="v-1",
+            submitted_at=now,
+            sla_due_at=now + timedelta(days=1),
+        )
         await publish_raw(bootstrap, [claim])
         await balance.wait_card(nik, kpj, reserved_idr=BALANCE, available_idr=0, timeout=30)
 
-        await publish_raw(bootstrap, [PayoutSettled(
-            payout_id="pay-1", claim_id=claim.claim_id, member_id=claim.member_id, gross_idr=BALANCE, tax_idr=0,
-            net_idr=BALANCE, bank_code="014", bank_reference="BCA-1", settled_at=datetime.now(UTC))])
+        await publish_raw(
+            bootstrap,
+            [
+                PayoutSettled(
+                    payout_id="pay-1",
+                    claim_id=claim.claim_id,
+                    member_id=claim.member_id,
+                    gross_idr=BALANCE,
+                    tax_idr=0,
+                    net_idr=BALANCE,
+                    bank_code="014",
+                    bank_reference="BCA-1",
+                    settled_at=datetime.now(UTC),
+                )
+            ],
+        )
         card = await balance.wait_card(nik, kpj, withdrawn_idr=BALANCE, timeout=30)
         assert (card["balance_idr"], card["reserved_idr"]) == (0, 0)
 
@@ -108,9 +130,22 @@ async def test_reads_and_merges_answer_with_the_broker_out_of_reach(balance, inf
     nik, a = await funded(balance, bootstrap)
     _, b = await funded(balance, bootstrap, nik)
     verification_id = f"ver-{uuid.uuid4().hex[:12]}"
-    await publish_raw(bootstrap, [FaceVerified(
-        verification_id=verification_id, member_id=f"m-{nik}", nik=nik, purpose="balance_merge", score=0.7,
-        threshold=0.45, model_version="test", verified_at=datetime.now(UTC), expires_at=expires_soon())])
+    await publish_raw(
+        bootstrap,
+        [
+            FaceVerified(
+                verification_id=verification_id,
+                member_id=f"m-{nik}",
+                nik=nik,
+                purpose="balance_merge",
+                score=0.7,
+                threshold=0.45,
+                model_version="test",
+                verified_at=datetime.now(UTC),
+                expires_at=expires_soon(),
+            )
+        ],
+    )
     verifications = balance.mongo[balance.db_name]["verifications"]
     await eventually(lambda: verifications.find_one({"_id": verification_id}), 40, message="verification stored")
 
@@ -126,8 +161,9 @@ async def test_reads_and_merges_answer_with_the_broker_out_of_reach(balance, inf
         assert card.status_code == 200 and card.json()["kpj"] in {a, b}
 
         # A merge needs no broker either: its event waits in the outbox for the worker to publish.
-        merge = await api.post("/v1/balance/merges", headers=headers,
-                               json={"kpj_numbers": [a, b], "verification_id": verification_id})
+        merge = await api.post(
+            "/v1/balance/merges", headers=headers, json={"kpj_numbers": [a, b], "verification_id": verification_id}
+        )
         assert merge.status_code == 202, merge.text
         after = (await api.get("/v1/balance", headers=headers)).json()
         # One pot floors its returns once a year instead of twice: 2025 credits 12,027, not 2 x 6,013.

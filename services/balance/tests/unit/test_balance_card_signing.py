@@ -25,7 +25,7 @@ def test_a_tampered_card_fails() -> None:
     header, _payload, signature = signer.sign({"kpj": "12345678901"}).split(".")
     other = signer.sign({"kpj": "99999999999"}).split(".")[1]
     with pytest.raises(jwt.InvalidSignatureError):
-            verify_card(f"{header}.{other}.{signature}", signer.jwks())
+        verify_card(f"{header}.{other}.{signature}", signer.jwks())
 
 
 def test_a_card_signed_by_another_key_fails() -> None:
@@ -41,8 +41,10 @@ def test_the_key_must_be_ed25519() -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
     with pytest.raises(ValueError):
         signer_from_pem(pem, "jmo-balance")

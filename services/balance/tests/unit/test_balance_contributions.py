@@ -25,8 +25,12 @@ def test_the_first_posting_of_a_card_and_month_stands_and_later_ones_are_repeats
 
 
 def test_months_the_card_had_before_the_run_are_not_credited_again() -> None:
-    run = [Posting(A, "2025-12", 114_000), Posting(A, "2026-01", 114_000), Posting(B, "2025-12", 57_000),
-           Posting(A, "2025-12", 120_000)]
+    run = [
+        Posting(A, "2025-12", 114_000),
+        Posting(A, "2026-01", 114_000),
+        Posting(B, "2025-12", 57_000),
+        Posting(A, "2025-12", 120_000),
+    ]
     assert new_postings(run, {A: {"2025-12"}, B: set()}) == [1, 2]
     assert new_postings(run, {A: {"2025-12", "2026-01"}, B: {"2025-12"}}) == []
 
@@ -60,20 +64,37 @@ def test_a_month_given_twice_is_summed_not_dropped() -> None:
 
 # --- the card documents (adapters): what was posted, and the card after its credits ----------------
 
+
 def test_a_month_counts_as_posted_once_it_has_a_contribution_even_a_zero_one() -> None:
-    doc = {"_id": A, "flows": {"2025-01": {"c": 114_000}, "2025-02": {"c": 0}, "2025-03": {"d": 50_000},
-                               "2025-04": {"c": 114_000, "d": 10_000}}}
+    doc = {
+        "_id": A,
+        "flows": {
+            "2025-01": {"c": 114_000},
+            "2025-02": {"c": 0},
+            "2025-03": {"d": 50_000},
+            "2025-04": {"c": 114_000, "d": 10_000},
+        },
+    }
     assert posted_periods(doc) == {"2025-01", "2025-02", "2025-04"}  # 2025-03: a withdrawal only
     assert posted_periods({"_id": A}) == set() == posted_periods(None)
 
 
 def test_credits_add_to_the_months_as_the_database_inc_does_without_touching_the_read_document() -> None:
-    doc = {"_id": A, "nik": "3174011201900001", "registered": True, "registered_on": "2015-01-05",
-           "flows": {"2025-01": {"c": 114_000}, "2025-03": {"d": 50_000}}, "version": 4,
-           "figures": {"balance_idr": 1}}
+    doc = {
+        "_id": A,
+        "nik": "3174011201900001",
+        "registered": True,
+        "registered_on": "2015-01-05",
+        "flows": {"2025-01": {"c": 114_000}, "2025-03": {"d": 50_000}},
+        "version": 4,
+        "figures": {"balance_idr": 1},
+    }
     after = with_credits(doc, {"2025-02": 100_000, "2025-03": 20_000, "2025-01": 1_000})
-    assert after["flows"] == {"2025-01": {"c": 115_000}, "2025-02": {"c": 100_000},
-                              "2025-03": {"d": 50_000, "c": 20_000}}
+    assert after["flows"] == {
+        "2025-01": {"c": 115_000},
+        "2025-02": {"c": 100_000},
+        "2025-03": {"d": 50_000, "c": 20_000},
+    }
     assert doc["flows"] == {"2025-01": {"c": 114_000}, "2025-03": {"d": 50_000}}
     assert (after["version"], after["figures"]) == (4, {"balance_idr": 1})  # what decides the next version
     assert with_credits(doc, None) is doc and with_credits(doc, {}) is doc
@@ -88,8 +109,11 @@ def test_a_card_gets_one_update_with_its_credits_and_its_figures() -> None:
     figures = {A: {"version": 3, "status": "active"}, C: {"version": 8, "status": "active"}}
     ops = card_updates({A: {"2026-01": 5}, B: {"2026-02": 7}}, figures, now)
     assert list(ops) == [A, B, C]
-    assert ops[A] == {"$inc": {"flows.2026-01.c": 5}, "$set": {"updated_at": now, "version": 3, "status": "active"},
-                      "$setOnInsert": {"registered": False, "reserved_idr": 0, "merge_sources": []}}
+    assert ops[A] == {
+        "$inc": {"flows.2026-01.c": 5},
+        "$set": {"updated_at": now, "version": 3, "status": "active"},
+        "$setOnInsert": {"registered": False, "reserved_idr": 0, "merge_sources": []},
+    }
     # A card not there yet starts unregistered, at version 0, nobody merged into it.
     assert ops[B]["$setOnInsert"] == {"registered": False, "reserved_idr": 0, "version": 0, "merge_sources": []}
     assert ops[C] == {"$set": {"version": 8, "status": "active"}}  # a pot's other card: figures only

@@ -36,12 +36,22 @@ def card(kpj: str = "11111111111", nik: str = NIK, **kw) -> Card:
 
 
 def figures(balance: int, reserved: int = 0, status: str = "active") -> CardFigures:
-    return CardFigures(kpj="11111111111", employer="PT A", status=status, contributions_idr=balance, returns_idr=0,
-                       withdrawn_idr=0, balance_idr=balance, reserved_idr=reserved,
-                       merged_into="22222222222" if status == "merged" else None, credited_through=2025)
+    return CardFigures(
+        kpj="11111111111",
+        employer="PT A",
+        status=status,
+        contributions_idr=balance,
+        returns_idr=0,
+        withdrawn_idr=0,
+        balance_idr=balance,
+        reserved_idr=reserved,
+        merged_into="22222222222" if status == "merged" else None,
+        credited_through=2025,
+    )
 
 
 # --- reservation ---------------------------------------------------------------
+
 
 def test_a_full_claim_holds_the_available_balance() -> None:
     assert decide_reservation(card(), figures(10_000_000), NIK, None, None) == Reserve(10_000_000, 10_000_000)
@@ -75,6 +85,7 @@ def test_refusals(the_card, the_figures, open_claim, code) -> None:
 
 
 # --- debit and release ---------------------------------------------------------
+
 
 def hold(status: str = OPEN, amount: int = 5_000_000) -> Reservation:
     return Reservation(claim_id="c-1", member_id="m-1", nik=NIK, kpj="11111111111", amount_idr=amount, status=status)
@@ -128,7 +139,13 @@ def test_an_ended_first_card_gives_way_to_the_oldest_active_one() -> None:
         ([A], cards(), set(), "too_few_cards", ErrorKind.INVALID),
         ([A, "44444444444"], cards(), set(), "card_not_found", ErrorKind.NOT_FOUND),
         ([A, B], cards(**{B: card(B, nik=OTHER)}), set(), "card_not_found", ErrorKind.NOT_FOUND),
-        ([A, B], cards(**{B: card(B, merged_into=C, merged_on=date(2025, 1, 1))}), set(), "card_already_merged", ErrorKind.CONFLICT),
+        (
+            [A, B],
+            cards(**{B: card(B, merged_into=C, merged_on=date(2025, 1, 1))}),
+            set(),
+            "card_already_merged",
+            ErrorKind.CONFLICT,
+        ),
         ([A, B], cards(), {B}, "open_claim_reservation", ErrorKind.CONFLICT),
     ],
 )
@@ -142,8 +159,9 @@ NOW = datetime(2026, 6, 1, 10, tzinfo=UTC)
 
 
 def verification(**kw) -> Verification:
-    base = dict(verification_id="v-1", member_id="m-1", nik=NIK, purpose="balance_merge",
-                expires_at=NOW + timedelta(minutes=5))
+    base = dict(
+        verification_id="v-1", member_id="m-1", nik=NIK, purpose="balance_merge", expires_at=NOW + timedelta(minutes=5)
+    )
     return Verification(**{**base, **kw})
 
 

@@ -21,8 +21,14 @@ log = get_logger(__name__)
 
 
 class InstructionFeed:
-    def __init__(self, bootstrap: str, group_id: str, pattern: str,
-                 handle: Callable[[PayoutSent], Awaitable[str]], options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        group_id: str,
+        pattern: str,
+        handle: Callable[[PayoutSent], Awaitable[str]],
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
         self._bootstrap = bootstrap
         self._options = dict(options or {})  # jmo_shared.kafka.client_options: the bank's credentials, TLS
         self._group_id = group_id
@@ -36,16 +42,18 @@ class InstructionFeed:
         return self._started and self._consumer is not None and bool(self._consumer.assignment())
 
     async def run(self) -> None:
-        consumer = with_paced_metadata(AIOKafkaConsumer(
-            **self._options,
-            bootstrap_servers=self._bootstrap,
-            group_id=self._group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-            metadata_max_age_ms=10_000,
-            fetch_max_wait_ms=5_000,  # an empty fetch held 5 s instead of 0.5 s: idle costs a tenth
-        ))
+        consumer = with_paced_metadata(
+            AIOKafkaConsumer(
+                **self._options,
+                bootstrap_servers=self._bootstrap,
+                group_id=self._group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                isolation_level="read_committed",
+                metadata_max_age_ms=10_000,
+                fetch_max_wait_ms=5_000,  # an empty fetch held 5 s instead of 0.5 s: idle costs a tenth
+            )
+        )
         consumer.subscribe(pattern=self._pattern)
         self._consumer = consumer
         delay = 0.5
@@ -65,8 +73,9 @@ class InstructionFeed:
                 for tp, messages in batch.items():
                     for message in messages:
                         # The bank's work continues the payout's trace (its answer reaches payout with it).
-                        with tracing.consumer_span(tp.topic, tracing.extract_kafka(message.headers),
-                                                   {"messaging.kafka.offset": message.offset}):
+                        with tracing.consumer_span(
+                            tp.topic, tracing.extract_kafka(message.headers), {"messaging.kafka.offset": message.offset}
+                        ):
                             await self._apply(tp.topic, message.value)
                 if batch:
                     await consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})

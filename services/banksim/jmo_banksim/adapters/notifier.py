@@ -48,8 +48,13 @@ class Notifier:
                 if 200 <= response.status_code < 300:
                     return f"accepted:{response.status_code}"
                 if 400 <= response.status_code < 500:
-                    log.warning("notification_refused", url=url, status=response.status_code,
-                                payout_id=body.get("payout_id"), answer=response.text[:300])
+                    log.warning(
+                        "notification_refused",
+                        url=url,
+                        status=response.status_code,
+                        payout_id=body.get("payout_id"),
+                        answer=response.text[:300],
+                    )
                     return f"refused:{response.status_code}"
                 problem = f"status {response.status_code}"
             except httpx.HTTPError as exc:

@@ -73,9 +73,7 @@ async def credit(tx: Tx, bank_code: str, account_number: str, entry: dict[str, A
 
 
 async def mark_executed(tx: Tx, doc_id: str, fields: dict[str, Any]) -> bool:
-    result = await tx[TRANSFERS].update_one(
-        {"_id": doc_id, "status": RECEIVED}, {"$set": fields}, session=tx.session
-    )
+    result = await tx[TRANSFERS].update_one({"_id": doc_id, "status": RECEIVED}, {"$set": fields}, session=tx.session)
     return result.modified_count == 1
 
 
@@ -103,15 +101,21 @@ BOOKED = "ACSC"  # an executed credit transfer: the only kind a statement lists
 
 
 async def booked_between(db: Database, bank_code: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    cursor = db[TRANSFERS].find(
-        {"bank_code": bank_code, "status": BOOKED, "executed_at": {"$gte": start, "$lt": end}}
-    ).sort("executed_at", 1)
+    cursor = (
+        db[TRANSFERS]
+        .find({"bank_code": bank_code, "status": BOOKED, "executed_at": {"$gte": start, "$lt": end}})
+        .sort("executed_at", 1)
+    )
     return await cursor.to_list()
 
 
 async def booked_total_before(db: Database, bank_code: str, before: datetime) -> int:
-    rows = await (await db[TRANSFERS].aggregate([
-        {"$match": {"bank_code": bank_code, "status": BOOKED, "executed_at": {"$lt": before}}},
-        {"$group": {"_id": None, "total": {"$sum": "$amount_idr"}}},
-    ])).to_list()
+    rows = await (
+        await db[TRANSFERS].aggregate(
+            [
+                {"$match": {"bank_code": bank_code, "status": BOOKED, "executed_at": {"$lt": before}}},
+                {"$group": {"_id": None, "total": {"$sum": "$amount_idr"}}},
+            ]
+        )
+    ).to_list()
     return int(rows[0]["total"]) if rows else 0

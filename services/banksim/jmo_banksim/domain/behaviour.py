@@ -51,9 +51,12 @@ def plan_for(behaviour: Behaviour, defaults: Defaults) -> Plan:
         return Plan(answer=True, delay_seconds=defaults.slow_delay_seconds if delay is None else delay)
     base = defaults.settle_delay_seconds if delay is None else delay
     if behaviour.mode == "reject":
-        return Plan(answer=True, delay_seconds=base,
-                    reject_code=behaviour.reason_code or defaults.reject_reason_code,
-                    reject_reason=behaviour.reason or (defaults.reject_reason if not behaviour.reason_code else ""))
+        return Plan(
+            answer=True,
+            delay_seconds=base,
+            reject_code=behaviour.reason_code or defaults.reject_reason_code,
+            reject_reason=behaviour.reason or (defaults.reject_reason if not behaviour.reason_code else ""),
+        )
     if behaviour.mode == "duplicate":
         return Plan(answer=True, delay_seconds=base, copies=2)
     if behaviour.mode == "reorder":

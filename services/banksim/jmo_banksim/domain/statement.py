@@ -48,8 +48,9 @@ def business_day(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
 
 
-def apply_lie(booked: list[BookedTransfer], lie: StatementLie | None, day: date, bank_code: str, tz: tzinfo
-              ) -> list[BookedTransfer]:
+def apply_lie(
+    booked: list[BookedTransfer], lie: StatementLie | None, day: date, bank_code: str, tz: tzinfo
+) -> list[BookedTransfer]:
     """The entries as the lying bank would list them; the last booked transfer is the one lied about."""
     entries = sorted(booked, key=lambda b: (b.booked_at, b.end_to_end_id))
     if lie is None:
@@ -57,10 +58,19 @@ def apply_lie(booked: list[BookedTransfer], lie: StatementLie | None, day: date,
     if lie == "extra_entry":
         # A debit the fund never instructed: an end-to-end id no payout has.
         at = entries[-1].booked_at if entries else datetime.combine(day, time(12), tzinfo=tz)
-        return [*entries, BookedTransfer(
-            end_to_end_id=f"SIMEXTRA{bank_code}{day:%Y%m%d}", payout_id="", amount_idr=EXTRA_ENTRY_AMOUNT_IDR,
-            creditor_account="0000000001", creditor_name="UNKNOWN", remittance_info="unknown transfer",
-            bank_reference=f"SIMX{bank_code}{day:%Y%m%d}", booked_at=at)]
+        return [
+            *entries,
+            BookedTransfer(
+                end_to_end_id=f"SIMEXTRA{bank_code}{day:%Y%m%d}",
+                payout_id="",
+                amount_idr=EXTRA_ENTRY_AMOUNT_IDR,
+                creditor_account="0000000001",
+                creditor_name="UNKNOWN",
+                remittance_info="unknown transfer",
+                bank_reference=f"SIMX{bank_code}{day:%Y%m%d}",
+                booked_at=at,
+            ),
+        ]
     if not entries:
         return entries
     last = entries[-1]
@@ -77,8 +87,12 @@ def _amount(value: int) -> dict[str, Any]:
 
 
 def _balance(code: str, amount_idr: int, day: date) -> dict[str, Any]:
-    return {"Tp": {"CdOrPrtry": {"Cd": code}}, "Amt": _amount(abs(amount_idr)),
-            "CdtDbtInd": "CRDT" if amount_idr >= 0 else "DBIT", "Dt": {"Dt": day.isoformat()}}
+    return {
+        "Tp": {"CdOrPrtry": {"Cd": code}},
+        "Amt": _amount(abs(amount_idr)),
+        "CdtDbtInd": "CRDT" if amount_idr >= 0 else "DBIT",
+        "Dt": {"Dt": day.isoformat()},
+    }
 
 
 def _entry(b: BookedTransfer, tz: tzinfo, bank_code: str) -> dict[str, Any]:
@@ -93,14 +107,22 @@ def _entry(b: BookedTransfer, tz: tzinfo, bank_code: str) -> dict[str, Any]:
         "AcctSvcrRef": b.bank_reference,
         # Payments / issued credit transfers / SEPA-like credit transfer: an outgoing payment.
         "BkTxCd": {"Domn": {"Cd": "PMNT", "Fmly": {"Cd": "ICDT", "SubFmlyCd": "ESCT"}}},
-        "NtryDtls": [{"TxDtls": [{
-            "Refs": {"EndToEndId": b.end_to_end_id, "AcctSvcrRef": b.bank_reference},
-            "AmtDtls": {"TxAmt": {"Amt": _amount(b.amount_idr)}},
-            "RltdPties": {"Cdtr": {"Pty": {"Nm": b.creditor_name}},
-                          "CdtrAcct": {"Id": {"Othr": {"Id": b.creditor_account}}}},
-            "RltdAgts": {"CdtrAgt": {"FinInstnId": {"Othr": {"Id": bank_code}}}},
-            "RmtInf": {"Ustrd": [b.remittance_info]},
-        }]}],
+        "NtryDtls": [
+            {
+                "TxDtls": [
+                    {
+                        "Refs": {"EndToEndId": b.end_to_end_id, "AcctSvcrRef": b.bank_reference},
+                        "AmtDtls": {"TxAmt": {"Amt": _amount(b.amount_idr)}},
+                        "RltdPties": {
+                            "Cdtr": {"Pty": {"Nm": b.creditor_name}},
+                            "CdtrAcct": {"Id": {"Othr": {"Id": b.creditor_account}}},
+                        },
+                        "RltdAgts": {"CdtrAgt": {"FinInstnId": {"Othr": {"Id": bank_code}}}},
+                        "RmtInf": {"Ustrd": [b.remittance_info]},
+                    }
+                ]
+            }
+        ],
     }
 
 
@@ -118,23 +140,36 @@ def build_statement(
     debits = sum(e.amount_idr for e in entries)
     start, end = business_day(day, tz)
     statement_id = f"STMT-{account.bank_code}-{day:%Y%m%d}"
-    return {"BkToCstmrStmt": {
-        "GrpHdr": {"MsgId": f"CAMT053-{account.bank_code}-{day:%Y%m%d}-{created_at:%H%M%S%f}",
-                   "CreDtTm": created_at.isoformat()},
-        "Stmt": [{
-            "Id": statement_id,
-            # One statement a business day: its sequence number is the day's ordinal.
-            "ElctrncSeqNb": day.toordinal(),
-            "CreDtTm": created_at.isoformat(),
-            "FrToDt": {"FrDtTm": start.isoformat(), "ToDtTm": end.isoformat()},
-            "Acct": {"Id": {"Othr": {"Id": account.account_number}}, "Ccy": "IDR",
-                     "Ownr": {"Nm": account.owner_name},
-                     "Svcr": {"FinInstnId": {"Othr": {"Id": account.bank_code}}}},
-            "Bal": [_balance("OPBD", opening_balance_idr, day),
-                    _balance("CLBD", opening_balance_idr - debits, day)],
-            "TxsSummry": {"TtlNtries": {"NbOfNtries": len(entries), "Sum": debits},
-                          "TtlDbtNtries": {"NbOfNtries": len(entries), "Sum": debits},
-                          "TtlCdtNtries": {"NbOfNtries": 0, "Sum": 0}},
-            "Ntry": [_entry(e, tz, account.bank_code) for e in entries],
-        }],
-    }}
+    return {
+        "BkToCstmrStmt": {
+            "GrpHdr": {
+                "MsgId": f"CAMT053-{account.bank_code}-{day:%Y%m%d}-{created_at:%H%M%S%f}",
+                "CreDtTm": created_at.isoformat(),
+            },
+            "Stmt": [
+                {
+                    "Id": statement_id,
+                    # One statement a business day: its sequence number is the day's ordinal.
+                    "ElctrncSeqNb": day.toordinal(),
+                    "CreDtTm": created_at.isoformat(),
+                    "FrToDt": {"FrDtTm": start.isoformat(), "ToDtTm": end.isoformat()},
+                    "Acct": {
+                        "Id": {"Othr": {"Id": account.account_number}},
+                        "Ccy": "IDR",
+                        "Ownr": {"Nm": account.owner_name},
+                        "Svcr": {"FinInstnId": {"Othr": {"Id": account.bank_code}}},
+                    },
+                    "Bal": [
+                        _balance("OPBD", opening_balance_idr, day),
+                        _balance("CLBD", opening_balance_idr - debits, day),
+                    ],
+                    "TxsSummry": {
+                        "TtlNtries": {"NbOfNtries": len(entries), "Sum": debits},
+                        "TtlDbtNtries": {"NbOfNtries": len(entries), "Sum": debits},
+                        "TtlCdtNtries": {"NbOfNtries": 0, "Sum": 0},
+                    },
+                    "Ntry": [_entry(e, tz, account.bank_code) for e in entries],
+                }
+            ],
+        }
+    }

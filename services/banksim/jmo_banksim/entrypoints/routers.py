@@ -75,8 +75,9 @@ def _account(doc: dict[str, Any]) -> Account:
 
 @router.post("/accounts", status_code=201, response_model=Account, summary="Open an account (idempotent)")
 async def open_account(body: OpenAccount, state: State) -> Account:
-    return _account(await accounts.open_account(state.db, state.clock, body.bank_code, body.account_number,
-                                                body.holder_name))
+    return _account(
+        await accounts.open_account(state.db, state.clock, body.bank_code, body.account_number, body.holder_name)
+    )
 
 
 @router.get("/accounts/{bank_code}/{account_number}", response_model=Account, summary="Balance and credits")
@@ -94,12 +95,20 @@ async def account_inquiry(body: AccountRef, state: State) -> Inquiry:
     return Inquiry(bank_code=doc["bank_code"], account_number=doc["account_number"], holder_name=doc["holder_name"])
 
 
-@router.post("/behaviour", summary="Make one bank (or all) misbehave: normal|slow|reject|duplicate|reorder|silent",
-             description="`statement`: drop_one | extra_entry | wrong_amount | duplicate_entry makes the bank's "
-                         "camt.053 statements lie about the last booked transfer (or add one nobody sent).")
+@router.post(
+    "/behaviour",
+    summary="Make one bank (or all) misbehave: normal|slow|reject|duplicate|reorder|silent",
+    description="`statement`: drop_one | extra_entry | wrong_amount | duplicate_entry makes the bank's "
+    "camt.053 statements lie about the last booked transfer (or add one nobody sent).",
+)
 async def set_behaviour(body: SetBehaviour, state: State) -> dict:
-    behaviour = Behaviour(mode=body.mode, delay_seconds=body.delay_seconds, reason_code=body.reason_code,
-                          reason=body.reason, statement=body.statement)
+    behaviour = Behaviour(
+        mode=body.mode,
+        delay_seconds=body.delay_seconds,
+        reason_code=body.reason_code,
+        reason=body.reason,
+        statement=body.statement,
+    )
     state.book.set(behaviour, body.bank_code)
     return state.book.snapshot()
 
@@ -121,7 +130,7 @@ async def transfers(state: State, payout_id: Annotated[str, Query(min_length=1, 
     "/statements/{bank_code}",
     summary="The fund account's statement for one business day (ISO 20022 camt.053 BkToCstmrStmt, JSON)",
     description="One DBIT entry per credit transfer the bank booked (executed, ACSC) that day in Jakarta time; "
-                "rejected and ignored transfers are not booked. Amounts are integer rupiah.",
+    "rejected and ignored transfers are not booked. Amounts are integer rupiah.",
 )
 async def statement(
     state: State,

@@ -17,8 +17,9 @@ def _known_bank(bank_code: str) -> None:
         raise field_error("bank_code", "unknown_bank", f"bank {bank_code} is not a partner bank")
 
 
-async def open_account(db: Database, clock: Clock, bank_code: str, account_number: str,
-                       holder_name: str) -> dict[str, Any]:
+async def open_account(
+    db: Database, clock: Clock, bank_code: str, account_number: str, holder_name: str
+) -> dict[str, Any]:
     """Idempotent on (bank_code, account_number): the same request answers the same account."""
     _known_bank(bank_code)
     doc = {

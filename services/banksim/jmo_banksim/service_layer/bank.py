@@ -30,8 +30,16 @@ log = get_logger(__name__)
 
 
 class Bank:
-    def __init__(self, db: Database, book: BehaviourBook, defaults: Defaults, notifier: Notifier, clock: Clock,
-                 reorder_hold_seconds: float, serve_notify_url_prefix: str | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        book: BehaviourBook,
+        defaults: Defaults,
+        notifier: Notifier,
+        clock: Clock,
+        reorder_hold_seconds: float,
+        serve_notify_url_prefix: str | None = None,
+    ) -> None:
         self._db = db
         self._book = book
         self._defaults = defaults
@@ -125,12 +133,25 @@ class Bank:
             decision = decide(Plan(**doc["plan"]), account_exists=account is not None)
             now = self._clock.now()
             if decision.status == "ACSC":
-                await repo.credit(tx, doc["bank_code"], doc["account_number"], {
-                    "end_to_end_id": doc["end_to_end_id"], "payout_id": doc["payout_id"],
-                    "amount_idr": doc["amount_idr"], "remittance_info": doc["remittance_info"], "at": now,
-                })
-            fields = {"status": decision.status, "reason_code": decision.reason_code, "reason": decision.reason,
-                      "bank_reference": bank_reference(doc["bank_code"], doc["end_to_end_id"]), "executed_at": now}
+                await repo.credit(
+                    tx,
+                    doc["bank_code"],
+                    doc["account_number"],
+                    {
+                        "end_to_end_id": doc["end_to_end_id"],
+                        "payout_id": doc["payout_id"],
+                        "amount_idr": doc["amount_idr"],
+                        "remittance_info": doc["remittance_info"],
+                        "at": now,
+                    },
+                )
+            fields = {
+                "status": decision.status,
+                "reason_code": decision.reason_code,
+                "reason": decision.reason,
+                "bank_reference": bank_reference(doc["bank_code"], doc["end_to_end_id"]),
+                "executed_at": now,
+            }
             await repo.mark_executed(tx, doc_id, fields)
             return {**doc, **fields}
 

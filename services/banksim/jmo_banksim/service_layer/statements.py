@@ -36,12 +36,25 @@ class StatementBook:
         docs = await repo.booked_between(self.db, bank_code, start, end)
         before = await repo.booked_total_before(self.db, bank_code, start)
         booked = [
-            BookedTransfer(end_to_end_id=d["end_to_end_id"], payout_id=d["payout_id"], amount_idr=d["amount_idr"],
-                           creditor_account=d["account_number"], creditor_name=d.get("creditor_name", ""),
-                           remittance_info=d.get("remittance_info", ""), bank_reference=d["bank_reference"],
-                           booked_at=d["executed_at"])
+            BookedTransfer(
+                end_to_end_id=d["end_to_end_id"],
+                payout_id=d["payout_id"],
+                amount_idr=d["amount_idr"],
+                creditor_account=d["account_number"],
+                creditor_name=d.get("creditor_name", ""),
+                remittance_info=d.get("remittance_info", ""),
+                bank_reference=d["bank_reference"],
+                booked_at=d["executed_at"],
+            )
             for d in docs
         ]
         account = FundAccount(bank_code, self.fund_accounts.get(bank_code, f"{bank_code}7000001"), self.owner_name)
-        return build_statement(account, day, self.tz, now, self.opening_balance_idr - before, booked,
-                               self.book.for_bank(bank_code).statement)
+        return build_statement(
+            account,
+            day,
+            self.tz,
+            now,
+            self.opening_balance_idr - before,
+            booked,
+            self.book.for_bank(bank_code).statement,
+        )

@@ -26,11 +26,16 @@ pytestmark = pytest.mark.integration
 
 def settings(infra, serve_prefix: str) -> BanksimSettings:
     tag = uuid.uuid4().hex[:10]
-    return BanksimSettings(mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap,
-                           db_name=f"t_banksim_{tag}", consumer_group=f"test-{tag}-banksim",
-                           bank_notify_secrets={code: f"dev-secret-{code}" for code in PARTNER_BANKS},
-                           serve_notify_url_prefix=serve_prefix, notify_retry_initial_seconds=0.1,
-                           notify_give_up_seconds=10)
+    return BanksimSettings(
+        mongodb_uri=infra.mongo_uri,
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        db_name=f"t_banksim_{tag}",
+        consumer_group=f"test-{tag}-banksim",
+        bank_notify_secrets={code: f"dev-secret-{code}" for code in PARTNER_BANKS},
+        serve_notify_url_prefix=serve_prefix,
+        notify_retry_initial_seconds=0.1,
+        notify_give_up_seconds=10,
+    )
 
 
 def number() -> str:
@@ -51,11 +56,15 @@ async def test_accounts_inquiry_and_behaviour(infra) -> None:
         bad_number = await sim.post("/sim/accounts", json={**acct, "account_number": "12-34"})
         assert (bad_number.status_code, bad_number.json()["errors"][0]["field"]) == (422, "account_number")
 
-        inquiry = await sim.post("/sim/account-inquiry", json={"bank_code": "014",
-                                                               "account_number": acct["account_number"]})
+        inquiry = await sim.post(
+            "/sim/account-inquiry", json={"bank_code": "014", "account_number": acct["account_number"]}
+        )
         assert inquiry.status_code == 200
-        assert inquiry.json() == {"bank_code": "014", "account_number": acct["account_number"],
-                                  "holder_name": "SITI AMINAH"}
+        assert inquiry.json() == {
+            "bank_code": "014",
+            "account_number": acct["account_number"],
+            "holder_name": "SITI AMINAH",
+        }
         missing = await sim.post("/sim/account-inquiry", json={"bank_code": "014", "account_number": number()})
         assert (missing.status_code, missing.json()["code"]) == (404, "account_not_found")
         odd = await sim.post("/sim/account-inquiry", json={"bank_code": "014", "account_number": "12-3"})
@@ -67,25 +76,49 @@ async def test_accounts_inquiry_and_behaviour(infra) -> None:
         one = await sim.post("/sim/behaviour", json={"bank_code": "002", "mode": "reject", "reason_code": "AC04"})
         assert one.json()["banks"]["002"]["mode"] == "reject" and one.json()["default"]["mode"] == "normal"
         everyone = await sim.post("/sim/behaviour", json={"mode": "silent"})
-        assert everyone.json() == {"default": {"mode": "silent", "delay_seconds": None, "reason_code": None,
-                                               "reason": None, "statement": None}, "banks": {}}
+        assert everyone.json() == {
+            "default": {
+                "mode": "silent",
+                "delay_seconds": None,
+                "reason_code": None,
+                "reason": None,
+                "statement": None,
+            },
+            "banks": {},
+        }
         wrong = await sim.post("/sim/behaviour", json={"mode": "chaos"})
         assert (wrong.status_code, wrong.json()["errors"][0]["code"]) == (422, "not_allowed")
         ready = await sim.get("/readyz")
         assert ready.json()["checks"]["mongodb"] is True
 
 
-def instruction(notify_url: str, bank_code: str, account: str, amount: int, payout_id: str | None = None,
-                end_to_end_id: str | None = None) -> PayoutSent:
+def instruction(
+    notify_url: str,
+    bank_code: str,
+    account: str,
+    amount: int,
+    payout_id: str | None = None,
+    end_to_end_id: str | None = None,
+) -> PayoutSent:
     payout_id = payout_id or str(uuid.uuid4())
     return PayoutSent(
-        payout_id=payout_id, claim_id=f"CLM-{uuid.uuid4().hex[:8]}", member_id=str(uuid.uuid4()),
-        message_id="MSG" + uuid.UUID(payout_id).hex, end_to_end_id=end_to_end_id or "E2E" + uuid.UUID(payout_id).hex,
-        external_id="2025071500000000000001", partner_reference_no=payout_id, rail="BI_FAST",
-        instructed_amount=Amount(amount_idr=amount), gross_idr=amount, tax_idr=0, net_idr=amount,
+        payout_id=payout_id,
+        claim_id=f"CLM-{uuid.uuid4().hex[:8]}",
+        member_id=str(uuid.uuid4()),
+        message_id="MSG" + uuid.UUID(payout_id).hex,
+        end_to_end_id=end_to_end_id or "E2E" + uuid.UUID(payout_id).hex,
+        external_id="2025071500000000000001",
+        partner_reference_no=payout_id,
+        rail="BI_FAST",
+        instructed_amount=Amount(amount_idr=amount),
+        gross_idr=amount,
+        tax_idr=0,
+        net_idr=amount,
         debtor=Party(name="BPJS Ketenagakerjaan", account_number="0000000000", bank_code="009"),
         creditor=Party(name="SITI AMINAH", account_number=account, bank_code=bank_code),
-        remittance_info="JHT test", requested_execution_date=date.today(), notify_url=notify_url,
+        remittance_info="JHT test",
+        requested_execution_date=date.today(),
+        notify_url=notify_url,
         sent_at=datetime.now(UTC),
     )
 
@@ -97,8 +130,9 @@ async def send_to_partition(bootstrap: str, events: list[PayoutSent]) -> None:
     try:
         for data in events:
             event = data.to_event("/test/payout")
-            await producer.send_and_wait(bank_topic(data.creditor.bank_code), value=event.to_bytes(),
-                                         key=data.key().encode(), partition=0)
+            await producer.send_and_wait(
+                bank_topic(data.creditor.bank_code), value=event.to_bytes(), key=data.key().encode(), partition=0
+            )
     finally:
         await producer.stop()
 
@@ -118,8 +152,9 @@ async def test_payout_sent_credits_once_and_reports_signed(infra) -> None:
         notify_url = f"{url}/v1/bank/notifications"
         async with in_process(create_api(settings(infra, url))) as sim:
             account = number()
-            await sim.post("/sim/accounts", json={"bank_code": "014", "account_number": account,
-                                                  "holder_name": "SITI AMINAH"})
+            await sim.post(
+                "/sim/accounts", json={"bank_code": "014", "account_number": account, "holder_name": "SITI AMINAH"}
+            )
             paid = instruction(notify_url, "014", account, 7_500_000)
             unknown = instruction(notify_url, "014", number(), 1_000)
             retried = instruction(notify_url, "014", account, 2_000)
@@ -141,7 +176,10 @@ async def test_payout_sent_credits_once_and_reports_signed(infra) -> None:
             assert len(receiver.for_payout(paid.payout_id)) == 1
             rejected = verify(receiver.for_payout(unknown.payout_id)[0], "014")
             assert (rejected["status"], rejected["reason_code"], rejected["reason"]) == (
-                "RJCT", "AC01", "account not found")
+                "RJCT",
+                "AC01",
+                "account not found",
+            )
             assert len(receiver.for_payout(refused.payout_id)) == 1  # a 4xx is final: no retry
 
             view = (await sim.get(f"/sim/accounts/014/{account}")).json()
@@ -164,8 +202,9 @@ async def test_instructions_for_another_payout_service_are_left_alone(infra) -> 
     async with serve_http(receiver.app()) as url:
         async with in_process(create_api(settings(infra, url))) as sim:
             account = number()
-            await sim.post("/sim/accounts", json={"bank_code": "014", "account_number": account,
-                                                  "holder_name": "SITI AMINAH"})
+            await sim.post(
+                "/sim/accounts", json={"bank_code": "014", "account_number": account, "holder_name": "SITI AMINAH"}
+            )
             elsewhere = instruction("http://elsewhere.invalid/v1/bank/notifications", "014", account, 5_000)
             marker = instruction(f"{url}/v1/bank/notifications", "014", account, 1)
             await send_to_partition(infra.kafka_bootstrap, [elsewhere, marker])
@@ -184,8 +223,9 @@ async def test_a_result_held_while_reordered_results_are_reported_is_reported_to
         config = settings(infra, url).model_copy(update={"reorder_hold_seconds": 0.3})
         async with in_process(create_api(config)) as sim:
             account = number()
-            await sim.post("/sim/accounts", json={"bank_code": "014", "account_number": account,
-                                                  "holder_name": "SITI AMINAH"})
+            await sim.post(
+                "/sim/accounts", json={"bank_code": "014", "account_number": account, "holder_name": "SITI AMINAH"}
+            )
             assert (await sim.post("/sim/behaviour", json={"mode": "reorder"})).status_code == 200
             first = instruction(notify_url, "014", account, 1_000)
             receiver.slow[first.payout_id] = 3.0
@@ -198,8 +238,9 @@ async def test_a_result_held_while_reordered_results_are_reported_is_reported_to
             await eventually(lambda: _executed(sim, during.payout_id), timeout=10, message="second executed")
             assert (await sim.post("/sim/behaviour", json={"mode": "normal"})).status_code == 200
 
-            await eventually(lambda: _has(receiver, during.payout_id), timeout=15,
-                             message="the result held during a round reported")
+            await eventually(
+                lambda: _has(receiver, during.payout_id), timeout=15, message="the result held during a round reported"
+            )
             assert verify(receiver.for_payout(during.payout_id)[0], "014")["status"] == "ACSC"
 
 
@@ -226,8 +267,9 @@ async def test_the_statement_books_executed_transfers_only_and_can_lie(infra) ->
         notify_url = f"{url}/v1/bank/notifications"
         async with in_process(create_api(settings(infra, url))) as sim:
             account = number()
-            await sim.post("/sim/accounts", json={"bank_code": "451", "account_number": account,
-                                                  "holder_name": "SITI AMINAH"})
+            await sim.post(
+                "/sim/accounts", json={"bank_code": "451", "account_number": account, "holder_name": "SITI AMINAH"}
+            )
             paid = instruction(notify_url, "451", account, 4_200_000)
             unknown = instruction(notify_url, "451", number(), 900_000)
             await send_to_partition(infra.kafka_bootstrap, [paid, unknown])
@@ -242,7 +284,10 @@ async def test_the_statement_books_executed_transfers_only_and_can_lie(infra) ->
             assert e2e_ids(honest.json()) == [paid.end_to_end_id]  # the AC01 rejection is not booked
             entry = entries_of(honest.json())[0]
             assert (entry["Amt"], entry["CdtDbtInd"], entry["BookgDt"]["Dt"]) == (
-                {"Ccy": "IDR", "Value": 4_200_000}, "DBIT", day.isoformat())
+                {"Ccy": "IDR", "Value": 4_200_000},
+                "DBIT",
+                day.isoformat(),
+            )
             assert entry["AcctSvcrRef"] == executed["bank_reference"]
             assert entry["NtryDtls"][0]["TxDtls"][0]["RltdPties"]["CdtrAcct"]["Id"]["Othr"]["Id"] == account
             assert stmt["Acct"]["Id"]["Othr"]["Id"] == "4517000001"
@@ -253,8 +298,9 @@ async def test_the_statement_books_executed_transfers_only_and_can_lie(infra) ->
 
             await sim.post("/sim/behaviour", json={"bank_code": "451", "mode": "normal", "statement": "drop_one"})
             assert e2e_ids((await sim.get(f"/sim/statements/451?date={day}")).json()) == []
-            await sim.post("/sim/behaviour", json={"bank_code": "451", "mode": "normal",
-                                                   "statement": "duplicate_entry"})
+            await sim.post(
+                "/sim/behaviour", json={"bank_code": "451", "mode": "normal", "statement": "duplicate_entry"}
+            )
             assert e2e_ids((await sim.get(f"/sim/statements/451?date={day}")).json()) == [paid.end_to_end_id] * 2
 
             future = await sim.get(f"/sim/statements/451?date={day + timedelta(days=2)}")

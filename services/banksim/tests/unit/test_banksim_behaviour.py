@@ -7,8 +7,12 @@ from jmo_banksim.domain.behaviour import Behaviour, BehaviourBook, Defaults, Pla
 from jmo_banksim.domain.transfer import bank_reference, decide
 from jmo_shared.bank_signature import signed_request
 
-DEFAULTS = Defaults(settle_delay_seconds=0.2, slow_delay_seconds=30, reject_reason_code="MS03",
-                    reject_reason="not specified reason agent generated")
+DEFAULTS = Defaults(
+    settle_delay_seconds=0.2,
+    slow_delay_seconds=30,
+    reject_reason_code="MS03",
+    reject_reason="not specified reason agent generated",
+)
 
 
 def test_normal_answers_after_the_settle_delay() -> None:

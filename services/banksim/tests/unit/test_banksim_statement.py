@@ -19,9 +19,16 @@ CREATED = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
 
 
 def booked(n: int, amount: int, at: datetime) -> BookedTransfer:
-    return BookedTransfer(end_to_end_id=f"E2E{n}", payout_id=f"p{n}", amount_idr=amount, creditor_account="1234567890",
-                          creditor_name="SITI AMINAH", remittance_info=f"JHT CLM-{n}", bank_reference=f"SIM014{n:012d}",
-                          booked_at=at)
+    return BookedTransfer(
+        end_to_end_id=f"E2E{n}",
+        payout_id=f"p{n}",
+        amount_idr=amount,
+        creditor_account="1234567890",
+        creditor_name="SITI AMINAH",
+        remittance_info=f"JHT CLM-{n}",
+        bank_reference=f"SIM014{n:012d}",
+        booked_at=at,
+    )
 
 
 # 23:30 WIB on the 22nd is the 22nd; 00:30 WIB on the 23rd is 17:30 UTC on the 22nd.

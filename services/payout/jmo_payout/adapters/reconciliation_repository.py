@@ -28,8 +28,17 @@ HISTORY_KEPT = 50
 RELEASED = datetime(1970, 1, 1, tzinfo=UTC)
 _IN_CHUNK = 1000
 
-_PAYOUT_FIELDS = {"_id": 1, "claim_id": 1, "end_to_end_id": 1, "net_idr": 1, "status": 1, "sent_at": 1,
-                  "settled_at": 1, "failed_at": 1, "failure_code": 1}
+_PAYOUT_FIELDS = {
+    "_id": 1,
+    "claim_id": 1,
+    "end_to_end_id": 1,
+    "net_idr": 1,
+    "status": 1,
+    "sent_at": 1,
+    "settled_at": 1,
+    "failed_at": 1,
+    "failure_code": 1,
+}
 
 
 def reconciliation_id(bank_code: str, business_date: date) -> str:
@@ -47,10 +56,17 @@ async def ensure_reconciliation_indexes(db: Database) -> None:
 
 
 def _sent_payout(doc: dict[str, Any]) -> SentPayout:
-    return SentPayout(payout_id=doc["_id"], claim_id=doc["claim_id"], end_to_end_id=doc["end_to_end_id"],
-                      net_idr=doc["net_idr"], status=doc["status"], sent_at=doc["sent_at"],
-                      settled_at=doc.get("settled_at"), failed_at=doc.get("failed_at"),
-                      failure_code=doc.get("failure_code"))
+    return SentPayout(
+        payout_id=doc["_id"],
+        claim_id=doc["claim_id"],
+        end_to_end_id=doc["end_to_end_id"],
+        net_idr=doc["net_idr"],
+        status=doc["status"],
+        sent_at=doc["sent_at"],
+        settled_at=doc.get("settled_at"),
+        failed_at=doc.get("failed_at"),
+        failure_code=doc.get("failure_code"),
+    )
 
 
 class ReconciliationRepository:
@@ -61,15 +77,17 @@ class ReconciliationRepository:
 
     async def sent_between(self, bank_code: str, start: datetime, end: datetime) -> list[SentPayout]:
         cursor = self._db[PAYOUTS].find(
-            {"bank_code": bank_code, "sent_at": {"$gte": start, "$lt": end}}, _PAYOUT_FIELDS)
+            {"bank_code": bank_code, "sent_at": {"$gte": start, "$lt": end}}, _PAYOUT_FIELDS
+        )
         return [_sent_payout(d) async for d in cursor]
 
     async def by_end_to_end_ids(self, bank_code: str, ids: list[str]) -> list[SentPayout]:
         found: list[SentPayout] = []
         for i in range(0, len(ids), _IN_CHUNK):
             cursor = self._db[PAYOUTS].find(
-                {"end_to_end_id": {"$in": ids[i:i + _IN_CHUNK]}, "bank_code": bank_code,
-                 "sent_at": {"$ne": None}}, _PAYOUT_FIELDS)
+                {"end_to_end_id": {"$in": ids[i : i + _IN_CHUNK]}, "bank_code": bank_code, "sent_at": {"$ne": None}},
+                _PAYOUT_FIELDS,
+            )
             found += [_sent_payout(d) async for d in cursor]
         return found
 
@@ -77,8 +95,9 @@ class ReconciliationRepository:
         notices: list[BankNotice] = []
         for i in range(0, len(payout_ids), _IN_CHUNK):
             cursor = self._db[BANK_REPORTS].find(
-                {"payout_id": {"$in": payout_ids[i:i + _IN_CHUNK]}},
-                {"payout_id": 1, "status": 1, "outcome": 1, "received_at": 1})
+                {"payout_id": {"$in": payout_ids[i : i + _IN_CHUNK]}},
+                {"payout_id": 1, "status": 1, "outcome": 1, "received_at": 1},
+            )
             notices += [BankNotice(d["payout_id"], d["status"], d["outcome"], d["received_at"]) async for d in cursor]
         return notices
 
@@ -96,8 +115,10 @@ class ReconciliationRepository:
 
         async def work(tx: Tx) -> None:
             await tx[RUNS].replace_one({"_id": run["_id"]}, run, session=tx.session)
-            summary = {k: run.get(k) for k in ("run_id", "trigger", "status", "started_at", "finished_at",
-                                               "requested_by", "error")}
+            summary = {
+                k: run.get(k)
+                for k in ("run_id", "trigger", "status", "started_at", "finished_at", "requested_by", "error")
+            }
             summary["mismatches"] = run.get("counts", {}).get("mismatches")
             key = {"_id": run["reconciliation_id"]}
             current = await tx[RECONCILIATIONS].find_one(key, {"history": 1, "run_count": 1}, session=tx.session)
@@ -109,8 +130,10 @@ class ReconciliationRepository:
             else:
                 # A failed rerun keeps the last good report and only adds itself to the history.
                 await tx[RECONCILIATIONS].update_one(
-                    key, {"$set": {"history": history, "run_count": run_count, "last_error": run.get("error")}},
-                    session=tx.session)
+                    key,
+                    {"$set": {"history": history, "run_count": run_count, "last_error": run.get("error")}},
+                    session=tx.session,
+                )
 
         await self._db.transaction(work)
 
@@ -126,14 +149,19 @@ class ReconciliationRepository:
             query["bank_code"] = bank_code
         if business_date:
             query["business_date"] = business_date.isoformat()
-        cursor = self._db[RECONCILIATIONS].find(query, {"mismatches": 0, "history": 0}).sort(
-            [("business_date", DESCENDING), ("bank_code", 1)]).limit(limit)
+        cursor = (
+            self._db[RECONCILIATIONS]
+            .find(query, {"mismatches": 0, "history": 0})
+            .sort([("business_date", DESCENDING), ("bank_code", 1)])
+            .limit(limit)
+        )
         return await cursor.to_list()
 
     # --- the lease -----------------------------------------------------------------
 
-    async def acquire(self, bank_code: str, business_date: date, holder: str, now: datetime, hold: timedelta,
-                      scheduled: bool) -> bool:
+    async def acquire(
+        self, bank_code: str, business_date: date, holder: str, now: datetime, hold: timedelta, scheduled: bool
+    ) -> bool:
         """Take the bank-date's lease if free (expired). A scheduled run also needs the day not yet
         done by the schedule and its retry time reached. One atomic upsert: of two workers, one wins."""
         query: dict[str, Any] = {"_id": f"{bank_code}:{business_date}", "expires_at": {"$lte": now}}
@@ -145,21 +173,37 @@ class ReconciliationRepository:
             query["retry_at"] = {"$not": {"$gt": now}}
         try:
             await self._db[LEASES].update_one(
-                query, {"$set": {"holder": holder, "expires_at": now + hold, "bank_code": bank_code,
-                                 "business_date": business_date.isoformat(), "taken_at": now}}, upsert=True)
+                query,
+                {
+                    "$set": {
+                        "holder": holder,
+                        "expires_at": now + hold,
+                        "bank_code": bank_code,
+                        "business_date": business_date.isoformat(),
+                        "taken_at": now,
+                    }
+                },
+                upsert=True,
+            )
         except DuplicateKeyError:
             return False  # it exists and is held, done, or not due: the filter missed it
         return True
 
-    async def release(self, bank_code: str, business_date: date, holder: str, now: datetime,
-                      scheduled_done: bool = False, retry_at: datetime | None = None) -> None:
+    async def release(
+        self,
+        bank_code: str,
+        business_date: date,
+        holder: str,
+        now: datetime,
+        scheduled_done: bool = False,
+        retry_at: datetime | None = None,
+    ) -> None:
         fields: dict[str, Any] = {"expires_at": RELEASED, "released_at": now}
         if scheduled_done:
             fields["scheduled_done_at"] = now
         if retry_at is not None:
             fields["retry_at"] = retry_at
-        await self._db[LEASES].update_one({"_id": f"{bank_code}:{business_date}", "holder": holder},
-                                          {"$set": fields})
+        await self._db[LEASES].update_one({"_id": f"{bank_code}:{business_date}", "holder": holder}, {"$set": fields})
 
     async def scheduled_done(self, bank_code: str, business_date: date) -> bool:
         doc = await self._db[LEASES].find_one({"_id": f"{bank_code}:{business_date}"}, {"scheduled_done_at": 1})

@@ -65,8 +65,7 @@ def to_document(payout: Payout) -> dict[str, Any]:
         "has_npwp": tax.has_npwp,
         "entitlement_date": claim.entitlement_date.isoformat(),
         "bank_code": creditor.bank_code,
-        "creditor": {"name": creditor.name, "account_number": creditor.account_number,
-                     "bank_code": creditor.bank_code},
+        "creditor": {"name": creditor.name, "account_number": creditor.account_number, "bank_code": creditor.bank_code},
         "external_id": ids.external_id,
         "end_to_end_id": ids.end_to_end_id,
         "message_id": ids.message_id,
@@ -140,11 +139,16 @@ class PayoutRepository:
         )
 
     async def overdue_ids(self, sent_before: datetime, limit: int) -> list[str]:
-        cursor = self._source[PAYOUTS].find(
-            {"status": PayoutStatus.SENT.value, "sent_at": {"$lte": sent_before}},
-            {"_id": 1},
-            session=self._session,
-        ).sort("sent_at", 1).limit(limit)
+        cursor = (
+            self._source[PAYOUTS]
+            .find(
+                {"status": PayoutStatus.SENT.value, "sent_at": {"$lte": sent_before}},
+                {"_id": 1},
+                session=self._session,
+            )
+            .sort("sent_at", 1)
+            .limit(limit)
+        )
         return [doc["_id"] async for doc in cursor]
 
     async def for_member(self, member_id: str, nik: str | None, **match: Any) -> dict[str, Any] | None:

@@ -94,10 +94,17 @@ def _entries(ntry: dict) -> list[StatementEntry]:
     for tx in details or [{}]:
         if len(details) > 1:
             amount, currency = _amount(_get(tx, "AmtDtls", "TxAmt", "Amt"))
-        out.append(StatementEntry(
-            entry_ref=ref, end_to_end_id=str(_get(tx, "Refs", "EndToEndId") or ""), amount_idr=amount,
-            currency=currency, credit_debit=str(ntry.get("CdtDbtInd") or ""), booking_date=booked_on,
-            creditor_account=str(_get(tx, "RltdPties", "CdtrAcct", "Id", "Othr", "Id") or "")))
+        out.append(
+            StatementEntry(
+                entry_ref=ref,
+                end_to_end_id=str(_get(tx, "Refs", "EndToEndId") or ""),
+                amount_idr=amount,
+                currency=currency,
+                credit_debit=str(ntry.get("CdtDbtInd") or ""),
+                booking_date=booked_on,
+                creditor_account=str(_get(tx, "RltdPties", "CdtrAcct", "Id", "Othr", "Id") or ""),
+            )
+        )
     return out
 
 
@@ -113,10 +120,14 @@ def parse_camt053(doc: Any, bank_code: str, business_date: date) -> Statement:
     if any(e.booking_date not in (None, business_date) for e in entries):
         raise StatementUnavailable(f"entries booked on another day than {business_date}")
     return Statement(
-        statement_id=str(stmt.get("Id") or ""), bank_code=bank_code, business_date=business_date,
+        statement_id=str(stmt.get("Id") or ""),
+        bank_code=bank_code,
+        business_date=business_date,
         account=str(_get(stmt, "Acct", "Id", "Othr", "Id") or _get(stmt, "Acct", "Id", "IBAN") or ""),
-        created_at=str(stmt.get("CreDtTm") or ""), opening_balance_idr=_balance(stmt, "OPBD"),
-        closing_balance_idr=_balance(stmt, "CLBD"), entries=entries,
+        created_at=str(stmt.get("CreDtTm") or ""),
+        opening_balance_idr=_balance(stmt, "OPBD"),
+        closing_balance_idr=_balance(stmt, "CLBD"),
+        entries=entries,
     )
 
 

@@ -96,13 +96,35 @@ class Payout:
     created_at: datetime | None = None
 
     @classmethod
-    def create(cls, claim: ClaimToPay, tax: TaxAssessment, ids: PayoutIds, creditor: Creditor, now: datetime,
-               correlation_id: str | None = None) -> Payout:
+    def create(
+        cls,
+        claim: ClaimToPay,
+        tax: TaxAssessment,
+        ids: PayoutIds,
+        creditor: Creditor,
+        now: datetime,
+        correlation_id: str | None = None,
+    ) -> Payout:
         """A new payout of `tax.net_idr`, not yet sent (`send` or `refuse_bank` decides)."""
-        return cls(payout_id=ids.payout_id, claim_id=claim.claim_id, member_id=claim.member_id,
-                   bank_code=creditor.bank_code, end_to_end_id=ids.end_to_end_id, gross_idr=tax.gross_idr,
-                   tax_idr=tax.tax_idr, net_idr=tax.net_idr, rail=None, status=PayoutStatus.SENT, sent_at=None,
-                   claim=claim, tax=tax, ids=ids, creditor=creditor, correlation_id=correlation_id, created_at=now)
+        return cls(
+            payout_id=ids.payout_id,
+            claim_id=claim.claim_id,
+            member_id=claim.member_id,
+            bank_code=creditor.bank_code,
+            end_to_end_id=ids.end_to_end_id,
+            gross_idr=tax.gross_idr,
+            tax_idr=tax.tax_idr,
+            net_idr=tax.net_idr,
+            rail=None,
+            status=PayoutStatus.SENT,
+            sent_at=None,
+            claim=claim,
+            tax=tax,
+            ids=ids,
+            creditor=creditor,
+            correlation_id=correlation_id,
+            created_at=now,
+        )
 
     def send(self, rail: Rail, instruction: dict[str, Any], now: datetime) -> None:
         self.status = PayoutStatus.SENT

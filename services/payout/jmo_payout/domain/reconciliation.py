@@ -117,26 +117,47 @@ def _first_acsc(notices: list[BankNotice]) -> datetime | None:
     return min(times) if times else None
 
 
-def _check_payout(p: SentPayout, bookings: list[StatementEntry], notices: list[BankNotice], window: Window,
-                  out: Outcome) -> None:
-    def flag(code: MismatchCode, detail: str, expected_idr: int | None = None, booked_idr: int | None = None,
-             entry_refs: tuple[str, ...] = ()) -> None:
-        out.mismatches.append(Mismatch(code, detail, p.payout_id, p.end_to_end_id, p.claim_id,
-                                       expected_idr, booked_idr, entry_refs))
+def _check_payout(
+    p: SentPayout, bookings: list[StatementEntry], notices: list[BankNotice], window: Window, out: Outcome
+) -> None:
+    def flag(
+        code: MismatchCode,
+        detail: str,
+        expected_idr: int | None = None,
+        booked_idr: int | None = None,
+        entry_refs: tuple[str, ...] = (),
+    ) -> None:
+        out.mismatches.append(
+            Mismatch(code, detail, p.payout_id, p.end_to_end_id, p.claim_id, expected_idr, booked_idr, entry_refs)
+        )
 
     refs = tuple(b.entry_ref for b in bookings)
     if len(bookings) > 1:
-        flag(MismatchCode.DUPLICATE_BOOKING, f"booked {len(bookings)} times", expected_idr=p.net_idr,
-             booked_idr=sum(b.amount_idr for b in bookings), entry_refs=refs)
+        flag(
+            MismatchCode.DUPLICATE_BOOKING,
+            f"booked {len(bookings)} times",
+            expected_idr=p.net_idr,
+            booked_idr=sum(b.amount_idr for b in bookings),
+            entry_refs=refs,
+        )
     wrong = [b for b in bookings if b.amount_idr != p.net_idr or b.currency != "IDR"]
     if wrong:
-        flag(MismatchCode.AMOUNT_MISMATCH, f"booked {wrong[0].currency} {wrong[0].amount_idr}, sent IDR {p.net_idr}",
-             expected_idr=p.net_idr, booked_idr=wrong[0].amount_idr, entry_refs=tuple(b.entry_ref for b in wrong))
+        flag(
+            MismatchCode.AMOUNT_MISMATCH,
+            f"booked {wrong[0].currency} {wrong[0].amount_idr}, sent IDR {p.net_idr}",
+            expected_idr=p.net_idr,
+            booked_idr=wrong[0].amount_idr,
+            entry_refs=tuple(b.entry_ref for b in wrong),
+        )
     if bookings:
         if p.status == FAILED:
-            flag(MismatchCode.BOOKED_BUT_FAILED,
-                 f"failed ({p.failure_code}) here but booked by the bank: the money went out",
-                 expected_idr=p.net_idr, booked_idr=bookings[0].amount_idr, entry_refs=refs)
+            flag(
+                MismatchCode.BOOKED_BUT_FAILED,
+                f"failed ({p.failure_code}) here but booked by the bank: the money went out",
+                expected_idr=p.net_idr,
+                booked_idr=bookings[0].amount_idr,
+                entry_refs=refs,
+            )
         if not notices:
             flag(MismatchCode.NOTIFICATION_MISSING, "booked by the bank, which never reported on it", entry_refs=refs)
         return
@@ -146,8 +167,11 @@ def _check_payout(p: SentPayout, bookings: list[StatementEntry], notices: list[B
         if settled_at is not None and settled_at >= window.end:
             out.carried_over.append(p.payout_id)
             return
-        flag(MismatchCode.SETTLED_BUT_NOT_BOOKED, "the bank reported it settled but did not book it",
-             expected_idr=p.net_idr)
+        flag(
+            MismatchCode.SETTLED_BUT_NOT_BOOKED,
+            "the bank reported it settled but did not book it",
+            expected_idr=p.net_idr,
+        )
         return
     if p.status == SENT:
         if window.now - p.sent_at < window.bank_timeout:
@@ -184,18 +208,27 @@ def reconcile(
 
     out = Outcome()
     for payout in [*sent, *earlier]:
-        _check_payout(payout, by_e2e.get(payout.end_to_end_id, []), notices_of.get(payout.payout_id, []),
-                      window, out)
+        _check_payout(payout, by_e2e.get(payout.end_to_end_id, []), notices_of.get(payout.payout_id, []), window, out)
     known = {p.end_to_end_id for p in [*sent, *earlier]}
     for e2e, unknown in by_e2e.items():
         if e2e not in known:
-            out.mismatches.append(Mismatch(
-                MismatchCode.ON_STATEMENT_NOT_SENT, f"debit of IDR {sum(u.amount_idr for u in unknown)} "
-                "that no payout sent to this bank explains", end_to_end_id=e2e,
-                booked_idr=sum(u.amount_idr for u in unknown), entry_refs=tuple(u.entry_ref for u in unknown)))
+            out.mismatches.append(
+                Mismatch(
+                    MismatchCode.ON_STATEMENT_NOT_SENT,
+                    f"debit of IDR {sum(u.amount_idr for u in unknown)} that no payout sent to this bank explains",
+                    end_to_end_id=e2e,
+                    booked_idr=sum(u.amount_idr for u in unknown),
+                    entry_refs=tuple(u.entry_ref for u in unknown),
+                )
+            )
 
-    matched = [p for p in sent if p.status == SETTLED and len(by_e2e.get(p.end_to_end_id, [])) == 1
-               and by_e2e[p.end_to_end_id][0].amount_idr == p.net_idr]
+    matched = [
+        p
+        for p in sent
+        if p.status == SETTLED
+        and len(by_e2e.get(p.end_to_end_id, [])) == 1
+        and by_e2e[p.end_to_end_id][0].amount_idr == p.net_idr
+    ]
     out.counts = {
         "payouts_sent": len(sent),
         "settled": sum(p.status == SETTLED for p in sent),

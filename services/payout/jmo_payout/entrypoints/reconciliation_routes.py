@@ -44,11 +44,13 @@ class ReconciliationList(BaseModel):
 
 
 @reconciliations.post(
-    "", status_code=201, response_model=ReconciliationView,
+    "",
+    status_code=201,
+    response_model=ReconciliationView,
     summary="Reconcile one bank's business day now (payouts sent vs bank reports vs its camt.053 statement)",
     description="Replaces the bank-date's report (the run is added to its history). 409 reconciliation_running "
-                "while another run of the same bank-date is in progress; 502 statement_unavailable when the "
-                "bank's statement cannot be fetched or read (the failed run is kept in the history).",
+    "while another run of the same bank-date is in progress; 502 statement_unavailable when the "
+    "bank's statement cannot be fetched or read (the failed run is kept in the history).",
 )
 async def run_reconciliation(body: RunReconciliation, who: Staff, service: Service) -> ReconciliationView:
     report = await service.run(body.bank_code, body.date, trigger="api", requested_by=who.member_id)
@@ -58,7 +60,8 @@ async def run_reconciliation(body: RunReconciliation, who: Staff, service: Servi
 
 @reconciliations.get("", response_model=ReconciliationList, summary="Reconciliation reports, newest day first")
 async def list_reconciliations(
-    who: Staff, service: Service,
+    who: Staff,
+    service: Service,
     bank_code: Annotated[str | None, Query(pattern=r"^\d{3}$")] = None,
     day: Annotated[date | None, Query(alias="date")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -66,9 +69,14 @@ async def list_reconciliations(
     return ReconciliationList(items=await service.find(bank_code, day, limit))
 
 
-@reconciliations.get("/{reconciliation_id}", response_model=ReconciliationView,
-                     summary="One bank-date's report: counts, totals, every mismatch, and the run history")
+@reconciliations.get(
+    "/{reconciliation_id}",
+    response_model=ReconciliationView,
+    summary="One bank-date's report: counts, totals, every mismatch, and the run history",
+)
 async def get_reconciliation_report(
-    who: Staff, service: Service, reconciliation_id: Annotated[str, Path(min_length=1, max_length=40)],
+    who: Staff,
+    service: Service,
+    reconciliation_id: Annotated[str, Path(min_length=1, max_length=40)],
 ) -> ReconciliationView:
     return await service.get(reconciliation_id)

@@ -29,8 +29,12 @@ def create_worker(settings: PayoutSettings | None = None, clock: Clock | None = 
         app.state.payouts = service.payouts
         app.state.reconciliation = service.reconciliation
         stopping = asyncio.Event()
-        worker = worker_app(service.runtime, service.consumers(), on_start=service.ensure_indexes,
-                            extra_tasks=service.periodic_tasks(stopping))
+        worker = worker_app(
+            service.runtime,
+            service.consumers(),
+            on_start=service.ensure_indexes,
+            extra_tasks=service.periodic_tasks(stopping),
+        )
         try:
             # The shared worker lifespan only keeps state on the app it is given: run it for this one.
             async with worker.router.lifespan_context(app):

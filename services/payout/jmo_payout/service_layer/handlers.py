@@ -37,19 +37,41 @@ async def initiate_payout(tx: Tx, claim: ClaimApproved, ctx: PayoutContext) -> s
     account = claim.bank_account
     tax = assess_pph21(claim.gross_idr, bool(claim.npwp and claim.npwp.strip()), claim.entitlement_date, today, ctx.tax)
     ids = derive_ids(ctx.new_payout_id(), today)
-    creditor = Creditor(name=account.inquiry_name or account.account_name, account_number=account.account_number,
-                        bank_code=account.bank_code)
+    creditor = Creditor(
+        name=account.inquiry_name or account.account_name,
+        account_number=account.account_number,
+        bank_code=account.bank_code,
+    )
     payout = Payout.create(
-        ClaimToPay(claim_id=claim.claim_id, member_id=claim.member_id, nik=claim.nik, kpj=claim.kpj,
-                   reason=claim.reason, entitlement_date=claim.entitlement_date),
-        tax, ids, creditor, now, correlation_id=current_correlation_id())
+        ClaimToPay(
+            claim_id=claim.claim_id,
+            member_id=claim.member_id,
+            nik=claim.nik,
+            kpj=claim.kpj,
+            reason=claim.reason,
+            entitlement_date=claim.entitlement_date,
+        ),
+        tax,
+        ids,
+        creditor,
+        now,
+        correlation_id=current_correlation_id(),
+    )
     if account.bank_code not in ctx.partner_banks:
         # No topic and no agreement with that bank: fail visibly so the member can change the account.
         payout.refuse_bank(BANK_NOT_PARTNER, f"bank {account.bank_code} is not a partner bank", now)
         await repo.add(payout)
-        tx.emit(PayoutFailed(payout_id=ids.payout_id, claim_id=claim.claim_id, member_id=claim.member_id,
-                             reason_code=BANK_NOT_PARTNER, bank_reason=payout.failure_reason, failed_at=now),
-                subject=ids.payout_id)
+        tx.emit(
+            PayoutFailed(
+                payout_id=ids.payout_id,
+                claim_id=claim.claim_id,
+                member_id=claim.member_id,
+                reason_code=BANK_NOT_PARTNER,
+                bank_reason=payout.failure_reason,
+                failed_at=now,
+            ),
+            subject=ids.payout_id,
+        )
         return ids.payout_id
     rail = choose_rail(tax.net_idr, now, ctx.rails)
     transfer = PayoutSent(
@@ -65,8 +87,7 @@ async def initiate_payout(tx: Tx, claim: ClaimApproved, ctx: PayoutContext) -> s
         gross_idr=tax.gross_idr,
         tax_idr=tax.tax_idr,
         net_idr=tax.net_idr,
-        debtor=Party(name=ctx.debtor.name, account_number=ctx.debtor.account_number,
-                     bank_code=ctx.debtor.bank_code),
+        debtor=Party(name=ctx.debtor.name, account_number=ctx.debtor.account_number, bank_code=ctx.debtor.bank_code),
         creditor=Party(name=creditor.name, account_number=creditor.account_number, bank_code=creditor.bank_code),
         remittance_info=f"JHT {claim.claim_id}"[:140],
         requested_execution_date=today,
@@ -75,26 +96,56 @@ async def initiate_payout(tx: Tx, claim: ClaimApproved, ctx: PayoutContext) -> s
     )
     payout.send(rail, transfer.model_dump(mode="json"), now)
     await repo.add(payout)
-    tx.emit(PayoutInitiated(payout_id=ids.payout_id, claim_id=claim.claim_id, member_id=claim.member_id,
-                            gross_idr=tax.gross_idr, tax_idr=tax.tax_idr, net_idr=tax.net_idr,
-                            rail=rail, bank_code=account.bank_code, external_id=ids.external_id, initiated_at=now),
-            subject=ids.payout_id)
+    tx.emit(
+        PayoutInitiated(
+            payout_id=ids.payout_id,
+            claim_id=claim.claim_id,
+            member_id=claim.member_id,
+            gross_idr=tax.gross_idr,
+            tax_idr=tax.tax_idr,
+            net_idr=tax.net_idr,
+            rail=rail,
+            bank_code=account.bank_code,
+            external_id=ids.external_id,
+            initiated_at=now,
+        ),
+        subject=ids.payout_id,
+    )
     tx.emit(transfer, subject=ids.payout_id, topic=bank_topic(account.bank_code))
-    log.info("payout_sent", payout_id=ids.payout_id, claim_id=claim.claim_id, rail=rail,
-             bank_code=account.bank_code, net_idr=tax.net_idr)
+    log.info(
+        "payout_sent",
+        payout_id=ids.payout_id,
+        claim_id=claim.claim_id,
+        rail=rail,
+        bank_code=account.bank_code,
+        net_idr=tax.net_idr,
+    )
     return ids.payout_id
 
 
 def _final_event(payout: Payout) -> PayoutSettled | PayoutFailed:
     if payout.status is PayoutStatus.SETTLED:
         assert payout.settled_at is not None and payout.bank_reference is not None
-        return PayoutSettled(payout_id=payout.payout_id, claim_id=payout.claim_id, member_id=payout.member_id,
-                             gross_idr=payout.gross_idr, tax_idr=payout.tax_idr, net_idr=payout.net_idr,
-                             bank_code=payout.bank_code, bank_reference=payout.bank_reference,
-                             settled_at=payout.settled_at)
+        return PayoutSettled(
+            payout_id=payout.payout_id,
+            claim_id=payout.claim_id,
+            member_id=payout.member_id,
+            gross_idr=payout.gross_idr,
+            tax_idr=payout.tax_idr,
+            net_idr=payout.net_idr,
+            bank_code=payout.bank_code,
+            bank_reference=payout.bank_reference,
+            settled_at=payout.settled_at,
+        )
     assert payout.failed_at is not None and payout.failure_code is not None
-    return PayoutFailed(payout_id=payout.payout_id, claim_id=payout.claim_id, member_id=payout.member_id,
-                        reason_code=payout.failure_code, bank_reason=payout.failure_reason, failed_at=payout.failed_at)
+    return PayoutFailed(
+        payout_id=payout.payout_id,
+        claim_id=payout.claim_id,
+        member_id=payout.member_id,
+        reason_code=payout.failure_code,
+        bank_reason=payout.failure_reason,
+        failed_at=payout.failed_at,
+    )
 
 
 async def apply_bank_report(
@@ -119,15 +170,27 @@ async def apply_bank_report(
         log.info("payout_final", payout_id=payout.payout_id, status=payout.status.value, channel=channel)
     elif outcome == "late":
         # The bank contradicts a final state (e.g. money credited after our timeout): reconciliation's job.
-        log.warning("bank_report_contradicts_final_state", payout_id=payout.payout_id,
-                    status=payout.status.value, reported=report.status, channel=channel)
+        log.warning(
+            "bank_report_contradicts_final_state",
+            payout_id=payout.payout_id,
+            status=payout.status.value,
+            reported=report.status,
+            channel=channel,
+        )
     return outcome, payout
 
 
 async def on_bank_status(tx: Tx, data: BankPayoutStatus, ctx: PayoutContext) -> None:
-    report = BankReport(payout_id=data.payout_id, end_to_end_id=data.end_to_end_id, bank_code=data.bank_code,
-                        status=data.status, bank_reference=data.bank_reference, reported_at=data.reported_at,
-                        reason_code=data.reason_code, reason=data.reason)
+    report = BankReport(
+        payout_id=data.payout_id,
+        end_to_end_id=data.end_to_end_id,
+        bank_code=data.bank_code,
+        status=data.status,
+        bank_reference=data.bank_reference,
+        reported_at=data.reported_at,
+        reason_code=data.reason_code,
+        reason=data.reason,
+    )
     await apply_bank_report(tx, report, "kafka", ctx)
 
 

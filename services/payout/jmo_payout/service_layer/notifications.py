@@ -51,9 +51,16 @@ async def receive_bank_notification(
     body = BankNotification.model_validate_json(raw_body)
     if body.bank_code != bank_code:
         raise DomainError(code="wrong_bank", detail="bank_code differs from the signing bank", kind=ErrorKind.FORBIDDEN)
-    report = BankReport(payout_id=body.payout_id, end_to_end_id=body.end_to_end_id, bank_code=body.bank_code,
-                        status=body.status, bank_reference=body.bank_reference, reported_at=body.reported_at,
-                        reason_code=body.reason_code, reason=body.reason)
+    report = BankReport(
+        payout_id=body.payout_id,
+        end_to_end_id=body.end_to_end_id,
+        bank_code=body.bank_code,
+        status=body.status,
+        bank_reference=body.bank_reference,
+        reported_at=body.reported_at,
+        reason_code=body.reason_code,
+        reason=body.reason,
+    )
 
     async def work(tx: Tx):
         return await apply_bank_report(tx, report, "http", ctx)
@@ -63,9 +70,14 @@ async def receive_bank_notification(
     except DomainError as exc:
         await _audit_refusal(db, report, exc, now)
         raise
-    return NotificationAnswer(payout_id=payout.payout_id, status=payout.status.value, outcome=outcome,
-                              settled_at=payout.settled_at, failed_at=payout.failed_at,
-                              reason_code=payout.failure_code)
+    return NotificationAnswer(
+        payout_id=payout.payout_id,
+        status=payout.status.value,
+        outcome=outcome,
+        settled_at=payout.settled_at,
+        failed_at=payout.failed_at,
+        reason_code=payout.failure_code,
+    )
 
 
 async def _audit_refusal(db: Database, report: BankReport, exc: DomainError, now: datetime) -> None:

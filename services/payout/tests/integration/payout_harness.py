@@ -39,23 +39,29 @@ def account_number() -> str:
 async def open_account(bank: httpx.AsyncClient, bank_code: str) -> str:
     """A new account at the bank simulator, held by the members these tests use; its number."""
     number = account_number()
-    resp = await bank.post("/sim/accounts", json={"bank_code": bank_code, "account_number": number,
-                                                  "holder_name": "BUDI SANTOSO"})
+    resp = await bank.post(
+        "/sim/accounts", json={"bank_code": bank_code, "account_number": number, "holder_name": "BUDI SANTOSO"}
+    )
     assert resp.status_code == 201, resp.text
     return number
 
 
 def approved(member: Member, bank_code: str, account: str, gross: int, npwp: str | None = None) -> ClaimApproved:
     return ClaimApproved(
-        claim_id=f"CLM-{uuid.uuid4().hex[:12]}", member_id=member.member_id, nik=member.nik,
-        kpj="".join(random.choices("0123456789", k=11)), reason="resignation", gross_idr=gross,
+        claim_id=f"CLM-{uuid.uuid4().hex[:12]}",
+        member_id=member.member_id,
+        nik=member.nik,
+        kpj="".join(random.choices("0123456789", k=11)),
+        reason="resignation",
+        gross_idr=gross,
         beneficiary_name="BUDI SANTOSO",
-        bank_account=BankAccount(bank_code=bank_code, account_number=account, account_name="BUDI SANTOSO",
-                                 inquiry_name="BUDI SANTOSO"),
-        npwp=npwp, entitlement_date=date.today(), approved_at=datetime.now(UTC),
+        bank_account=BankAccount(
+            bank_code=bank_code, account_number=account, account_name="BUDI SANTOSO", inquiry_name="BUDI SANTOSO"
+        ),
+        npwp=npwp,
+        entitlement_date=date.today(),
+        approved_at=datetime.now(UTC),
     )
-
-
 
 
 @asynccontextmanager
@@ -83,8 +89,9 @@ class EventTap:
     _task: asyncio.Task | None = None
 
     async def start(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                    isolation_level="read_committed")
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+        )
         await consumer.start()
         # Topics are created up front with these partition counts (jmo_shared.topics).
         counts = {spec.name: spec.partitions for spec in TOPICS}
@@ -112,5 +119,8 @@ class EventTap:
             await self._consumer.stop()
 
     def of(self, event_type: str, **match: object) -> list[Seen]:
-        return [s for s in self.seen
-                if s.event.type == event_type and all(s.event.data.get(k) == v for k, v in match.items())]
+        return [
+            s
+            for s in self.seen
+            if s.event.type == event_type and all(s.event.data.get(k) == v for k, v in match.items())
+        ]

@@ -58,23 +58,42 @@ async def stack(infra, token_issuer: TokenIssuer):
     tag = uuid.uuid4().hex[:10]
     sock = bind_free_socket()
     public_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    common = dict(mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap,
-                  jwks_json=token_issuer.jwks(), staff_jwks_json=token_issuer.staff_jwks(), consumer_group_prefix=f"test-{tag}", environment="local")
+    common = dict(
+        mongodb_uri=infra.mongo_uri,
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        jwks_json=token_issuer.jwks(),
+        staff_jwks_json=token_issuer.staff_jwks(),
+        consumer_group_prefix=f"test-{tag}",
+        environment="local",
+    )
     # 451 is rotating its secret: payout takes the new one and the old one (which the simulator signs with).
-    payout = PayoutSettings(**common, db_name=f"t_payout_{tag}", public_url=public_url,
-                            bank_notify_secrets={**DEV_SECRETS, "451": [ROTATED_451, DEV_SECRETS["451"]]},
-                            bank_timeout_seconds=TIMEOUT_SECONDS, timeout_sweep_interval_seconds=0.5)
-    bank = BanksimSettings(**common, bank_notify_secrets=DEV_SECRETS, db_name=f"t_banksim_{tag}", consumer_group=f"test-{tag}-banksim",
-                           serve_notify_url_prefix=public_url, reorder_hold_seconds=1.5,
-                           notify_retry_initial_seconds=0.2, notify_give_up_seconds=20)
+    payout = PayoutSettings(
+        **common,
+        db_name=f"t_payout_{tag}",
+        public_url=public_url,
+        bank_notify_secrets={**DEV_SECRETS, "451": [ROTATED_451, DEV_SECRETS["451"]]},
+        bank_timeout_seconds=TIMEOUT_SECONDS,
+        timeout_sweep_interval_seconds=0.5,
+    )
+    bank = BanksimSettings(
+        **common,
+        bank_notify_secrets=DEV_SECRETS,
+        db_name=f"t_banksim_{tag}",
+        consumer_group=f"test-{tag}-banksim",
+        serve_notify_url_prefix=public_url,
+        reorder_hold_seconds=1.5,
+        notify_retry_initial_seconds=0.2,
+        notify_give_up_seconds=20,
+    )
     tap = EventTap(infra.kafka_bootstrap, [PAYOUT_EVENTS, *(bank_topic(code) for code in PARTNER_BANKS)])
     await tap.start()
     mongo = AsyncMongoClient(infra.mongo_uri, tz_aware=True)
     try:
         async with serve_http(create_api(payout), sock) as url, in_process(create_bank(bank)) as bank_client:
             async with in_process(create_worker(payout)), httpx.AsyncClient(base_url=url, timeout=10) as api:
-                yield Stack(api, bank_client, mongo[payout.db_name], tap, infra.kafka_bootstrap, token_issuer,
-                            public_url)
+                yield Stack(
+                    api, bank_client, mongo[payout.db_name], tap, infra.kafka_bootstrap, token_issuer, public_url
+                )
     finally:
         await tap.stop()
         await mongo.close()
@@ -86,8 +105,9 @@ async def behave(stack: Stack, bank_code: str, mode: str, **extra: object) -> No
 
 
 async def payout_of(stack: Stack, member: Member, claim: ClaimApproved) -> dict | None:
-    resp = await stack.api.get("/v1/payouts", params={"claim_id": claim.claim_id},
-                               headers=stack.issuer.headers(member.member_id, member.nik))
+    resp = await stack.api.get(
+        "/v1/payouts", params={"claim_id": claim.claim_id}, headers=stack.issuer.headers(member.member_id, member.nik)
+    )
     return resp.json() if resp.status_code == 200 else None
 
 
@@ -117,8 +137,12 @@ def signed(body: dict, bank_code: str, secret: str | None = None, at: datetime |
     raw = json.dumps(body).encode()
     ts = (at or datetime.now(UTC)).isoformat()
     sig = hmac.new((secret or f"dev-secret-{bank_code}").encode(), ts.encode() + b"." + raw, hashlib.sha256)
-    return raw, {"Content-Type": "application/json", "X-Bank-Code": bank_code, "X-Timestamp": ts,
-                 "X-Signature": sig.hexdigest()}
+    return raw, {
+        "Content-Type": "application/json",
+        "X-Bank-Code": bank_code,
+        "X-Timestamp": ts,
+        "X-Signature": sig.hexdigest(),
+    }
 
 
 async def notify(stack: Stack, body: dict, bank_code: str, **kw) -> httpx.Response:
@@ -167,8 +191,9 @@ async def test_claim_approved_pays_once_and_settles(stack: Stack) -> None:
     assert account["balance_idr"] == 59_400_000 + 1_000_000  # the marker is below the taxed band
     assert [t["payout_id"] for t in account["transactions"]].count(view["payout_id"]) == 1
 
-    by_id = await stack.api.get(f"/v1/payouts/{view['payout_id']}",
-                                headers=stack.issuer.headers(member.member_id, member.nik))
+    by_id = await stack.api.get(
+        f"/v1/payouts/{view['payout_id']}", headers=stack.issuer.headers(member.member_id, member.nik)
+    )
     assert by_id.status_code == 200 and by_id.json()["claim_id"] == claim.claim_id
 
 
@@ -178,8 +203,9 @@ async def test_a_member_sees_only_their_own_payouts(stack: Stack) -> None:
     await publish(stack.bootstrap, [claim])
     view = await wait_status(stack, owner, claim, "SETTLED")
     assert await payout_of(stack, stranger, claim) is None
-    other = await stack.api.get(f"/v1/payouts/{view['payout_id']}",
-                                headers=stack.issuer.headers(stranger.member_id, stranger.nik))
+    other = await stack.api.get(
+        f"/v1/payouts/{view['payout_id']}", headers=stack.issuer.headers(stranger.member_id, stranger.nik)
+    )
     assert (other.status_code, other.json()["code"]) == (404, "payout_not_found")
     anonymous = await stack.api.get("/v1/payouts", params={"claim_id": claim.claim_id})
     assert anonymous.status_code == 401
@@ -279,9 +305,18 @@ async def sent_silently(stack: Stack, bank_code: str, gross: int = 4_000_000) ->
     await publish(stack.bootstrap, [claim])
     view = await wait_status(stack, member, claim, "SENT")
     transfer = (await seen(stack, SENT, claim_id=claim.claim_id))[0].event.data
-    return member, claim, {"payout_id": view["payout_id"], "end_to_end_id": transfer["end_to_end_id"],
-                           "bank_code": bank_code, "status": "ACSC", "bank_reference": "REF-TEST-1",
-                           "reported_at": datetime.now(UTC).isoformat()}
+    return (
+        member,
+        claim,
+        {
+            "payout_id": view["payout_id"],
+            "end_to_end_id": transfer["end_to_end_id"],
+            "bank_code": bank_code,
+            "status": "ACSC",
+            "bank_reference": "REF-TEST-1",
+            "reported_at": datetime.now(UTC).isoformat(),
+        },
+    )
 
 
 async def test_bank_notification_refusals_and_idempotence(stack: Stack) -> None:
@@ -305,8 +340,9 @@ async def test_bank_notification_refusals_and_idempotence(stack: Stack) -> None:
         assert not_json.status_code == 401  # the signature covers the body it was computed for
         assert (await payout_of(stack, member, claim))["status"] == "SENT"
 
-        rejected = await notify(stack, {**body, "status": "RJCT", "reason_code": "AM05", "reason": "duplication"},
-                                "451")
+        rejected = await notify(
+            stack, {**body, "status": "RJCT", "reason_code": "AM05", "reason": "duplication"}, "451"
+        )
         assert rejected.status_code == 200 and rejected.json()["outcome"] == "failed"
         again = await notify(stack, {**body, "status": "RJCT", "reason_code": "AM05"}, "451")
         assert (again.status_code, again.json()["outcome"], again.json()["status"]) == (200, "duplicate", "FAILED")

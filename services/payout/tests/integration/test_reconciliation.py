@@ -79,25 +79,54 @@ async def stack(infra, token_issuer: TokenIssuer, tmp_path_factory: pytest.TempP
     public_url = f"http://127.0.0.1:{api_sock.getsockname()[1]}"
     bank_url = f"http://127.0.0.1:{bank_sock.getsockname()[1]}"
     drop_dir = tmp_path_factory.mktemp("statements")
-    common = dict(mongodb_uri=infra.mongo_uri, kafka_bootstrap_servers=infra.kafka_bootstrap,
-                  jwks_json=token_issuer.jwks(), staff_jwks_json=token_issuer.staff_jwks(), consumer_group_prefix=f"test-{tag}", environment="local",
-                  bank_notify_secrets=DEV_SECRETS)
-    payout = PayoutSettings(**common, db_name=f"t_payout_rec_{tag}", public_url=public_url,
-                            bank_timeout_seconds=TIMEOUT_SECONDS, timeout_sweep_interval_seconds=0.3,
-                            statement_source=bank_url, statement_sources={"002": f"file://{drop_dir}"},
-                            reconciliation_check_interval_seconds=0.3, reconciliation_lookback_days=1)
-    bank = BanksimSettings(**common, db_name=f"t_banksim_rec_{tag}", consumer_group=f"test-{tag}-banksim",
-                           serve_notify_url_prefix=public_url, reorder_hold_seconds=1.0,
-                           notify_retry_initial_seconds=0.2, notify_give_up_seconds=30)
+    common = dict(
+        mongodb_uri=infra.mongo_uri,
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        jwks_json=token_issuer.jwks(),
+        staff_jwks_json=token_issuer.staff_jwks(),
+        consumer_group_prefix=f"test-{tag}",
+        environment="local",
+        bank_notify_secrets=DEV_SECRETS,
+    )
+    payout = PayoutSettings(
+        **common,
+        db_name=f"t_payout_rec_{tag}",
+        public_url=public_url,
+        bank_timeout_seconds=TIMEOUT_SECONDS,
+        timeout_sweep_interval_seconds=0.3,
+        statement_source=bank_url,
+        statement_sources={"002": f"file://{drop_dir}"},
+        reconciliation_check_interval_seconds=0.3,
+        reconciliation_lookback_days=1,
+    )
+    bank = BanksimSettings(
+        **common,
+        db_name=f"t_banksim_rec_{tag}",
+        consumer_group=f"test-{tag}-banksim",
+        serve_notify_url_prefix=public_url,
+        reorder_hold_seconds=1.0,
+        notify_retry_initial_seconds=0.2,
+        notify_give_up_seconds=30,
+    )
     clock = ShiftableClock()
     mongo = AsyncMongoClient(infra.mongo_uri, tz_aware=True)
     try:
         async with serve_http(create_api(payout), api_sock) as url, serve_http(create_bank(bank), bank_sock):
-            async with in_process(create_worker(payout, clock=clock)), \
-                    httpx.AsyncClient(base_url=url, timeout=30) as api, \
-                    httpx.AsyncClient(base_url=bank_url, timeout=10) as bank_client:
-                yield Stack(api, bank_client, mongo[payout.db_name], infra.kafka_bootstrap, token_issuer, payout,
-                            clock, drop_dir)
+            async with (
+                in_process(create_worker(payout, clock=clock)),
+                httpx.AsyncClient(base_url=url, timeout=30) as api,
+                httpx.AsyncClient(base_url=bank_url, timeout=10) as bank_client,
+            ):
+                yield Stack(
+                    api,
+                    bank_client,
+                    mongo[payout.db_name],
+                    infra.kafka_bootstrap,
+                    token_issuer,
+                    payout,
+                    clock,
+                    drop_dir,
+                )
     finally:
         await mongo.close()
 
@@ -107,8 +136,9 @@ async def behave(stack: Stack, bank_code: str, mode: str = "normal", **extra: ob
     assert resp.status_code == 200, resp.text
 
 
-async def pay(stack: Stack, bank_code: str, gross: int, status: str = "SETTLED", account: str | None = None,
-              timeout: float = 30) -> dict:
+async def pay(
+    stack: Stack, bank_code: str, gross: int, status: str = "SETTLED", account: str | None = None, timeout: float = 30
+) -> dict:
     """One approved claim through the worker and the bank, until its payout reaches `status`."""
     member = Member.new()
     claim = approved(member, bank_code, account or await open_account(stack.bank, bank_code), gross)
@@ -126,8 +156,9 @@ def business_day(payout: dict) -> date:
 
 
 async def run(stack: Stack, bank_code: str, day: date, expect: int = 201, **headers: str) -> dict:
-    resp = await stack.api.post("/v1/reconciliations", json={"bank_code": bank_code, "date": day.isoformat()},
-                                headers=headers or stack.ops())
+    resp = await stack.api.post(
+        "/v1/reconciliations", json={"bank_code": bank_code, "date": day.isoformat()}, headers=headers or stack.ops()
+    )
     assert resp.status_code == expect, resp.text
     return resp.json()
 
@@ -165,11 +196,15 @@ async def test_clean_after_normal_duplicate_reorder_and_reject(stack: Stack) -> 
     # The same reconciliation from code (the CLI's function): it replaces the report and keeps history.
     again = await reconcile(stack.settings, "014", day)
     assert again.clean and again.run_count == 2 and [h.trigger for h in again.history] == ["api", "cli"]
-    listed = await stack.api.get("/v1/reconciliations", params={"bank_code": "014", "date": day.isoformat()},
-                                 headers=stack.issuer.headers("officer-budi", roles=["officer"]))
+    listed = await stack.api.get(
+        "/v1/reconciliations",
+        params={"bank_code": "014", "date": day.isoformat()},
+        headers=stack.issuer.headers("officer-budi", roles=["officer"]),
+    )
     assert listed.status_code == 200
     assert [(i["reconciliation_id"], i["status"], i["run_count"]) for i in listed.json()["items"]] == [
-        (report["reconciliation_id"], "clean", 2)]
+        (report["reconciliation_id"], "clean", 2)
+    ]
     one = await stack.api.get(f"/v1/reconciliations/{report['reconciliation_id']}", headers=stack.ops())
     assert one.json()["run_id"] == again.run_id and len(one.json()["history"]) == 2
     runs = await stack.db["reconciliation_runs"].count_documents({"reconciliation_id": report["reconciliation_id"]})
@@ -179,11 +214,24 @@ async def test_clean_after_normal_duplicate_reorder_and_reject(stack: Stack) -> 
     assert 'payout_reconciliation_mismatches{bank="014",code="amount_mismatch"} 0.0' in metrics
 
     # And from the command line, configured like any payout process (the report on stdout, exit 0: clean).
-    env = {**os.environ, "MONGODB_URI": stack.settings.mongodb_uri, "PAYOUT_DB_NAME": stack.settings.db_name,
-           "PAYOUT_STATEMENT_SOURCE": stack.settings.statement_source}
+    env = {
+        **os.environ,
+        "MONGODB_URI": stack.settings.mongodb_uri,
+        "PAYOUT_DB_NAME": stack.settings.db_name,
+        "PAYOUT_STATEMENT_SOURCE": stack.settings.statement_source,
+    }
     cli = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "jmo_payout.reconcile", "--bank", "014", "--date", day.isoformat(), env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "jmo_payout.reconcile",
+        "--bank",
+        "014",
+        "--date",
+        day.isoformat(),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(cli.communicate(), timeout=60)
     assert cli.returncode == 0, err.decode()
     printed = json.loads(out)
@@ -191,12 +239,15 @@ async def test_clean_after_normal_duplicate_reorder_and_reject(stack: Stack) -> 
     assert b"reconciliation_finished" in err
 
 
-@pytest.mark.parametrize(("bank_code", "lie", "code"), [
-    ("008", "drop_one", "settled_but_not_booked"),
-    ("009", "wrong_amount", "amount_mismatch"),
-    ("022", "duplicate_entry", "duplicate_booking"),
-    ("028", "extra_entry", "on_statement_not_sent"),
-])
+@pytest.mark.parametrize(
+    ("bank_code", "lie", "code"),
+    [
+        ("008", "drop_one", "settled_but_not_booked"),
+        ("009", "wrong_amount", "amount_mismatch"),
+        ("022", "duplicate_entry", "duplicate_booking"),
+        ("028", "extra_entry", "on_statement_not_sent"),
+    ],
+)
 async def test_each_statement_lie_is_flagged(stack: Stack, bank_code: str, lie: str, code: str) -> None:
     payout = await pay(stack, bank_code, 7_000_000)
     day = business_day(payout)
@@ -280,8 +331,11 @@ async def test_a_statement_from_a_file_drop_and_a_missing_one(stack: Stack) -> N
 async def test_who_may_reconcile_and_what_is_refused(stack: Stack) -> None:
     today = datetime.now(WIB).date()
     member = Member.new()
-    as_member = await stack.api.post("/v1/reconciliations", json={"bank_code": "014", "date": today.isoformat()},
-                                     headers=stack.issuer.headers(member.member_id, member.nik))
+    as_member = await stack.api.post(
+        "/v1/reconciliations",
+        json={"bank_code": "014", "date": today.isoformat()},
+        headers=stack.issuer.headers(member.member_id, member.nik),
+    )
     assert (as_member.status_code, as_member.json()["code"]) == (403, "forbidden")
     listing = await stack.api.get("/v1/reconciliations", headers=stack.issuer.headers(member.member_id, member.nik))
     assert listing.status_code == 403
@@ -293,8 +347,9 @@ async def test_who_may_reconcile_and_what_is_refused(stack: Stack) -> None:
     assert not_partner["errors"][0]["code"] == "not_a_partner_bank"
     future = await run(stack, "014", today + timedelta(days=2), expect=422)
     assert future["errors"][0]["code"] == "date_in_future"
-    no_date = await stack.api.post("/v1/reconciliations", json={"bank_code": "014", "date": "24/11/2026"},
-                                   headers=stack.ops())
+    no_date = await stack.api.post(
+        "/v1/reconciliations", json={"bank_code": "014", "date": "24/11/2026"}, headers=stack.ops()
+    )
     assert (no_date.status_code, no_date.json()["errors"][0]["field"]) == (422, "date")
     unknown = await stack.api.get("/v1/reconciliations/REC-014-19990101", headers=stack.ops())
     assert (unknown.status_code, unknown.json()["code"]) == (404, "reconciliation_not_found")
@@ -303,8 +358,12 @@ async def test_who_may_reconcile_and_what_is_refused(stack: Stack) -> None:
 async def test_the_daily_job_runs_once_per_bank_even_with_two_workers(stack: Stack) -> None:
     payout = await pay(stack, "014", 1_000_000)
     day = business_day(payout)
-    sent_that_day = {"sent_at": {"$gte": datetime.combine(day, time(0), tzinfo=WIB),
-                                 "$lt": datetime.combine(day + timedelta(days=1), time(0), tzinfo=WIB)}}
+    sent_that_day = {
+        "sent_at": {
+            "$gte": datetime.combine(day, time(0), tzinfo=WIB),
+            "$lt": datetime.combine(day + timedelta(days=1), time(0), tzinfo=WIB),
+        }
+    }
     banks = sorted(set(await stack.db["payouts"].distinct("bank_code", sent_that_day)) & set(PARTNER_BANKS))
     night = datetime.combine(day + timedelta(days=1), time(1, 30), tzinfo=WIB)
 
@@ -318,15 +377,22 @@ async def test_the_daily_job_runs_once_per_bank_even_with_two_workers(stack: Sta
                     Database(client, settings.db_name, source="/jmo/payout"),
                     PayoutContext.from_settings(settings, FixedClock(night)),
                     StatementSources(http, settings.statement_source, dict(settings.statement_sources)),
-                    ReconciliationPolicy.from_settings(settings)),
-                WIB, time(1, 0), 1)
+                    ReconciliationPolicy.from_settings(settings),
+                ),
+                WIB,
+                time(1, 0),
+                1,
+            )
             stack.worker_clock.offset = night - datetime.now(UTC)
             try:
                 ran_by_second = await second.run_due()
 
                 async def all_banks_ran():
-                    runs = await stack.db["reconciliation_runs"].find(
-                        {"trigger": "schedule", "business_date": day.isoformat()}).to_list()
+                    runs = (
+                        await stack.db["reconciliation_runs"]
+                        .find({"trigger": "schedule", "business_date": day.isoformat()})
+                        .to_list()
+                    )
                     done = [r for r in runs if r["status"] != "running"]
                     return runs if sorted(r["bank_code"] for r in done) == banks else None
 
@@ -337,8 +403,9 @@ async def test_the_daily_job_runs_once_per_bank_even_with_two_workers(stack: Sta
                 stack.worker_clock.offset = timedelta(0)
     finally:
         await client.close()
-    runs = await stack.db["reconciliation_runs"].find(
-        {"trigger": "schedule", "business_date": day.isoformat()}).to_list()
+    runs = (
+        await stack.db["reconciliation_runs"].find({"trigger": "schedule", "business_date": day.isoformat()}).to_list()
+    )
     assert sorted(r["bank_code"] for r in runs) == banks  # exactly one scheduled run per bank-date
     assert {b for b, _, _ in ran_by_second} <= set(banks)
     report = (await stack.api.get(f"/v1/reconciliations/REC-014-{day:%Y%m%d}", headers=stack.ops())).json()

@@ -10,14 +10,32 @@ LATER = SENT_AT + timedelta(seconds=30)
 
 
 def payout() -> Payout:
-    return Payout(payout_id="p1", claim_id="c1", member_id="m1", bank_code="014", end_to_end_id="E2E1",
-                  gross_idr=60_000_000, tax_idr=500_000, net_idr=59_500_000, rail="BI_FAST",
-                  status=PayoutStatus.SENT, sent_at=SENT_AT)
+    return Payout(
+        payout_id="p1",
+        claim_id="c1",
+        member_id="m1",
+        bank_code="014",
+        end_to_end_id="E2E1",
+        gross_idr=60_000_000,
+        tax_idr=500_000,
+        net_idr=59_500_000,
+        rail="BI_FAST",
+        status=PayoutStatus.SENT,
+        sent_at=SENT_AT,
+    )
 
 
 def report(status: str = "ACSC", **kw: object) -> BankReport:
-    fields = dict(payout_id="p1", end_to_end_id="E2E1", bank_code="014", status=status,
-                  bank_reference="REF1", reported_at=LATER, reason_code=None, reason="")
+    fields = dict(
+        payout_id="p1",
+        end_to_end_id="E2E1",
+        bank_code="014",
+        status=status,
+        bank_reference="REF1",
+        reported_at=LATER,
+        reason_code=None,
+        reason="",
+    )
     fields.update(kw)
     return BankReport(**fields)  # type: ignore[arg-type]
 

@@ -27,8 +27,16 @@ NOON = START + timedelta(hours=12)
 
 def payout(n: int, status: str = "SETTLED", net: int = 1_000_000, sent_at: datetime = NOON, **kw) -> SentPayout:
     settled_at = kw.pop("settled_at", sent_at + timedelta(seconds=30) if status == "SETTLED" else None)
-    return SentPayout(payout_id=f"p{n}", claim_id=f"c{n}", end_to_end_id=f"E2E{n}", net_idr=net, status=status,
-                      sent_at=sent_at, settled_at=settled_at, **kw)
+    return SentPayout(
+        payout_id=f"p{n}",
+        claim_id=f"c{n}",
+        end_to_end_id=f"E2E{n}",
+        net_idr=net,
+        status=status,
+        sent_at=sent_at,
+        settled_at=settled_at,
+        **kw,
+    )
 
 
 def notice(n: int, status: str = "ACSC", outcome: str = "settled", at: datetime = NOON) -> BankNotice:
@@ -45,12 +53,17 @@ def codes(outcome) -> list[tuple[str, str | None]]:
 
 
 def test_a_settled_payout_booked_once_for_its_amount_is_clean() -> None:
-    out = reconcile(WINDOW, [payout(1), payout(2, net=2_500_000)], [], [notice(1), notice(2)],
-                    [entry(1), entry(2, 2_500_000)])
+    out = reconcile(
+        WINDOW, [payout(1), payout(2, net=2_500_000)], [], [notice(1), notice(2)], [entry(1), entry(2, 2_500_000)]
+    )
     assert out.clean and codes(out) == []
     assert out.counts["matched"] == 2 and out.counts["payouts_sent"] == 2
-    assert out.totals == {"sent_idr": 3_500_000, "settled_idr": 3_500_000, "booked_idr": 3_500_000,
-                          "matched_idr": 3_500_000}
+    assert out.totals == {
+        "sent_idr": 3_500_000,
+        "settled_idr": 3_500_000,
+        "booked_idr": 3_500_000,
+        "matched_idr": 3_500_000,
+    }
     assert out.by_code == {code: 0 for code in CODES}
 
 
@@ -144,8 +157,9 @@ def test_settled_after_midnight_is_carried_over_to_the_next_statement() -> None:
     out = reconcile(WINDOW, [crossing], [], [notice(1, at=END)], [])
     assert out.clean and out.carried_over == ["p1"]
     # The next day's statement books it; that day's run finds the payout by its end-to-end id.
-    next_day = Window(DAY + timedelta(days=1), END, END + timedelta(days=1), END + timedelta(days=1, hours=1),
-                      timedelta(minutes=15))
+    next_day = Window(
+        DAY + timedelta(days=1), END, END + timedelta(days=1), END + timedelta(days=1, hours=1), timedelta(minutes=15)
+    )
     nxt = reconcile(next_day, [], [crossing], [notice(1, at=END)], [entry(1)])
     assert nxt.clean and nxt.counts["booked_from_earlier_days"] == 1
 
@@ -157,37 +171,70 @@ def test_credits_on_the_account_are_not_payouts() -> None:
 
 
 def camt(entries: list[dict], bank: str = "014") -> dict:
-    return {"BkToCstmrStmt": {"Stmt": [{
-        "Id": "STMT-014-20261123", "Acct": {"Id": {"Othr": {"Id": "0147000001"}},
-                                            "Svcr": {"FinInstnId": {"Othr": {"Id": bank}}}},
-        "Bal": [{"Tp": {"CdOrPrtry": {"Cd": "OPBD"}}, "Amt": {"Ccy": "IDR", "Value": 10}, "CdtDbtInd": "CRDT"},
-                {"Tp": {"CdOrPrtry": {"Cd": "CLBD"}}, "Amt": {"Ccy": "IDR", "Value": 5}, "CdtDbtInd": "DBIT"}],
-        "Ntry": entries}]}}
+    return {
+        "BkToCstmrStmt": {
+            "Stmt": [
+                {
+                    "Id": "STMT-014-20261123",
+                    "Acct": {"Id": {"Othr": {"Id": "0147000001"}}, "Svcr": {"FinInstnId": {"Othr": {"Id": bank}}}},
+                    "Bal": [
+                        {"Tp": {"CdOrPrtry": {"Cd": "OPBD"}}, "Amt": {"Ccy": "IDR", "Value": 10}, "CdtDbtInd": "CRDT"},
+                        {"Tp": {"CdOrPrtry": {"Cd": "CLBD"}}, "Amt": {"Ccy": "IDR", "Value": 5}, "CdtDbtInd": "DBIT"},
+                    ],
+                    "Ntry": entries,
+                }
+            ]
+        }
+    }
 
 
 def ntry(e2e: str, value, status: str = "BOOK", day: str = "2026-11-23") -> dict:
-    return {"NtryRef": f"R-{e2e}", "Amt": {"Ccy": "IDR", "Value": value}, "CdtDbtInd": "DBIT", "Sts": {"Cd": status},
-            "BookgDt": {"Dt": day}, "NtryDtls": [{"TxDtls": [{"Refs": {"EndToEndId": e2e}}]}]}
+    return {
+        "NtryRef": f"R-{e2e}",
+        "Amt": {"Ccy": "IDR", "Value": value},
+        "CdtDbtInd": "DBIT",
+        "Sts": {"Cd": status},
+        "BookgDt": {"Dt": day},
+        "NtryDtls": [{"TxDtls": [{"Refs": {"EndToEndId": e2e}}]}],
+    }
 
 
 def test_reading_a_camt053_statement() -> None:
-    batch = {**ntry("", 3_000), "NtryDtls": [{"TxDtls": [
-        {"Refs": {"EndToEndId": "E2Ea"}, "AmtDtls": {"TxAmt": {"Amt": {"Ccy": "IDR", "Value": 1_000}}}},
-        {"Refs": {"EndToEndId": "E2Eb"}, "AmtDtls": {"TxAmt": {"Amt": {"Ccy": "IDR", "Value": "2000.00"}}}}]}]}
+    batch = {
+        **ntry("", 3_000),
+        "NtryDtls": [
+            {
+                "TxDtls": [
+                    {"Refs": {"EndToEndId": "E2Ea"}, "AmtDtls": {"TxAmt": {"Amt": {"Ccy": "IDR", "Value": 1_000}}}},
+                    {"Refs": {"EndToEndId": "E2Eb"}, "AmtDtls": {"TxAmt": {"Amt": {"Ccy": "IDR", "Value": "2000.00"}}}},
+                ]
+            }
+        ],
+    }
     s = parse_camt053(camt([ntry("E2E1", 1_000_000), ntry("E2E2", 7, status="PDNG"), batch]), "014", DAY)
     assert (s.statement_id, s.account, s.opening_balance_idr, s.closing_balance_idr) == (
-        "STMT-014-20261123", "0147000001", 10, -5)
-    assert [(e.end_to_end_id, e.amount_idr) for e in s.entries] == [("E2E1", 1_000_000), ("E2Ea", 1_000),
-                                                                     ("E2Eb", 2_000)]
+        "STMT-014-20261123",
+        "0147000001",
+        10,
+        -5,
+    )
+    assert [(e.end_to_end_id, e.amount_idr) for e in s.entries] == [
+        ("E2E1", 1_000_000),
+        ("E2Ea", 1_000),
+        ("E2Eb", 2_000),
+    ]
 
 
-@pytest.mark.parametrize("doc", [
-    {"not": "camt"},
-    camt([], bank="008"),
-    camt([ntry("E2E1", "12.50")]),
-    camt([ntry("E2E1", "lots")]),
-    camt([ntry("E2E1", 5, day="2026-11-22")]),
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"not": "camt"},
+        camt([], bank="008"),
+        camt([ntry("E2E1", "12.50")]),
+        camt([ntry("E2E1", "lots")]),
+        camt([ntry("E2E1", 5, day="2026-11-22")]),
+    ],
+)
 def test_an_unusable_statement_is_refused(doc: dict) -> None:
     with pytest.raises(StatementUnavailable):
         parse_camt053(doc, "014", DAY)

@@ -1,7 +1,7 @@
 """The bank's account inquiry over HTTP (BI SNAP style; the partner-bank simulator locally).
 
-    POST {base_url}/sim/account-inquiry {bank_code, account_number}
-      200 {bank_code, account_number, holder_name} | 404 problem (account_not_found)
+POST {base_url}/sim/account-inquiry {bank_code, account_number}
+  200 {bank_code, account_number, holder_name} | 404 problem (account_not_found)
 """
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ class InquiryAttempts:
         """
         try:
             await self._db[BANK_INQUIRIES].insert_one(
-                {"_id": member_id, "at": [_EPOCH] * (self.limit - 1) + [now], "purge_at": now + self.window})
+                {"_id": member_id, "at": [_EPOCH] * (self.limit - 1) + [now], "purge_at": now + self.window}
+            )
             return None
         except DuplicateKeyError:
             pass

@@ -29,8 +29,10 @@ class Application:
 def _current_population(person: Doc) -> dict[str, Any]:
     ktp = person.get("ktp") or {}
     entered = (person.get("entered") or {}).get("population") or {}
-    return {name: entered.get(name) or ktp.get(name) for name in ("kk_number", "address", "birth_place",
-                                                                   "mother_maiden_name")}
+    return {
+        name: entered.get(name) or ktp.get(name)
+        for name in ("kk_number", "address", "birth_place", "mother_maiden_name")
+    }
 
 
 def _object_key(value: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:

@@ -60,9 +60,9 @@ def _sequences_match(a: list[str], b: list[str]) -> bool:
     if _tokens_equivalent(head_a, head_b) and _sequences_match(a[1:], b[1:]):
         return True
     if len(head_a) > len(head_b) and head_a.startswith(head_b):
-        return _sequences_match([head_a[len(head_b):], *a[1:]], b[1:])
+        return _sequences_match([head_a[len(head_b) :], *a[1:]], b[1:])
     if len(head_b) > len(head_a) and head_b.startswith(head_a):
-        return _sequences_match(a[1:], [head_b[len(head_a):], *b[1:]])
+        return _sequences_match(a[1:], [head_b[len(head_a) :], *b[1:]])
     return False
 
 

@@ -57,11 +57,21 @@ def full_name(person: Doc, cards: list[Doc]) -> tuple[str | None, str | None]:
 def contact(person: Doc) -> dict[str, Any]:
     entered = (person.get("entered") or {}).get("contact")
     if entered:
-        return {"email": entered.get("email"), "phone": entered.get("phone"), "source": MEMBER,
-                "entered_in": "data_update", "updated_at": entered.get("at")}
+        return {
+            "email": entered.get("email"),
+            "phone": entered.get("phone"),
+            "source": MEMBER,
+            "entered_in": "data_update",
+            "updated_at": entered.get("at"),
+        }
     account = person.get("account") or {}
-    return {"email": account.get("email"), "phone": account.get("phone"), "source": MEMBER if account else None,
-            "entered_in": "registration" if account else None, "updated_at": account.get("registered_at")}
+    return {
+        "email": account.get("email"),
+        "phone": account.get("phone"),
+        "source": MEMBER if account else None,
+        "entered_in": "registration" if account else None,
+        "updated_at": account.get("registered_at"),
+    }
 
 
 def bank_account(person: Doc) -> dict[str, Any] | None:

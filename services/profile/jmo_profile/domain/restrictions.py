@@ -21,15 +21,21 @@ def bank_account_change_restricted_until(person: Mapping[str, Any]) -> datetime 
     return (person.get("restrictions") or {}).get("bank_account_change_until")
 
 
-def refuse_bank_account_change(person: Mapping[str, Any], bank_code: str, account_number: str,
-                               now: datetime) -> None:
+def refuse_bank_account_change(person: Mapping[str, Any], bank_code: str, account_number: str, now: datetime) -> None:
     until = bank_account_change_restricted_until(person)
     if until is None or until <= now:
         return
     current = (person.get("entered") or {}).get("bank_account") or {}
     if (current.get("bank_code"), current.get("account_number")) == (bank_code, account_number):
         return
-    message = (f"your account was recovered recently, so the bank account cannot be changed until "
-               f"{until.strftime('%Y-%m-%d %H:%M')} UTC; keep the current account or try again after that")
-    raise Refusal(CODE, message, kind="conflict", errors=[Invalid("account_number", CODE, message)],
-                  extra={"restricted_until": until.isoformat()})
+    message = (
+        f"your account was recovered recently, so the bank account cannot be changed until "
+        f"{until.strftime('%Y-%m-%d %H:%M')} UTC; keep the current account or try again after that"
+    )
+    raise Refusal(
+        CODE,
+        message,
+        kind="conflict",
+        errors=[Invalid("account_number", CODE, message)],
+        extra={"restricted_until": until.isoformat()},
+    )

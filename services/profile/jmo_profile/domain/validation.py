@@ -164,8 +164,9 @@ def check_bank_account(
         check.fail("account_number", "invalid_account_number", "an account number has digits only")
         return bank_code or None, None
     if bank_code and len(number) != lengths[bank_code]:
-        check.fail("account_number", "invalid_account_length",
-                   f"account numbers at this bank have {lengths[bank_code]} digits")
+        check.fail(
+            "account_number", "invalid_account_length", f"account numbers at this bank have {lengths[bank_code]} digits"
+        )
         return bank_code, None
     return bank_code or None, number
 
@@ -206,8 +207,15 @@ def check_address(check: Checker, body: Mapping[str, Any], nik: str) -> dict[str
     province_code, regency_code = check_region_codes(inner, raw, nik)
     postal = inner.digits(raw, "postal_code", range(5, 6), "invalid_postal_code", "a postal code has 5 digits")
     check.errors.extend(inner.errors)
-    fields = {"street": street, "rt": rt, "rw": rw, **places, "province_code": province_code,
-              "regency_code": regency_code, "postal_code": postal}
+    fields = {
+        "street": street,
+        "rt": rt,
+        "rw": rw,
+        **places,
+        "province_code": province_code,
+        "regency_code": regency_code,
+        "postal_code": postal,
+    }
     # Every check that leaves a value out also records an error; the second test is for the type checker.
     present = {k: v for k, v in fields.items() if v is not None}
     if inner.errors or len(present) != len(fields):
@@ -248,8 +256,13 @@ def population_step(body: Mapping[str, Any], nik: str) -> tuple[dict[str, Any], 
     birth_place = check.place_name(body, "birth_place", max_len=60)
     mother = check.person_name(body, "mother_maiden_name")
     return (
-        {"nik": nik, "kk_number": kk, "address": address, "birth_place": birth_place and birth_place.upper(),
-         "mother_maiden_name": mother},
+        {
+            "nik": nik,
+            "kk_number": kk,
+            "address": address,
+            "birth_place": birth_place and birth_place.upper(),
+            "mother_maiden_name": mother,
+        },
         check.errors,
     )
 
@@ -275,7 +288,6 @@ def additional_step(body: Mapping[str, Any], member_phone: str | None) -> tuple[
         if not inner.errors:
             emergency = {"name": name, "relation": relation, "phone": phone}
     return (
-        {"marital_status": marital, "education": education, "occupation": occupation,
-         "emergency_contact": emergency},
+        {"marital_status": marital, "education": education, "occupation": occupation, "emergency_contact": emergency},
         check.errors,
     )

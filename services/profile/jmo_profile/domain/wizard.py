@@ -69,8 +69,9 @@ class Update:
             return
         due = self.next_step
         if due is not None:
-            raise Refusal("update_incomplete", f"the step {due!r} is not done yet", kind="conflict",
-                          extra={"next_step": due})
+            raise Refusal(
+                "update_incomplete", f"the step {due!r} is not done yet", kind="conflict", extra={"next_step": due}
+            )
 
     def confirm(self, at: datetime, result: dict[str, Any]) -> None:
         self.check_can_confirm()
@@ -85,8 +86,11 @@ def check_face_verification(
     """A face match of this member, for a profile update, still valid and not spent on another update."""
     # Another member's verification answers like an unknown one: ids are not to be probed.
     if verification is None or verification.get("member_id") != member_id or verification.get("nik") != nik:
-        raise Refusal("verification_not_found", "no face verification of yours with this id",
-                      errors=[_face_error("verification_not_found", "no face verification of yours with this id")])
+        raise Refusal(
+            "verification_not_found",
+            "no face verification of yours with this id",
+            errors=[_face_error("verification_not_found", "no face verification of yours with this id")],
+        )
     if verification.get("purpose") != "profile_update":
         msg = "this face verification was made for another purpose; verify for profile_update"
         raise Refusal("verification_wrong_purpose", msg, errors=[_face_error("verification_wrong_purpose", msg)])

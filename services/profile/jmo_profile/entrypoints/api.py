@@ -1,6 +1,6 @@
 """The profile API: the member's profile and the pengkinian data wizard.
 
-    python -m jmo_profile.entrypoints.api   # serves on PROFILE_PORT (8002)
+python -m jmo_profile.entrypoints.api   # serves on PROFILE_PORT (8002)
 """
 
 from __future__ import annotations
@@ -58,8 +58,9 @@ async def bank_account_changes(me: Me, service: Service) -> dict[str, Any]:
     return {"changes": await service.bank_account_history(me)}
 
 
-@updates_router.post("", status_code=201, response_model=UpdateSummary,
-                     summary="Start a data update, or resume the open one (200)")
+@updates_router.post(
+    "", status_code=201, response_model=UpdateSummary, summary="Start a data update, or resume the open one (200)"
+)
 async def start_update(me: Me, service: Service, response: Response) -> dict[str, Any]:
     update, created = await service.start(me)
     if not created:
@@ -72,8 +73,11 @@ async def review_update(update_id: str, me: Me, service: Service) -> dict[str, A
     return await service.review(me, update_id)
 
 
-@updates_router.post("/{update_id}/confirm", response_model=ConfirmResult,
-                     summary="Apply the update to the profile; emits ProfileUpdated (repeatable)")
+@updates_router.post(
+    "/{update_id}/confirm",
+    response_model=ConfirmResult,
+    summary="Apply the update to the profile; emits ProfileUpdated (repeatable)",
+)
 async def confirm_update(update_id: str, me: Me, service: Service) -> dict[str, Any]:
     return await service.confirm(me, update_id)
 

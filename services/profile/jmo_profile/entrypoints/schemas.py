@@ -29,8 +29,10 @@ class MembershipStep(_Body):
 class FaceStep(_Body):
     model_config = ConfigDict(str_max_length=VERIFICATION_ID_MAX_LENGTH)
 
-    verification_id: Text = Field(default=None, description="from identity's POST /v1/biometrics/verifications "
-                                                            "(purpose profile_update), unchanged")
+    verification_id: Text = Field(
+        default=None,
+        description="from identity's POST /v1/biometrics/verifications (purpose profile_update), unchanged",
+    )
 
 
 class ContactStep(_Body):
@@ -95,7 +97,9 @@ class UpdateSummary(BaseModel):
 
 class UpdateReview(UpdateSummary):
     entered: dict[str, dict]
-    changes: list[str] | None = Field(default=None, description="fields confirming would change (once every step is done)")
+    changes: list[str] | None = Field(
+        default=None, description="fields confirming would change (once every step is done)"
+    )
 
 
 class ConfirmResult(BaseModel):

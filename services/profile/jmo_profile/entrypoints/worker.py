@@ -1,6 +1,6 @@
 """The profile worker: projects the feeds and identity's events, relays the outbox.
 
-    python -m jmo_profile.entrypoints.worker   # health and metrics on PROFILE_WORKER_PORT (8102)
+python -m jmo_profile.entrypoints.worker   # health and metrics on PROFILE_WORKER_PORT (8102)
 """
 
 from __future__ import annotations

@@ -140,8 +140,9 @@ async def on_contact_changed(tx: Tx, data: ContactChanged, event: CloudEvent) ->
     account = person.get("account") or {}
     fields: dict[str, Any] = {}
     if not _is_stale(account.get("contact_event_at"), event):
-        fields.update({"account.email": data.email, "account.phone": data.phone,
-                       "account.contact_event_at": event.time})
+        fields.update(
+            {"account.email": data.email, "account.phone": data.phone, "account.contact_event_at": event.time}
+        )
     held = (person.get("restrictions") or {}).get("bank_account_change_until")
     # Holds only lengthen: a later plain confirmation (no restricted_until) must not lift one.
     if data.restricted_until is not None and (held is None or data.restricted_until > held):

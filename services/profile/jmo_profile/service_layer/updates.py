@@ -32,7 +32,13 @@ from ..domain.restrictions import refuse_bank_account_change
 from ..domain.wizard import STEPS, Update, check_face_verification
 from .ports import BankInquiry, BankInquiryUnavailable
 
-_STATUS = {"invalid": 422, "conflict": 409, "not_found": 404, "unavailable": 503, "too_many": 429}
+_KIND = {
+    "invalid": ErrorKind.INVALID,
+    "conflict": ErrorKind.CONFLICT,
+    "not_found": ErrorKind.NOT_FOUND,
+    "unavailable": ErrorKind.UNAVAILABLE,
+    "too_many": ErrorKind.RATE_LIMITED,
+}
 
 
 @contextmanager
@@ -45,7 +51,7 @@ def answered_as_problems():
         raise DomainError(
             code=refusal.code,
             detail=refusal.detail,
-            status=_STATUS[refusal.kind],
+            kind=_KIND[refusal.kind],
             errors=[FieldError(e.field, e.code, e.message) for e in refusal.errors],
             headers={"Retry-After": str(retry_after)} if retry_after is not None else {},
             extra=refusal.extra,
@@ -61,8 +67,15 @@ class Member:
 
 
 class ProfileUpdates:
-    def __init__(self, db: Database, clock: Clock, bank: BankInquiry, account_lengths: Mapping[str, int],
-                 faces: FaceAssertionReader | None = None, inquiries: InquiryAttempts | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        bank: BankInquiry,
+        account_lengths: Mapping[str, int],
+        faces: FaceAssertionReader | None = None,
+        inquiries: InquiryAttempts | None = None,
+    ) -> None:
         self._db = db
         self._inquiries = inquiries
         self._clock = clock
@@ -108,7 +121,9 @@ class ProfileUpdates:
     async def start(self, member: Member) -> tuple[dict[str, Any], bool]:
         """The member's open update, or a new one; True when it was created."""
         if not await Store(self._db).cards(member.nik):
-            raise DomainError("profile_not_found", "no membership card is known for this member yet", kind=ErrorKind.NOT_FOUND)
+            raise DomainError(
+                "profile_not_found", "no membership card is known for this member yet", kind=ErrorKind.NOT_FOUND
+            )
 
         async def work(tx: Tx) -> tuple[Update, bool]:
             store = Store.of(tx)
@@ -243,11 +258,18 @@ class ProfileUpdates:
             # Signed by identity: counts at once. Recorded as FaceVerified records it ($setOnInsert, so
             # whichever comes first wins and "used once" goes by the match's own id, the jti).
             verification_id = assertion.verification_id
-            await store.save_face_verification(verification_id, {
-                "member_id": assertion.member_id, "nik": assertion.nik, "purpose": assertion.purpose,
-                "score": assertion.score, "model_version": assertion.model_version,
-                "verified_at": assertion.verified_at, "expires_at": assertion.expires_at,
-            })
+            await store.save_face_verification(
+                verification_id,
+                {
+                    "member_id": assertion.member_id,
+                    "nik": assertion.nik,
+                    "purpose": assertion.purpose,
+                    "score": assertion.score,
+                    "model_version": assertion.model_version,
+                    "verified_at": assertion.verified_at,
+                    "expires_at": assertion.expires_at,
+                },
+            )
         verification = await store.face_verification(verification_id)
         check_face_verification(verification, member.member_id, member.nik, self._now(), update.update_id)
         assert verification is not None
@@ -260,14 +282,18 @@ class ProfileUpdates:
     async def _tax_bank(self, body: Mapping[str, Any], member: Member) -> dict[str, Any]:
         data, errors = validation.tax_bank_step(body, member.nik, self._lengths)
         refuse_if_invalid(errors)
-        refuse_bank_account_change(await Store(self._db).person(member.nik) or {}, data["bank_code"],
-                                   data["account_number"], self._now())
+        refuse_bank_account_change(
+            await Store(self._db).person(member.nik) or {}, data["bank_code"], data["account_number"], self._now()
+        )
         await self._count_inquiry(member)
         try:
             holder = await self._bank.inquire(data["bank_code"], data["account_number"])
         except BankInquiryUnavailable as exc:
-            raise Refusal("bank_inquiry_unavailable", "the bank cannot confirm the account right now; try again",
-                          kind="unavailable") from exc
+            raise Refusal(
+                "bank_inquiry_unavailable",
+                "the bank cannot confirm the account right now; try again",
+                kind="unavailable",
+            ) from exc
         if holder is None:
             refuse_if_invalid([Invalid("account_number", "account_not_found", "the bank holds no such account")])
         assert holder is not None
@@ -277,16 +303,24 @@ class ProfileUpdates:
         # The holder's name is not echoed: inquiries must not reveal who owns an account.
         problems = []
         if match is NameMatch.DIFFERENT:
-            problems.append(Invalid("account_number", "account_name_mismatch",
-                                    "this account is not in the name on your KTP; use an account in your own name"))
+            problems.append(
+                Invalid(
+                    "account_number",
+                    "account_name_mismatch",
+                    "this account is not in the name on your KTP; use an account in your own name",
+                )
+            )
         elif compare_names(data["account_name"], holder.holder_name) is NameMatch.DIFFERENT:
-            problems.append(Invalid("account_name", "account_name_mismatch",
-                                    "the name you entered is not the account holder's name at the bank"))
+            problems.append(
+                Invalid(
+                    "account_name",
+                    "account_name_mismatch",
+                    "the name you entered is not the account holder's name at the bank",
+                )
+            )
         if problems:
             raise Refusal("account_name_mismatch", problems[0].message, errors=problems)
-        return {**data, "inquiry_name": holder.holder_name, "inquired_at": self._now(),
-                "name_match": match.value}
-
+        return {**data, "inquiry_name": holder.holder_name, "inquired_at": self._now(), "name_match": match.value}
 
     async def _count_inquiry(self, member: Member) -> None:
         """Each inquiry tells the holder's name of an account: a member gets a few an hour, not a directory."""
@@ -301,9 +335,12 @@ def too_many_inquiries(limit: int, window: timedelta, wait: timedelta) -> Refusa
     retry_after = max(1, math.ceil(wait.total_seconds()))
     hours = window.total_seconds() / 3600
     per = "an hour" if hours == 1 else f"in {int(window.total_seconds() // 60)} minutes"
-    return Refusal("too_many_attempts",
-                   f"the bank account was checked {limit} times {per}; try again in {retry_after} seconds",
-                   kind="too_many", extra={"retry_after": retry_after})
+    return Refusal(
+        "too_many_attempts",
+        f"the bank account was checked {limit} times {per}; try again in {retry_after} seconds",
+        kind="too_many",
+        extra={"retry_after": retry_after},
+    )
 
 
 def summary(update: Update) -> dict[str, Any]:

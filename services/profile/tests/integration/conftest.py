@@ -24,8 +24,9 @@ async def bank() -> AsyncIterator[FakeBank]:
     fake = FakeBank()
     port = free_port()
     fake.url = f"http://127.0.0.1:{port}"
-    server = uvicorn.Server(uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.05)

@@ -61,8 +61,11 @@ class FakeBank:
             self.inquiries += 1
             holder = self.accounts.get((body.bank_code, body.account_number))
             if holder is None:
-                return JSONResponse({"code": "account_not_found", "status": 404, "detail": "no such account"},
-                                    status_code=404, media_type="application/problem+json")
+                return JSONResponse(
+                    {"code": "account_not_found", "status": 404, "detail": "no such account"},
+                    status_code=404,
+                    media_type="application/problem+json",
+                )
             return JSONResponse({**body.model_dump(), "holder_name": holder})
 
         return app
@@ -72,7 +75,8 @@ def profile_settings(infra, token_issuer: TokenIssuer, db_name: str, bank_url: s
     return ProfileSettings(
         mongodb_uri=infra.mongo_uri,
         kafka_bootstrap_servers=infra.kafka_bootstrap,
-        jwks_json=token_issuer.jwks(), staff_jwks_json=token_issuer.staff_jwks(),
+        jwks_json=token_issuer.jwks(),
+        staff_jwks_json=token_issuer.staff_jwks(),
         consumer_group_prefix=f"test-{db_name}",
         db_name=db_name,
         bank_inquiry_url=bank_url,
@@ -126,45 +130,86 @@ class SampleMember:
             email=f"m{uuid.uuid4().hex[:10]}@example.id",
         )
 
-    def registered(self, kpj: str | None = None, name: str | None = None, employer: str = "PT Maju Bersama",
-                   registered_on: date = date(2015, 1, 5)) -> MemberRegistered:
-        return MemberRegistered(nik=self.nik, kpj=kpj or self.kpj, full_name=name or self.full_name,
-                                birth_date=self.birth_date, employer_id="EMP-0001", employer_name=employer,
-                                registered_on=registered_on)
+    def registered(
+        self,
+        kpj: str | None = None,
+        name: str | None = None,
+        employer: str = "PT Maju Bersama",
+        registered_on: date = date(2015, 1, 5),
+    ) -> MemberRegistered:
+        return MemberRegistered(
+            nik=self.nik,
+            kpj=kpj or self.kpj,
+            full_name=name or self.full_name,
+            birth_date=self.birth_date,
+            employer_id="EMP-0001",
+            employer_name=employer,
+            registered_on=registered_on,
+        )
 
     def person(self, birth_place: str = "JAKARTA") -> PersonRecorded:
         return PersonRecorded(
-            nik=self.nik, kk_number=self.kk_number, full_name=self.full_name.upper(), birth_place=birth_place,
-            birth_date=self.birth_date, sex="M",
-            address=Address(street="Jl. Merdeka No. 1", rt="001", rw="002", village="Menteng", district="Menteng",
-                            regency="Jakarta Pusat", province="DKI Jakarta", province_code="31",
-                            regency_code="3171", postal_code="10310"),
+            nik=self.nik,
+            kk_number=self.kk_number,
+            full_name=self.full_name.upper(),
+            birth_place=birth_place,
+            birth_date=self.birth_date,
+            sex="M",
+            address=Address(
+                street="Jl. Merdeka No. 1",
+                rt="001",
+                rw="002",
+                village="Menteng",
+                district="Menteng",
+                regency="Jakarta Pusat",
+                province="DKI Jakarta",
+                province_code="31",
+                regency_code="3171",
+                postal_code="10310",
+            ),
         )
 
     def account(self) -> AccountRegistered:
-        return AccountRegistered(member_id=self.member_id, nik=self.nik, kpj_numbers=[self.kpj],
-                                 full_name=self.full_name, email=self.email, phone=self.phone,
-                                 registered_at=datetime.now(UTC))
+        return AccountRegistered(
+            member_id=self.member_id,
+            nik=self.nik,
+            kpj_numbers=[self.kpj],
+            full_name=self.full_name,
+            email=self.email,
+            phone=self.phone,
+            registered_at=datetime.now(UTC),
+        )
 
     def face(self, purpose: str = "profile_update", minutes: float = 10, member_id: str | None = None) -> FaceVerified:
         now = datetime.now(UTC)
-        return FaceVerified(verification_id=str(uuid.uuid4()), member_id=member_id or self.member_id, nik=self.nik,
-                            purpose=purpose, score=0.72, threshold=0.45, model_version="sface-2021dec",
-                            verified_at=now - timedelta(seconds=5), expires_at=now + timedelta(minutes=minutes))
+        return FaceVerified(
+            verification_id=str(uuid.uuid4()),
+            member_id=member_id or self.member_id,
+            nik=self.nik,
+            purpose=purpose,
+            score=0.72,
+            threshold=0.45,
+            model_version="sface-2021dec",
+            verified_at=now - timedelta(seconds=5),
+            expires_at=now + timedelta(minutes=minutes),
+        )
 
 
 async def onboard(profile: Profile, member: SampleMember, *extra) -> None:
     """Publish the member's feeds, account and `extra` events, and wait until the profile has applied them all."""
-    ids = await publish(profile.settings.kafka_bootstrap_servers,
-                        [member.registered(), member.person(), member.account(), *extra])
+    ids = await publish(
+        profile.settings.kafka_bootstrap_servers, [member.registered(), member.person(), member.account(), *extra]
+    )
     # The projection's own record of applied events: the API shows no face verification to wait on.
     settings = profile.settings
     group = f"{settings.consumer_group_prefix}.{settings.service_name}.projection"
     client = AsyncMongoClient(settings.mongodb_uri)
     try:
+
         async def applied():
             found = await client[settings.db_name]["processed_events"].count_documents(
-                {"_id": {"$in": [f"{group}:{i}" for i in ids]}})
+                {"_id": {"$in": [f"{group}:{i}" for i in ids]}}
+            )
             return found == len(ids)
 
         await eventually(applied, timeout=60, message="the member's events applied")

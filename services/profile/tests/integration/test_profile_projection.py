@@ -22,8 +22,10 @@ async def test_feeds_in_any_order_build_one_profile(profile: Profile):
     # under a name the employer misspelled, then everything else, one event twice.
     ended = EmploymentEnded(kpj=old_kpj, ended_on=date(2020, 6, 30), cause="resignation", letter_date=date(2020, 6, 1))
     await publish(bootstrap, [ended])
-    await publish(bootstrap, [member.registered(kpj=old_kpj, name="Muhamad Santosa", employer="CV Lama",
-                                               registered_on=date(2012, 3, 1))])
+    await publish(
+        bootstrap,
+        [member.registered(kpj=old_kpj, name="Muhamad Santosa", employer="CV Lama", registered_on=date(2012, 3, 1))],
+    )
     await onboard(profile, member, member.registered(), member.person(birth_place="BANDUNG"))
 
     async def both_cards():
@@ -43,8 +45,12 @@ async def test_feeds_in_any_order_build_one_profile(profile: Profile):
     assert population["address"]["regency_code"] == "3171"
     assert population["provenance"]["kk_number"] == "registry"
     assert "photo_jpeg_b64" not in str(body)
-    assert body["contact"] == {**body["contact"], "email": member.email, "phone": member.phone,
-                               "entered_in": "registration"}
+    assert body["contact"] == {
+        **body["contact"],
+        "email": member.email,
+        "phone": member.phone,
+        "entered_in": "registration",
+    }
     assert [n["item"] for n in body["completeness"]] == ["data_update", "bank_account"]
 
     [names] = [m for m in body["mismatches"] if m["field"] == "full_name"]

@@ -18,11 +18,18 @@ pytestmark = pytest.mark.integration
 BANK_CODE = "014"  # BCA: 10-digit account numbers
 
 
-def contact_changed(member: SampleMember, cause: str, restricted_until: datetime | None,
-                    phone: str | None = None) -> ContactChanged:
-    return ContactChanged(member_id=member.member_id, nik=member.nik, email=member.email,
-                          phone=phone or member.phone, cause=cause, changed_at=datetime.now(UTC),
-                          restricted_until=restricted_until)
+def contact_changed(
+    member: SampleMember, cause: str, restricted_until: datetime | None, phone: str | None = None
+) -> ContactChanged:
+    return ContactChanged(
+        member_id=member.member_id,
+        nik=member.nik,
+        email=member.email,
+        phone=phone or member.phone,
+        cause=cause,
+        changed_at=datetime.now(UTC),
+        restricted_until=restricted_until,
+    )
 
 
 async def applied(profile: Profile, *events) -> None:
@@ -32,9 +39,11 @@ async def applied(profile: Profile, *events) -> None:
     group = f"{settings.consumer_group_prefix}.{settings.service_name}.projection"
     client = AsyncMongoClient(settings.mongodb_uri)
     try:
+
         async def done() -> bool:
             found = await client[settings.db_name]["processed_events"].count_documents(
-                {"_id": {"$in": [f"{group}:{i}" for i in ids]}})
+                {"_id": {"$in": [f"{group}:{i}" for i in ids]}}
+            )
             return found == len(ids)
 
         await eventually(done, timeout=60, message="identity's events applied")
@@ -45,8 +54,11 @@ async def applied(profile: Profile, *events) -> None:
 async def to_tax_bank(profile: Profile, member: SampleMember, face_id: str) -> str:
     auth = profile.auth(member)
     update_id = (await profile.api.post("/v1/profile/updates", headers=auth)).json()["update_id"]
-    for step, body in [("membership", {"confirmed": True}), ("face", {"verification_id": face_id}),
-                       ("contact", {"phone": member.phone, "email": member.email})]:
+    for step, body in [
+        ("membership", {"confirmed": True}),
+        ("face", {"verification_id": face_id}),
+        ("contact", {"phone": member.phone, "email": member.email}),
+    ]:
         resp = await profile.api.put(f"/v1/profile/updates/{update_id}/{step}", headers=auth, json=body)
         assert resp.status_code == 200, (step, resp.text)
     return update_id
@@ -59,8 +71,7 @@ def tax_bank(profile: Profile, member: SampleMember) -> dict:
 
 
 async def put_tax_bank(profile: Profile, member: SampleMember, update_id: str, body: dict):
-    return await profile.api.put(f"/v1/profile/updates/{update_id}/tax-bank", headers=profile.auth(member),
-                                 json=body)
+    return await profile.api.put(f"/v1/profile/updates/{update_id}/tax-bank", headers=profile.auth(member), json=body)
 
 
 async def test_a_recovered_account_cannot_change_the_bank_account_until_the_hold_ends(profile: Profile):
@@ -93,8 +104,7 @@ async def test_a_recovered_account_cannot_change_the_bank_account_until_the_hold
 async def test_a_hold_that_has_ended_blocks_nothing(profile: Profile):
     member = SampleMember.random()
     face = member.face()
-    await onboard(profile, member, face,
-                  contact_changed(member, "recovery", datetime.now(UTC) - timedelta(minutes=1)))
+    await onboard(profile, member, face, contact_changed(member, "recovery", datetime.now(UTC) - timedelta(minutes=1)))
     update_id = await to_tax_bank(profile, member, face.verification_id)
     resp = await put_tax_bank(profile, member, update_id, tax_bank(profile, member))
     assert resp.status_code == 200, resp.text
@@ -108,15 +118,36 @@ async def test_a_recovery_after_the_step_still_stops_the_confirm(profile: Profil
     assert (await put_tax_bank(profile, member, update_id, tax_bank(profile, member))).status_code == 200
     auth = profile.auth(member)
     for step, body in [
-        ("population", {"nik": member.nik, "kk_number": member.kk_number, "birth_place": "Jakarta",
-                        "mother_maiden_name": "Siti Aminah",
-                        "address": {"street": "Jl. Sudirman No. 5", "rt": "3", "rw": "4", "village": "Karet",
-                                    "district": "Setiabudi", "regency": "Jakarta Selatan",
-                                    "province": "DKI Jakarta", "province_code": "31", "regency_code": "3171",
-                                    "postal_code": "12920"}}),
-        ("additional", {"marital_status": "single", "education": "sma", "occupation": "karyawan swasta",
-                        "emergency_contact": {"name": "Rahmat Hidayat", "relation": "sibling",
-                                              "phone": "+6281299990000"}}),
+        (
+            "population",
+            {
+                "nik": member.nik,
+                "kk_number": member.kk_number,
+                "birth_place": "Jakarta",
+                "mother_maiden_name": "Siti Aminah",
+                "address": {
+                    "street": "Jl. Sudirman No. 5",
+                    "rt": "3",
+                    "rw": "4",
+                    "village": "Karet",
+                    "district": "Setiabudi",
+                    "regency": "Jakarta Selatan",
+                    "province": "DKI Jakarta",
+                    "province_code": "31",
+                    "regency_code": "3171",
+                    "postal_code": "12920",
+                },
+            },
+        ),
+        (
+            "additional",
+            {
+                "marital_status": "single",
+                "education": "sma",
+                "occupation": "karyawan swasta",
+                "emergency_contact": {"name": "Rahmat Hidayat", "relation": "sibling", "phone": "+6281299990000"},
+            },
+        ),
     ]:
         resp = await profile.api.put(f"/v1/profile/updates/{update_id}/{step}", headers=auth, json=body)
         assert resp.status_code == 200, (step, resp.text)

@@ -30,16 +30,45 @@ def steps_for(member: SampleMember, verification_id: str, number: str) -> list[t
         ("membership", {"confirmed": True}),
         ("face", {"verification_id": verification_id}),
         ("contact", {"phone": "0812 3456 7890", "email": f"new.{member.email}"}),
-        ("tax-bank", {"npwp": member.nik, "bank_code": BANK_CODE, "account_number": number,
-                      "account_name": member.full_name.replace("Muhammad", "M.")}),
-        ("population", {"nik": member.nik, "kk_number": member.kk_number, "birth_place": "Jakarta",
-                        "mother_maiden_name": "Siti Aminah",
-                        "address": {"street": "Jl. Sudirman No. 5", "rt": "3", "rw": "4", "village": "Karet",
-                                    "district": "Setiabudi", "regency": "Jakarta Selatan", "province": "DKI Jakarta",
-                                    "province_code": "31", "regency_code": "3171", "postal_code": "12920"}}),
-        ("additional", {"marital_status": "married", "education": "sma", "occupation": "karyawan swasta",
-                        "emergency_contact": {"name": "Rahmat Hidayat", "relation": "sibling",
-                                              "phone": "+6281299990000"}}),
+        (
+            "tax-bank",
+            {
+                "npwp": member.nik,
+                "bank_code": BANK_CODE,
+                "account_number": number,
+                "account_name": member.full_name.replace("Muhammad", "M."),
+            },
+        ),
+        (
+            "population",
+            {
+                "nik": member.nik,
+                "kk_number": member.kk_number,
+                "birth_place": "Jakarta",
+                "mother_maiden_name": "Siti Aminah",
+                "address": {
+                    "street": "Jl. Sudirman No. 5",
+                    "rt": "3",
+                    "rw": "4",
+                    "village": "Karet",
+                    "district": "Setiabudi",
+                    "regency": "Jakarta Selatan",
+                    "province": "DKI Jakarta",
+                    "province_code": "31",
+                    "regency_code": "3171",
+                    "postal_code": "12920",
+                },
+            },
+        ),
+        (
+            "additional",
+            {
+                "marital_status": "married",
+                "education": "sma",
+                "occupation": "karyawan swasta",
+                "emergency_contact": {"name": "Rahmat Hidayat", "relation": "sibling", "phone": "+6281299990000"},
+            },
+        ),
     ]
 
 
@@ -55,8 +84,13 @@ async def put(profile: Profile, member: SampleMember, update_id: str, step: str,
 
 async def profile_updated(bootstrap: str, update_id: str, settle: float = 2.0, timeout: float = 30) -> list[CloudEvent]:
     """Every ProfileUpdated of this update on profile.events (waits a little past the first)."""
-    consumer = AIOKafkaConsumer(PROFILE_EVENTS, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        PROFILE_EVENTS,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     found: list[CloudEvent] = []
     try:
@@ -210,12 +244,16 @@ async def test_each_step_names_the_fields_to_correct(profile: Profile):
     resp = await put(profile, member, update_id, "contact", {"phone": "+6521234567", "email": "nobody@"})
     assert resp.status_code == 422
     assert field_codes(resp) == {("phone", "invalid_phone"), ("email", "invalid_email")}
-    assert (await put(profile, member, update_id, "contact", {"phone": member.phone, "email": member.email})).status_code == 200
+    assert (
+        await put(profile, member, update_id, "contact", {"phone": member.phone, "email": member.email})
+    ).status_code == 200
 
     good = {"npwp": member.nik, "bank_code": BANK_CODE, "account_number": number, "account_name": member.full_name}
     cases = [
-        ({"npwp": "12.345.678.9-012.345", "bank_code": "999", "account_number": "12", "account_name": ""},
-         {("npwp", "invalid_npwp"), ("bank_code", "unknown_bank"), ("account_name", "required")}),
+        (
+            {"npwp": "12.345.678.9-012.345", "bank_code": "999", "account_number": "12", "account_name": ""},
+            {("npwp", "invalid_npwp"), ("bank_code", "unknown_bank"), ("account_name", "required")},
+        ),
         ({**good, "account_number": number + "1"}, {("account_number", "invalid_account_length")}),
         ({**good, "account_number": account_number()}, {("account_number", "account_not_found")}),
         ({**good, "account_number": strangers}, {("account_number", "account_name_mismatch")}),
@@ -228,22 +266,46 @@ async def test_each_step_names_the_fields_to_correct(profile: Profile):
     assert (await put(profile, member, update_id, "tax-bank", good)).status_code == 200
 
     population = dict(steps_for(member, face.verification_id, number))["population"]
-    resp = await put(profile, member, update_id, "population", {
-        **population, "nik": SampleMember.random().nik, "kk_number": "123",
-        "address": {**population["address"], "province_code": "32", "regency_code": "3273", "postal_code": "x"}})
+    resp = await put(
+        profile,
+        member,
+        update_id,
+        "population",
+        {
+            **population,
+            "nik": SampleMember.random().nik,
+            "kk_number": "123",
+            "address": {**population["address"], "province_code": "32", "regency_code": "3273", "postal_code": "x"},
+        },
+    )
     assert resp.status_code == 422
-    assert field_codes(resp) == {("nik", "nik_mismatch"), ("kk_number", "invalid_kk_number"),
-                                 ("address.province_code", "province_code_mismatch"),
-                                 ("address.regency_code", "regency_code_mismatch"),
-                                 ("address.postal_code", "invalid_postal_code")}
+    assert field_codes(resp) == {
+        ("nik", "nik_mismatch"),
+        ("kk_number", "invalid_kk_number"),
+        ("address.province_code", "province_code_mismatch"),
+        ("address.regency_code", "regency_code_mismatch"),
+        ("address.postal_code", "invalid_postal_code"),
+    }
     assert (await put(profile, member, update_id, "population", population)).status_code == 200
 
-    resp = await put(profile, member, update_id, "additional", {
-        "marital_status": "it's complicated", "education": "sma", "occupation": "",
-        "emergency_contact": {"name": "Rahmat", "relation": "sibling", "phone": member.phone}})
+    resp = await put(
+        profile,
+        member,
+        update_id,
+        "additional",
+        {
+            "marital_status": "it's complicated",
+            "education": "sma",
+            "occupation": "",
+            "emergency_contact": {"name": "Rahmat", "relation": "sibling", "phone": member.phone},
+        },
+    )
     assert resp.status_code == 422
-    assert field_codes(resp) == {("marital_status", "not_allowed"), ("occupation", "required"),
-                                 ("emergency_contact.phone", "same_as_member_phone")}
+    assert field_codes(resp) == {
+        ("marital_status", "not_allowed"),
+        ("occupation", "required"),
+        ("emergency_contact.phone", "same_as_member_phone"),
+    }
     malformed = await put(profile, member, update_id, "additional", {"emergency_contact": "call my brother"})
     assert malformed.status_code == 422 and malformed.json()["code"] == "validation_failed"
 
@@ -258,8 +320,13 @@ async def test_bank_inquiry_unreachable_answers_503(profile: Profile, run_app):
         update_id = await start(cut_off, member)
         number = account_number()
         await walk_to(cut_off, member, update_id, face.verification_id, number, "tax-bank")
-        resp = await put(cut_off, member, update_id, "tax-bank", {
-            "bank_code": BANK_CODE, "account_number": number, "account_name": member.full_name})
+        resp = await put(
+            cut_off,
+            member,
+            update_id,
+            "tax-bank",
+            {"bank_code": BANK_CODE, "account_number": number, "account_name": member.full_name},
+        )
         assert resp.status_code == 503 and resp.json()["code"] == "bank_inquiry_unavailable"
         review = (await api.get(f"/v1/profile/updates/{update_id}", headers=cut_off.auth(member))).json()
         assert review["next_step"] == "tax-bank"

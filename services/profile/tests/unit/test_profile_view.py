@@ -9,24 +9,38 @@ NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def card(kpj="12345678901", name="Budi Santoso", birth="1945-08-17", **extra):
-    return {"_id": kpj, "nik": NIK, "full_name": name, "birth_date": birth, "employer_id": "EMP-1",
-            "employer_name": "PT Maju", "registered_on": "2015-01-01", **extra}
+    return {
+        "_id": kpj,
+        "nik": NIK,
+        "full_name": name,
+        "birth_date": birth,
+        "employer_id": "EMP-1",
+        "employer_name": "PT Maju",
+        "registered_on": "2015-01-01",
+        **extra,
+    }
 
 
 def person(**extra):
     doc = {
-        "ktp": {"full_name": "BUDI SANTOSO", "birth_place": "JAKARTA", "birth_date": "1945-08-17", "sex": "M",
-                "kk_number": "3171012345678901", "address": {"street": "Jl. Merdeka"}},
-        "account": {"member_id": "m1", "full_name": "Budi Santoso", "email": "b@example.id",
-                    "phone": "+6281234567890"},
+        "ktp": {
+            "full_name": "BUDI SANTOSO",
+            "birth_place": "JAKARTA",
+            "birth_date": "1945-08-17",
+            "sex": "M",
+            "kk_number": "3171012345678901",
+            "address": {"street": "Jl. Merdeka"},
+        },
+        "account": {"member_id": "m1", "full_name": "Budi Santoso", "email": "b@example.id", "phone": "+6281234567890"},
     }
     doc.update(extra)
     return doc
 
 
 def test_cards_show_whether_they_are_active_and_where_data_came_from():
-    view = profile_view(NIK, "m1", person(), [card(), card("12345678902", ended_on="2025-01-31",
-                                                          end_cause="resignation")])
+    view = profile_view(
+        NIK, "m1", person(), [card(), card("12345678902", ended_on="2025-01-31", end_cause="resignation")]
+    )
     assert [(c["kpj"], c["status"]) for c in view["cards"]] == [("12345678901", "active"), ("12345678902", "ended")]
     assert view["full_name"] == {"value": "BUDI SANTOSO", "source": "registry"}
     assert view["population"]["provenance"]["kk_number"] == "registry"
@@ -74,14 +88,35 @@ def complete_update(account_number="1234567890"):
         "membership": {"data": {"confirmed": True}, "at": NOW},
         "face": {"data": {"verification_id": "v1"}, "at": NOW},
         "contact": {"data": {"phone": "+6281234567890", "email": "new@example.id"}, "at": NOW},
-        "tax-bank": {"data": {"npwp": NIK, "bank_code": "014", "account_number": account_number,
-                              "account_name": "Budi Santoso", "inquiry_name": "BUDI SANTOSO", "inquired_at": NOW},
-                     "at": NOW},
-        "population": {"data": {"kk_number": "3171012345678901", "address": {"street": "Jl. Baru"},
-                                "birth_place": "JAKARTA", "mother_maiden_name": "Siti"}, "at": NOW},
-        "additional": {"data": {"marital_status": "married", "education": "s1", "occupation": "guru",
-                                "emergency_contact": {"name": "A", "relation": "sibling",
-                                                      "phone": "+6281111111111"}}, "at": NOW},
+        "tax-bank": {
+            "data": {
+                "npwp": NIK,
+                "bank_code": "014",
+                "account_number": account_number,
+                "account_name": "Budi Santoso",
+                "inquiry_name": "BUDI SANTOSO",
+                "inquired_at": NOW,
+            },
+            "at": NOW,
+        },
+        "population": {
+            "data": {
+                "kk_number": "3171012345678901",
+                "address": {"street": "Jl. Baru"},
+                "birth_place": "JAKARTA",
+                "mother_maiden_name": "Siti",
+            },
+            "at": NOW,
+        },
+        "additional": {
+            "data": {
+                "marital_status": "married",
+                "education": "s1",
+                "occupation": "guru",
+                "emergency_contact": {"name": "A", "relation": "sibling", "phone": "+6281111111111"},
+            },
+            "at": NOW,
+        },
     }
     return update
 
@@ -89,8 +124,17 @@ def complete_update(account_number="1234567890"):
 def test_first_update_changes_what_differs_and_registers_the_bank_account():
     plan = changes.plan(person(), complete_update(), NOW)
     assert plan.bank_account_changed and plan.old_bank_account is None
-    assert set(plan.changed_fields) == {"email", "npwp", "bank_account", "address", "mother_maiden_name",
-                                        "marital_status", "education", "occupation", "emergency_contact"}
+    assert set(plan.changed_fields) == {
+        "email",
+        "npwp",
+        "bank_account",
+        "address",
+        "mother_maiden_name",
+        "marital_status",
+        "education",
+        "occupation",
+        "emergency_contact",
+    }
     assert plan.new_bank_account["face_verification_id"] == "v1"
     assert plan.new_bank_account["changed_at"] == NOW
 

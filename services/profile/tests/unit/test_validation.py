@@ -30,8 +30,18 @@ def test_non_indonesian_mobile_numbers_are_refused(raw):
     assert codes(errors) == {("phone", "invalid_phone")}
 
 
-@pytest.mark.parametrize("raw", ["budi@example", "budi@@example.id", "budi example.id", "budi@-example.id",
-                                 ".budi@example.id", "budi..x@example.id", "a" * 65 + "@example.id"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "budi@example",
+        "budi@@example.id",
+        "budi example.id",
+        "budi@-example.id",
+        ".budi@example.id",
+        "budi..x@example.id",
+        "a" * 65 + "@example.id",
+    ],
+)
 def test_bad_email_addresses_are_refused(raw):
     _, errors = validation.contact_step({"phone": "+6281234567890", "email": raw})
     assert codes(errors) == {("email", "invalid_email")}
@@ -89,17 +99,35 @@ def test_bank_account_numbers_have_the_banks_length(bank_code, number, error):
 
 def test_tax_bank_reports_every_field_at_once():
     _, errors = validation.tax_bank_step({"npwp": "x"}, NIK, DEFAULT_ACCOUNT_LENGTHS)
-    assert codes(errors) == {("npwp", "invalid_npwp"), ("bank_code", "required"), ("account_number", "required"),
-                             ("account_name", "required")}
+    assert codes(errors) == {
+        ("npwp", "invalid_npwp"),
+        ("bank_code", "required"),
+        ("account_number", "required"),
+        ("account_name", "required"),
+    }
 
 
 def population(**overrides):
-    address = {"street": "Jl. Merdeka No. 1", "rt": "3", "rw": "005", "village": "Menteng", "district": "Menteng",
-               "regency": "Jakarta Pusat", "province": "DKI Jakarta", "province_code": "31", "regency_code": "3171",
-               "postal_code": "10310"}
+    address = {
+        "street": "Jl. Merdeka No. 1",
+        "rt": "3",
+        "rw": "005",
+        "village": "Menteng",
+        "district": "Menteng",
+        "regency": "Jakarta Pusat",
+        "province": "DKI Jakarta",
+        "province_code": "31",
+        "regency_code": "3171",
+        "postal_code": "10310",
+    }
     address.update(overrides.pop("address", {}))
-    body = {"nik": NIK, "kk_number": "3171012345678901", "address": address, "birth_place": "Jakarta",
-            "mother_maiden_name": "Siti Aminah"}
+    body = {
+        "nik": NIK,
+        "kk_number": "3171012345678901",
+        "address": address,
+        "birth_place": "Jakarta",
+        "mother_maiden_name": "Siti Aminah",
+    }
     body.update(overrides)
     return validation.population_step(body, NIK)
 
@@ -113,23 +141,38 @@ def test_population_step_cleans_values():
 
 def test_population_codes_must_be_those_of_the_nik():
     _, errors = population(address={"province_code": "32", "regency_code": "3273"})
-    assert codes(errors) == {("address.province_code", "province_code_mismatch"),
-                             ("address.regency_code", "regency_code_mismatch")}
+    assert codes(errors) == {
+        ("address.province_code", "province_code_mismatch"),
+        ("address.regency_code", "regency_code_mismatch"),
+    }
 
 
 def test_population_field_errors():
-    _, errors = population(nik="3171011708450002", kk_number="12345",
-                           address={"rt": "1234", "postal_code": "1031", "street": ""}, mother_maiden_name="S1t1")
-    assert codes(errors) == {("nik", "nik_mismatch"), ("kk_number", "invalid_kk_number"),
-                             ("address.rt", "invalid_rt"), ("address.postal_code", "invalid_postal_code"),
-                             ("address.street", "required"), ("mother_maiden_name", "invalid_name")}
+    _, errors = population(
+        nik="3171011708450002",
+        kk_number="12345",
+        address={"rt": "1234", "postal_code": "1031", "street": ""},
+        mother_maiden_name="S1t1",
+    )
+    assert codes(errors) == {
+        ("nik", "nik_mismatch"),
+        ("kk_number", "invalid_kk_number"),
+        ("address.rt", "invalid_rt"),
+        ("address.postal_code", "invalid_postal_code"),
+        ("address.street", "required"),
+        ("mother_maiden_name", "invalid_name"),
+    }
     _, errors = validation.population_step({"nik": NIK}, NIK)
     assert ("address", "required") in codes(errors)
 
 
 def additional(member_phone="+6281111111111", **overrides):
-    body = {"marital_status": "Married", "education": "S1", "occupation": "karyawan swasta",
-            "emergency_contact": {"name": "Rahmat Hidayat", "relation": "sibling", "phone": "081234567890"}}
+    body = {
+        "marital_status": "Married",
+        "education": "S1",
+        "occupation": "karyawan swasta",
+        "emergency_contact": {"name": "Rahmat Hidayat", "relation": "sibling", "phone": "081234567890"},
+    }
     body.update(overrides)
     return validation.additional_step(body, member_phone)
 
@@ -142,11 +185,18 @@ def test_additional_step_accepts_and_normalises():
 
 
 def test_additional_step_errors():
-    _, errors = additional(marital_status="complicated", education=None,
-                           emergency_contact={"name": "", "relation": "boss", "phone": "+6281111111111"})
-    assert codes(errors) == {("marital_status", "not_allowed"), ("education", "required"),
-                             ("emergency_contact.name", "required"), ("emergency_contact.relation", "not_allowed"),
-                             ("emergency_contact.phone", "same_as_member_phone")}
+    _, errors = additional(
+        marital_status="complicated",
+        education=None,
+        emergency_contact={"name": "", "relation": "boss", "phone": "+6281111111111"},
+    )
+    assert codes(errors) == {
+        ("marital_status", "not_allowed"),
+        ("education", "required"),
+        ("emergency_contact.name", "required"),
+        ("emergency_contact.relation", "not_allowed"),
+        ("emergency_contact.phone", "same_as_member_phone"),
+    }
 
 
 def test_account_numbers_are_masked_to_the_last_four_digits():

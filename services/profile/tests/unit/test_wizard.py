@@ -51,8 +51,13 @@ def test_confirm_needs_every_step_and_closes_the_update():
 
 
 def verification(**overrides):
-    doc = {"member_id": "m1", "nik": "3171011708450001", "purpose": "profile_update",
-           "verified_at": NOW, "expires_at": NOW + timedelta(minutes=10)}
+    doc = {
+        "member_id": "m1",
+        "nik": "3171011708450001",
+        "purpose": "profile_update",
+        "verified_at": NOW,
+        "expires_at": NOW + timedelta(minutes=10),
+    }
     doc.update(overrides)
     return doc
 
