@@ -316,6 +316,19 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+def server_config(app: FastAPI, settings: ServiceSettings, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=max(int(settings.shutdown_grace_seconds), 1),
+        timeout_keep_alive=settings.http_keep_alive_seconds,
+        lifespan="on",
+    )
+
+
 def serve(app: FastAPI, settings: ServiceSettings, port: int | None = None) -> None:
     """Run an app until SIGTERM/SIGINT; `port` defaults to the API port (workers pass worker_port)."""
     configure_logging(settings.service_name, settings.log_level)
@@ -327,16 +340,7 @@ def serve(app: FastAPI, settings: ServiceSettings, port: int | None = None) -> N
         otlp_endpoint=settings.otel_exporter_otlp_endpoint,
         trace_file_dir=settings.trace_file_dir,
     )
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=max(int(settings.shutdown_grace_seconds), 1),
-        lifespan="on",
-    )
-    server = _Server(config)
+    server = _Server(server_config(app, settings, port))
     try:
         server.run()
     finally:

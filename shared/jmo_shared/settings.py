@@ -101,6 +101,12 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         default=20.0, validation_alias=AliasChoices("SHUTDOWN_GRACE_SECONDS", "shutdown_grace_seconds")
     )
+    # How long an idle keep-alive connection stays open. Longer than any client's or proxy's own idle
+    # expiry (httpx: 5 s; load balancers: 60 s), so the client always closes first: a server that closes
+    # an idle connection as the client sends on it drops that request, and a POST is not resent.
+    http_keep_alive_seconds: int = Field(
+        default=75, ge=1, validation_alias=AliasChoices("HTTP_KEEP_ALIVE_SECONDS", "http_keep_alive_seconds")
+    )
     # Tracing (jmo_shared.tracing): spans go to an OTLP/HTTP collector (e.g. http://otel-collector:4318)
     # and/or to JSON-lines files in a directory (the local stack); with neither, no SDK is loaded.
     otel_exporter_otlp_endpoint: str | None = Field(
