@@ -55,7 +55,14 @@ async def get_claim_for_review(claim_id: str, officer: Officer, service: Service
 @router.get(
     "/claims/{claim_id}/documents/{document_id}",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, **_FORBIDDEN},
+    responses={
+        200: {
+            "description": "the document's bytes as uploaded; Content-Type is the document's own "
+            "(image/jpeg, image/png or application/pdf)",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **_FORBIDDEN,
+    },
 )
 async def download_claim_document(
     claim_id: str, document_id: str, officer: Officer, service: Service
