@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
@@ -81,3 +82,20 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def run_app():
     return running
+
+
+@pytest.fixture(scope="session")
+def openapi_client(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], ModuleType]:
+    """`openapi_client("claims")`: the Python client generated from the claims service's OpenAPI
+    document (jmo_local.openapi_clients), generated once per session and imported."""
+    from jmo_local.openapi_clients import generate_client
+
+    directory = tmp_path_factory.mktemp("openapi_clients")
+    generated: dict[str, ModuleType] = {}
+
+    def client(service: str) -> ModuleType:
+        if service not in generated:
+            generated[service] = generate_client(service, directory)
+        return generated[service]
+
+    return client

@@ -7,11 +7,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, OperationFailure, PyMongoError, WTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -196,16 +200,30 @@ def _untraced(scope: Any) -> bool:
 TELEMETRY = {"operation_spans": False, "metrics": False, "logs": False, "exclude": _untraced}
 
 
+class Liveness(BaseModel):
+    status: str = Field(examples=["ok"])
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="`ready` or `not_ready`", examples=["ready"])
+    checks: dict[str, bool] = Field(description="each connection and whether it is up", examples=[{"mongodb": True}])
+
+
 def health_router() -> APIRouter:
     """Liveness, readiness and metrics; readiness checks are set by the lifespan on app.state.readiness."""
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
+    @router.get("/healthz", response_model=Liveness, summary="Liveness: the process answers")
+    async def check_liveness() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz")
-    async def readyz(request: Request) -> Response:
+    @router.get(
+        "/readyz",
+        response_model=Readiness,
+        summary="Readiness: every connection the service needs is up",
+        responses={503: {"model": Readiness, "description": "not ready: the checks say which connection is down"}},
+    )
+    async def check_readiness(request: Request) -> Response:
         checks: dict[str, ReadinessCheck] = getattr(request.app.state, "readiness", {})
         results = {}
         for name, check in checks.items():
@@ -219,7 +237,7 @@ def health_router() -> APIRouter:
         )
 
     @router.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def export_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
@@ -305,6 +323,177 @@ class BodyLimit:
             await limit.refusal()(scope, receive, send)
 
 
+# --- the OpenAPI document a gateway generates its client from ------------------
+
+
+class ProblemFieldError(BaseModel):
+    """One refused field of a problem."""
+
+    field: str = Field(description="the field, dotted for nested ones (`address.city`), or `body`", examples=["kpj"])
+    code: str = Field(description="a stable machine code for this field's refusal", examples=["invalid_format"])
+    message: str = Field(description="a sentence for a person", examples=["String should match pattern"])
+
+
+class Problem(BaseModel):
+    """Every error the API answers: an RFC 9457 problem (`application/problem+json`) with a stable machine `code`.
+
+    Some problems carry more members (`retry_after` seconds, `attempts_left`, ...)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "https://errors.jmo.bpjsketenagakerjaan.go.id/validation_failed",
+                    "title": "validation failed",
+                    "status": 422,
+                    "detail": "the request has invalid fields",
+                    "code": "validation_failed",
+                    "errors": [{"field": "kpj", "code": "invalid_format", "message": "11 digits"}],
+                    "correlation_id": "6f1c2b0e9d8a4c7b8e5f3a2d1c0b9a8f",
+                }
+            ]
+        },
+    )
+
+    type: str = Field(description="a URI naming the problem's code")
+    title: str = Field(description="the code in words")
+    status: int = Field(description="the HTTP status")
+    detail: str = Field(description="what went wrong, for a person")
+    code: str = Field(description="a stable machine code (`validation_failed`, `not_found`, `claim_not_eligible`, ...)")
+    errors: list[ProblemFieldError] = Field(default_factory=list, description="per field, when fields were refused")
+    hint: str | None = Field(default=None, description="what to do about it, where there is something to do")
+    correlation_id: str | None = Field(
+        default=None, description="the request's correlation id (also the X-Correlation-ID header): quote it"
+    )
+
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+_REQUIRED_IN_DOCUMENT = "x-jmo-required-in-document"
+_IDEMPOTENCY_KEY_DOC = (
+    "A key the client makes once per intended request (1-200 characters, a UUID say). Sent again with the "
+    "same request, the first answer comes back and nothing is done twice; the same key while the first "
+    "request is still being processed answers 409 request_in_flight; with a different request, 422 "
+    "idempotency_key_reused."
+)
+# Optional: a request without a key simply runs.
+IdempotencyKey = Annotated[str | None, Header(alias=IDEMPOTENCY_KEY_HEADER, description=_IDEMPOTENCY_KEY_DOC)]
+# Required: a request without one is refused by the handler (400 idempotency_key_required, with a sentence
+# naming what a retry could do twice), not by FastAPI's parameter validation (422): so it is optional to
+# FastAPI and marked required in the document.
+RequiredIdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_KEY_HEADER,
+        description=_IDEMPOTENCY_KEY_DOC + " Required: without it, 400 idempotency_key_required.",
+        json_schema_extra={_REQUIRED_IN_DOCUMENT: True},
+    ),
+]
+
+PROBLEM_SCHEMA_REF = {"$ref": "#/components/schemas/Problem"}
+# For a route's `responses`: {409: {"description": "`open_claim_exists`", **PROBLEM_RESPONSE}}.
+PROBLEM_RESPONSE: dict[str, Any] = {"content": {PROBLEM: {"schema": PROBLEM_SCHEMA_REF}}}
+
+# What an error status means wherever a route does not say more.
+ERROR_DESCRIPTIONS = {
+    400: "`idempotency_key_required` or `invalid_idempotency_key`: the Idempotency-Key header is missing or malformed",
+    401: "`missing_token`, `invalid_token` or `token_expired`: no valid bearer token",
+    403: "`not_a_member` or `forbidden`: the token may not do this",
+    404: "`not_found`: no such resource, or not the caller's",
+    409: "`request_in_flight`: a request with the same Idempotency-Key is still being processed",
+    413: "`request_too_large`: the request body is over its limit",
+    422: "`validation_failed` (each refused field in `errors`) or a rule of the request's own (its `code`)",
+    429: "`too_many_attempts`: wait `retry_after` seconds",
+    503: "`service_busy`: the database is overloaded or failing over; retry after Retry-After seconds",
+}
+_OPERATIONAL = frozenset({"/healthz", "/readyz"})
+_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
+
+
+def operation_id(route: APIRoute) -> str:
+    """The operationId of a route: its function's name in camelCase (`submit_claim` -> `submitClaim`)."""
+    head, *rest = route.name.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+def _error_statuses(path: str, op: dict[str, Any]) -> list[int]:
+    """The error statuses an operation can answer, from what it takes."""
+    params = op.get("parameters", [])
+    statuses = []
+    if op.get("security"):
+        statuses += [401, 403]
+    if params or "requestBody" in op:
+        statuses.append(422)
+    if "requestBody" in op:
+        statuses.append(413)
+    if "{" in path:
+        statuses.append(404)
+    if any(p["in"] == "header" and p["name"].lower() == IDEMPOTENCY_KEY_HEADER.lower() for p in params):
+        statuses += [400, 409]
+    if path not in _OPERATIONAL:
+        statuses.append(503)
+    return statuses
+
+
+def _mark_required_headers(op: dict[str, Any]) -> None:
+    for param in op.get("parameters", []):
+        schema = param.get("schema", {})
+        if schema.pop(_REQUIRED_IN_DOCUMENT, False):
+            param["required"] = True
+            # `str | None` to FastAPI (the handler refuses a missing one); a string to the caller.
+            param["schema"] = {"type": "string", "minLength": 1, "maxLength": 200, "title": schema.get("title", "")}
+
+
+def _is_problem(response: dict[str, Any]) -> bool:
+    """An error response the app answers with a problem: all but those declaring a schema of their own."""
+    content = response.get("content") or {}
+    schemas = [media.get("schema") for kind, media in content.items() if kind != PROBLEM]
+    return all(schema in (None, {}, {"$ref": "#/components/schemas/HTTPValidationError"}) for schema in schemas)
+
+
+def for_gateways(doc: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI's document made into what a gateway generates its client from: per-operation security
+    (`security: []` on public ones), every error a Problem (application/problem+json), the errors each
+    operation can answer, required headers marked required; HTTPValidationError no longer advertised."""
+    components = doc.setdefault("components", {})
+    # In every document, also of a service whose operations are all public: one scheme across the gateway.
+    components.setdefault("securitySchemes", {}).setdefault(
+        BEARER_SCHEME, jsonable_encoder(bearer.model, by_alias=True, exclude_none=True)
+    )
+    schemas = components.setdefault("schemas", {})
+    problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(problem_schema.pop("$defs", {}))
+    schemas["Problem"] = problem_schema
+    for path, item in doc.get("paths", {}).items():
+        for method, op in item.items():
+            if method not in _METHODS:
+                continue
+            op.setdefault("security", [])
+            _mark_required_headers(op)
+            responses = op.setdefault("responses", {})
+            for status in _error_statuses(path, op):
+                responses.setdefault(str(status), {"description": ERROR_DESCRIPTIONS[status]})
+            for status, response in responses.items():
+                if status[:1] not in ("4", "5") or not _is_problem(response):
+                    continue
+                if response.get("description") in (None, "", "Validation Error"):
+                    response["description"] = ERROR_DESCRIPTIONS.get(int(status), "a problem")
+                response["content"] = {PROBLEM: {"schema": PROBLEM_SCHEMA_REF}}
+            op["responses"] = dict(sorted(responses.items()))
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return doc
+
+
+def _install_document(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = for_gateways(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(
     title: str,
     description: str,
@@ -317,8 +506,18 @@ def create_app(
     """A service app: its routers plus the operational endpoints every service serves.
 
     Request bodies are limited to `max_body_bytes`, the upload routes (path -> rule) to their own.
+    Its OpenAPI document is made for gateways (see for_gateways): operationIds are the route functions'
+    names in camelCase, so name them for what they do (`submit_claim`, `get_claim`, `list_claims`).
     """
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, telemetry=TELEMETRY)  # type: ignore[arg-type]
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        telemetry=TELEMETRY,  # type: ignore[arg-type]
+        generate_unique_id_function=operation_id,
+    )
+    _install_document(app)
     install_error_handlers(app)
     # Inside the observability middleware (added before it: the last added is outermost): a BodyTooLarge raised while
     # the route reads reaches the app's handler as it is, not wrapped by that middleware's task group.
@@ -333,13 +532,25 @@ def create_app(
 # --- authentication -------------------------------------------------------
 
 
-async def current_principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+BEARER_SCHEME = "bearerAuth"
+# Declares the scheme in the OpenAPI document and lists it on every operation that depends on
+# current_principal (so on current_member and require_role too); the refusal is ours (401 problem+json).
+bearer = HTTPBearer(
+    scheme_name=BEARER_SCHEME,
+    bearerFormat="JWT",
+    description="An ES256 access token: a member's from identity's `POST /v1/auth/login`, or a staff token "
+    "(roles `officer`, `ops`). Verified against identity's JWKS.",
+    auto_error=False,
+)
+
+
+async def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Principal:
+    if credentials is None or not credentials.credentials.strip():
         raise unauthorized("missing bearer token", code="missing_token")
     verifier: JwksVerifier = request.app.state.verifier
-    return await verifier.verify(token.strip())
+    return await verifier.verify(credentials.credentials.strip())
 
 
 async def current_member(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import random
 import uuid
@@ -195,6 +196,89 @@ async def test_one_jht_claim_from_login_to_money_in_the_bank(system) -> None:
         # The member is told once: one "paid" entry in the inbox (notify) and one e-mail for it.
         assert await paid_notices(system, journey, claim_id) == (1, 1)
     finally:
+        await journey.close()
+
+
+async def test_a_gateway_drives_the_claim_through_clients_generated_from_the_openapi_documents(
+    system, openapi_client
+) -> None:
+    """What the mobile gateway does, with the Python clients openapi-python-client generates from the
+    claims and payout services' OpenAPI documents (tests/contract/test_openapi_documents.py): eligibility,
+    the submission with its required Idempotency-Key, the claim read to PAID, a refusal read as a Problem,
+    and the payout. Before the claim (registration to documents) the journey's plain HTTP calls."""
+    claims = openapi_client("claims")
+    payouts = openapi_client("payout")
+
+    def claims_api(name: str):
+        return importlib.import_module(f"{claims.__name__}.{name}")
+
+    get_eligibility, submit_claim, get_claim = (
+        claims_api(f"api.claims.{op}") for op in ("get_eligibility", "submit_claim", "get_claim")
+    )
+    claims_models = claims_api("models")
+    get_payout_of_claim = importlib.import_module(f"{payouts.__name__}.api.payouts.get_payout_of_claim")
+    payout_models = importlib.import_module(f"{payouts.__name__}.models")
+
+    journey, kpj, balance_before = await prepared_journey(system)
+    claims_client = claims.AuthenticatedClient(base_url=system.url("claims-api"), token=journey.token, timeout=30)
+    payout_client = payouts.AuthenticatedClient(base_url=system.url("payout-api"), token=journey.token, timeout=30)
+    try:
+        await journey.wait_claim_ready(kpj, "resignation")
+        eligibility = await get_eligibility.asyncio(client=claims_client, kpj=kpj)
+        assert isinstance(eligibility, claims_models.EligibilityAnswer), eligibility
+        [resignation] = [r for r in eligibility.reasons if r.reason.value == "resignation" and r.kpj == kpj]
+        assert resignation.eligible and resignation.estimated.gross_idr == balance_before
+        documents = await journey.upload_documents(resignation.required_documents)
+        face = await journey.verify_face("claim")
+        body = claims_models.ClaimRequest(
+            reason=claims_models.ClaimRequestReason.RESIGNATION,
+            kpj=kpj,
+            document_ids=documents,
+            verification_id=face["verification_id"],
+        )
+        key = uuid.uuid4().hex
+
+        async def submitted():
+            resp = await submit_claim.asyncio_detailed(client=claims_client, body=body, idempotency_key=key)
+            # Until claims has projected the member's data update (an event), as the journey does.
+            waiting = ("data_update_required", "bank_account_missing", "bank_account_unconfirmed")
+            if isinstance(resp.parsed, claims_models.Problem) and resp.parsed.code in waiting:
+                return None
+            return resp
+
+        resp = await eventually(submitted, timeout=30, message="the claim accepted")
+        assert resp.status_code == 202, resp.content
+        answer = resp.parsed
+        assert isinstance(answer, claims_models.SubmitAnswer), answer
+        assert (answer.kpj, answer.reason.value) == (kpj, "resignation")
+        replay = await submit_claim.asyncio(client=claims_client, body=body, idempotency_key=key)
+        assert isinstance(replay, claims_models.SubmitAnswer) and replay.claim_id == answer.claim_id
+
+        async def paid():
+            claim = await get_claim.asyncio(answer.claim_id, client=claims_client)
+            assert isinstance(claim, claims_models.ClaimAnswer), claim
+            return claim if claim.status == "PAID" else None
+
+        claim = await eventually(paid, timeout=90, message="the claim PAID")
+        assert [t.status for t in claim.timeline] == ["SUBMITTED", "VERIFYING", "APPROVED", "PAYING", "PAID"]
+        gross = balance_before
+        assert (claim.gross_idr, claim.tax_idr, claim.net_idr) == (gross, 0, gross)
+
+        missing = await get_claim.asyncio_detailed("CLM-does-not-exist", client=claims_client)
+        assert missing.status_code == 404 and isinstance(missing.parsed, claims_models.Problem), missing.content
+        assert missing.parsed.status == 404 and missing.parsed.correlation_id
+
+        async def settled():
+            payout = await get_payout_of_claim.asyncio(client=payout_client, claim_id=answer.claim_id)
+            assert isinstance(payout, payout_models.PayoutView), payout
+            return payout if payout.status == "SETTLED" else None
+
+        payout = await eventually(settled, timeout=30, message="the payout SETTLED")
+        assert (payout.gross_idr, payout.net_idr, payout.rail) == (gross, gross, "BI_FAST")
+        assert payout.bank_code == journey.member.bank_code and payout.settled_at is not None
+    finally:
+        await claims_client.get_async_httpx_client().aclose()
+        await payout_client.get_async_httpx_client().aclose()
         await journey.close()
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from jmo_shared.http import CurrentMember
+from jmo_shared.http import CurrentMember, IdempotencyKey
 
 from ..bootstrap import BalanceService
 from ..service_layer.merges import MergeRequest
@@ -42,7 +42,7 @@ async def create_merge(
     body: MergeCreate,
     member: CurrentMember,
     svc: Service,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict:
     req = MergeRequest(
         member_id=member.member_id,
@@ -64,5 +64,5 @@ async def get_card(member: CurrentMember, svc: Service) -> Response:
 
 
 @card_router.get("/keys", response_model=Jwks, summary="Public keys (JWKS) that verify the card's QR offline")
-async def card_keys(svc: Service) -> dict:
+async def get_card_keys(svc: Service) -> dict:
     return svc.signer.jwks()

@@ -90,7 +90,7 @@ async def get_account(
 
 
 @router.post("/account-inquiry", response_model=Inquiry, summary="Who holds this account (404 account_not_found)")
-async def account_inquiry(body: AccountRef, state: State) -> Inquiry:
+async def inquire_account(body: AccountRef, state: State) -> Inquiry:
     doc = await accounts.get_account(state.db, body.bank_code, body.account_number)
     return Inquiry(bank_code=doc["bank_code"], account_number=doc["account_number"], holder_name=doc["holder_name"])
 
@@ -119,7 +119,7 @@ async def get_behaviour(state: State) -> dict:
 
 
 @router.get("/transfers", summary="What the bank did with a payout's transfer(s)")
-async def transfers(state: State, payout_id: Annotated[str, Query(min_length=1, max_length=64)]) -> list[dict]:
+async def list_transfers(state: State, payout_id: Annotated[str, Query(min_length=1, max_length=64)]) -> list[dict]:
     docs = await state.transfers_of_payout(payout_id)
     if not docs:
         raise not_found("transfer", code="transfer_not_found")
@@ -132,7 +132,7 @@ async def transfers(state: State, payout_id: Annotated[str, Query(min_length=1, 
     description="One DBIT entry per credit transfer the bank booked (executed, ACSC) that day in Jakarta time; "
     "rejected and ignored transfers are not booked. Amounts are integer rupiah.",
 )
-async def statement(
+async def get_statement(
     state: State,
     bank_code: Annotated[str, Path(pattern=r"^\d{3}$")],
     day: Annotated[date, Query(alias="date", description="business day, YYYY-MM-DD")],

@@ -28,13 +28,13 @@ _FORBIDDEN = {403: {"description": "not an officer's token (`forbidden`)"}}
 
 
 @router.get("/reason-codes", response_model=ReasonCodes, responses=_FORBIDDEN)
-async def reason_codes(officer: Officer, service: Service) -> dict[str, Any]:
+async def list_reason_codes(officer: Officer, service: Service) -> dict[str, Any]:
     """The reason codes an officer approves or rejects with, and the sentence the member reads for each."""
     return service.review.reason_codes()
 
 
 @router.get("/claims", response_model=Queue, responses=_FORBIDDEN)
-async def review_queue(
+async def list_review_queue(
     officer: Officer,
     service: Service,
     reason: ClaimReason | None = None,
@@ -47,7 +47,7 @@ async def review_queue(
 
 
 @router.get("/claims/{claim_id}", response_model=OfficerClaim, responses=_FORBIDDEN)
-async def review_claim(claim_id: str, officer: Officer, service: Service) -> dict[str, Any]:
+async def get_claim_for_review(claim_id: str, officer: Officer, service: Service) -> dict[str, Any]:
     """Any claim, with its documents, the field-by-field checks, who did what and the audit trail."""
     return await service.review.claim(officer, claim_id)
 
@@ -55,9 +55,18 @@ async def review_claim(claim_id: str, officer: Officer, service: Service) -> dic
 @router.get(
     "/claims/{claim_id}/documents/{document_id}",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, **_FORBIDDEN},
+    responses={
+        200: {
+            "description": "the document's bytes as uploaded; Content-Type is the document's own "
+            "(image/jpeg, image/png or application/pdf)",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **_FORBIDDEN,
+    },
 )
-async def review_document(claim_id: str, document_id: str, officer: Officer, service: Service) -> StreamingResponse:
+async def download_claim_document(
+    claim_id: str, document_id: str, officer: Officer, service: Service
+) -> StreamingResponse:
     """One of the claim's documents, streamed from GridFS; checked against its upload checksum on the way."""
     download = await service.review.download(officer, claim_id, document_id)
     doc = download.document
@@ -86,7 +95,7 @@ async def review_document(claim_id: str, document_id: str, officer: Officer, ser
         422: {"description": "`unknown_reason_code` or invalid fields"},
     },
 )
-async def decide(claim_id: str, body: DecisionRequest, officer: Officer, service: Service) -> dict[str, Any]:
+async def decide_claim(claim_id: str, body: DecisionRequest, officer: Officer, service: Service) -> dict[str, Any]:
     """Approve (the claim goes on to payment) or reject (the reservation is released) a claim in review.
 
     Sending the same decision again answers the first one (`repeated: true`).

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from jmo_shared.errors import DomainError, ErrorKind, field_error
-from jmo_shared.http import BodyTooLarge, CurrentMember
+from jmo_shared.http import BodyTooLarge, CurrentMember, RequiredIdempotencyKey
 
 from ..bootstrap import ClaimsService
 from ..domain.documents import DOCUMENT_KINDS
@@ -39,7 +39,7 @@ router = APIRouter(prefix="/v1/claims", tags=["claims"])
 
 
 @router.get("/eligibility", response_model=EligibilityAnswer)
-async def eligibility(
+async def get_eligibility(
     member: CurrentMember,
     service: Service,
     kpj: Annotated[str | None, Query(pattern=KPJ_PATTERN, description="one card; default: every card")] = None,
@@ -109,7 +109,7 @@ async def submit_claim(
     body: ClaimRequest,
     member: CurrentMember,
     service: Service,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: RequiredIdempotencyKey = None,
 ) -> JSONResponse:
     """Submit a JHT claim; a retry with the same Idempotency-Key answers the first result."""
     status, answer = await service.submission.submit(member, body.model_dump(), idempotency_key)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from jmo_shared.auth import Principal
 from jmo_shared.errors import DomainError, ErrorKind, FieldError
-from jmo_shared.http import current_member, require_role
+from jmo_shared.http import RequiredIdempotencyKey, current_member, require_role
 
 from ..adapters.places import PlaceFilter
 from ..bootstrap import HelpdeskService
@@ -37,7 +37,7 @@ Officer = Annotated[Principal, Depends(require_role("officer"))]
 
 
 @public.get("/places")
-async def places(
+async def list_places(
     service: Service,
     kind: Literal["office", "plkk"] | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
@@ -62,17 +62,17 @@ async def places(
 
 
 @public.get("/places/{place_id}")
-async def place(place_id: str, service: Service) -> dict[str, Any]:
+async def get_place(place_id: str, service: Service) -> dict[str, Any]:
     return await service.places.get(place_id)
 
 
 @public.get("/programs")
-async def programs(service: Service, lang: str = "id") -> dict[str, Any]:
+async def list_programs(service: Service, lang: str = "id") -> dict[str, Any]:
     return await service.programs.list(lang)
 
 
 @public.get("/programs/{code}")
-async def program(code: str, service: Service, lang: str = "id") -> dict[str, Any]:
+async def get_program(code: str, service: Service, lang: str = "id") -> dict[str, Any]:
     return await service.programs.get(code, lang)
 
 
@@ -88,24 +88,24 @@ async def file_complaint(
     body: FileComplaint,
     member: Member,
     service: Service,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: RequiredIdempotencyKey = None,
 ) -> dict[str, Any]:
     """File a complaint (pengaduan); a retry with the same Idempotency-Key answers the first ticket."""
     return await service.complaints.file(member, body.category, body.text, body.claim_id, idempotency_key)
 
 
 @members.get("")
-async def my_complaints(member: Member, service: Service) -> dict[str, Any]:
+async def list_my_complaints(member: Member, service: Service) -> dict[str, Any]:
     return await service.complaints.mine(member)
 
 
 @members.get("/{ticket}")
-async def my_complaint(ticket: str, member: Member, service: Service) -> dict[str, Any]:
+async def get_my_complaint(ticket: str, member: Member, service: Service) -> dict[str, Any]:
     return await service.complaints.one_of_mine(member, ticket)
 
 
 @officers.get("")
-async def officer_queue(
+async def list_complaints_for_officers(
     officer: Officer,
     service: Service,
     status: Literal["open", "answered", "closed"] = "open",
@@ -116,10 +116,10 @@ async def officer_queue(
 
 
 @officers.post("/{ticket}/replies")
-async def officer_reply(ticket: str, body: OfficerReply, officer: Officer, service: Service) -> dict[str, Any]:
+async def reply_to_complaint(ticket: str, body: OfficerReply, officer: Officer, service: Service) -> dict[str, Any]:
     return await service.complaints.reply(officer, ticket, body.text)
 
 
 @officers.post("/{ticket}/close")
-async def officer_close(ticket: str, body: CloseComplaint, officer: Officer, service: Service) -> dict[str, Any]:
+async def close_complaint(ticket: str, body: CloseComplaint, officer: Officer, service: Service) -> dict[str, Any]:
     return await service.complaints.close(officer, ticket, body.resolution)

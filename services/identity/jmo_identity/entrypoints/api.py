@@ -100,7 +100,7 @@ async def login(body: LoginRequest, ctx: Identity, client: ClientAddress) -> Tok
         401: {"description": "invalid_refresh_token / refresh_token_reused / ..._revoked / ..._expired", **_PROBLEM}
     },
 )
-async def refresh(body: RefreshRequest, ctx: Identity) -> TokenResponse:
+async def refresh_tokens(body: RefreshRequest, ctx: Identity) -> TokenResponse:
     """Spend the refresh token for a new pair. Presenting a spent token ends the whole login."""
     return _tokens(await auth_handlers.refresh(ctx, body.refresh_token))
 
@@ -148,7 +148,7 @@ keys = APIRouter(tags=["keys"])
 
 
 @keys.get("/.well-known/jwks.json", response_model=Jwks)
-async def jwks(ctx: Identity, response: Response) -> Jwks:
+async def get_jwks(ctx: Identity, response: Response) -> Jwks:
     """The public keys access tokens are signed with (current and previous)."""
     response.headers["Cache-Control"] = "public, max-age=300"
     return Jwks(**await ctx.keyring.jwks())

@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from jmo_shared.http import PROBLEM_RESPONSE
+
 from ..domain.client_address import client_address
 from ..service_layer.auth import TokenPair
 from ..service_layer.context import IdentityContext
 from .schemas import TokenResponse
 
-PROBLEM = {"content": {"application/problem+json": {}}}
+PROBLEM = PROBLEM_RESPONSE
 
 
 def _context(request: Request) -> IdentityContext:

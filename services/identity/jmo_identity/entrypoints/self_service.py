@@ -55,7 +55,7 @@ async def _account(ctx, member_id: str) -> AccountResponse:
 
 
 @me.get("", response_model=AccountResponse)
-async def my_account(member: CurrentMember, ctx: Identity) -> AccountResponse:
+async def get_my_account(member: CurrentMember, ctx: Identity) -> AccountResponse:
     """The member's contacts, whether each is confirmed, and codes waiting to be typed back."""
     return await _account(ctx, member.member_id)
 

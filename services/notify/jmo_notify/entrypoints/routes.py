@@ -47,7 +47,7 @@ def _page_size(service: NotifyService, page_size: int | None) -> int:
 
 
 @members.get("")
-async def my_notifications(
+async def list_my_notifications(
     member: Member,
     service: Service,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
@@ -58,7 +58,7 @@ async def my_notifications(
 
 
 @members.get("/preferences")
-async def my_preferences(member: Member, service: Service) -> dict[str, Any]:
+async def get_my_preferences(member: Member, service: Service) -> dict[str, Any]:
     return await service.inbox.preferences(member)
 
 
@@ -69,12 +69,12 @@ async def set_my_preferences(body: PreferencesBody, member: Member, service: Ser
 
 
 @members.post("/{notification_id}/read")
-async def mark_read(notification_id: str, member: Member, service: Service) -> dict[str, Any]:
+async def mark_notification_read(notification_id: str, member: Member, service: Service) -> dict[str, Any]:
     return await service.inbox.mark_read(member, notification_id)
 
 
 @ops.get("/dead-letters")
-async def dead_letters(
+async def list_dead_letters(
     operator: Operator,
     service: Service,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
@@ -85,6 +85,6 @@ async def dead_letters(
 
 
 @ops.post("/dead-letters/{delivery_id}/replay")
-async def replay(delivery_id: str, operator: Operator, service: Service) -> dict[str, Any]:
+async def replay_dead_letter(delivery_id: str, operator: Operator, service: Service) -> dict[str, Any]:
     """Back to pending, due now, with a fresh budget of attempts."""
     return await service.dead_letters.replay(operator, delivery_id)

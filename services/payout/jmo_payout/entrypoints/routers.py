@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from jmo_shared.http import CurrentMember
+from jmo_shared.http import PROBLEM_RESPONSE, CurrentMember
 
 from ..service_layer.notifications import BankNotification, NotificationAnswer
 from ..service_layer.queries import PayoutView
@@ -25,14 +25,14 @@ payouts = APIRouter(prefix="/v1/payouts", tags=["payouts"])
 
 
 @payouts.get("", response_model=PayoutView, summary="The payout of one of the member's claims")
-async def payout_of_claim(
+async def get_payout_of_claim(
     member: CurrentMember, service: Service, claim_id: Annotated[str, Query(min_length=1, max_length=64)]
 ) -> PayoutView:
     return await service.payout_of_claim(member, claim_id)
 
 
 @payouts.get("/{payout_id}", response_model=PayoutView, summary="One of the member's payouts")
-async def payout_by_id(
+async def get_payout(
     member: CurrentMember, service: Service, payout_id: Annotated[str, Path(min_length=1, max_length=64)]
 ) -> PayoutView:
     return await service.payout_by_id(member, payout_id)
@@ -50,6 +50,13 @@ bank = APIRouter(prefix="/v1/bank", tags=["partner banks"])
         "HMAC-SHA256(bank secret, `{X-Timestamp}.{raw body}`). Idempotent: a repeated or late "
         "report answers 200 with the payout's current state and changes nothing."
     ),
+    responses={
+        401: {"description": "the signature, timestamp or bank code does not hold (its code)", **PROBLEM_RESPONSE},
+        403: {"description": "`wrong_bank`: the report's bank_code is not the signing bank's", **PROBLEM_RESPONSE},
+        404: {"description": "`payout_not_found`: no such payout", **PROBLEM_RESPONSE},
+        409: {"description": "`payout_changed_concurrently`: send the report again", **PROBLEM_RESPONSE},
+        422: {"description": "`validation_failed`: the signed body is not a report", **PROBLEM_RESPONSE},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -57,7 +64,7 @@ bank = APIRouter(prefix="/v1/bank", tags=["partner banks"])
         }
     },
 )
-async def bank_notification(request: Request, service: Service) -> NotificationAnswer:
+async def receive_bank_notification(request: Request, service: Service) -> NotificationAnswer:
     # The signature covers the exact bytes sent, so the body is read raw, not parsed by FastAPI.
     raw = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}

@@ -54,7 +54,7 @@ async def get_profile(me: Me, service: Service) -> dict[str, Any]:
 
 
 @profile_router.get("/bank-account/changes", summary="The audit trail of the member's bank account (numbers masked)")
-async def bank_account_changes(me: Me, service: Service) -> dict[str, Any]:
+async def list_bank_account_changes(me: Me, service: Service) -> dict[str, Any]:
     return {"changes": await service.bank_account_history(me)}
 
 
@@ -89,7 +89,13 @@ def _step_route(step: str, model: type[BaseModel], summary: str) -> None:
     # Each step documents its own body in the OpenAPI document.
     enter.__annotations__["body"] = model
     enter.__name__ = f"enter_{step.replace('-', '_')}_step"
-    updates_router.put(f"/{{update_id}}/{step}", response_model=UpdateSummary, summary=summary)(enter)
+    # The tax-bank step asks the member's bank about the account, a limited number of times.
+    throttled = (
+        {429: {"description": "`too_many_attempts`: retry after `retry_after` seconds"}} if step == "tax-bank" else {}
+    )
+    updates_router.put(
+        f"/{{update_id}}/{step}", response_model=UpdateSummary, summary=summary, responses=dict(throttled)
+    )(enter)
 
 
 _step_route("membership", MembershipStep, "Step 1: confirm the membership data shown")

@@ -40,7 +40,7 @@ async def list_flags(
 
 
 @officers.get("/flags/{flag_id}", response_model=FlagDetail, responses=_FORBIDDEN)
-async def read_flag(flag_id: str, officer: Officer, service: Service) -> dict[str, Any]:
+async def get_flag(flag_id: str, officer: Officer, service: Service) -> dict[str, Any]:
     """One flag with its evidence and its audit trail."""
     return await service.desk.flag(officer, flag_id)
 
