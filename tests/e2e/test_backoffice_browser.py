@@ -15,26 +15,27 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 
-from jmo_local.demo import Card, build_members, feed_events
-from jmo_local.demo_loader import demo_photo_pairs, publish_events
+from jmo_local.demo import feed_events
+from jmo_local.demo_loader import publish_events
 from jmo_local.journey import Journey
 from jmo_local.ports import free_ports
 from jmo_local.proc import ChildProcess
 from jmo_local.services import ROOT, backoffice_spec, process_env
 from jmo_local.staff import PASSWORDS_FILE
 from jmo_shared.testing import eventually
+
+from .test_claim_flow import resigned_member
 
 # The stack, a member to a claim in review, a payout and a browser on 2 shared cores: more than the default 300 s.
 pytestmark = [
@@ -66,25 +67,8 @@ APP_CAP_IDR = 15_000_000
 
 def member_above_the_cap(today: date):
     """A member whose resignation claim is above the app's Rp15.000.000 cap: it goes to an officer."""
-    seed = random.randrange(10**9)
-    member = build_members(
-        1, today, demo_photo_pairs(ROOT / ".cache"), seed=seed, nik_seq_start=random.randrange(1, 9000)
-    )[0]
-    rng = random.Random(seed)
-    ended = today - timedelta(days=90)
     # 5.7% of Rp20.000.000 for 24 months: about Rp27 million, well above the cap.
-    member.cards = [
-        Card(
-            kpj=str(rng.randrange(10**10, 10**11)),
-            employer_id="EMP-0002",
-            employer_name="PT Sejahtera Abadi",
-            registered_on=ended - timedelta(days=730),
-            ended_on=ended,
-            letter_date=ended - timedelta(days=30),
-            wage_idr=20_000_000,
-        )
-    ]
-    return member
+    return resigned_member(today, wage_idr=20_000_000, employer=("EMP-0002", "PT Sejahtera Abadi"))
 
 
 @pytest.fixture(scope="module")

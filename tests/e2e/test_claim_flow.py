@@ -25,8 +25,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 RESIGNATION_DOCUMENTS = ["ktp", "kpj_card", "resignation_letter"]
 
 
-def resigned_member(today: date):
-    """A member with two cards: an older active one and one ended by resignation three months ago."""
+def resigned_member(
+    today: date, wage_idr: int = 5_000_000, employer: tuple[str, str] = ("EMP-0001", "PT Maju Bersama")
+):
+    """A member with one card, ended by resignation three months ago after two years at `wage_idr`."""
     seed = random.randrange(10**9)
     member = build_members(
         1, today, demo_photo_pairs(ROOT / ".cache"), seed=seed, nik_seq_start=random.randrange(1, 9000)
@@ -36,12 +38,12 @@ def resigned_member(today: date):
     member.cards = [
         Card(
             kpj=str(rng.randrange(10**10, 10**11)),
-            employer_id="EMP-0001",
-            employer_name="PT Maju Bersama",
+            employer_id=employer[0],
+            employer_name=employer[1],
             registered_on=ended - timedelta(days=730),
             ended_on=ended,
             letter_date=ended - timedelta(days=30),
-            wage_idr=5_000_000,
+            wage_idr=wage_idr,
         ),
     ]
     return member
