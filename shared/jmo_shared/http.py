@@ -571,3 +571,13 @@ def require_role(role: str) -> Callable[[Principal], Awaitable[Principal]]:
 
 
 CurrentMember = Annotated[Principal, Depends(current_member)]
+
+
+async def current_member_in_role(principal: CurrentMember) -> Principal:
+    """A member's token that also carries the `member` role: what member-only routes of a service ask for."""
+    if not principal.has_role("member"):
+        raise DomainError(code="forbidden", detail="requires the member role", kind=ErrorKind.FORBIDDEN)
+    return principal
+
+
+MemberInRole = Annotated[Principal, Depends(current_member_in_role)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from jmo_shared.auth import Principal
 from jmo_shared.errors import DomainError, ErrorKind, FieldError
-from jmo_shared.http import RequiredIdempotencyKey, current_member, require_role
+from jmo_shared.http import MemberInRole, RequiredIdempotencyKey, require_role
 
 from ..adapters.places import PlaceFilter
 from ..bootstrap import HelpdeskService
@@ -26,13 +26,7 @@ def _service(request: Request) -> HelpdeskService:
 Service = Annotated[HelpdeskService, Depends(_service)]
 
 
-async def _member(principal: Annotated[Principal, Depends(current_member)]) -> Principal:
-    if not principal.has_role("member"):
-        raise DomainError(code="forbidden", detail="requires the member role", kind=ErrorKind.FORBIDDEN)
-    return principal
-
-
-Member = Annotated[Principal, Depends(_member)]
+Member = MemberInRole
 Officer = Annotated[Principal, Depends(require_role("officer"))]
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from jmo_shared.auth import Principal
 from jmo_shared.errors import DomainError, ErrorKind, FieldError
-from jmo_shared.http import current_member, require_role
+from jmo_shared.http import MemberInRole, require_role
 
 from ..bootstrap import NotifyService
 from .schemas import PreferencesBody
@@ -24,13 +24,7 @@ def _service(request: Request) -> NotifyService:
 Service = Annotated[NotifyService, Depends(_service)]
 
 
-async def _member(principal: Annotated[Principal, Depends(current_member)]) -> Principal:
-    if not principal.has_role("member"):
-        raise DomainError(code="forbidden", detail="requires the member role", kind=ErrorKind.FORBIDDEN)
-    return principal
-
-
-Member = Annotated[Principal, Depends(_member)]
+Member = MemberInRole
 Operator = Annotated[Principal, Depends(require_role("ops"))]
 
 
