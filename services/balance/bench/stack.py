@@ -10,7 +10,6 @@ import json
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from jmo_balance.bootstrap import CONSUMED_TOPICS
+from jmo_local.ports import free_ports
 from jmo_shared.events.upstream import ContributionPosted, MemberRegistered
 from jmo_shared.testing import start_groups_at_end
 
@@ -76,12 +76,6 @@ def token(key: ec.EllipticCurvePrivateKey, nik: str, hours: int = 2) -> str:
 # --- the balance processes ----------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def skip_history(bootstrap: str, group_prefix: str) -> None:
     """Start a fresh worker's groups at the end of their topics: measure the bench's events, not a replay."""
     await start_groups_at_end(
@@ -124,7 +118,7 @@ async def spawn(
     if db is None:
         db = f"bench_{uuid.uuid4().hex[:8]}"
         await skip_history(kafka, db)
-    api_port, worker_port = free_port(), free_port()
+    api_port, worker_port = free_ports(2)
     env = {
         **os.environ,
         "MONGODB_URI": mongo,

@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 import uvicorn
-from profile_support import FakeBank, Profile, free_port, profile_settings, serving
+from profile_support import FakeBank, Profile, profile_settings, serving
 
+from jmo_local.ports import free_port
 from jmo_profile.entrypoints.api import create_api
 from jmo_profile.entrypoints.worker import create_worker
 

@@ -9,8 +9,9 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from profile_support import Profile, SampleMember, free_port, onboard
+from profile_support import Profile, SampleMember, onboard
 
+from jmo_local.ports import free_port
 from jmo_profile.entrypoints.api import create_api
 from jmo_shared.events import CloudEvent, ProfileUpdated
 from jmo_shared.testing import publish
