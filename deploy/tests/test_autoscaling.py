@@ -139,9 +139,7 @@ def _settings(service: str, env: dict[str, str]) -> ServiceSettings:
 
 
 def _worker_factory(service: str):
-    module = importlib.import_module(f"jmo_{service}.entrypoints.worker")
-    factory = getattr(module, "create_worker", None)
-    return factory or importlib.import_module(f"jmo_{service}.bootstrap").create_worker
+    return importlib.import_module(f"jmo_{service}.entrypoints.worker").create_worker
 
 
 @functools.cache
