@@ -201,10 +201,16 @@ TELEMETRY = {"operation_spans": False, "metrics": False, "logs": False, "exclude
 
 
 class Liveness(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
     status: str = Field(examples=["ok"])
 
 
 class Readiness(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ready", "checks": {"mongodb": True, "kafka": True}}]}
+    )
+
     status: str = Field(description="`ready` or `not_ready`", examples=["ready"])
     checks: dict[str, bool] = Field(description="each connection and whether it is up", examples=[{"mongodb": True}])
 

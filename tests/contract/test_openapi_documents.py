@@ -223,6 +223,66 @@ def test_idempotency_keys_are_marked_required_where_the_api_requires_one(
     assert found == IDEMPOTENCY_KEYS
 
 
+# Lists a caller pages through, each with `?page=&page_size=` and a `{items, page, page_size, total}` answer.
+PAGED_LISTS = {
+    ("claims", "/v1/claims"),
+    ("claims", "/v1/review/claims"),
+    ("risk", "/v1/risk/flags"),
+    ("helpdesk", "/v1/places"),
+    ("helpdesk", "/v1/complaints"),
+    ("helpdesk", "/v1/officer/complaints"),
+    ("profile", "/v1/profile/bank-account/changes"),
+    ("notify", "/v1/notifications"),
+    ("notify", "/v1/ops/notifications/dead-letters"),
+}
+
+
+def resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def json_successes(doc: dict[str, Any]) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    for method, path, op in operations(doc):
+        for status, response in op["responses"].items():
+            if status.startswith("2") and "application/json" in response.get("content", {}):
+                yield method, path, status, response["content"]["application/json"]
+
+
+def test_every_success_is_typed_with_an_example(documents: dict[str, dict[str, Any]]) -> None:
+    for name, doc in documents.items():
+        for method, path, status, media in json_successes(doc):
+            where = (name, method, path, status)
+            schema = media.get("schema", {})
+            named = schema.get("items", schema) if schema.get("type") == "array" else schema
+            # A named model (a class in a generated client), not a bare object or a map of anything.
+            assert "$ref" in named, where
+            body = resolve(doc, named)
+            assert body.get("properties"), where
+            assert "example" in media or "examples" in media or body.get("examples"), where
+
+
+def test_lists_are_paged_the_same_way_everywhere(documents: dict[str, dict[str, Any]]) -> None:
+    found = set()
+    for name, doc in documents.items():
+        for method, path, op in operations(doc):
+            if method != "get":
+                continue
+            params = {p["name"]: p for p in op.get("parameters", []) if p["in"] == "query"}
+            body = resolve(doc, op["responses"]["200"]["content"].get("application/json", {}).get("schema", {}))
+            paged = {"page", "page_size"} <= set(params)
+            if not paged:
+                assert "page_size" not in params, (name, path)
+                continue
+            found.add((name, path))
+            assert params["page"]["schema"]["minimum"] == 1, (name, path)
+            assert params["page_size"]["schema"]["maximum"] == 100, (name, path)
+            assert {"items", "page", "page_size", "total"} <= set(body["required"]), (name, path)
+            assert body["properties"]["items"]["type"] == "array", (name, path)
+    assert PAGED_LISTS <= found, sorted(PAGED_LISTS - found)
+
+
 @pytest.mark.parametrize("service", sorted(APPS))
 def test_a_client_generated_from_the_document_imports(
     service: str, openapi_client: Callable[[str], ModuleType], documents: dict[str, dict[str, Any]]

@@ -29,6 +29,9 @@ class RiskSettings(ServiceSettings):
     # The faust app id: consumer group and the prefix of its tables' changelog topics
     # (jmo_shared.topics.risk_stream_topics creates them up front).
     app_id: str = RISK_APP_ID
+    # Where faust keeps its local files (tables themselves live in memory and are rebuilt from their
+    # changelogs). Empty: <system temp dir>/<app id>-data, never the working directory.
+    stream_data_dir: str = ""
     # Key of the HMAC that hashes bank accounts: the raw account number never enters a signal,
     # a table or a changelog. Set a secret of your own outside the local stack.
     account_hash_key: SecretStr = SecretStr(DEV_ACCOUNT_HASH_KEY)

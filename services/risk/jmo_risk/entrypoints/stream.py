@@ -14,6 +14,7 @@ their partition counts (jmo_shared.topics.risk_stream_topics). Nothing runs at i
 from __future__ import annotations
 
 import ssl
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -145,6 +146,7 @@ def build_stream(
         settings.app_id,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")],
         broker_credentials=_credentials(settings),
+        datadir=settings.stream_data_dir or f"{tempfile.gettempdir()}/{settings.app_id}-data",
         store="memory://",  # tables live in memory and are rebuilt from their changelogs on start
         web_enabled=False,  # the worker's /healthz, /readyz and /metrics are the shared uvicorn app's
         autodiscover=False,
