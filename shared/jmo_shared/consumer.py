@@ -136,7 +136,10 @@ class IdempotentConsumer:
                 auto_offset_reset="earliest",
                 isolation_level="read_committed",
                 max_poll_interval_ms=600_000,
-                metadata_max_age_ms=10_000,
+                # A pattern subscription learns of a new topic (a partner bank's) by refreshing metadata;
+                # named topics exist before their consumers start (jmo_shared.topics), and a rebalance or
+                # a moved leader refreshes it anyway.
+                metadata_max_age_ms=10_000 if self._pattern else 60_000,
                 # The broker answers a fetch as soon as there is data; this is only how long it holds an
                 # empty one. 500 ms (the default) costs every idle consumer two round trips a second.
                 fetch_max_wait_ms=5_000,
@@ -152,7 +155,7 @@ class IdempotentConsumer:
         log.info("consumer_started", group=self.group_id, topics=self._topics, pattern=self._pattern)
         try:
             while not self._stopping.is_set():
-                batch = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
+                batch = await consumer.getmany(timeout_ms=1_000, max_records=self._max_records)
                 if not batch:
                     continue
                 # Partitions are independent: apply them concurrently, each in order.
