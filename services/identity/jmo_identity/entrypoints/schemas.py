@@ -187,17 +187,19 @@ class PendingContact(BaseModel):
 
 
 class AccountResponse(BaseModel):
+    # Shortly after recovering a lost phone, with an e-mail change waiting for its code. (The document
+    # drops nulls from examples, so a field always sent, even as null, is shown with a value.)
     model_config = _examples(
         {
             "member_id": _MEMBER_ID,
             "email": "siti.nurhaliza@example.co.id",
-            "email_confirmed": False,
-            "phone": "+6281234567890",
+            "email_confirmed": True,
+            "phone": "+6281398764321",
             "phone_confirmed": True,
             "pending_confirmations": [
-                {"channel": "email", "sent_to": "si***@example.co.id", "expires_at": "2026-03-02T03:25:00Z"}
+                {"channel": "email", "sent_to": "si***@gmail.com", "expires_at": "2026-03-02T03:32:00Z"}
             ],
-            "restricted_until": None,
+            "restricted_until": "2026-03-05T03:17:00Z",
         }
     )
 

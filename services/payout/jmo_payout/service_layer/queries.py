@@ -34,22 +34,6 @@ class PayoutView(BaseModel):
                     "reason_code": None,
                     "tax_regime": "lump_sum_final",
                 },
-                {
-                    "payout_id": "7a1e5c3b-2d4f-4b6a-8e9c-1f3a5b7d9e02",
-                    "claim_id": "e4c2a8f1-9b3d-4d5e-a7f6-2c8b0d1e3f45",
-                    "status": "FAILED",
-                    "gross_idr": 12500000,
-                    "tax_idr": 0,
-                    "net_idr": 12500000,
-                    "rail": "BI_FAST",
-                    "bank_code": "008",
-                    "external_id": "202603027590634055086754",
-                    "sent_at": "2026-03-02T04:02:37Z",
-                    "settled_at": None,
-                    "failed_at": "2026-03-02T04:02:41Z",
-                    "reason_code": "AC04",
-                    "tax_regime": "lump_sum_final",
-                },
             ]
         }
     )
