@@ -8,7 +8,7 @@ population record with a KTP photo, and an account at a partner bank in the
 simulator (so the pengkinian data tax-bank step can confirm the holder name).
 
 The KTP photos are the few freely licensed test photos available offline
-(see faces.py), reused across demo members: a demo member's selfie is another
+(see jmo_identity.face.sample_photos), reused across demo members: a demo member's selfie is another
 photo of the same person.
 """
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from jmo_identity.face.sample_photos import face_photos
 from jmo_shared.events import EventData
 
 from .demo import DemoMember, build_members, feed_events, member_to_json
-from .faces import face_photos
 from .services import ProcessSpec
 
 

@@ -4,7 +4,7 @@
 
 What it measures, the way the service compares: the reference is the photo
 as a KTP-sized JPEG (420 px wide) analysed with the reference quality policy;
-the probe ("selfie") is the photo as given. The set is tests/fixtures/faces.py:
+the probe ("selfie") is the photo as given. The set is jmo_identity.face.sample_photos.face_photos():
 person_a (three independent photos), person_b, astronaut, a 112 px crop of a
 fourth person, and the six people of insightface's group photo (one photo
 each). Crops and the RGBA copy of person_a's photos are not independent and
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
-from jmo_local.faces import face_photos
+from jmo_identity.face.sample_photos import face_photos
 
 REPO = Path(__file__).resolve().parents[3]
 KTP_WIDTH = 420

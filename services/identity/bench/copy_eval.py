@@ -2,7 +2,7 @@
 
     .venv/bin/python services/identity/bench/copy_eval.py
 
-The set is jmo_local.faces.people_photos() (fetched offline from the package
+The set is jmo_identity.face.sample_photos.people_photos() (fetched offline from the package
 registries on first use): five people with eleven independent photos each
 (dlib's examples/johns, from Debian's dlib source), person_a's three photos
 (face_recognition sdist), and single photos of nine more people. Every photo
@@ -42,7 +42,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from jmo_local.faces import people_photos
+from jmo_identity.face.sample_photos import people_photos
 
 KTP_WIDTH = 420
 SEED = 20261206

@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from jmo_local.faces import face_photos
+from jmo_identity.face.sample_photos import face_photos
 
 REPO = Path(__file__).resolve().parents[3]
 CACHE = REPO / ".cache"

@@ -2,7 +2,7 @@
 
     .venv/bin/python services/identity/bench/pose_eval.py
 
-The set is jmo_local.faces.people_photos(), loaded and compared the way
+The set is jmo_identity.face.sample_photos.people_photos(), loaded and compared the way
 bench/copy_eval.py does it (its helpers are imported): each photo as the KTP
 reference (a 420 px wide JPEG) and as the selfie (the bytes as given), each
 selfie against every other photo's reference. Same person: genuine (photos
@@ -35,7 +35,7 @@ import numpy as np
 from copy_eval import _duplicate, _jpeg, _ktp
 from PIL import Image
 
-from jmo_local.faces import people_photos
+from jmo_identity.face.sample_photos import people_photos
 
 # Buckets of |yaw_ratio - 0.5|, lower edges; the last one is open-ended.
 EDGES = (0.0, 0.1, 0.2, 0.3, 0.4)

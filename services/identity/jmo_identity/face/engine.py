@@ -55,7 +55,7 @@ _ORIENT_MARGIN = 0.02
 # turned ones (upside down mostly; sideways faces are rarely found at all) at
 # most 0.89, so a turned photo is not mistaken for upright; an upright face
 # below this still gets the search, as every photo did before. Across
-# jmo_local.faces.people_photos() the 12 full-size photos scored 0.923-0.951
+# jmo_identity.face.sample_photos.people_photos() the 12 full-size photos scored 0.923-0.951
 # upright, the 55 tight 150 px portraits 0.71-0.88 (they get the search), and
 # the 201 turned copies of all 67 at most 0.886; each copy was turned back.
 UPRIGHT_SCORE = 0.92

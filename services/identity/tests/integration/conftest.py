@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import importlib.util
 import io
 import random
 import string
@@ -28,12 +27,12 @@ from pymongo import AsyncMongoClient
 
 from jmo_identity.entrypoints.api import create_api
 from jmo_identity.entrypoints.worker import create_worker
+from jmo_identity.face.sample_photos import face_photos
 from jmo_identity.settings import IdentitySettings
 from jmo_shared.events import Address, CloudEvent, MemberRegistered, PersonRecorded
 from jmo_shared.testing import eventually, publish
 from jmo_shared.topics import TOPICS
 
-REPO = Path(__file__).resolve().parents[4]
 REGION = "317101"  # Jakarta Selatan, a region code python-stdnum knows
 PASSWORD = "kopi-tubruk Senin pagi"
 
@@ -252,17 +251,9 @@ async def tap(infra) -> AsyncIterator[Callable]:
         await t.stop()
 
 
-def _load_faces_fixture():
-    spec = importlib.util.spec_from_file_location("jmo_test_faces", REPO / "tests" / "fixtures" / "faces.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def photos() -> dict[str, Path]:
-    return _load_faces_fixture().face_photos()
+    return face_photos()
 
 
 def ktp_photo(path: Path, width: int = 420) -> bytes:

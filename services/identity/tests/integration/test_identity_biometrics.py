@@ -213,8 +213,8 @@ async def test_the_ktp_photo_or_a_copy_of_it_is_not_a_selfie(api, person_a, phot
 
 @pytest.fixture(scope="module")
 def people_set() -> dict:
-    """Several independent photos per person (jmo_local.faces.people_photos, fetched offline)."""
-    from jmo_local.faces import people_photos
+    """Several independent photos per person (jmo_identity.face.sample_photos.people_photos, fetched offline)."""
+    from jmo_identity.face.sample_photos import people_photos
 
     return people_photos()
 

@@ -1,6 +1,6 @@
 """The face engine on the real models and real photos (all offline).
 
-Photos come from tests/fixtures/faces.py (face_recognition 1.3.0 sdist from
+Photos come from jmo_identity.face.sample_photos (face_recognition 1.3.0 sdist from
 PyPI, scikit-image, insightface's wheel). person_a_1..3 are three independent
 photos of one person; person_b_1 and astronaut are two other people;
 group_six holds six more.
@@ -8,7 +8,6 @@ group_six holds six more.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import itertools
 import threading
@@ -27,6 +26,7 @@ from jmo_identity.face import (
     FaceEngine,
 )
 from jmo_identity.face.recognizer import align
+from jmo_identity.face.sample_photos import face_photos
 
 # recognizer.py silences this at import, but pytest resets warning filters
 # around collection and each test.
@@ -35,16 +35,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:`estimate` is deprecated:FutureW
 DEFAULT_THRESHOLD = 0.50
 STRICT_THRESHOLD = 0.60
 
-_REPO = Path(__file__).resolve().parents[4]
-_spec = importlib.util.spec_from_file_location("jmo_test_faces", _REPO / "tests" / "fixtures" / "faces.py")
-assert _spec and _spec.loader
-faces_fixture = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(faces_fixture)
-
 
 @pytest.fixture(scope="module")
 def photos() -> dict[str, Path]:
-    return faces_fixture.face_photos()
+    return face_photos()
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,19 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from jmo_shared.auth import Principal
 from jmo_shared.errors import DomainError, ErrorKind
 from jmo_shared.http import current_principal
 
-from ..service_layer.reconciliation import ReconciliationService, ReconciliationSummary, ReconciliationView
+from ..service_layer.reconciliation import (
+    EXAMPLE_CLEAN_SUMMARY,
+    EXAMPLE_SUMMARY,
+    ReconciliationService,
+    ReconciliationSummary,
+    ReconciliationView,
+)
 
 STAFF_ROLES = ("ops", "officer")
 
@@ -40,6 +46,8 @@ class RunReconciliation(BaseModel):
 
 
 class ReconciliationList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [EXAMPLE_SUMMARY, EXAMPLE_CLEAN_SUMMARY]}]})
+
     items: list[ReconciliationSummary]
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from jmo_shared.errors import DomainError, ErrorKind
 from jmo_shared.logging import get_logger
@@ -33,6 +33,21 @@ class BankNotification(BaseModel):
 
 
 class NotificationAnswer(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "payout_id": "3f6c2a9e-8b1d-4c7e-9a52-6d0e4f1b7c38",
+                    "status": "SETTLED",
+                    "outcome": "settled",
+                    "settled_at": "2026-03-02T03:20:14Z",
+                    "failed_at": None,
+                    "reason_code": None,
+                }
+            ]
+        }
+    )
+
     payout_id: str
     status: str
     outcome: Literal["settled", "failed", "duplicate", "late"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from jmo_shared.auth import Principal
 from jmo_shared.errors import not_found
@@ -15,6 +15,29 @@ from ..adapters.repository import PayoutRepository
 
 
 class PayoutView(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "payout_id": "3f6c2a9e-8b1d-4c7e-9a52-6d0e4f1b7c38",
+                    "claim_id": "b2e7c1d4-5a9f-4e83-8c16-0f4d2a7e9b51",
+                    "status": "SETTLED",
+                    "gross_idr": 62500000,
+                    "tax_idr": 625000,
+                    "net_idr": 61875000,
+                    "rail": "BI_FAST",
+                    "bank_code": "014",
+                    "external_id": "202603022216445428766345",
+                    "sent_at": "2026-03-02T03:20:11Z",
+                    "settled_at": "2026-03-02T03:20:14Z",
+                    "failed_at": None,
+                    "reason_code": None,
+                    "tax_regime": "lump_sum_final",
+                },
+            ]
+        }
+    )
+
     payout_id: str
     claim_id: str
     status: str

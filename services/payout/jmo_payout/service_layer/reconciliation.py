@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from prometheus_client import Counter, Gauge
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from jmo_shared.errors import DomainError, ErrorKind, field_error, not_found
 from jmo_shared.logging import get_logger
@@ -53,7 +53,127 @@ class ReconciliationPolicy:
         )
 
 
+# The examples' report: BCA's business day of 1 March 2026 (WIB), five payouts sent, one booked short.
+_RUN_ID = "9c5b2e71-4f3a-4d8e-b6a0-1e7d3c9f5a24"
+EXAMPLE_SUMMARY: dict[str, Any] = {
+    "reconciliation_id": "REC-014-20260301",
+    "bank_code": "014",
+    "business_date": "2026-03-01",
+    "status": "mismatches",
+    "run_id": _RUN_ID,
+    "trigger": "api",
+    "started_at": "2026-03-02T01:30:02Z",
+    "finished_at": "2026-03-02T01:30:03Z",
+    "counts": {
+        "payouts_sent": 5,
+        "settled": 4,
+        "failed": 1,
+        "in_flight": 0,
+        "booked_from_earlier_days": 0,
+        "notifications": 6,
+        "duplicate_notifications": 1,
+        "late_notifications": 0,
+        "statement_entries": 4,
+        "matched": 3,
+        "pending": 0,
+        "carried_over": 0,
+        "mismatches": 1,
+    },
+    "totals": {"sent_idr": 69375000, "settled_idr": 68375000, "booked_idr": 68325000, "matched_idr": 66375000},
+    "mismatch_counts": {
+        "sent_not_on_statement": 0,
+        "on_statement_not_sent": 0,
+        "amount_mismatch": 1,
+        "settled_but_not_booked": 0,
+        "booked_but_failed": 0,
+        "notification_missing": 0,
+        "duplicate_booking": 0,
+    },
+    "run_count": 2,
+    "error": None,
+}
+# Another bank's day, as the list shows it: nothing out of place.
+EXAMPLE_CLEAN_SUMMARY: dict[str, Any] = {
+    **EXAMPLE_SUMMARY,
+    "reconciliation_id": "REC-009-20260301",
+    "bank_code": "009",
+    "status": "clean",
+    "run_id": "5b7d9f1a-3c5e-4a7b-9d1f-6e8a0c2b4d63",
+    "trigger": "schedule",
+    "started_at": "2026-03-02T00:05:04Z",
+    "finished_at": "2026-03-02T00:05:05Z",
+    "counts": {
+        **EXAMPLE_SUMMARY["counts"],
+        "payouts_sent": 2,
+        "settled": 2,
+        "failed": 0,
+        "notifications": 2,
+        "duplicate_notifications": 0,
+        "statement_entries": 2,
+        "matched": 2,
+        "mismatches": 0,
+    },
+    "totals": {"sent_idr": 37750000, "settled_idr": 37750000, "booked_idr": 37750000, "matched_idr": 37750000},
+    "mismatch_counts": dict.fromkeys(EXAMPLE_SUMMARY["mismatch_counts"], 0),
+    "run_count": 1,
+}
+_MISMATCH: dict[str, Any] = {
+    "code": "amount_mismatch",
+    "detail": "booked IDR 1950000, sent IDR 2000000",
+    "payout_id": "c8d4e2a6-1b7f-4e39-9d05-3a6f8b2c4e17",
+    "claim_id": "f1a3c5e7-2b4d-4f68-8a9c-0e2d4f6a8b13",
+    "end_to_end_id": "E2Ec8d4e2a61b7f4e399d053a6f8b2c4e17",
+    "expected_idr": 2000000,
+    "booked_idr": 1950000,
+    "entry_refs": ["014260301000417"],
+}
+_RUN: dict[str, Any] = {
+    "run_id": _RUN_ID,
+    "trigger": "api",
+    "status": "mismatches",
+    "started_at": "2026-03-02T01:30:02Z",
+    "finished_at": "2026-03-02T01:30:03Z",
+    "requested_by": "ops-1",
+    "error": None,
+    "mismatches": 1,
+}
+_SCHEDULED_RUN: dict[str, Any] = {
+    "run_id": "2e8f4a6c-7d1b-4c93-a5e2-8b0f6d4c2a91",
+    "trigger": "schedule",
+    "status": "mismatches",
+    "started_at": "2026-03-02T00:05:01Z",
+    "finished_at": "2026-03-02T00:05:02Z",
+    "requested_by": None,
+    "error": None,
+    "mismatches": 1,
+}
+_REPORT: dict[str, Any] = {
+    **EXAMPLE_SUMMARY,
+    "requested_by": "ops-1",
+    "window": {"start": "2026-02-28T17:00:00Z", "end": "2026-03-01T17:00:00Z"},
+    "statement": {
+        "statement_id": "STMT-014-20260301",
+        "account": "0147000001",
+        "created_at": "2026-03-02T00:04:58Z",
+        "opening_balance_idr": 5000000000,
+        "closing_balance_idr": 4931675000,
+        "entries": 4,
+    },
+    "mismatches": [_MISMATCH],
+    "mismatches_truncated": False,
+    "pending": [],
+    "carried_over": [],
+    "history": [_RUN, _SCHEDULED_RUN],
+}
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
 class MismatchView(BaseModel):
+    model_config = _examples(_MISMATCH)
+
     code: str
     detail: str
     payout_id: str | None = None
@@ -65,6 +185,8 @@ class MismatchView(BaseModel):
 
 
 class RunSummary(BaseModel):
+    model_config = _examples(_RUN)
+
     run_id: str
     trigger: str
     status: str
@@ -76,6 +198,8 @@ class RunSummary(BaseModel):
 
 
 class ReconciliationSummary(BaseModel):
+    model_config = _examples(EXAMPLE_SUMMARY)
+
     reconciliation_id: str
     bank_code: str
     business_date: date
@@ -93,6 +217,8 @@ class ReconciliationSummary(BaseModel):
 
 class ReconciliationView(ReconciliationSummary):
     """The report of the latest run of a bank-date, and the history of its runs."""
+
+    model_config = _examples(_REPORT)
 
     requested_by: str | None = None
     window: dict[str, datetime] = {}

@@ -1,4 +1,6 @@
-"""Offline face photos for tests and benchmarks (no internet, only PyPI).
+"""Offline sample face photos for identity's tests and benchmarks and the local demo (no internet, only PyPI).
+
+Not used by the service itself: nothing here runs unless a test, a benchmark or the local stack asks.
 
 Sources:
 * the ``tests/test_images`` of the face_recognition 1.3.0 sdist from PyPI:
@@ -20,8 +22,8 @@ For measuring the copy check there is a second, larger set, ``people_photos()``
   astronaut.
 
 Run as a script to fetch the photos ahead of time:
-    python -m jmo_local.faces [cache_dir]          # the test photos
-    python -m jmo_local.faces --people [cache_dir] # the people set as well
+    python -m jmo_identity.face.sample_photos [cache_dir]          # the test photos
+    python -m jmo_identity.face.sample_photos --people [cache_dir] # the people set as well
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[4]
 DEFAULT_CACHE = REPO_ROOT / ".cache" / "faces"
 SDIST = "face_recognition==1.3.0"
 # PyPI's digest of face_recognition-1.3.0.tar.gz: the photos decide test
