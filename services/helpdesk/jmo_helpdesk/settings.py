@@ -35,8 +35,6 @@ class HelpdeskSettings(ServiceSettings):
     # How often the worker looks for complaints past their due time.
     sla_sweep_seconds: float = 60.0
     ticket_prefix: str = "HD"
-    places_default_page_size: int = 20
-    places_max_page_size: int = 100
     # Nearest-place search radius when the caller gives none, and the largest allowed.
     places_default_radius_km: float = 50.0
     places_max_radius_km: float = 2000.0

@@ -49,8 +49,5 @@ class NotifySettings(ServiceSettings):
     # deployment reading the topics from their start must not e-mail members about last year).
     deliver_max_age_hours: float = 72.0
 
-    inbox_default_page_size: int = 20
-    inbox_max_page_size: int = 100
-
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(self.retry_base_seconds, self.retry_max_seconds, self.max_attempts)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from jmo_shared.errors import not_found
 
@@ -14,6 +14,7 @@ from ..domain.behaviour import Behaviour, Mode
 from ..domain.statement import StatementLie
 from ..service_layer import accounts
 from ..service_layer.state import BankState
+from .answers import BehaviourBookAnswer, StatementAnswer, TransferRecord
 
 BankCode = Annotated[str, Field(pattern=r"^\d{3}$")]
 AccountNumber = Annotated[str, Field(pattern=r"^\d{6,20}$")]
@@ -41,6 +42,12 @@ class AccountRef(BaseModel):
 
 
 class Inquiry(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"bank_code": "009", "account_number": "0123456789", "holder_name": "SITI AMINAH"}]
+        }
+    )
+
     bank_code: str
     account_number: str
     holder_name: str
@@ -55,6 +62,28 @@ class AccountEntry(BaseModel):
 
 
 class Account(Inquiry):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "bank_code": "009",
+                    "account_number": "0123456789",
+                    "holder_name": "SITI AMINAH",
+                    "balance_idr": 14_250_000,
+                    "transactions": [
+                        {
+                            "end_to_end_id": "E2E20260303PAY7F3A9C21",
+                            "payout_id": "pay-7f3a9c21",
+                            "amount_idr": 14_250_000,
+                            "remittance_info": "JHT CLM-7F3A9C21",
+                            "at": "2026-03-03T03:15:07.150000Z",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     balance_idr: int
     transactions: list[AccountEntry] = []
 
@@ -97,11 +126,12 @@ async def inquire_account(body: AccountRef, state: State) -> Inquiry:
 
 @router.post(
     "/behaviour",
+    response_model=BehaviourBookAnswer,
     summary="Make one bank (or all) misbehave: normal|slow|reject|duplicate|reorder|silent",
     description="`statement`: drop_one | extra_entry | wrong_amount | duplicate_entry makes the bank's "
     "camt.053 statements lie about the last booked transfer (or add one nobody sent).",
 )
-async def set_behaviour(body: SetBehaviour, state: State) -> dict:
+async def set_behaviour(body: SetBehaviour, state: State) -> dict[str, Any]:
     behaviour = Behaviour(
         mode=body.mode,
         delay_seconds=body.delay_seconds,
@@ -113,13 +143,21 @@ async def set_behaviour(body: SetBehaviour, state: State) -> dict:
     return state.book.snapshot()
 
 
-@router.get("/behaviour", summary="The current behaviour of every bank")
-async def get_behaviour(state: State) -> dict:
+@router.get("/behaviour", response_model=BehaviourBookAnswer, summary="The current behaviour of every bank")
+async def get_behaviour(state: State) -> dict[str, Any]:
     return state.book.snapshot()
 
 
-@router.get("/transfers", summary="What the bank did with a payout's transfer(s)")
-async def list_transfers(state: State, payout_id: Annotated[str, Query(min_length=1, max_length=64)]) -> list[dict]:
+# A transfer not yet executed or reported has no such fields yet: exclude_unset leaves them out, as stored.
+@router.get(
+    "/transfers",
+    response_model=list[TransferRecord],
+    response_model_exclude_unset=True,
+    summary="What the bank did with a payout's transfer(s)",
+)
+async def list_transfers(
+    state: State, payout_id: Annotated[str, Query(min_length=1, max_length=64)]
+) -> list[dict[str, Any]]:
     docs = await state.transfers_of_payout(payout_id)
     if not docs:
         raise not_found("transfer", code="transfer_not_found")
@@ -128,6 +166,7 @@ async def list_transfers(state: State, payout_id: Annotated[str, Query(min_lengt
 
 @router.get(
     "/statements/{bank_code}",
+    response_model=StatementAnswer,
     summary="The fund account's statement for one business day (ISO 20022 camt.053 BkToCstmrStmt, JSON)",
     description="One DBIT entry per credit transfer the bank booked (executed, ACSC) that day in Jakarta time; "
     "rejected and ignored transfers are not booked. Amounts are integer rupiah.",
@@ -136,5 +175,5 @@ async def get_statement(
     state: State,
     bank_code: Annotated[str, Path(pattern=r"^\d{3}$")],
     day: Annotated[date, Query(alias="date", description="business day, YYYY-MM-DD")],
-) -> dict:
+) -> dict[str, Any]:
     return await state.statements.statement(bank_code, day)

@@ -87,9 +87,12 @@ class ComplaintRepository:
             session=tx.session,
         )
 
-    async def of_member(self, member_id: str) -> list[Complaint]:
-        docs = await self._db[COMPLAINTS].find({"member_id": member_id}).sort("filed_at", -1).to_list()
-        return [complaint_from_doc(d) for d in docs]
+    async def of_member(self, member_id: str, skip: int, limit: int) -> tuple[list[Complaint], int]:
+        """A page of the member's complaints, newest first (the (member_id, filed_at) index), and the total."""
+        query = {"member_id": member_id}
+        total = await self._db[COMPLAINTS].count_documents(query)
+        docs = await self._db[COMPLAINTS].find(query).sort("filed_at", -1).skip(skip).limit(limit).to_list()
+        return [complaint_from_doc(d) for d in docs], total
 
     async def one_of_member(self, member_id: str, ticket: str) -> Complaint | None:
         doc = await self._db[COMPLAINTS].find_one({"_id": ticket, "member_id": member_id})

@@ -137,8 +137,10 @@ class ComplaintDesk:
         log.info("complaint_filed", ticket=answer["ticket"], category=category, has_claim=bool(claim_id))
         return answer
 
-    async def mine(self, member: Principal) -> dict[str, Any]:
-        return {"complaints": [complaint_view(c) for c in await self._repo.of_member(member.member_id)]}
+    async def mine(self, member: Principal, skip: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """A page of the member's complaints, newest first, and how many there are."""
+        complaints, total = await self._repo.of_member(member.member_id, skip, limit)
+        return [complaint_view(c) for c in complaints], total
 
     async def one_of_mine(self, member: Principal, ticket: str) -> dict[str, Any]:
         complaint = await self._repo.one_of_member(member.member_id, ticket)
@@ -149,9 +151,12 @@ class ComplaintDesk:
 
     # --- officers (every action is audited, reads included) ------------------
 
-    async def queue(self, officer: Principal, status: str, page: int, page_size: int) -> dict[str, Any]:
+    async def queue(
+        self, officer: Principal, status: str, page: int, skip: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of the complaints in one status, oldest first, and how many there are (the read is audited)."""
         now = self._clock.now()
-        items, total = await self._repo.by_status(status, (page - 1) * page_size, page_size)
+        items, total = await self._repo.by_status(status, skip, limit)
 
         async def work(tx: Tx) -> None:
             await self._repo.audit(
@@ -163,12 +168,7 @@ class ComplaintDesk:
             )
 
         await self._db.transaction(work)
-        return {
-            "items": [complaint_view(c, officer=True) for c in items],
-            "page": page,
-            "page_size": page_size,
-            "total": total,
-        }
+        return [complaint_view(c, officer=True) for c in items], total
 
     async def reply(self, officer: Principal, ticket: str, text: str) -> dict[str, Any]:
         now = self._clock.now()

@@ -94,21 +94,15 @@ class PlaceQueries:
         self._max_radius = max_radius_km
 
     async def search(
-        self, f: PlaceFilter, lat: float | None, lon: float | None, radius_km: float | None, page: int, page_size: int
-    ) -> dict[str, Any]:
+        self, f: PlaceFilter, lat: float | None, lon: float | None, radius_km: float | None, skip: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int, float | None]:
+        """One page of places (nearest first when given a position), the total, and the radius searched."""
         near = near_point(lat, lon, radius_km, self._default_radius, self._max_radius)
-        skip = (page - 1) * page_size
         if near is None:
-            places, total = await self._store.search(f, skip, page_size)
+            places, total = await self._store.search(f, skip, limit)
         else:
-            places, total = await self._store.nearest(f, near.lat, near.lon, near.radius_km * 1000, skip, page_size)
-        return {
-            "items": [place_view(p, near) for p in places],
-            "page": page,
-            "page_size": page_size,
-            "total": total,
-            "radius_km": near.radius_km if near else None,
-        }
+            places, total = await self._store.nearest(f, near.lat, near.lon, near.radius_km * 1000, skip, limit)
+        return [place_view(p, near) for p in places], total, near.radius_km if near else None
 
     async def get(self, place_id: str) -> dict[str, Any]:
         place = await self._store.get(place_id)

@@ -146,7 +146,59 @@ async def test_members_see_only_their_own(env) -> None:
     ticket = (await file(api, owner, issuer)).json()["ticket"]
     hidden = await api.get(f"/v1/complaints/{ticket}", headers=stranger.headers(issuer))
     assert hidden.status_code == 404 and hidden.json()["code"] == "complaint_not_found"
-    assert (await api.get("/v1/complaints", headers=stranger.headers(issuer))).json() == {"complaints": []}
+    assert (await api.get("/v1/complaints", headers=stranger.headers(issuer))).json() == {
+        "items": [],
+        "page": 1,
+        "page_size": 20,
+        "total": 0,
+        "complaints": [],
+    }
+
+
+COMPLAINT_KEYS = {
+    "ticket",
+    "status",
+    "category",
+    "text",
+    "claim_id",
+    "filed_at",
+    "sla_due_at",
+    "sla_breached",
+    "resolution",
+    "closed_at",
+    "replies",
+}
+
+
+async def test_the_members_complaints_come_in_pages_newest_first(env) -> None:
+    api, _worker, _tap, issuer = env
+    m = Member()
+    tickets = [(await file(api, m, issuer, category=c)).json()["ticket"] for c in ("claim", "payout", "other")]
+    officer = officer_headers(issuer)
+    await api.post(f"/v1/officer/complaints/{tickets[2]}/replies", json={"text": "Kami bantu."}, headers=officer)
+    headers = m.headers(issuer)
+    first = (await api.get("/v1/complaints", params={"page_size": 2}, headers=headers)).json()
+    assert (first["page"], first["page_size"], first["total"]) == (1, 2, 3)
+    assert [c["ticket"] for c in first["items"]] == tickets[:0:-1]
+    # The old key carries the same page for clients that still read it.
+    assert first["complaints"] == first["items"]
+    newest = first["items"][0]
+    assert set(newest) == COMPLAINT_KEYS and [set(r) for r in newest["replies"]] == [{"author", "text", "at"}]
+    assert newest == (await api.get(f"/v1/complaints/{tickets[2]}", headers=headers)).json()
+    second = (await api.get("/v1/complaints", params={"page": 2, "page_size": 2}, headers=headers)).json()
+    assert [c["ticket"] for c in second["items"]] == [tickets[0]] and second["total"] == 3
+    past_the_end = (await api.get("/v1/complaints", params={"page": 5, "page_size": 2}, headers=headers)).json()
+    assert past_the_end["items"] == past_the_end["complaints"] == [] and past_the_end["total"] == 3
+    too_big = await api.get("/v1/complaints", params={"page_size": 101}, headers=headers)
+    assert too_big.status_code == 422 and too_big.json()["errors"][0]["field"] == "page_size"
+
+    queue = (await api.get("/v1/officer/complaints", params={"page_size": 1}, headers=officer)).json()
+    assert set(queue) == {"items", "page", "page_size", "total"} and queue["page_size"] == 1
+    assert len(queue["items"]) == 1 and queue["total"] >= 2
+    assert set(queue["items"][0]) == COMPLAINT_KEYS | {"member_id"}
+    answered = (await api.get("/v1/officer/complaints", params={"status": "answered"}, headers=officer)).json()
+    mine = next(c for c in answered["items"] if c["ticket"] == tickets[2])
+    assert answered["page_size"] == 20 and [set(r) for r in mine["replies"]] == [{"author", "author_id", "text", "at"}]
 
 
 async def test_roles_are_enforced(env) -> None:

@@ -52,6 +52,31 @@ async def test_pagination_covers_every_place_once(api) -> None:
     assert len(seen) == 41 == len(set(seen))
 
 
+PLACE_KEYS = {
+    "place_id",
+    "kind",
+    "name",
+    "address",
+    "province",
+    "regency",
+    "location",
+    "phone",
+    "opening_hours",
+    "services",
+}
+
+
+async def test_a_page_has_the_shared_shape_and_a_distance_only_when_searched_by_position(api) -> None:
+    body = (await api.get("/v1/places")).json()
+    assert set(body) == {"items", "page", "page_size", "total", "radius_km"}
+    assert (body["page"], body["page_size"], len(body["items"]), body["radius_km"]) == (1, 20, 20, None)
+    assert all(set(p) == PLACE_KEYS for p in body["items"])
+    near = (await api.get("/v1/places", params={**MONAS, "page_size": 2})).json()
+    assert near["radius_km"] == 50 and all(set(p) == PLACE_KEYS | {"distance_km"} for p in near["items"])
+    past_the_end = (await api.get("/v1/places", params={"page": 100})).json()
+    assert past_the_end["items"] == [] and past_the_end["total"] == body["total"]
+
+
 async def test_nearest_first_with_distances_within_the_radius(api) -> None:
     body = (await api.get("/v1/places", params={**MONAS, "radius_km": 15})).json()
     items = body["items"]

@@ -38,15 +38,10 @@ class Inbox:
         self._store = store
         self._clock = clock
 
-    async def page(self, member: Principal, page: int, page_size: int) -> dict[str, Any]:
-        docs, total, unread = await self._store.inbox(member.member_id, (page - 1) * page_size, page_size)
-        return {
-            "items": [notification_view(d) for d in docs],
-            "page": page,
-            "page_size": page_size,
-            "total": total,
-            "unread": unread,
-        }
+    async def page(self, member: Principal, skip: int, limit: int) -> tuple[list[dict[str, Any]], int, int]:
+        """A page of the member's notifications, newest first; the total and the unread count."""
+        docs, total, unread = await self._store.inbox(member.member_id, skip, limit)
+        return [notification_view(d) for d in docs], total, unread
 
     async def mark_read(self, member: Principal, notification_id: str) -> dict[str, Any]:
         doc = await self._store.mark_read(member.member_id, notification_id, self._clock.now())
@@ -102,9 +97,10 @@ class DeadLetters:
         self._store = store
         self._clock = clock
 
-    async def page(self, page: int, page_size: int) -> dict[str, Any]:
-        docs, total = await self._store.dead((page - 1) * page_size, page_size)
-        return {"items": [dead_letter_view(d) for d in docs], "page": page, "page_size": page_size, "total": total}
+    async def page(self, skip: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """A page of the dead letters, newest first, and how many there are."""
+        docs, total = await self._store.dead(skip, limit)
+        return [dead_letter_view(d) for d in docs], total
 
     async def replay(self, operator: Principal, delivery_id: str) -> dict[str, Any]:
         doc = await self._store.replay(delivery_id, self._clock.now())

@@ -143,7 +143,25 @@ async def test_a_delivery_that_fails_every_attempt_is_a_dead_letter_an_operator_
         )
         listed = await api.get("/v1/ops/notifications/dead-letters", headers=ops_headers(issuer))
         assert listed.status_code == 200, listed.text
+        assert set(listed.json()) == {"items", "page", "page_size", "total"} and listed.json()["page_size"] == 20
         mine = [d for d in listed.json()["items"] if d["delivery_id"] == delivery_id]
+        assert mine and set(mine[0]) == {
+            "delivery_id",
+            "notification_id",
+            "member_id",
+            "kind",
+            "channel",
+            "destination",
+            "attempts",
+            "last_error",
+            "created_at",
+            "dead_at",
+            "replays",
+        }
+        one = await api.get(
+            "/v1/ops/notifications/dead-letters", headers=ops_headers(issuer), params={"page_size": 1, "page": 1}
+        )
+        assert len(one.json()["items"]) == 1 and one.json()["total"] == listed.json()["total"]
         assert mine and mine[0]["attempts"] == 5 and mine[0]["destination"].startswith(m.email[0] + "***@")
         refused = await api.get("/v1/ops/notifications/dead-letters", headers=m.headers(issuer))
         assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
@@ -198,6 +216,22 @@ async def test_the_inbox_is_the_members_own_newest_first_and_read_once(env) -> N
     assert page["items"][1]["claim_id"] == "CLM-a" and page["items"][1]["read"] is False
     second_page = await inbox(api, m, issuer, page=2, page_size=1)
     assert [n["notification_id"] for n in second_page["items"]] == [first.id]
+    assert set(second_page) == {"items", "page", "page_size", "total", "unread"}
+    assert (second_page["page"], second_page["page_size"], second_page["total"]) == (2, 1, 2)
+    # A claim's notice names the claim and nothing else it is not about.
+    assert set(second_page["items"][0]) == {
+        "notification_id",
+        "kind",
+        "title",
+        "body",
+        "lang",
+        "claim_id",
+        "created_at",
+        "read",
+        "read_at",
+    }
+    past_the_end = await inbox(api, m, issuer, page=3, page_size=1)
+    assert past_the_end["items"] == [] and (past_the_end["total"], past_the_end["unread"]) == (2, 2)
 
     read = await api.post(f"/v1/notifications/{first.id}/read", headers=m.headers(issuer))
     assert read.status_code == 200 and read.json()["read"] is True
