@@ -264,7 +264,7 @@ async def test_claim_submission_and_progress_reads_use_indexes(server, mongo) ->
 
     await db.transaction(submit)
     await idempotency.begin(member_id, "key-1", "fp")  # a replay: the stored answer, by _id
-    await reads.claims_of(member_id)
+    await reads.claims_of(member_id, 0, 20)
     await reads.claim_of(member_id, claim_id)
 
     # Progress: the worker's handlers as the consumer runs them (each in its transaction).

@@ -90,9 +90,20 @@ class ReadModel:
     async def has_open_claim(self, nik: str) -> bool:
         return await self._db[OPEN_CLAIMS].find_one({"_id": nik}, {"_id": 1}) is not None
 
-    async def claims_of(self, member_id: str) -> list[Claim]:
-        docs = await self._db[CLAIMS].find({"member_id": member_id}).sort("submitted_at", -1).to_list()
-        return [claim_from_doc(d) for d in docs]
+    async def claims_of(self, member_id: str, skip: int = 0, limit: int = 20) -> tuple[list[Claim], int]:
+        """One page of the member's claims, newest first, and how many they have (the (member_id,
+        submitted_at) index serves both)."""
+        query = {"member_id": member_id}
+        docs = (
+            await self._db[CLAIMS]
+            .find(query)
+            .sort([("submitted_at", -1), ("_id", -1)])
+            .skip(skip)
+            .limit(limit)
+            .to_list()
+        )
+        total = await self._db[CLAIMS].count_documents(query)
+        return [claim_from_doc(d) for d in docs], total
 
     async def claim_of(self, member_id: str, claim_id: str) -> Claim | None:
         doc = await self._db[CLAIMS].find_one({"_id": claim_id, "member_id": member_id})

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from jmo_shared.auth import Principal
 from jmo_shared.events import ClaimReason
 from jmo_shared.http import require_role
+from jmo_shared.paging import Paging
 
 from ..bootstrap import ClaimsService
 from .review_schemas import DecisionAnswer, DecisionRequest, OfficerClaim, Queue, ReasonCodes
@@ -37,13 +38,13 @@ async def list_reason_codes(officer: Officer, service: Service) -> dict[str, Any
 async def list_review_queue(
     officer: Officer,
     service: Service,
+    paging: Paging,
     reason: ClaimReason | None = None,
     escalated: Annotated[bool | None, Query(description="only claims past their SLA (true) or not (false)")] = None,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
-    """Claims in NEEDS_REVIEW, the one due soonest (or most overdue) first."""
-    return await service.review.queue(officer, reason, escalated, page, page_size)
+    """Claims in NEEDS_REVIEW, the one due soonest (or most overdue) first, a page at a time."""
+    items, total = await service.review.queue(officer, reason, escalated, paging.skip, paging.page_size)
+    return paging.answer(items, total)
 
 
 @router.get("/claims/{claim_id}", response_model=OfficerClaim, responses=_FORBIDDEN)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from jmo_shared.events import ClaimReason
+from jmo_shared.paging import Page
 
-from .schemas import ClaimAnswer, TimelineEntry
+from .schemas import CLAIM_EXAMPLE, ClaimAnswer, TimelineEntry, _examples
 
 
 class DecisionRequest(BaseModel):
@@ -19,6 +20,19 @@ class DecisionRequest(BaseModel):
 
 
 class DecisionAnswer(BaseModel):
+    model_config = _examples(
+        {
+            "claim_id": "5b0e6f0c-2d4f-4f3a-9a57-3c1e8d2b7a41",
+            "status": "APPROVED",
+            "decision": "approve",
+            "reason_code": "documents_verified",
+            "note": "Surat keterangan berhenti bekerja sudah dicek ke HRD PT Maju Bersama.",
+            "decided_by": "officer-7",
+            "decided_at": "2026-03-04T03:20:00+00:00",
+            "repeated": False,
+        }
+    )
+
     claim_id: str
     status: str
     decision: str
@@ -36,6 +50,15 @@ class ReasonCode(BaseModel):
 
 
 class ReasonCodes(BaseModel):
+    model_config = _examples(
+        {
+            "approve": [{"code": "documents_verified", "message": "an officer checked your documents and data."}],
+            "reject": [
+                {"code": "data_mismatch", "message": "the data on your documents does not match your membership data."}
+            ],
+        }
+    )
+
     approve: list[ReasonCode]
     reject: list[ReasonCode]
 
@@ -57,11 +80,28 @@ class QueueItem(BaseModel):
     escalated_to: str | None
 
 
-class Queue(BaseModel):
-    items: list[QueueItem]
-    page: int
-    page_size: int
-    total: int
+QUEUE_ITEM_EXAMPLE: dict[str, Any] = {
+    "claim_id": "5b0e6f0c-2d4f-4f3a-9a57-3c1e8d2b7a41",
+    "member_id": "0f4c2a9e8b7d4c1a9e3f5b6d7c8a9e0f",
+    "nik": "3174011506850001",
+    "kpj": "12345678901",
+    "reason": "resignation",
+    "status": "NEEDS_REVIEW",
+    "reason_code": "bank_account_changed",
+    "gross_idr": 12500000,
+    "beneficiary_name": "SITI AMINAH",
+    "submitted_at": "2026-03-02T02:15:00+00:00",
+    "sla_due_at": "2026-03-09T02:15:00+00:00",
+    "sla_breached_at": None,
+    "escalation_level": 0,
+    "escalated_to": None,
+}
+
+
+class Queue(Page[QueueItem]):
+    """Claims waiting for an officer, the one due soonest first, one page at a time."""
+
+    model_config = _examples({"items": [QUEUE_ITEM_EXAMPLE], "page": 1, "page_size": 20, "total": 1})
 
 
 class OfficerTimelineEntry(TimelineEntry):
@@ -121,6 +161,96 @@ class RiskFlagView(BaseModel):
 
 
 class OfficerClaim(ClaimAnswer):
+    model_config = _examples(
+        CLAIM_EXAMPLE
+        | {
+            "status": "NEEDS_REVIEW",
+            "reason_code": "bank_account_changed",
+            "gross_idr": 12500000,
+            "tax_idr": 0,
+            "net_idr": 12500000,
+            "amounts_source": "reservation",
+            "payout_id": None,
+            "timeline": [
+                {
+                    "status": "SUBMITTED",
+                    "at": "2026-03-02T02:15:00+00:00",
+                    "note": "Claim received.",
+                    "reason_code": None,
+                    "kind": "status",
+                    "ticket": None,
+                    "actor": None,
+                },
+                {
+                    "status": "VERIFYING",
+                    "at": "2026-03-02T02:15:04+00:00",
+                    "note": "Rp12.500.000 is held on card 12345678901; checking the claim.",
+                    "reason_code": None,
+                    "kind": "status",
+                    "ticket": None,
+                    "actor": None,
+                },
+                {
+                    "status": "NEEDS_REVIEW",
+                    "at": "2026-03-02T02:15:05+00:00",
+                    "note": "Your bank account changed after you submitted; an officer confirms it before paying.",
+                    "reason_code": "bank_account_changed",
+                    "kind": "status",
+                    "ticket": None,
+                    "actor": None,
+                },
+            ],
+            "member_id": "0f4c2a9e8b7d4c1a9e3f5b6d7c8a9e0f",
+            "nik": "3174011506850001",
+            "beneficiary_name": "SITI AMINAH",
+            "bank_account": {
+                "bank_code": "014",
+                "account_number": "1234567890",
+                "account_name": "SITI AMINAH",
+                "inquiry_name": "SITI AMINAH",
+            },
+            "npwp": None,
+            "documents": [
+                {
+                    "document_id": "65f1a2b3c4d5e6f708192a3b",
+                    "kind": "ktp",
+                    "kind_name": "KTP (identity card)",
+                    "filename": "ktp.jpg",
+                    "content_type": "image/jpeg",
+                    "size": 245760,
+                    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                    "uploaded_at": "2026-03-02T02:10:41+00:00",
+                    "download": "/v1/review/claims/5b0e6f0c-2d4f-4f3a-9a57-3c1e8d2b7a41/documents/65f1a2b3c4d5e6f708192a3b",
+                }
+            ],
+            "missing_documents": [],
+            "field_checks": [
+                {
+                    "field": "full_name",
+                    "result": "mismatch",
+                    "message": "The full name differs: ktp 'SITI AMINAH', card 'SITI AMINA'.",
+                    "values": [
+                        {"source": "ktp", "value": "SITI AMINAH"},
+                        {"source": "card", "value": "SITI AMINA"},
+                    ],
+                }
+            ],
+            "mismatches": ["full_name"],
+            "review": None,
+            "next_escalation_at": "2026-03-09T02:15:00+00:00",
+            "audit": [
+                {
+                    "officer_id": "officer-7",
+                    "action": "view_claim",
+                    "at": "2026-03-04T03:05:00+00:00",
+                    "claim_id": "5b0e6f0c-2d4f-4f3a-9a57-3c1e8d2b7a41",
+                    "claim_status": "NEEDS_REVIEW",
+                }
+            ],
+            "risk_flags": [],
+        }
+    )
+
     timeline: list[OfficerTimelineEntry]  # type: ignore[assignment]
     member_id: str
     nik: str

@@ -11,13 +11,14 @@ from starlette.exceptions import HTTPException
 
 from jmo_shared.errors import DomainError, ErrorKind, field_error
 from jmo_shared.http import BodyTooLarge, CurrentMember, RequiredIdempotencyKey
+from jmo_shared.paging import Paging
 
 from ..bootstrap import ClaimsService
 from ..domain.documents import DOCUMENT_KINDS
 from .schemas import (
     KPJ_PATTERN,
     ClaimAnswer,
-    ClaimList,
+    ClaimPage,
     ClaimRequest,
     DocumentAnswer,
     EligibilityAnswer,
@@ -116,10 +117,11 @@ async def submit_claim(
     return JSONResponse(answer, status_code=status)
 
 
-@router.get("", response_model=ClaimList)
-async def list_claims(member: CurrentMember, service: Service) -> dict[str, Any]:
-    """The member's claims, newest first."""
-    return await service.queries.claims(member)
+@router.get("", response_model=ClaimPage)
+async def list_claims(member: CurrentMember, paging: Paging, service: Service) -> dict[str, Any]:
+    """The member's claims, newest first, a page at a time (`claims` repeats `items` for older apps)."""
+    claims, total = await service.queries.claims(member, paging.skip, paging.page_size)
+    return paging.answer(claims, total, claims=claims)
 
 
 @router.get("/{claim_id}", response_model=ClaimAnswer)

@@ -82,8 +82,7 @@ class ComplaintAwareQueries:
         docs = await complaints_of(self._db, member.member_id, [claim_id])
         return _with_complaints(answer, docs.get(claim_id))
 
-    async def claims(self, member) -> dict[str, Any]:
-        answer = await self._inner.claims(member)
-        ids = [c["claim_id"] for c in answer.get("claims", [])]
-        docs = await complaints_of(self._db, member.member_id, ids)
-        return answer | {"claims": [_with_complaints(c, docs.get(c["claim_id"])) for c in answer.get("claims", [])]}
+    async def claims(self, member, skip: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        claims, total = await self._inner.claims(member, skip, limit)
+        docs = await complaints_of(self._db, member.member_id, [c["claim_id"] for c in claims])
+        return [_with_complaints(c, docs.get(c["claim_id"])) for c in claims], total

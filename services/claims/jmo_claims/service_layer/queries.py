@@ -44,8 +44,10 @@ class ClaimQueries:
             "blockers": views.unmet(blockers),
         }
 
-    async def claims(self, member: Principal) -> dict[str, Any]:
-        return {"claims": [views.claim(c) for c in await self._read.claims_of(member.member_id)]}
+    async def claims(self, member: Principal, skip: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """One page of the member's claims, newest first, and how many there are in all."""
+        claims, total = await self._read.claims_of(member.member_id, skip, limit)
+        return [views.claim(c) for c in claims], total
 
     async def claim(self, member: Principal, claim_id: str) -> dict[str, Any]:
         claim = await self._read.claim_of(member.member_id, claim_id)

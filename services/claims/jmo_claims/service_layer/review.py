@@ -85,24 +85,20 @@ class ClaimReview:
         }
 
     async def queue(
-        self, officer: Principal, reason: str | None, escalated: bool | None, page: int, page_size: int
-    ) -> dict[str, Any]:
-        claims, total = await self._reads.queue(reason, escalated, (page - 1) * page_size, page_size)
+        self, officer: Principal, reason: str | None, escalated: bool | None, skip: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the claims waiting for an officer (due soonest first) and how many wait in all."""
+        claims, total = await self._reads.queue(reason, escalated, skip, limit)
         await self._audit.record(
             self._audit.entry(
                 officer.member_id,
                 "list_queue",
                 self._clock.now(),
-                filters={"reason": reason, "escalated": escalated, "page": page},
+                filters={"reason": reason, "escalated": escalated, "page": skip // limit + 1},
                 count=len(claims),
             )
         )
-        return {
-            "items": [review_views.queue_item(c) for c in claims],
-            "page": page,
-            "page_size": page_size,
-            "total": total,
-        }
+        return [review_views.queue_item(c) for c in claims], total
 
     async def _claim(self, claim_id: str) -> Claim:
         claim = await self._reads.claim(claim_id)

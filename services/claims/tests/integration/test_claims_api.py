@@ -478,3 +478,53 @@ async def test_a_claim_sent_straight_after_the_match_is_accepted_on_its_signed_a
     assert resp.status_code == 202, resp.text
     stored = await env.api_app.state.claims.runtime.db["claims"].find_one({"_id": resp.json()["claim_id"]})
     assert stored["verification_id"] == match_id  # "used once" goes by the match's own id
+
+
+async def test_the_members_claims_come_a_page_at_a_time_newest_first(env: Env) -> None:
+    from jmo_claims.adapters.codec import claim_to_doc
+    from jmo_claims.adapters.collections import CLAIMS
+    from jmo_claims.domain.claim import Claim
+    from jmo_claims.domain.model import BankAccount, Estimate
+
+    m, stranger = Claimant(), Claimant()
+    start = datetime(2025, 1, 6, 2, 0, tzinfo=UTC)
+
+    def past_claim(who: Claimant, days: int) -> dict:
+        at = start + timedelta(days=days)
+        return claim_to_doc(
+            Claim.submit(
+                claim_id=str(uuid.uuid4()),
+                member_id=who.member_id,
+                nik=who.nik,
+                kpj=who.kpj,
+                reason="partial_10",
+                document_ids=(),
+                verification_id=uuid.uuid4().hex,
+                submitted_at=at,
+                sla_due_at=at + timedelta(days=5),
+                estimated=Estimate(1_250_000, 0, 1_250_000),
+                beneficiary_name=who.full_name,
+                bank_account=BankAccount("014", "1234567890", who.full_name, who.full_name),
+            )
+        )
+
+    docs = [past_claim(m, days) for days in (0, 30, 60)] + [past_claim(stranger, 90)]
+    await env.api_app.state.claims.runtime.db[CLAIMS].insert_many(docs)
+    newest_first = [d["_id"] for d in reversed(docs[:3])]
+    headers = m.headers(env.issuer)
+
+    first = (await env.api.get("/v1/claims", headers=headers, params={"page_size": 2})).json()
+    assert [c["claim_id"] for c in first["items"]] == newest_first[:2]
+    assert (first["page"], first["page_size"], first["total"]) == (1, 2, 3)
+    second = (await env.api.get("/v1/claims", headers=headers, params={"page": 2, "page_size": 2})).json()
+    assert [c["claim_id"] for c in second["items"]] == newest_first[2:]
+    assert (second["page"], second["total"]) == (2, 3)
+    # Older apps read `claims`: the same page's claims.
+    assert second["claims"] == second["items"]
+    past_the_end = (await env.api.get("/v1/claims", headers=headers, params={"page": 3, "page_size": 2})).json()
+    assert past_the_end["items"] == [] and past_the_end["total"] == 3
+    whole = (await env.api.get("/v1/claims", headers=headers)).json()
+    assert whole["page_size"] == 20 and [c["claim_id"] for c in whole["items"]] == newest_first
+    for params in ({"page": 0}, {"page_size": 0}, {"page_size": 101}):
+        refused = await env.api.get("/v1/claims", headers=headers, params=params)
+        assert refused.status_code == 422, params

@@ -86,6 +86,15 @@ async def test_the_queue_the_claim_its_documents_and_an_approval(env: Env) -> No
         assert first_id not in [i["claim_id"] for i in other.json()["items"]], params
     paged = await env.api.get("/v1/review/claims", headers=headers, params={"page_size": 1})
     assert len(paged.json()["items"]) == 1 and paged.json()["total"] >= 2
+    # Page 2 of one-claim pages is the second claim in the queue, counted with the same total.
+    everything = (await env.api.get("/v1/review/claims", headers=headers, params={"page_size": 100})).json()
+    page_two = (await env.api.get("/v1/review/claims", headers=headers, params={"page": 2, "page_size": 1})).json()
+    assert [i["claim_id"] for i in page_two["items"]] == [everything["items"][1]["claim_id"]]
+    assert (page_two["page"], page_two["page_size"], page_two["total"]) == (2, 1, everything["total"])
+    past_the_end = {"page": everything["total"] + 1, "page_size": 1}
+    assert (await env.api.get("/v1/review/claims", headers=headers, params=past_the_end)).json()["items"] == []
+    too_big = await env.api.get("/v1/review/claims", headers=headers, params={"page_size": 101})
+    assert too_big.status_code == 422 and too_big.json()["errors"][0]["field"] == "page_size"
     bad = await env.api.get("/v1/review/claims", headers=headers, params={"reason": "holiday"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "reason"
 

@@ -73,9 +73,14 @@ class Store:
         doc = await self._h[UPDATES].find_one({"member_id": member_id, "status": "open"}, session=self._s)
         return _update_from_doc(doc) if doc else None
 
-    async def bank_account_changes(self, member_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        cursor = self._h[BANK_ACCOUNT_CHANGES].find({"member_id": member_id}, session=self._s)
-        return [doc async for doc in cursor.sort("at", -1).limit(limit)]
+    async def bank_account_changes(self, member_id: str, skip: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """One page of the member's bank-account changes, newest first, and how many there are (the
+        member_at index serves both)."""
+        query = {"member_id": member_id}
+        cursor = self._h[BANK_ACCOUNT_CHANGES].find(query, session=self._s)
+        rows = await cursor.sort([("at", -1), ("_id", -1)]).skip(skip).limit(limit).to_list()
+        total = await self._h[BANK_ACCOUNT_CHANGES].count_documents(query, session=self._s)
+        return rows, total
 
     # --- writes (inside a transaction) ---------------------------------------
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from jmo_shared.clock import Clock
 from jmo_shared.http import CurrentMember, create_app
+from jmo_shared.paging import Paging
 from jmo_shared.runtime import api_lifespan, serve
 
 from ..bootstrap import build
@@ -22,11 +23,13 @@ from ..service_layer.updates import Member, ProfileUpdates
 from ..settings import ProfileSettings
 from .schemas import (
     AdditionalStep,
+    BankAccountChangePage,
     ConfirmResult,
     ContactStep,
     FaceStep,
     MembershipStep,
     PopulationStep,
+    ProfileView,
     TaxBankStep,
     UpdateReview,
     UpdateSummary,
@@ -48,14 +51,24 @@ profile_router = APIRouter(prefix="/v1/profile", tags=["profile"])
 updates_router = APIRouter(prefix="/v1/profile/updates", tags=["pengkinian data"])
 
 
-@profile_router.get("", summary="The member's profile, what a claim still needs, and where records differ")
+@profile_router.get(
+    "",
+    response_model=ProfileView,
+    summary="The member's profile, what a claim still needs, and where records differ",
+)
 async def get_profile(me: Me, service: Service) -> dict[str, Any]:
     return await service.profile(me)
 
 
-@profile_router.get("/bank-account/changes", summary="The audit trail of the member's bank account (numbers masked)")
-async def list_bank_account_changes(me: Me, service: Service) -> dict[str, Any]:
-    return {"changes": await service.bank_account_history(me)}
+@profile_router.get(
+    "/bank-account/changes",
+    response_model=BankAccountChangePage,
+    summary="The audit trail of the member's bank account (numbers masked), newest first, a page at a time",
+)
+async def list_bank_account_changes(me: Me, paging: Paging, service: Service) -> dict[str, Any]:
+    # `changes` repeats the page's items for app versions that read it.
+    changes, total = await service.bank_account_history(me, paging.skip, paging.page_size)
+    return paging.answer(changes, total, changes=changes)
 
 
 @updates_router.post(

@@ -93,9 +93,10 @@ class ProfileUpdates:
             raise DomainError("profile_not_found", "nothing is known about this member yet", kind=ErrorKind.NOT_FOUND)
         return views.profile_view(member.nik, member.member_id, person, cards)
 
-    async def bank_account_history(self, member: Member) -> list[dict[str, Any]]:
-        rows = await Store(self._db).bank_account_changes(member.member_id)
-        return [
+    async def bank_account_history(self, member: Member, skip: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """One page of the bank account's changes, newest first (numbers masked), and how many there are."""
+        rows, total = await Store(self._db).bank_account_changes(member.member_id, skip, limit)
+        changes = [
             {
                 "at": row["at"],
                 "update_id": row["update_id"],
@@ -105,6 +106,7 @@ class ProfileUpdates:
             }
             for row in rows
         ]
+        return changes, total
 
     async def review(self, member: Member, update_id: str) -> dict[str, Any]:
         store = Store(self._db)

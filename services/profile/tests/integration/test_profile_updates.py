@@ -173,6 +173,7 @@ async def test_whole_wizard_updates_the_profile_and_emits_profile_updated(profil
 
     audit = (await profile.api.get("/v1/profile/bank-account/changes", headers=profile.auth(member))).json()
     [change] = audit["changes"]
+    assert audit["items"] == audit["changes"] and (audit["page"], audit["page_size"], audit["total"]) == (1, 20, 1)
     assert change["update_id"] == update_id and change["face_verification_id"] == face.verification_id
     assert change["old"] is None
     assert change["new"]["account_number"] == "*" * 6 + number[-4:]
@@ -392,3 +393,56 @@ async def test_a_signed_face_assertion_counts_at_once(profile: Profile):
     assert resp.json()["next_step"] == "contact"
     review = (await profile.api.get(f"/v1/profile/updates/{update_id}", headers=profile.auth(member))).json()
     assert match_id in json.dumps(review)  # recorded by the match's own id, not the token
+
+
+async def test_the_bank_account_changes_come_a_page_at_a_time_newest_first(profile: Profile):
+    from datetime import UTC, datetime, timedelta
+
+    from pymongo import AsyncMongoClient
+
+    from jmo_profile.adapters.repository import BANK_ACCOUNT_CHANGES
+
+    member, other = SampleMember.random(), SampleMember.random()
+    start = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
+
+    def change(who: SampleMember, days: int, old: str | None, new: str) -> dict:
+        def account(number: str) -> dict:
+            return {"bank_code": BANK_CODE, "account_number": number, "account_name": "X", "inquiry_name": "X"}
+
+        return {
+            "_id": str(uuid.uuid4()),
+            "member_id": who.member_id,
+            "nik": who.nik,
+            "update_id": str(uuid.uuid4()),
+            "face_verification_id": uuid.uuid4().hex,
+            "at": start + timedelta(days=days),
+            "old": account(old) if old else None,
+            "new": account(new),
+            "account_changed": True,
+        }
+
+    rows = [
+        change(member, 0, None, "1111111111"),
+        change(member, 40, "1111111111", "2222222222"),
+        change(member, 80, "2222222222", "3333333333"),
+        change(other, 90, None, "4444444444"),
+    ]
+    client = AsyncMongoClient(profile.settings.mongodb_uri)
+    try:
+        await client[profile.settings.db_name][BANK_ACCOUNT_CHANGES].insert_many(rows)
+    finally:
+        await client.close()
+    url, auth = "/v1/profile/bank-account/changes", profile.auth(member)
+
+    first = (await profile.api.get(url, headers=auth, params={"page_size": 2})).json()
+    assert [c["update_id"] for c in first["items"]] == [rows[2]["update_id"], rows[1]["update_id"]]
+    assert (first["page"], first["page_size"], first["total"]) == (1, 2, 3)
+    second = (await profile.api.get(url, headers=auth, params={"page": 2, "page_size": 2})).json()
+    assert [c["update_id"] for c in second["items"]] == [rows[0]["update_id"]] and second["total"] == 3
+    assert second["items"][0]["old"] is None and second["items"][0]["new"]["account_number"] == "******1111"
+    # Older apps read `changes`: the same page's changes.
+    assert second["changes"] == second["items"]
+    past_the_end = (await profile.api.get(url, headers=auth, params={"page": 3, "page_size": 2})).json()
+    assert past_the_end["items"] == [] and past_the_end["changes"] == [] and past_the_end["total"] == 3
+    for params in ({"page": 0}, {"page_size": 101}):
+        assert (await profile.api.get(url, headers=auth, params=params)).status_code == 422, params

@@ -148,3 +148,32 @@ def test_repeating_the_same_update_changes_nothing_and_keeps_the_change_date():
     other = changes.plan(person(entered=first.entered), complete_update("9999999999"), later)
     assert other.bank_account_changed and other.changed_fields == ["bank_account"]
     assert other.old_bank_account["account_number"] == "1234567890"
+
+
+def dropped(raw, dumped, where=""):
+    """Keys of the service's view the answer model would not send."""
+    if isinstance(raw, dict):
+        return [f"{where}.{k}" for k in raw if k not in dumped] + [
+            d for k in raw if k in dumped for d in dropped(raw[k], dumped[k], f"{where}.{k}")
+        ]
+    if isinstance(raw, list):
+        return [d for i, (r, x) in enumerate(zip(raw, dumped)) for d in dropped(r, x, f"{where}[{i}]")]
+    return []
+
+
+def test_the_profile_reads_as_its_answer_model_before_and_after_an_update():
+    from jmo_profile.entrypoints.schemas import ProfileView
+
+    plan = changes.plan(person(), complete_update(), NOW)
+    updated = person(entered=plan.entered, data_update={"completed": True, "update_id": "u1", "at": NOW})
+    for raw in (
+        profile_view(NIK, "m1", person(), [card(), card("12345678902", name="BUDI SANTOSA")]),
+        profile_view(NIK, "m1", updated, [card()]),
+        profile_view(NIK, "m1", {}, [card()]),
+    ):
+        dumped = ProfileView.model_validate(raw).model_dump()
+        assert dropped(raw, dumped) == []
+    view = ProfileView.model_validate(profile_view(NIK, "m1", updated, [card()]))
+    assert view.bank_account is not None and view.bank_account.face_verification_id == "v1"
+    assert view.population is not None and view.population.provenance["address"] == "member"
+    assert view.data_update.completed and view.data_update.completed_at == NOW

@@ -66,8 +66,9 @@ class FlagStore:
             await tx[FLAG_AUDIT].insert_one(entry, session=tx.session)
 
     async def page(
-        self, status: str | None, rule: str | None, claim_id: str | None, page: int, page_size: int
+        self, status: str | None, rule: str | None, claim_id: str | None, skip: int, limit: int
     ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the flags, newest first, and how many match in all."""
         query: dict[str, Any] = {}
         if claim_id:
             query["claim_id"] = claim_id
@@ -77,12 +78,7 @@ class FlagStore:
             query["rule"] = rule
         total = await self._db[FLAGS].count_documents(query)
         docs = (
-            await self._db[FLAGS]
-            .find(query)
-            .sort("flagged_at", -1)
-            .skip((page - 1) * page_size)
-            .limit(page_size)
-            .to_list()
+            await self._db[FLAGS].find(query).sort([("flagged_at", -1), ("_id", -1)]).skip(skip).limit(limit).to_list()
         )
         return docs, total
 

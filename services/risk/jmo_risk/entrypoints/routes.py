@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 
 from jmo_shared.auth import Principal
 from jmo_shared.http import require_role
+from jmo_shared.paging import Paging
 
 from ..bootstrap import RiskService
 from .schemas import ClearAnswer, ClearRequest, FlagDetail, FlagPage
@@ -29,14 +30,14 @@ _FORBIDDEN = {403: {"description": "not an officer's token (`forbidden`)"}}
 async def list_flags(
     officer: Officer,
     service: Service,
+    paging: Paging,
     status: Literal["open", "cleared"] | None = "open",
     rule: str | None = None,
     claim_id: str | None = None,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
-    """Flags, newest first (open ones unless `status` says otherwise)."""
-    return await service.desk.flags(officer, status, rule, claim_id, page, page_size)
+    """Flags, newest first (open ones unless `status` says otherwise), a page at a time."""
+    items, total = await service.desk.flags(officer, status, rule, claim_id, paging.skip, paging.page_size)
+    return paging.answer(items, total)
 
 
 @officers.get("/flags/{flag_id}", response_model=FlagDetail, responses=_FORBIDDEN)

@@ -98,13 +98,14 @@ class FlagDesk:
         return {"officer_id": officer.member_id, "action": action, "at": self._clock.now(), "flag_id": flag_id, **extra}
 
     async def flags(
-        self, officer: Principal, status: str | None, rule: str | None, claim_id: str | None, page: int, page_size: int
-    ) -> dict[str, Any]:
-        docs, total = await self._store.page(status, rule, claim_id, page, page_size)
+        self, officer: Principal, status: str | None, rule: str | None, claim_id: str | None, skip: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the flags (newest first) and how many match in all; the listing is audited."""
+        docs, total = await self._store.page(status, rule, claim_id, skip, limit)
         await self._store.audit(
             None, self._entry(officer, "list_flags", None, status=status, rule=rule, claim_id=claim_id)
         )
-        return {"items": [flag_view(d) for d in docs], "page": page, "page_size": page_size, "total": total}
+        return [flag_view(d) for d in docs], total
 
     async def flag(self, officer: Principal, flag_id: str) -> dict[str, Any]:
         doc = await self._store.one(flag_id)
