@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 DATA_DIR ?= ./.data
+# Test processes side by side (pytest-xdist): the suite waits on brokers and processes more than on CPU.
+TEST_WORKERS ?= 2
 export DATA_DIR
 
 .PHONY: run test lint install unit e2e demo bench bench-ingest schemas clean
@@ -10,7 +12,7 @@ run: install          ## install what is missing, start Kafka, SecantusDB, every
 	$(PY) -m jmo_local.run
 
 test: lint            ## install what is missing, check the code, run unit, integration, contract and e2e tests
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 lint: install         ## ruff (lint and format) and mypy (strict on the domain packages), as configured in pyproject.toml
 	$(PY) -m ruff check .

@@ -99,3 +99,41 @@ def openapi_client(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], 
         return generated[service]
 
     return client
+
+
+# --- running side by side (`make test` runs two pytest-xdist workers) ------------------------------
+
+# Files that take minutes start first, each on a worker of its own, so the short ones fill in around
+# them instead of one long test starting last and being the suite's tail.
+LONGEST_FIRST = ("tests/e2e/test_faults.py", "tests/e2e/test_rolling_restart.py")
+# Files that share the session's `system` (tests/e2e/conftest.py) run on one worker: one stack, not three.
+SHARED_SYSTEM = frozenset(
+    {"tests/e2e/test_claim_flow.py", "tests/e2e/test_backoffice_browser.py", "tests/e2e/test_risk_flow.py"}
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable: the rest as collected
+
+
+try:
+    from xdist.scheduler import LoadFileScheduling
+except ImportError:  # pragma: no cover - pytest-xdist is in requirements.lock
+    LoadFileScheduling = None
+
+if LoadFileScheduling is not None:
+
+    class _ByFileSharingTheSystem(LoadFileScheduling):
+        """pytest-xdist's --dist loadfile (a file's tests on one worker, for its module fixtures), with the
+        files on the session's system as one unit."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/e2e (session system)" if path in SHARED_SYSTEM else path
+
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+        if config.getoption("dist") != "loadfile":
+            return None  # another --dist asked for: xdist's own
+        config.option.loadscopereorder = False  # keep LONGEST_FIRST's order, not the most tests first
+        return _ByFileSharingTheSystem(config, log)

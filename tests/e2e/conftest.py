@@ -8,7 +8,8 @@ first wade through everything other suites ever published (measured: over 90 s
 before a new member's balance appeared), and other systems' services answer our
 events (another balance service rejected our claims as `card_not_found`).
 
-`system` serves the session; test_faults.py and test_rolling_restart.py build
+`system` serves the session (the claim flow, the back office's browser test and the risk flow);
+test_faults.py and test_rolling_restart.py build
 their own with the same pieces, since they kill and restart things.
 """
 
@@ -25,5 +26,10 @@ __all__ = ["RunningSystem", "start_system"]
 
 @pytest.fixture(scope="session")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    with own_stack(tmp_path_factory.mktemp("system")) as (_, running):
+    # Claims wait for risk's verdict before paying (up to 15 s), as in production: test_risk_flow.py
+    # sees a flagged claim go to an officer on this same system.
+    with own_stack(tmp_path_factory.mktemp("system"), extra_env={"CLAIMS_RISK_VERDICT_WAIT_SECONDS": "15"}) as (
+        _,
+        running,
+    ):
         yield running

@@ -1,7 +1,7 @@
 """Three members claim into one bank account: the third claim goes to an officer (issue 15).
 
-The whole system as processes on a Kafka and SecantusDB of its own, with claims set to wait up to
-15 s for the risk service's verdict (CLAIMS_RISK_VERDICT_WAIT_SECONDS; the default 0 never waits, and
+The session's system (tests/e2e/conftest.py), whose claims wait up to 15 s for the risk service's
+verdict (CLAIMS_RISK_VERDICT_WAIT_SECONDS; the default 0 never waits, and
 a flag that arrives after the balance service held the amount would race the approval). The risk
 worker's faust app flags the third claim (account_many_members); the officer sees the rule in the
 review view, the member does not; clearing the flag in the risk service lets the officer approve,
@@ -18,21 +18,11 @@ import pytest
 from jmo_local.demo import feed_events
 from jmo_local.demo_loader import publish_events
 from jmo_local.journey import Journey
-from jmo_local.system import own_stack
 from jmo_shared.testing import eventually
 
 from .test_claim_flow import expected_contributions, resigned_member
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-
-@pytest.fixture(scope="module")
-def risk_system(tmp_path_factory: pytest.TempPathFactory):
-    with own_stack(tmp_path_factory.mktemp("risk-system"), extra_env={"CLAIMS_RISK_VERDICT_WAIT_SECONDS": "15"}) as (
-        _,
-        running,
-    ):
-        yield running
 
 
 async def claim_into(system, member) -> tuple[Journey, str]:
@@ -55,8 +45,7 @@ async def claim_into(system, member) -> tuple[Journey, str]:
     return journey, resp.json()["claim_id"]
 
 
-async def test_the_third_member_claiming_into_one_account_goes_to_review(risk_system) -> None:
-    system = risk_system
+async def test_the_third_member_claiming_into_one_account_goes_to_review(system) -> None:
     members = [resigned_member(date.today()) for _ in range(3)]
     # One account (and, so the bank's holder name matches each member's KTP, one name) for all three.
     account_number = str(random.randrange(10**9, 10**10))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import socket
 from contextlib import ExitStack
@@ -23,6 +24,18 @@ def _ephemeral_range() -> tuple[int, int]:
         return 32768, 60999
 
 
+def _pick_range() -> tuple[int, int]:
+    """The whole range, or under pytest-xdist this worker's own slice of it: test processes side by
+    side then never pick the same port between our check and their server's bind."""
+    low, high = _PICK_RANGE
+    worker, workers = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if worker.startswith("gw") and worker[2:].isdigit() and workers.isdigit() and int(workers) > 1:
+        size = (high - low + 1) // int(workers)
+        low += int(worker[2:]) * size
+        high = low + size - 1
+    return low, high
+
+
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     """`count` distinct ports that nothing listens on right now, outside the ephemeral range.
 
@@ -31,7 +44,7 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     our server binds it: callers that start servers fail loudly (the server exits and
     wait_ready shows its log).
     """
-    low, high = _PICK_RANGE
+    low, high = _pick_range()
     eph_low, eph_high = _ephemeral_range()
     candidates = [p for p in range(low, high + 1) if not eph_low <= p <= eph_high]
     random.shuffle(candidates)

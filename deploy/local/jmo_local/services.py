@@ -109,6 +109,8 @@ def process_env(
         # The benchmark and the fault test claim hundreds a day on a handful of employers, a wave by
         # design: locally the employer rule would send all of them to review (docs/runbooks/risk-flags.md).
         "RISK_EMPLOYER_CLAIMS_MIN_PER_DAY": "1000000",
+        # faust's local files: the stack's own, so stacks side by side never share them.
+        "RISK_STREAM_DATA_DIR": str(Path(data_dir) / "risk-stream"),
         f"{spec.env_prefix}{spec.port_setting}": str(spec.port),
     }
     # The worker of a service also needs to know its API port and vice versa (not to collide).

@@ -124,6 +124,7 @@ def test_free_ports_stay_out_of_the_ephemeral_range_and_skip_ports_in_use(monkey
     low, high = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
     assert not [p for p in free_ports(40) if low <= p <= high]
     first, second = free_ports(2)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # the whole (patched) range, not a worker's slice
     monkeypatch.setattr(ports_module, "_PICK_RANGE", (min(first, second), max(first, second)))
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", first))
@@ -132,6 +133,18 @@ def test_free_ports_stay_out_of_the_ephemeral_range_and_skip_ports_in_use(monkey
         assert picked != [first]
         with pytest.raises(RuntimeError, match="fewer than"):
             free_ports(abs(second - first) + 2)
+
+
+def test_test_workers_side_by_side_pick_from_slices_that_do_not_overlap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "3")
+    slices = []
+    for worker in ("gw0", "gw1", "gw2"):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+        low, high = ports_module._pick_range()
+        assert all(low <= p <= high for p in free_ports(20)), worker
+        slices.append(range(low, high + 1))
+    assert not set(slices[0]) & set(slices[1]) and not set(slices[1]) & set(slices[2])
+    assert slices[0].start == ports_module._PICK_RANGE[0] and slices[2].stop - 1 <= ports_module._PICK_RANGE[1]
 
 
 def test_create_topics_accepts_already_exists_but_not_other_errors() -> None:
