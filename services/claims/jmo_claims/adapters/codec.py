@@ -122,6 +122,8 @@ def claim_to_doc(claim: Claim) -> dict[str, Any]:
         doc["verdict_due_at"] = claim.verdict_due_at
     if claim.risk_screened:
         doc["risk_screened"] = True
+    if claim.correlation_id:
+        doc["correlation_id"] = claim.correlation_id
     return doc
 
 
@@ -225,5 +227,6 @@ def claim_from_doc(doc: dict[str, Any]) -> Claim:
         risk_flags=[_flag_from_doc(f) for f in doc.get("risk_flags", [])],
         verdict_due_at=doc.get("verdict_due_at"),
         risk_screened=doc.get("risk_screened", False),
+        correlation_id=doc.get("correlation_id"),
         timeline=[_entry_from_doc(e) for e in doc.get("timeline", [])],
     )

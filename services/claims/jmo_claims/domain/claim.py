@@ -140,6 +140,8 @@ class Claim:
     verdict_due_at: datetime | None = None
     # The risk service screened the claim (ClaimScreened): the hold for a verdict is over.
     risk_screened: bool = False
+    # The correlation id of the submission: what a timer does to the claim later goes under it too.
+    correlation_id: str | None = None
     timeline: list[TimelineEntry] = field(default_factory=list)
     changes: list[TimelineEntry] = field(default_factory=list)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from jmo_shared.clock import Clock
 from jmo_shared.events import ClaimScreened, CloudEvent, RiskFlagCleared, RiskFlagged
-from jmo_shared.logging import get_logger
+from jmo_shared.logging import correlation_id, get_logger
 from jmo_shared.mongo import Database, Tx
 
 from ..adapters.codec import stored_time
@@ -102,6 +102,14 @@ class RiskVerdicts:
         claim = await self._repo.get(tx, claim_id)
         if claim is None or claim.verdict_due_at is None:
             return
+        token = correlation_id.set(claim.correlation_id)  # what this emits stays on the claim's trail
+        try:
+            await self._release_claim(tx, claim)
+        finally:
+            correlation_id.reset(token)
+
+    async def _release_claim(self, tx: Tx, claim: Claim) -> None:
+        claim_id = claim.claim_id
         now = stored_time(self._clock.now())
         if claim.status != Status.VERIFYING:
             claim.verdict_due_at = None

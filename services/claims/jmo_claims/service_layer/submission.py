@@ -11,7 +11,7 @@ from jmo_shared.auth import Principal
 from jmo_shared.clock import Clock
 from jmo_shared.errors import DomainError, ErrorKind, FieldError
 from jmo_shared.idempotency import IdempotencyStore
-from jmo_shared.logging import get_logger
+from jmo_shared.logging import current_correlation_id, get_logger
 from jmo_shared.mongo import Database, Tx
 
 from ..adapters.documents import attach
@@ -128,6 +128,7 @@ class ClaimSubmission:
             npwp=profile.npwp,
             partial_percent=assessment.partial_percent,
             employment_ended_on=card.employment.ended_on if card.employment else None,
+            correlation_id=current_correlation_id(),
         )
         answer = {"claim_id": claim.claim_id, "status": claim.status.value, **_summary(claim)}
 

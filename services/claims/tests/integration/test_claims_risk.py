@@ -157,3 +157,9 @@ async def test_a_held_claim_goes_on_with_a_clean_verdict_or_to_an_officer_withou
     # No verdict within the wait, and the settings say not to proceed without one.
     body = await env.claim_reaches(silent, silent_id, "NEEDS_REVIEW", timeout=30)
     assert body["reason_code"] == "risk_unavailable"
+    # What the sweep did to the claim is on the submission's trail: the same correlation id.
+    submitted_event = await env.tap.wait_for("ClaimSubmitted", lambda d: d["claim_id"] == silent_id)
+    to_review = await env.tap.wait_for(
+        "ClaimStatusChanged", lambda d: d["claim_id"] == silent_id and d["status"] == "NEEDS_REVIEW"
+    )
+    assert submitted_event.correlationid and to_review.correlationid == submitted_event.correlationid

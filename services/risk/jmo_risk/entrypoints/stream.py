@@ -23,7 +23,7 @@ from typing import Any
 import faust
 
 from jmo_shared.events import CloudEvent
-from jmo_shared.logging import get_logger
+from jmo_shared.logging import correlation_id, get_logger
 from jmo_shared.topics import (
     CLAIMS_EVENTS,
     CORE_MEMBERSHIP,
@@ -78,9 +78,12 @@ class Signal(faust.Record, serializer="json"):
     changed: bool = False
     # A claim's flags raised on an earlier hop, carried to the hop that gives its verdict.
     flags: list[dict] | None = None
+    # The source event's correlation id: the flags and verdicts it leads to carry it on, so a claim's
+    # trail (logs, events, PayoutSent) keeps the id its submission was given.
+    correlation_id: str | None = None
 
 
-def _signal(s: signals.SignalData) -> Signal:
+def _signal(s: signals.SignalData, cid: str | None = None) -> Signal:
     at = s.at if s.at.tzinfo else s.at.replace(tzinfo=UTC)
     return Signal(
         kind=s.kind,
@@ -92,6 +95,7 @@ def _signal(s: signals.SignalData) -> Signal:
         claim_id=s.claim_id,
         value=s.value,
         changed=s.changed,
+        correlation_id=cid,
     )
 
 
@@ -212,7 +216,7 @@ def build_stream(
             log.warning("risk_event_unreadable", event_id=event.id, type=event.type, error=str(exc))
             return
         for s in found:
-            await emit_signal(_signal(s))
+            await emit_signal(_signal(s, event.correlationid))
 
     # --- agents --------------------------------------------------------------------------------------
     @app.agent(sources, name="translate")
@@ -240,6 +244,14 @@ def build_stream(
             await verdict(s.claim_id, s.member_id, flags)
 
     async def on_signal(s: Signal) -> None:
+        # Flags, verdicts and log lines of this signal go under its source event's correlation id.
+        token = correlation_id.set(s.correlation_id)
+        try:
+            await apply_signal(s)
+        finally:
+            correlation_id.reset(token)
+
+    async def apply_signal(s: Signal) -> None:
         SIGNALS.labels(s.kind).inc()
         at = _at(s)
         if s.kind == signals.ACCOUNT_SET:
@@ -262,6 +274,7 @@ def build_stream(
                         claim_id=s.claim_id,
                         value=state["account"],
                         flags=raised,
+                        correlation_id=s.correlation_id,
                     )
                 )
             else:
@@ -290,6 +303,7 @@ def build_stream(
                         nik=s.nik,
                         claim_id=s.claim_id,
                         value=employer,
+                        correlation_id=s.correlation_id,
                     )
                 )
         elif s.kind == signals.EMPLOYER_CLAIM:

@@ -273,3 +273,57 @@ def test_a_deployed_worker_refuses_the_public_account_hash_key():
         RiskSettings(environment="production").check_deployable()
     RiskSettings(environment="production", account_hash_key="a-real-secret").check_deployable()
     RiskSettings(environment="local").check_deployable()
+
+
+async def test_flags_and_verdicts_go_under_the_claims_correlation_id():
+    """A claim's trail keeps the id its submission was given: through translate, the account hop and
+    the verdict (claims continues the claim on the verdict, so PayoutSent carries it too)."""
+    from jmo_shared.events import ClaimSubmitted
+    from jmo_shared.logging import correlation_id
+
+    seen: list[tuple[str, str | None]] = []
+
+    async def verdict(claim_id: str, member_id: str, flags: list[dict]) -> None:
+        seen.append((f"verdict {claim_id}", correlation_id.get()))
+
+    h = Harness(account_members_threshold=2)
+
+    async def sink(flag: Flag) -> bool:
+        seen.append((f"flag {flag.rule}", correlation_id.get()))
+        return await h.sink(flag)
+
+    h.stream = build_stream(RiskSettings(account_members_threshold=2), sink, verdict, forward=h.forward)
+    submitted = ClaimSubmitted(
+        claim_id="cb",
+        member_id="b",
+        nik="3174011501850001",
+        kpj="11111111111",
+        reason="resignation",
+        document_ids=[],
+        verification_id="v",
+        submitted_at=T0 + timedelta(hours=2),
+        sla_due_at=T0 + timedelta(days=5),
+    ).to_event("/test", correlation_id="corr-of-the-claim")
+    async with h.stream.translate.test_context() as agent:
+        await agent.put(submitted.to_bytes(), key=b"b")
+    claim_signal = next(s for s in h.forwarded if s.kind == signals.CLAIM)
+    assert claim_signal.correlation_id == "corr-of-the-claim"
+    h.forwarded.clear()  # fed below, in order
+
+    async with h.stream.detect.test_context() as agent:
+        await h.feed(
+            agent,
+            account_set("a", "acc-x", T0 - timedelta(days=300)),
+            account_set("b", "acc-old", T0 - timedelta(days=300)),
+        )
+        await h.feed(agent, account_set("b", "acc-x", T0, changed=True))
+        await h.feed(agent, claim("a", "ca", T0 + timedelta(hours=1)))  # a signal without a correlation id
+        assert seen == [("verdict ca", None)]
+        seen.clear()
+        await h.feed(agent, claim_signal)
+    assert seen == [
+        (f"flag {rules.ACCOUNT_CHANGED_BEFORE_CLAIM}", "corr-of-the-claim"),
+        (f"flag {rules.ACCOUNT_MANY_MEMBERS}", "corr-of-the-claim"),
+        ("verdict cb", "corr-of-the-claim"),
+    ]
+    assert correlation_id.get() is None  # and nothing leaks into the next signal
