@@ -41,6 +41,8 @@ log = get_logger(__name__)
 Handler = Callable[[Tx, Any, CloudEvent], Awaitable[None]]
 # Applies a run of consecutive events of one type at once (bulk writes): (data, event) in log order.
 BatchHandler = Callable[[Tx, list[tuple[Any, CloudEvent]]], Awaitable[None]]
+# Whether an event's data concerns the handler at all (see IdempotentConsumer.on).
+Wanted = Callable[[Any], bool]
 
 PROCESSED = "processed_events"
 DEAD_LETTERS = "dead_letters"
@@ -103,12 +105,20 @@ class IdempotentConsumer:
         self._pattern = pattern
         self._handlers: dict[str, Handler] = {}
         self._batch_handlers: dict[str, BatchHandler] = {}
+        self._wanted: dict[str, Wanted] = {}
         self._max_records = max_records
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
 
-    def on(self, event_cls: type[EventData], handler: Handler) -> IdempotentConsumer:
+    def on(self, event_cls: type[EventData], handler: Handler, when: Wanted | None = None) -> IdempotentConsumer:
+        """Apply events of this type with `handler`; with `when`, only those whose data it accepts.
+
+        An event `when` refuses is one the handler would do nothing with: it is skipped before any
+        transaction, and no processed id is written for it (applying it again could change nothing).
+        """
         self._handlers[event_cls.event_type] = handler
+        if when is not None:
+            self._wanted[event_cls.event_type] = when
         return self
 
     def on_batch(self, event_cls: type[EventData], handler: BatchHandler) -> IdempotentConsumer:
@@ -256,6 +266,10 @@ class IdempotentConsumer:
             await self._dead_letter(event, raw, "rejected", str(exc), where)
             HANDLED.labels(self.group_id, event.type, "dead_letter").inc()
             return "dead_letter"
+        wanted = self._wanted.get(event.type)
+        if wanted is not None and not wanted(data):
+            HANDLED.labels(self.group_id, event.type, "not_wanted").inc()
+            return "not_wanted"
         origin = origin or _Origin()
         return _Item(event, data, handler, raw, where, origin, tracing.extract_kafka(origin.headers), batch_handler)
 

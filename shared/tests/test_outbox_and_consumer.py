@@ -217,3 +217,26 @@ async def test_the_retention_purge_deletes_only_processed_ids_past_their_retenti
     assert deleted == {PROCESSED: 1}
     assert await database[PROCESSED].find_one({"_id": "purge:old"}) is None
     assert await database[PROCESSED].find_one({"_id": "purge:new"}) is not None
+
+
+async def test_events_a_handler_does_not_want_are_skipped_without_a_processed_id(database: Database, infra) -> None:
+    applied: list[str] = []
+
+    async def project(tx: Tx, data: MemberRegistered, event: CloudEvent) -> None:
+        applied.append(data.nik)
+
+    consumer = IdempotentConsumer(database, infra.kafka_bootstrap, f"test-{uuid.uuid4().hex}", [CORE_MEMBERSHIP])
+    consumer.on(MemberRegistered, project, when=lambda data: data.employer_id == "E1")
+    await consumer.ensure_indexes()
+    wanted = _registered(f"3171{uuid.uuid4().int % 10**12:012d}", "12345678901").to_event("/test")
+    other = (
+        _registered(f"3171{uuid.uuid4().int % 10**12:012d}", "12345678902")
+        .model_copy(update={"employer_id": "E2"})
+        .to_event("/test")
+    )
+    assert await consumer.apply(other.to_bytes()) == "not_wanted"
+    assert await consumer.apply(wanted.to_bytes()) == "applied"
+    assert await consumer.apply(wanted.to_bytes()) == "duplicate"
+    assert applied == [wanted.data["nik"]]
+    assert await database[PROCESSED].find_one({"_id": f"{consumer.group_id}:{other.id}"}) is None
+    assert await database[PROCESSED].find_one({"_id": f"{consumer.group_id}:{wanted.id}"}) is not None

@@ -41,8 +41,9 @@ class NotifyService:
 
     def consumers(self) -> list[IdempotentConsumer]:
         consumer = self.runtime.consumer("events", topics=CONSUMED_TOPICS)
+        wanted = self.events.wanted()
         for event_cls, handler in self.events.handlers():
-            consumer.on(event_cls, handler)
+            consumer.on(event_cls, handler, when=wanted.get(event_cls))
         return [consumer]
 
     def background_tasks(self) -> list[Callable[[], Awaitable[None]]]:

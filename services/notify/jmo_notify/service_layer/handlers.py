@@ -82,6 +82,14 @@ class EventHandlers:
             (ComplaintAnswered, self.on_complaint_answered),
         ]
 
+    def wanted(self) -> dict[type[EventData], Callable[[Any], bool]]:
+        """The events a handler above would do nothing with, told apart before any transaction (most of
+        a claim's status changes): the consumer skips them without recording them as processed."""
+        return {
+            ClaimStatusChanged: lambda data: data.status == "NEEDS_REVIEW",
+            ClaimSlaBreached: lambda data: data.escalation_level <= self._sla_max_level,
+        }
+
     # --- the member's contacts -------------------------------------------------
 
     async def on_account_registered(self, tx: Tx, data: AccountRegistered, event: CloudEvent) -> None:

@@ -30,8 +30,8 @@ from jmo_banksim.entrypoints.api import create_api as create_bank
 from jmo_banksim.settings import BanksimSettings
 from jmo_payout.adapters.statements import StatementSources
 from jmo_payout.entrypoints.api import create_api
+from jmo_payout.entrypoints.reconcile import reconcile
 from jmo_payout.entrypoints.worker import create_worker
-from jmo_payout.reconcile import reconcile
 from jmo_payout.service_layer.context import PayoutContext
 from jmo_payout.service_layer.reconciliation import ReconciliationPolicy, ReconciliationService
 from jmo_payout.service_layer.scheduler import ReconciliationScheduler
@@ -223,7 +223,7 @@ async def test_clean_after_normal_duplicate_reorder_and_reject(stack: Stack) -> 
     cli = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "jmo_payout.reconcile",
+        "jmo_payout.entrypoints.reconcile",
         "--bank",
         "014",
         "--date",

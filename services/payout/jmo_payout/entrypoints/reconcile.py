@@ -1,6 +1,6 @@
 """Reconcile one bank's business day from the command line, or from code.
 
-    python -m jmo_payout.reconcile --bank 014 --date 2026-11-23
+    python -m jmo_payout.entrypoints.reconcile --bank 014 --date 2026-11-23
 
 Uses the payout settings (MONGODB_URI, PAYOUT_DB_NAME, PAYOUT_STATEMENT_SOURCE(S), ...), stores the
 run like the API and the daily job do, prints the report as JSON, and exits 0 when clean,
@@ -22,11 +22,11 @@ from jmo_shared.errors import DomainError
 from jmo_shared.logging import configure_logging
 from jmo_shared.mongo import Database, make_client
 
-from .adapters.statements import StatementSources
-from .bootstrap import statement_client
-from .service_layer.context import PayoutContext
-from .service_layer.reconciliation import ReconciliationPolicy, ReconciliationService, ReconciliationView
-from .settings import PayoutSettings
+from ..adapters.statements import StatementSources
+from ..bootstrap import statement_client
+from ..service_layer.context import PayoutContext
+from ..service_layer.reconciliation import ReconciliationPolicy, ReconciliationService, ReconciliationView
+from ..settings import PayoutSettings
 
 
 async def reconcile(
