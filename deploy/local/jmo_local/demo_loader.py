@@ -85,3 +85,27 @@ async def load_demo(bootstrap: str, specs: list[ProcessSpec], count: int, cache_
     (data_dir / "demo-members.json").write_text(json.dumps([member_to_json(m) for m in members], indent=2))
     print("    the services are projecting them now (watch their logs or /metrics consumer_lag)", flush=True)
     return {"members": count, "events": len(events), "at": datetime.now(UTC).isoformat()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """What `make run` runs once, in a process of its own: the photos, the event models and the
+    producer it loads leave with it instead of staying in the long-lived `jmo_local.run` (~170 MB).
+    Writes `<data dir>/demo-loaded.json` when done (the stack's default ports, as `make run`)."""
+    import argparse
+    import asyncio
+
+    from .services import DEMO_STAMP, process_specs
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--members", type=int, required=True)
+    parser.add_argument("--cache-dir", type=Path, required=True)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    summary = asyncio.run(load_demo(args.bootstrap, process_specs(), args.members, args.cache_dir, args.data_dir))
+    stamp = args.data_dir / DEMO_STAMP
+    stamp.write_text(json.dumps({**summary, "loaded_at": datetime.now(UTC).isoformat()}))
+
+
+if __name__ == "__main__":
+    main()

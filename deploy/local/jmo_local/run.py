@@ -14,17 +14,16 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from .demo_loader import load_demo
 from .kafka import KafkaNode, ensure_kafka_jars
 from .mongo import SecantusNode
-from .services import ROOT, ProcessSpec, backoffice_spec, process_env, process_specs
+from .services import DEMO_STAMP, ROOT, ProcessSpec, backoffice_spec, process_env, process_specs
 from .supervisor import Program, Supervisor
 from .topics import create_topics
 
@@ -142,12 +141,23 @@ def main() -> None:
         say("starting services")
         supervisor.start(*(s.name for s in specs))
         wait_ready(specs, supervisor)
-        stamp = data_dir / "demo-loaded.json"
+        stamp = data_dir / DEMO_STAMP
         if stamp.exists():
             say(f"demo data already loaded ({json.loads(stamp.read_text())['members']} members)")
         else:
-            summary = asyncio.run(load_demo(bootstrap, specs, DEMO_MEMBERS, cache_dir, data_dir))
-            stamp.write_text(json.dumps({**summary, "loaded_at": datetime.now(UTC).isoformat()}))
+            # In a process of its own: what loading takes (photos, event models) is not kept here.
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "jmo_local.demo_loader",
+                    f"--bootstrap={bootstrap}",
+                    f"--members={DEMO_MEMBERS}",
+                    f"--cache-dir={cache_dir}",
+                    f"--data-dir={data_dir}",
+                ],
+                check=True,
+            )
         print_summary(specs, bootstrap, mongo_uri, data_dir, supervisor)
         while True:
             time.sleep(3600)

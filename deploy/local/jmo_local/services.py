@@ -120,6 +120,9 @@ def process_env(
 
 
 BACKOFFICE_PORT = 8080
+# Written in the data dir once the demo data is loaded (jmo_local.demo_loader): `make run` loads it
+# only when this is missing.
+DEMO_STAMP = "demo-loaded.json"
 
 
 def backoffice_spec(specs: list[ProcessSpec], data_dir: Path, port: int = BACKOFFICE_PORT) -> ProcessSpec:
