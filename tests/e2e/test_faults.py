@@ -17,7 +17,7 @@ the reconciliation clean (POST /v1/reconciliations with a staff token).
 
 Size: JMO_FAULT_MEMBERS (default 150) and JMO_FAULT_CONCURRENCY (default 12). Every injection
 happens at its share of the submissions whatever the size; `make test` runs it beside the rest of
-the suite on two workers, so the default keeps the suite within 10 minutes on 2 cores, and
+the suite on two workers, where 150 members take about five minutes on 2 cores;
 JMO_FAULT_MEMBERS=300 is the deeper run. Measured on the 2 shared cores (load average 8 to 12 from
 other suites): 150 members 3 min 49 s, 250 members 6 min 10 s, 300 members 5 min 55 s, fixture start
 included.
