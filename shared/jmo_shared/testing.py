@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -200,3 +201,10 @@ async def eventually(check, timeout: float = 30.0, interval: float = 0.2, messag
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"{message} not reached within {timeout}s (last: {last!r})")
+
+
+def distinct_addresses(network: str) -> Callable[[], str]:
+    """Client addresses in `network`.1-254 (a /24 such as TEST-NET-3, "203.0.113"), each handed out once,
+    in random order: tests that throttle by client address never share one by chance."""
+    pool = iter(random.sample(range(1, 255), 254))
+    return lambda: f"{network}.{next(pool)}"

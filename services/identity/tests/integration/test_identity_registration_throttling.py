@@ -9,12 +9,11 @@ it arrived would itself be a refusal.
 
 from __future__ import annotations
 
-import random
 import re
 
 import pytest
 
-from jmo_shared.testing import eventually
+from jmo_shared.testing import distinct_addresses, eventually
 
 pytestmark = [
     pytest.mark.integration,
@@ -34,13 +33,8 @@ def settings_overrides() -> dict:
     }
 
 
-# TEST-NET-3: never a real client. Each test's addresses are its own: one drawn twice would carry
-# another test's refusals (the first test throttles its address on purpose).
-_ADDRESSES = iter(random.sample(range(1, 255), 254))
-
-
-def address() -> str:
-    return f"203.0.113.{next(_ADDRESSES)}"
+# TEST-NET-3: never a real client; each address once, so no test inherits another's refusals.
+address = distinct_addresses("203.0.113")
 
 
 def via(client_ip: str) -> dict[str, str]:

@@ -7,10 +7,11 @@ trusted proxy is throttled by its own address whatever header it sends.
 
 from __future__ import annotations
 
-import random
 import uuid
 
 import pytest
+
+from jmo_shared.testing import distinct_addresses
 
 pytestmark = [
     pytest.mark.integration,
@@ -28,13 +29,8 @@ def settings_overrides() -> dict:
     }
 
 
-# TEST-NET-2: never a real client. Every address is drawn once: one drawn twice would carry another
-# test's (or the guesser's) failures.
-_ADDRESSES = iter(random.sample(range(1, 255), 254))
-
-
-def address() -> str:
-    return f"198.51.100.{next(_ADDRESSES)}"
+# TEST-NET-2: never a real client; each address once, so no test inherits another's refusals.
+address = distinct_addresses("198.51.100")
 
 
 def via(client_ip: str, proxy: str = "10.1.2.3") -> dict[str, str]:
