@@ -450,6 +450,8 @@ async def run(opts: Options) -> int:
         watcher = ClaimWatcher(opts.kafka)
         await watcher.start([TopicPartition(t, p) for t, p in await kafka.end_offsets() if t == CLAIMS_EVENTS])
         try:
+            async with httpx.AsyncClient() as client:
+                commands_before = await stackstats.command_counts(client)
             before = await stackstats.snapshot(stack, mongo, kafka)
             subs = await submit_open_loop(ready, opts.rate)
             accepted = {s.claim_id for s in subs if s.claim_id}
@@ -465,6 +467,8 @@ async def run(opts: Options) -> int:
             # What a claim sets off after PAID (debit, projections, helpdesk) is part of its cost.
             await stackstats.wait_quiet(kafka, opts.host, timeout=opts.quiet_timeout)
             after = await stackstats.snapshot(stack, mongo, kafka)
+            async with httpx.AsyncClient() as client:
+                commands_after = await stackstats.command_counts(client)
         finally:
             await watcher.stop()
             for r in ready:
@@ -477,6 +481,10 @@ async def run(opts: Options) -> int:
         print_claims(figures, opts.rate)
         print(f"whole stack over the phase ({stats.seconds:.1f}s, per PAID claim):")
         for line in stackstats.report_lines(stats, figures["paid"], "claim", idle=idle):
+            print(f"  {line}")
+        commands = stackstats.command_breakdown(commands_before, commands_after, figures["paid"])
+        report["commands_per_claim"] = [[*key, round(n, 3)] for key, n in commands]
+        for line in stackstats.command_lines(commands, "claim"):
             print(f"  {line}")
 
         if opts.ceiling:

@@ -549,6 +549,45 @@ async def scrape(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, l
     return {name: samples for name, samples in results if samples is not None}
 
 
+CommandKey = tuple[str, str, str]  # (process, command, collection)
+
+
+async def command_counts(client: httpx.AsyncClient, urls: dict[str, str] | None = None) -> dict[CommandKey, float]:
+    """Every service process's `mongo_commands_total`, by (process, command, collection).
+
+    The processes count what they send (jmo_shared.mongo), so this says who asks the database
+    for what; SecantusDB's opcounters only say how much in all.
+    """
+    metrics = await scrape(client, urls or metrics_urls())
+    return {
+        (process, labels.get("command", ""), labels.get("collection", "")): value
+        for process, samples in metrics.items()
+        for name, labels, value in samples
+        if name == "mongo_commands_total"
+    }
+
+
+def command_breakdown(
+    before: dict[CommandKey, float], after: dict[CommandKey, float], units: int, top: int = 25
+) -> list[tuple[CommandKey, float]]:
+    """The `top` largest (process, command, collection) counts per unit between two command_counts()."""
+    if units <= 0:
+        return []
+    grown = {k: v - before.get(k, 0.0) for k, v in after.items()}
+    ranked = sorted(((k, n / units) for k, n in grown.items() if n > 0), key=lambda kv: (-kv[1], kv[0]))
+    return ranked[:top]
+
+
+def command_lines(ranked: list[tuple[CommandKey, float]], unit: str) -> list[str]:
+    """command_breakdown() as report lines."""
+    if not ranked:
+        return []
+    lines = [f"database commands the services sent, per {unit} (the largest):"]
+    for (process, command, collection), n in ranked:
+        lines.append(f"    {process:<16} {command:<17} {collection or '-':<26} {n:>7.2f}")
+    return lines
+
+
 def group_lag(ends: dict[tuple[str, int], int], committed: dict[str, dict[tuple[str, int], int]]) -> dict[str, int]:
     """Messages each consumer group is behind, on the partitions it has committed offsets for."""
     return {

@@ -275,3 +275,23 @@ async def test_an_expired_token_is_renewed_once() -> None:
     member.answers = [JourneyError("GET /v1/balance -> 500: boom")]
     with pytest.raises(JourneyError):
         await authed(member, member.balance)
+
+
+def test_command_breakdown_ranks_what_each_process_sent_per_unit():
+    before = {
+        ("claims-api", "insert", "claims"): 10.0,
+        ("claims-worker", "getMore", "outbox"): 100.0,
+        ("payout-worker", "find", "payouts"): 4.0,
+    }
+    after = {
+        ("claims-api", "insert", "claims"): 30.0,
+        ("claims-worker", "getMore", "outbox"): 100.0,  # nothing sent: left out
+        ("payout-worker", "find", "payouts"): 64.0,
+        ("payout-worker", "commitTransaction", ""): 20.0,  # new since `before`
+    }
+    ranked = stackstats.command_breakdown(before, after, units=10, top=2)
+    assert ranked == [(("payout-worker", "find", "payouts"), 6.0), (("claims-api", "insert", "claims"), 2.0)]
+    assert stackstats.command_breakdown(before, after, units=0) == []
+    lines = stackstats.command_lines(stackstats.command_breakdown(before, after, units=10), "claim")
+    assert lines[0] == "database commands the services sent, per claim (the largest):"
+    assert "commitTransaction" in lines[3] and " - " in lines[3] and lines[3].endswith("2.00")
