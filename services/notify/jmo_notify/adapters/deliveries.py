@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
+
+from pymongo import UpdateOne
 
 from jmo_shared.mongo import Database, Tx
 
@@ -16,26 +19,45 @@ class DeliveryStore:
         self._db = db
 
     async def add(self, tx: Tx, docs: list[dict[str, Any]]) -> None:
-        for doc in docs:
-            # One per event, channel and recipient, whatever happens to the event's processed id.
-            await tx[DELIVERIES].update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True, session=tx.session)
+        if not docs:
+            return
+        # One per event, channel and recipient, whatever happens to the event's processed id:
+        # upserts that change nothing when a redelivered event plans the same deliveries again.
+        await tx[DELIVERIES].bulk_write(
+            [UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True) for doc in docs],
+            ordered=True,
+            session=tx.session,
+        )
 
     async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
         """Pending, due and not leased (another worker's sends in hand are not ours to look at again)."""
         query = {"status": PENDING, "next_attempt_at": {"$lte": now}, "lease_until": {"$lte": now}}
         return await self._db[DELIVERIES].find(query).sort("next_attempt_at", 1).limit(limit).to_list()
 
-    async def take(self, delivery_id: str, now: datetime, lease: timedelta) -> bool:
-        """Lease a due delivery to this process, so two workers never send the same one at once."""
-        result = await self._db[DELIVERIES].update_one(
-            {"_id": delivery_id, "status": PENDING, "lease_until": {"$lte": now}},
-            {"$set": {"lease_until": now + lease}},
-        )
-        return result.modified_count == 1
+    async def take(self, delivery_ids: list[str], now: datetime, lease: timedelta) -> set[str]:
+        """Lease due deliveries to this process, so two workers never send the same one at once.
 
-    async def sent(self, delivery_id: str, attempts: int, now: datetime) -> None:
-        await self._db[DELIVERIES].update_one(
-            {"_id": delivery_id}, {"$set": {"status": SENT, "sent_at": now, "attempts": attempts, "lease_until": now}}
+        Returns the ids this call leased (another worker may have leased some first). Two commands
+        for the whole round, whatever its size: the lease is marked with a token of this call's own,
+        then the ids carrying it are read back.
+        """
+        if not delivery_ids:
+            return set()
+        token = uuid.uuid4().hex
+        await self._db[DELIVERIES].update_many(
+            {"_id": {"$in": delivery_ids}, "status": PENDING, "lease_until": {"$lte": now}},
+            {"$set": {"lease_until": now + lease, "lease_token": token}},
+        )
+        leased = self._db[DELIVERIES].find({"_id": {"$in": delivery_ids}, "lease_token": token}, {"_id": 1})
+        return {doc["_id"] for doc in await leased.to_list()}
+
+    async def sent(self, delivery_ids: list[str], now: datetime) -> None:
+        """Deliveries this process leased and sent: one command for all of them."""
+        if not delivery_ids:
+            return
+        await self._db[DELIVERIES].update_many(
+            {"_id": {"$in": delivery_ids}, "status": PENDING},
+            {"$set": {"status": SENT, "sent_at": now, "lease_until": now}, "$inc": {"attempts": 1}},
         )
 
     async def failed(

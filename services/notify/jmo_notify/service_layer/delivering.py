@@ -63,17 +63,21 @@ class DeliveryLoop:
                 await asyncio.sleep(0.05)
 
     async def work_once(self) -> int:
-        """One round: every due delivery (up to a batch) attempted once; returns how many were due."""
+        """One round: every due delivery (up to a batch) attempted once; returns how many were due.
+
+        The round is leased in one go and what was sent is marked in one go (failures one by one,
+        each with its own next attempt): four database commands for a round of successes.
+        """
         now = self._clock.now()
         due = await self._store.due(now, self._batch)
-        await asyncio.gather(*(self._attempt(doc) for doc in due))
+        leased = await self._store.take([doc["_id"] for doc in due], now, self._lease)
+        outcomes = await asyncio.gather(*(self._attempt(doc) for doc in due if doc["_id"] in leased))
+        await self._store.sent([doc_id for doc_id in outcomes if doc_id is not None], self._clock.now())
         return len(due)
 
-    async def _attempt(self, doc: dict[str, Any]) -> None:
+    async def _attempt(self, doc: dict[str, Any]) -> str | None:
+        """Send one leased delivery; its id when it went out (marked sent with the round), else None."""
         async with self._slots:
-            now = self._clock.now()
-            if not await self._store.take(doc["_id"], now, self._lease):
-                return  # another worker has it
             attempts = int(doc.get("attempts", 0)) + 1
             channel, kind = doc["channel"], doc["kind"]
             try:
@@ -103,10 +107,10 @@ class DeliveryLoop:
                         next_attempt_at=next_at.isoformat() if next_at else None,
                         error=repr(exc),
                     )
-                return
-            await self._store.sent(doc["_id"], attempts, self._clock.now())
+                return None
             DELIVERIES.labels(channel, kind, "sent").inc()
             log.info("delivery_sent", delivery_id=doc["_id"], channel=channel, kind=kind, attempts=attempts)
+            return str(doc["_id"])
 
 
 def _outgoing(doc: dict[str, Any]) -> Outgoing:

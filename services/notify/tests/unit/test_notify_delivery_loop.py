@@ -26,15 +26,19 @@ class MemoryStore:
             if d["status"] == PENDING and d["next_attempt_at"] <= now and d["lease_until"] <= now
         ][:limit]
 
-    async def take(self, delivery_id: str, now: datetime, lease: timedelta) -> bool:
-        doc = self.docs[delivery_id]
-        if doc["lease_until"] > now:
-            return False
-        doc["lease_until"] = now + lease
-        return True
+    async def take(self, delivery_ids: list[str], now: datetime, lease: timedelta) -> set[str]:
+        leased = set()
+        for delivery_id in delivery_ids:
+            doc = self.docs[delivery_id]
+            if doc["status"] == PENDING and doc["lease_until"] <= now:
+                doc["lease_until"] = now + lease
+                leased.add(delivery_id)
+        return leased
 
-    async def sent(self, delivery_id: str, attempts: int, now: datetime) -> None:
-        self.docs[delivery_id].update(status=SENT, attempts=attempts, lease_until=now)
+    async def sent(self, delivery_ids: list[str], now: datetime) -> None:
+        for delivery_id in delivery_ids:
+            doc = self.docs[delivery_id]
+            doc.update(status=SENT, attempts=doc["attempts"] + 1, lease_until=now)
 
     async def failed(
         self, delivery_id: str, attempts: int, status: str, next_attempt_at, error: str, now: datetime
