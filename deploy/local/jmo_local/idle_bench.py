@@ -30,9 +30,7 @@ async def measure(seconds: float, mongo_uri: str, data_dir: Path | None) -> dict
     mongo = stackstats.MongoProbe(mongo_uri)
     await mongo.start()
     try:
-        before = await stackstats.snapshot(stack, mongo)
-        await asyncio.sleep(seconds)
-        d = stackstats.diff(before, await stackstats.snapshot(stack, mongo))
+        d = await stackstats.quiet_window(stack, mongo, seconds)
     finally:
         await mongo.close()
     idle = stackstats.Idle.of(d)

@@ -452,11 +452,16 @@ class Idle:
         }
 
 
-async def measure_idle(stack: dict[int, str], mongo: MongoProbe, seconds: float = 10.0) -> Idle:
-    """The background rate, measured on a quiet stack (call wait_quiet first)."""
+async def quiet_window(stack: dict[int, str], mongo: MongoProbe, seconds: float = 10.0) -> StackDiff:
+    """What the stack spent over `seconds` of doing nothing asked of it (call wait_quiet first)."""
     before = await snapshot(stack, mongo)
     await asyncio.sleep(seconds)
-    return Idle.of(diff(before, await snapshot(stack, mongo)))
+    return diff(before, await snapshot(stack, mongo))
+
+
+async def measure_idle(stack: dict[int, str], mongo: MongoProbe, seconds: float = 10.0) -> Idle:
+    """The background rate, measured on a quiet stack (call wait_quiet first)."""
+    return Idle.of(await quiet_window(stack, mongo, seconds))
 
 
 def report_lines(d: StackDiff, units: int, unit: str, cpu_scale: int = 1, idle: Idle | None = None) -> list[str]:
