@@ -103,12 +103,23 @@ def openapi_client(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], 
 
 # --- running side by side (`make test` runs two pytest-xdist workers) ------------------------------
 
-# Files that take minutes start first, each on a worker of its own, so the short ones fill in around
-# them instead of one long test starting last and being the suite's tail.
-LONGEST_FIRST = ("tests/e2e/test_faults.py", "tests/e2e/test_rolling_restart.py")
 # Files that share the session's `system` (tests/e2e/conftest.py) run on one worker: one stack, not three.
-SHARED_SYSTEM = frozenset(
-    {"tests/e2e/test_claim_flow.py", "tests/e2e/test_backoffice_browser.py", "tests/e2e/test_risk_flow.py"}
+SHARED_SYSTEM = (
+    "tests/e2e/test_claim_flow.py",
+    "tests/e2e/test_backoffice_browser.py",
+    "tests/e2e/test_risk_flow.py",
+)
+# The longest files start first, longest first (the fault test and the rolling restart take minutes,
+# each on a worker of its own; then the shared e2e system, about two minutes with its start, and the
+# files of a minute or so), so the short ones fill in around them instead of a long one starting last
+# and being the suite's tail.
+LONGEST_FIRST = (
+    "tests/e2e/test_faults.py",
+    "tests/e2e/test_rolling_restart.py",
+    *SHARED_SYSTEM,
+    "tests/contract/test_openapi_documents.py",
+    "deploy/local/tests/test_local_infra.py",
+    "services/payout/tests/integration/test_reconciliation.py",
 )
 
 
@@ -126,11 +137,11 @@ if LoadFileScheduling is not None:
 
     class _ByFileSharingTheSystem(LoadFileScheduling):
         """pytest-xdist's --dist loadfile (a file's tests on one worker, for its module fixtures), with the
-        files on the session's system as one unit."""
+        files on the shared e2e system as one unit."""
 
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
-            return "tests/e2e (session system)" if path in SHARED_SYSTEM else path
+            return "tests/e2e (shared system)" if path in SHARED_SYSTEM else path
 
     def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
         if config.getoption("dist") != "loadfile":

@@ -24,7 +24,9 @@ from jmo_local.system import RunningSystem, own_stack, start_system
 __all__ = ["RunningSystem", "start_system"]
 
 
-@pytest.fixture(scope="session")
+# Package scope: the stack stops once a worker has run the e2e files that use it and goes on to other
+# directories, instead of idling beside the rest of the suite until the session ends.
+@pytest.fixture(scope="package")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     # Claims wait for risk's verdict before paying (up to 15 s), as in production: test_risk_flow.py
     # sees a flagged claim go to an officer on this same system.

@@ -82,7 +82,7 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def backoffice(system) -> Iterator[tuple[str, dict[str, str]]]:
-    """The back office on a free port against the session's system; (its URL, the seeded passwords)."""
+    """The back office on a free port against the shared e2e system; (its URL, the seeded passwords)."""
     specs = list(system.specs.values())
     spec = backoffice_spec(specs, system.data_dir, port=free_ports(1)[0])
     env = {

@@ -1,6 +1,6 @@
 """Three members claim into one bank account: the third claim goes to an officer (issue 15).
 
-The session's system (tests/e2e/conftest.py), whose claims wait up to 15 s for the risk service's
+The shared e2e system (tests/e2e/conftest.py), whose claims wait up to 15 s for the risk service's
 verdict (CLAIMS_RISK_VERDICT_WAIT_SECONDS; the default 0 never waits, and
 a flag that arrives after the balance service held the amount would race the approval). The risk
 worker's faust app flags the third claim (account_many_members); the officer sees the rule in the
