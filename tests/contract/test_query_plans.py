@@ -540,6 +540,41 @@ async def test_banksim_restart_pickup_uses_an_index(server, mongo) -> None:
     assert_all_served(server, recorder, db, expected=1)
 
 
+async def test_notify_delivery_rounds_use_indexes(server, mongo) -> None:
+    from jmo_notify.adapters.collections import DELIVERIES, ensure_indexes
+    from jmo_notify.adapters.deliveries import DeliveryStore
+    from jmo_notify.domain.delivery import DEAD, PENDING, SENT
+
+    client, recorder = mongo
+    db = scratch(client, "notify")
+    await ensure_indexes(db)
+    due = [
+        {"_id": f"e{i}:email", "status": PENDING, "attempts": 0, "next_attempt_at": NOW, "lease_until": NOW}
+        for i in range(3)
+    ]
+    await db[DELIVERIES].insert_many(due)
+    # Deliveries sent or dead long ago: the round reads none of them.
+    await history(
+        db,
+        DELIVERIES,
+        lambda i: {
+            "_id": f"old{i}:email",
+            "status": DEAD if i % 10 == 0 else SENT,
+            "attempts": 1,
+            "next_attempt_at": NOW - timedelta(days=i + 1),
+            "lease_until": NOW - timedelta(days=i + 1),
+        },
+    )
+    store = DeliveryStore(db)
+    recorder.queries.clear()
+    found = await store.due(NOW, 50)
+    leased = await store.take([d["_id"] for d in found], NOW, timedelta(seconds=60))
+    await store.sent(sorted(leased), NOW)
+    assert_all_served(server, recorder, db, expected=4)
+    assert leased == {d["_id"] for d in due}
+    assert await db[DELIVERIES].count_documents({"status": SENT, "_id": {"$in": sorted(leased)}}) == 3
+
+
 # ---------------------------------------------------------------------------------------------------
 # shared: the outbox, processed events
 
