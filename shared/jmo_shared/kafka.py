@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, errors
 from aiokafka.client import AIOKafkaClient
 from aiokafka.helpers import create_ssl_context
 from prometheus_client import Counter, Gauge
 
+from .logging import get_logger
 from .settings import ServiceSettings
+
+log = get_logger(__name__)
 
 # Lag and backlog gauges alone cannot tell "stuck" from "blind": when the broker is away, a
 # consumer's lag keeps its last value. This one says whether the process can see Kafka at all.
@@ -93,22 +96,84 @@ def client_options(settings: ServiceSettings) -> dict[str, Any]:
     return options
 
 
-def make_producer(bootstrap: str, client_id: str, options: Mapping[str, Any] | None = None) -> AIOKafkaProducer:
+def make_producer(bootstrap: str, client_id: str, options: Mapping[str, Any] | None = None) -> RenewableProducer:
     """The outbox's producer; `options` from `client_options`."""
+
     # Idempotent producer with acks=all: a retried send is never written twice
     # to the log, and an acknowledged event survives a broker restart.
-    return with_paced_metadata(
-        AIOKafkaProducer(
-            **(options or {}),
-            bootstrap_servers=bootstrap,
-            client_id=client_id,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=5,
-            request_timeout_ms=15000,
-            retry_backoff_ms=200,
+    def new() -> AIOKafkaProducer:
+        return with_paced_metadata(
+            AIOKafkaProducer(
+                **(options or {}),
+                bootstrap_servers=bootstrap,
+                client_id=client_id,
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=5,
+                request_timeout_ms=15000,
+                retry_backoff_ms=200,
+            )
         )
-    )
+
+    return RenewableProducer(new)
+
+
+# Errors after which an idempotent producer's sequence numbers (or its id) no longer match what the
+# broker holds. aiokafka keeps its producer id after them, unlike Kafka's Java client, so every
+# later send to that partition fails the same way: seen after a broker restart under load, where the
+# outbox resent one batch for minutes (5,255 copies of the events of the partitions that did accept
+# it, one claim stuck). Only a new producer (a new producer id, sequences from 0) gets out of it.
+PRODUCER_STATE_ERRORS: tuple[type[Exception], ...] = (
+    errors.OutOfOrderSequenceNumber,
+    errors.DuplicateSequenceNumber,
+    errors.InvalidProducerEpoch,
+    errors.InvalidProducerIdMapping,
+    errors.ProducerFenced,
+)
+
+
+class RenewableProducer:
+    """An AIOKafkaProducer that is replaced by a fresh one when its idempotence state is lost.
+
+    `send`, `start` and `stop` go to the current producer. `renew(failed)` stops the producer a send
+    failed on and starts a new one, once, however many senders saw the failure.
+    """
+
+    def __init__(self, factory: Callable[[], AIOKafkaProducer]) -> None:
+        self._factory = factory
+        self.current = factory()
+        self.renewals = 0
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        await self.current.start()
+
+    async def stop(self) -> None:
+        await self.current.stop()
+
+    @property
+    def client(self) -> AIOKafkaClient:
+        return self.current.client
+
+    async def send(self, *args: Any, **kwargs: Any) -> asyncio.Future:
+        return await self.current.send(*args, **kwargs)
+
+    async def send_and_wait(self, *args: Any, **kwargs: Any) -> Any:
+        return await self.current.send_and_wait(*args, **kwargs)
+
+    async def renew(self, failed: AIOKafkaProducer, error: BaseException) -> None:
+        async with self._lock:
+            if self.current is not failed:
+                return  # another sender renewed it already
+            log.warning("kafka_producer_renewed", error=repr(error), error_type=type(error).__name__)
+            self.renewals += 1
+            try:
+                await asyncio.wait_for(failed.stop(), timeout=10)
+            except Exception as exc:  # noqa: BLE001 - the old one is dropped either way
+                log.warning("kafka_producer_stop_failed", error=repr(exc))
+            fresh = self._factory()
+            await fresh.start()
+            self.current = fresh
 
 
 class KafkaProbe:

@@ -41,6 +41,7 @@ from prometheus_client import Counter, Gauge
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from . import tracing
+from .kafka import PRODUCER_STATE_ERRORS, RenewableProducer
 from .logging import get_logger
 from .mongo import OUTBOX, Database
 
@@ -53,8 +54,13 @@ QUEUED = Gauge("outbox_publisher_queued", "Committed outbox rows this process ha
 LEASE = "outbox_lease"
 
 
-async def send_rows(producer: AIOKafkaProducer, rows: list[dict[str, Any]]) -> None:
-    """Send rows in order and wait until the broker acknowledged every one."""
+async def send_rows(producer: AIOKafkaProducer | RenewableProducer, rows: list[dict[str, Any]]) -> None:
+    """Send rows in order and wait until the broker acknowledged every one.
+
+    When the send fails because the producer's idempotence state no longer matches the broker's,
+    a RenewableProducer is replaced before the error goes up, so the caller's retry can succeed.
+    """
+    used = producer.current if isinstance(producer, RenewableProducer) else producer
     pending, spans = [], []
     try:
         for row in rows:
@@ -73,13 +79,13 @@ async def send_rows(producer: AIOKafkaProducer, rows: list[dict[str, Any]]) -> N
             if row.get("correlation_id"):
                 headers.append(("correlationid", row["correlation_id"].encode()))
             headers += tracing.kafka_headers(tracing.context_with(span))
-            pending.append(
-                await producer.send(row["topic"], value=row["value"], key=row["key"].encode(), headers=headers)
-            )
+            pending.append(await used.send(row["topic"], value=row["value"], key=row["key"].encode(), headers=headers))
         await asyncio.gather(*pending)
     except BaseException as exc:
         for span in spans:
             tracing.end_with_error(span, exc)
+        if isinstance(producer, RenewableProducer) and isinstance(exc, PRODUCER_STATE_ERRORS):
+            await producer.renew(used, exc)
         raise
     for span in spans:
         span.end()
@@ -94,7 +100,11 @@ class OutboxPublisher:
     """Publishes the rows this process committed, in commit order, as soon as they are committed."""
 
     def __init__(
-        self, db: Database, producer: AIOKafkaProducer, max_queued: int = 20_000, max_round: int = 1_000
+        self,
+        db: Database,
+        producer: AIOKafkaProducer | RenewableProducer,
+        max_queued: int = 20_000,
+        max_round: int = 1_000,
     ) -> None:
         self._db = db
         self._producer = producer
@@ -160,7 +170,7 @@ class OutboxRelay:
     def __init__(
         self,
         db: Database,
-        producer: AIOKafkaProducer,
+        producer: AIOKafkaProducer | RenewableProducer,
         sweep_seconds: float = 5.0,
         sweep_after_seconds: float = 10.0,
         batch_size: int = 500,

@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import uvicorn
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from uvicorn.server import HANDLED_SIGNALS
 
@@ -32,7 +31,7 @@ from . import tracing
 from .auth import JwksVerifier, TokenVerifier
 from .consumer import IdempotentConsumer
 from .http import create_app
-from .kafka import KafkaProbe, client_options, make_producer
+from .kafka import KafkaProbe, RenewableProducer, client_options, make_producer
 from .logging import configure_logging, get_logger
 from .mongo import Database, make_client
 from .outbox import OutboxPublisher, OutboxRelay
@@ -67,7 +66,7 @@ class Runtime:
             else None
         )
         self.verifier = TokenVerifier(members, staff)
-        self.producer: AIOKafkaProducer | None = None
+        self.producer: RenewableProducer | None = None
         self.publisher: OutboxPublisher | None = None
 
     def start_publisher(self) -> asyncio.Task:

@@ -193,6 +193,8 @@ async def test_claims_survive_killed_workers_a_broker_restart_and_a_misbehaving_
         submit_done = time.monotonic() - t0
         still_open = await load.wait_final(timeout=300)
         final_at = time.monotonic() - t0
+        # Asked now, while the client is open: where each claim still open stands in payout and the bank.
+        stuck = await where_stuck(load, system, still_open[:10]) if still_open else []
 
         audit = MoneyAudit()
         await audit_events(load, system.kafka_bootstrap, audit)
@@ -214,8 +216,7 @@ async def test_claims_survive_killed_workers_a_broker_restart_and_a_misbehaving_
         + f"\nstatuses: {dict(counts)}"
     )
     assert not still_open, (
-        f"{len(still_open)} claims never reached a final state; statuses: {dict(counts)}\n"
-        + "\n".join(await where_stuck(load, system, still_open[:10]))
+        f"{len(still_open)} claims never reached a final state; statuses: {dict(counts)}\n" + "\n".join(stuck)
     )
     unexpected = [
         r
