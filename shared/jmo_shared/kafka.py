@@ -118,6 +118,19 @@ def make_producer(bootstrap: str, client_id: str, options: Mapping[str, Any] | N
     return RenewableProducer(new)
 
 
+async def start_producer(producer: AIOKafkaProducer | RenewableProducer) -> None:
+    """Start a producer, trying again (0.5 s, doubling to 10 s) until the broker answers."""
+    delay = 0.5
+    while True:
+        try:
+            await producer.start()
+            return
+        except Exception as exc:
+            log.warning("producer_start_retry", error=str(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10)
+
+
 # Errors after which an idempotent producer's sequence numbers (or its id) no longer match what the
 # broker holds. aiokafka keeps its producer id after them, unlike Kafka's Java client, so every
 # later send to that partition fails the same way: seen after a broker restart under load, where the
@@ -171,9 +184,10 @@ class RenewableProducer:
                 await asyncio.wait_for(failed.stop(), timeout=10)
             except Exception as exc:  # noqa: BLE001 - the old one is dropped either way
                 log.warning("kafka_producer_stop_failed", error=repr(exc))
-            fresh = self._factory()
-            await fresh.start()
-            self.current = fresh
+            # The current one from here on, started or not: a start that fails must not leave the
+            # stopped producer in place, where every later send would fail with nothing to renew it.
+            self.current = self._factory()
+            await start_producer(self.current)
 
 
 class KafkaProbe:

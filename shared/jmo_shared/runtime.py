@@ -31,7 +31,7 @@ from . import tracing
 from .auth import JwksVerifier, TokenVerifier
 from .consumer import IdempotentConsumer
 from .http import create_app
-from .kafka import KafkaProbe, RenewableProducer, client_options, make_producer
+from .kafka import KafkaProbe, RenewableProducer, client_options, make_producer, start_producer
 from .logging import configure_logging, get_logger
 from .mongo import Database, make_client
 from .outbox import OutboxPublisher, OutboxRelay
@@ -81,7 +81,7 @@ class Runtime:
         producer, publisher = self.producer, self.publisher
 
         async def publish() -> None:
-            await _start_producer(producer)
+            await start_producer(producer)
             await publisher.run()
 
         return asyncio.create_task(publish(), name="outbox-publisher")
@@ -261,18 +261,6 @@ def worker_app(
         lifespan=lifespan,
         routers=[],
     )
-
-
-async def _start_producer(producer) -> None:
-    delay = 0.5
-    while True:
-        try:
-            await producer.start()
-            return
-        except Exception as exc:
-            log.warning("producer_start_retry", error=str(exc))
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10)
 
 
 async def _cancel(tasks: list[asyncio.Task]) -> None:

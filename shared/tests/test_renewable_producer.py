@@ -43,9 +43,14 @@ def row(n: int) -> dict:
     return {"_id": n, "topic": "t", "key": "k", "value": b"v%d" % n, "event_id": f"e{n}", "type": "T"}
 
 
-async def test_a_lost_sequence_state_replaces_the_producer_and_the_retry_goes_through() -> None:
-    producer = RenewableProducer(FakeProducer)
+async def started(factory=FakeProducer) -> RenewableProducer:
+    producer = RenewableProducer(factory)
     await producer.start()
+    return producer
+
+
+async def test_a_lost_sequence_state_replaces_the_producer_and_the_retry_goes_through() -> None:
+    producer = await started()
     first = producer.current
     first.error = OutOfOrderSequenceNumber()
 
@@ -59,8 +64,7 @@ async def test_a_lost_sequence_state_replaces_the_producer_and_the_retry_goes_th
 
 
 async def test_two_senders_failing_on_the_same_producer_renew_it_once() -> None:
-    producer = RenewableProducer(FakeProducer)
-    await producer.start()
+    producer = await started()
     producer.current.error = OutOfOrderSequenceNumber()
     results = await asyncio.gather(send_rows(producer, [row(1)]), send_rows(producer, [row(2)]), return_exceptions=True)
     assert all(isinstance(r, OutOfOrderSequenceNumber) for r in results)
@@ -68,10 +72,36 @@ async def test_two_senders_failing_on_the_same_producer_renew_it_once() -> None:
 
 
 async def test_a_broker_that_is_away_keeps_the_producer() -> None:
-    producer = RenewableProducer(FakeProducer)
-    await producer.start()
+    producer = await started()
     first = producer.current
     first.error = KafkaConnectionError()
     with pytest.raises(KafkaConnectionError):
         await send_rows(producer, [row(1)])
     assert producer.current is first and producer.renewals == 0
+
+
+async def test_a_replacement_that_cannot_start_at_once_is_started_again_before_sends_go_on() -> None:
+    class StartsOnSecondTry(FakeProducer):
+        """The first one starts; a replacement is refused once (the broker still restarting), then starts."""
+
+        instances = 0
+
+        def __init__(self) -> None:
+            super().__init__()
+            StartsOnSecondTry.instances += 1
+            self.replacement = StartsOnSecondTry.instances > 1
+            self.tries = 0
+
+        async def start(self) -> None:
+            self.tries += 1
+            if self.replacement and self.tries == 1:
+                raise KafkaConnectionError()
+            await super().start()
+
+    producer = await started(StartsOnSecondTry)
+    producer.current.error = OutOfOrderSequenceNumber()
+    with pytest.raises(OutOfOrderSequenceNumber):
+        await send_rows(producer, [row(1)])
+    assert producer.current.tries == 2 and producer.current.started
+    await send_rows(producer, [row(1)])
+    assert producer.current.sent == [b"v1"]
