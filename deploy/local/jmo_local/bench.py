@@ -450,8 +450,7 @@ async def run(opts: Options) -> int:
         watcher = ClaimWatcher(opts.kafka)
         await watcher.start([TopicPartition(t, p) for t, p in await kafka.end_offsets() if t == CLAIMS_EVENTS])
         try:
-            async with httpx.AsyncClient() as client:
-                commands_before = await stackstats.command_counts(client)
+            commands_before = await stackstats.command_counts()
             before = await stackstats.snapshot(stack, mongo, kafka)
             subs = await submit_open_loop(ready, opts.rate)
             accepted = {s.claim_id for s in subs if s.claim_id}
@@ -467,8 +466,7 @@ async def run(opts: Options) -> int:
             # What a claim sets off after PAID (debit, projections, helpdesk) is part of its cost.
             await stackstats.wait_quiet(kafka, opts.host, timeout=opts.quiet_timeout)
             after = await stackstats.snapshot(stack, mongo, kafka)
-            async with httpx.AsyncClient() as client:
-                commands_after = await stackstats.command_counts(client)
+            commands_after = await stackstats.command_counts()
         finally:
             await watcher.stop()
             for r in ready:

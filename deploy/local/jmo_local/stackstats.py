@@ -557,13 +557,14 @@ async def scrape(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, l
 CommandKey = tuple[str, str, str]  # (process, command, collection)
 
 
-async def command_counts(client: httpx.AsyncClient, urls: dict[str, str] | None = None) -> dict[CommandKey, float]:
+async def command_counts(urls: dict[str, str] | None = None) -> dict[CommandKey, float]:
     """Every service process's `mongo_commands_total`, by (process, command, collection).
 
     The processes count what they send (jmo_shared.mongo), so this says who asks the database
     for what; SecantusDB's opcounters only say how much in all.
     """
-    metrics = await scrape(client, urls or metrics_urls())
+    async with httpx.AsyncClient() as client:
+        metrics = await scrape(client, urls or metrics_urls())
     return {
         (process, labels.get("command", ""), labels.get("collection", "")): value
         for process, samples in metrics.items()
