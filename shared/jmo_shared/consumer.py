@@ -32,7 +32,7 @@ from . import tracing
 from .errors import DomainError
 from .events.base import REGISTRY, EventData
 from .events.envelope import CloudEvent
-from .kafka import with_paced_metadata
+from .kafka import QUIET_CONSUMER_OPTIONS, with_paced_metadata
 from .logging import correlation_id, get_logger
 from .mongo import Database, Tx
 
@@ -150,9 +150,7 @@ class IdempotentConsumer:
                 # named topics exist before their consumers start (jmo_shared.topics), and a rebalance or
                 # a moved leader refreshes it anyway.
                 metadata_max_age_ms=10_000 if self._pattern else 60_000,
-                # The broker answers a fetch as soon as there is data; this is only how long it holds an
-                # empty one. 500 ms (the default) costs every idle consumer two round trips a second.
-                fetch_max_wait_ms=5_000,
+                **QUIET_CONSUMER_OPTIONS,
             )
         )
 

@@ -28,6 +28,17 @@ METADATA_FAILURES = Counter(
 )
 METADATA_PAUSE_SECONDS = 0.5
 
+# How a long-running consumer waits when there is nothing to read (measured: jmo_local.idle_bench).
+QUIET_CONSUMER_OPTIONS: dict[str, Any] = {
+    # The broker answers a fetch as soon as there is data; this is only how long it holds an empty one.
+    # 500 ms (the default) costs every idle consumer two round trips a second.
+    "fetch_max_wait_ms": 5_000,
+    # How often aiokafka's fetch loop wakes with nothing to do (default 200 ms: five wake-ups a second
+    # per consumer, the largest timer of an idle worker). Arriving records, consumed records, rebalances
+    # and resumed partitions wake the loop at once whatever this is; only a seek() waits for it.
+    "consumer_timeout_ms": 1_000,
+}
+
 
 def pace_metadata_refresh(client: AIOKafkaClient, pause_seconds: float = METADATA_PAUSE_SECONDS) -> None:
     """Pause after a metadata refresh that reached no broker, before the next one.

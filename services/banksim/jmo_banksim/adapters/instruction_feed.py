@@ -13,7 +13,7 @@ from pymongo.errors import PyMongoError
 from jmo_shared import tracing
 from jmo_shared.events.envelope import CloudEvent
 from jmo_shared.events.payout import PayoutSent
-from jmo_shared.kafka import with_paced_metadata
+from jmo_shared.kafka import QUIET_CONSUMER_OPTIONS, with_paced_metadata
 from jmo_shared.logging import get_logger
 from jmo_shared.topics import BANK_TOPIC_PREFIX
 
@@ -51,7 +51,7 @@ class InstructionFeed:
                 auto_offset_reset="earliest",
                 isolation_level="read_committed",
                 metadata_max_age_ms=10_000,
-                fetch_max_wait_ms=5_000,  # an empty fetch held 5 s instead of 0.5 s: idle costs a tenth
+                **QUIET_CONSUMER_OPTIONS,
             )
         )
         consumer.subscribe(pattern=self._pattern)
