@@ -103,19 +103,20 @@ def openapi_client(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], 
 
 # --- running side by side (`make test` runs two pytest-xdist workers) ------------------------------
 
-# Files that share the session's `system` (tests/e2e/conftest.py) run on one worker: one stack, not three.
+# Files that share the e2e `system` (tests/e2e/conftest.py) run on one worker, in this order: one
+# stack, not four. The rolling restart goes last: it stops and starts every process.
 SHARED_SYSTEM = (
     "tests/e2e/test_claim_flow.py",
     "tests/e2e/test_backoffice_browser.py",
     "tests/e2e/test_risk_flow.py",
+    "tests/e2e/test_rolling_restart.py",
 )
-# The longest files start first, longest first (the fault test and the rolling restart take minutes,
-# each on a worker of its own; then the shared e2e system, about two minutes with its start, and the
+# The longest files start first, longest first (the fault test, about five minutes on a worker of its
+# own; then the shared e2e system, about four minutes with its start and the rolling restart; then the
 # files of a minute or so), so the short ones fill in around them instead of a long one starting last
 # and being the suite's tail.
 LONGEST_FIRST = (
     "tests/e2e/test_faults.py",
-    "tests/e2e/test_rolling_restart.py",
     *SHARED_SYSTEM,
     "tests/contract/test_openapi_documents.py",
     "deploy/local/tests/test_local_infra.py",

@@ -8,9 +8,10 @@ first wade through everything other suites ever published (measured: over 90 s
 before a new member's balance appeared), and other systems' services answer our
 events (another balance service rejected our claims as `card_not_found`).
 
-`system` serves the session (the claim flow, the back office's browser test and the risk flow);
-test_faults.py and test_rolling_restart.py build
-their own with the same pieces, since they kill and restart things.
+`system` serves this package's files (the claim flow, the back office's browser test, the risk flow
+and, last, the rolling restart, which stops and starts every process and leaves them all running);
+test_faults.py builds its own with the same pieces, since it kills the broker and makes the bank
+misbehave.
 """
 
 from __future__ import annotations

@@ -1,19 +1,20 @@
-"""Issue 7's rolling restart and issue 5's reads-stay-up, on a system of their own.
+"""Issue 7's rolling restart and issue 5's reads-stay-up, on the e2e files' shared system.
 
-Rolling restart: while members onboard and submit claims, every service process
-(API and worker of each service) is restarted one at a time with SIGTERM, and the
-next only once the restarted one answers /readyz. New requests to an API being
-restarted are held back (as a Kubernetes Service stops routing to a terminating
-pod); requests already in flight must be answered. Then: no 5xx, every process
-stopped gracefully (exit 0, no SIGKILL), every accepted claim PAID, and every
-claim's events and money exactly once (audit.py). The bank simulator plays an
+Rolling restart: while members onboard and submit claims, every service process is restarted with
+SIGTERM, as a release rolls every Deployment at once, each one pod at a time: the APIs one after
+another and, at the same time, the workers one after another, each next one only once the restarted
+one answers /readyz. New requests to an API being restarted are held back (as a Kubernetes Service
+stops routing to a terminating pod); requests already in flight must be answered. Then: no 5xx, every
+process stopped gracefully (exit 0, no SIGKILL), every accepted claim PAID, and every claim's events
+and money exactly once (audit.py, counted for this test's claims only). The bank simulator plays an
 external bank and is not restarted here (test_faults.py makes it misbehave).
 
-Reads stay up: with the claims and payout services down (API and worker), a
-member's balance and digital card still answer with the right figures.
+Reads stay up: with the claims and payout services down (API and worker), a member's balance and
+digital card still answer with the right figures.
 
-Own Kafka + SecantusDB: on a shared broker other systems' services consume our
-events too (and answer them), which a loss/duplicate count cannot tolerate.
+The system is tests/e2e/conftest.py's `system` (its own Kafka and SecantusDB, not the session's shared
+`infra`, where other suites' services would answer our events); both tests leave every process
+running for the files that use it after them.
 """
 
 from __future__ import annotations
@@ -21,21 +22,21 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Iterator
 from datetime import date
 
 import httpx
 import pytest
 
 from jmo_local.services import SERVICES
-from jmo_local.system import RunningSystem, own_stack
+from jmo_local.system import RunningSystem
 
 from .audit import MoneyAudit, audit_accounts, audit_events
-from .load import FAST_ONBOARDING, ClaimLoad, TrafficGate
+from .load import ClaimLoad, TrafficGate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
-ROLLING_ORDER = [f"{svc}-{kind}" for svc in SERVICES for kind in ("api", "worker")]
+# Two lanes restarted side by side, each one process at a time.
+LANES = ([f"{svc}-api" for svc in SERVICES], [f"{svc}-worker" for svc in SERVICES])
 # Between taking a process out of the traffic and SIGTERM, as the deployments' preStop sleep does (5 s
 # there): a request let through just before the hold has reached the server before it stops. Without
 # it, a request written onto an idle keep-alive connection while uvicorn closes idle connections on
@@ -44,26 +45,17 @@ ROLLING_ORDER = [f"{svc}-{kind}" for svc in SERVICES for kind in ("api", "worker
 PRE_STOP_SECONDS = 1.0
 
 
-@pytest.fixture(scope="module")
-def restart_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    with own_stack(tmp_path_factory.mktemp("rolling"), extra_env=FAST_ONBOARDING) as (_, system):
-        yield system
-
-
 @pytest.mark.timeout(900)
-async def test_a_rolling_restart_under_load_loses_nothing(restart_stack: RunningSystem) -> None:
-    system = restart_stack
+async def test_a_rolling_restart_under_load_loses_nothing(system: RunningSystem) -> None:
     gate = TrafficGate(names={spec.port: name for name, spec in system.specs.items()})
     load = ClaimLoad(
         system.urls, system.kafka_bootstrap, members=40, concurrency=8, patience=4.0, gate=gate, start_interval=2.0
     )
     restarts: list[str] = []
     bad_stops: list[str] = []
-    try:
-        await load.publish_feeds()
-        runner = asyncio.create_task(load.run())
-        await load.wait_submitted(2)  # claims are flowing
-        for name in ROLLING_ORDER:
+
+    async def roll(names: list[str]) -> None:
+        for name in names:
             port = system.specs[name].port
             gate.hold(port)
             await asyncio.sleep(PRE_STOP_SECONDS)
@@ -78,12 +70,19 @@ async def test_a_rolling_restart_under_load_loses_nothing(restart_stack: Running
             )
             if code != 0:  # -9: it did not stop within the timeout and was killed
                 bad_stops.append(f"{name} exit {code}:\n{system.log_tail(name, 15)}")
+
+    try:
+        await load.publish_feeds()
+        runner = asyncio.create_task(load.run())
+        await load.wait_submitted(2)  # claims are flowing
+        await asyncio.gather(*(roll(lane) for lane in LANES))
         await runner
         still_open = await load.wait_final(timeout=180)
         audit = MoneyAudit()
         await audit_events(load, system.kafka_bootstrap, audit)
         await audit_accounts(load, audit)
     finally:
+        await start_any_left_down(system)
         print("rolling restart:\n  " + "\n  ".join(restarts))
         print(
             f"  {load.throughput()}\n  statuses {dict(load.status_counts())}; HTTP {gate.requests} requests, "
@@ -91,7 +90,7 @@ async def test_a_rolling_restart_under_load_loses_nothing(restart_stack: Running
         )
         await load.close()
 
-    assert len(restarts) == len(ROLLING_ORDER)
+    assert len(restarts) == sum(len(lane) for lane in LANES)
     assert not gate.server_errors, "5xx answers during the rolling restart:\n" + "\n".join(gate.server_errors)
     assert not bad_stops, "processes that did not stop gracefully on SIGTERM:\n" + "\n".join(bad_stops)
     assert not load.failures(), "members whose requests failed:\n" + "\n".join(load.failures())
@@ -103,8 +102,7 @@ async def test_a_rolling_restart_under_load_loses_nothing(restart_stack: Running
 
 
 @pytest.mark.timeout(600)
-async def test_balance_and_card_reads_stay_up_while_claims_and_payout_are_down(restart_stack: RunningSystem) -> None:
-    system = restart_stack
+async def test_balance_and_card_reads_stay_up_while_claims_and_payout_are_down(system: RunningSystem) -> None:
     load = ClaimLoad(system.urls, system.kafka_bootstrap, members=1, concurrency=1)
     run = load.runs[0]
     journey = run.journey
@@ -151,7 +149,12 @@ async def test_balance_and_card_reads_stay_up_while_claims_and_payout_are_down(r
         resp = await journey.eligibility(run.kpj)
         assert any(r["reason"] == "resignation" for r in resp["reasons"])
     finally:
-        for name in down:
-            if system.pid(name) is None:
-                await system.start(name)
+        await start_any_left_down(system)
         await load.close()
+
+
+async def start_any_left_down(system: RunningSystem) -> None:
+    """Every process of the system running again (a failed test must not leave the next file a stopped one)."""
+    for name in system.specs:
+        if system.pid(name) is None:
+            await system.start(name)
