@@ -36,6 +36,8 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -88,9 +90,8 @@ def _fetch_sdist_images(target: Path) -> None:
                 member = tar.getmember(_SDIST_PREFIX + name)
                 src = tar.extractfile(member)
                 assert src is not None
-                partial = target / (name + ".part")
-                partial.write_bytes(src.read())
-                os.replace(partial, target / name)
+                content = src.read()
+                _publish(target / name, lambda part, content=content: part.write_bytes(content))
 
 
 def _insightface_images() -> Path:
@@ -106,10 +107,20 @@ def _astronaut(target: Path) -> Path:
         from PIL import Image
         from skimage import data
 
-        partial = target / "astronaut.png.part"
-        Image.fromarray(data.astronaut()).save(partial, format="PNG")
-        os.replace(partial, path)
+        _publish(path, lambda part: Image.fromarray(data.astronaut()).save(part, format="PNG"))
     return path
+
+
+def _publish(path: Path, write: Callable[[Path], None]) -> None:
+    """Write under a name of this process's own, then rename into place. Several processes may fetch
+    at once (the test workers on a fresh clone): each publishes a whole file and the last rename wins;
+    a shared partial name let one process rename away the file another was about to rename."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
+    try:
+        write(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def face_photos(cache_dir: Path | str | None = None) -> dict[str, Path]:
