@@ -230,26 +230,27 @@ def _fetch_dlib_orig(target: Path) -> None:
         )
         if uri is None:
             raise RuntimeError(f"apt offers no {DLIB_ORIG} for {DLIB_SOURCE}")
-        partial = target.with_suffix(".part")
-        subprocess.run(
-            [
-                "/usr/lib/apt/apt-helper",
-                "-o",
-                "APT::Sandbox::User=root",
-                "download-file",
-                uri,
-                str(partial),
-                f"SHA256:{DLIB_ORIG_SHA256}",
-            ],
-            check=True,
-            timeout=600,
-            stdout=subprocess.DEVNULL,
-        )
-        digest = _sha256(partial)
-        if digest != DLIB_ORIG_SHA256:
-            partial.unlink()
-            raise RuntimeError(f"{DLIB_ORIG} has sha256 {digest}, expected {DLIB_ORIG_SHA256}")
-        os.replace(partial, target)
+
+        def download(partial: Path) -> None:
+            subprocess.run(
+                [
+                    "/usr/lib/apt/apt-helper",
+                    "-o",
+                    "APT::Sandbox::User=root",
+                    "download-file",
+                    uri,
+                    str(partial),
+                    f"SHA256:{DLIB_ORIG_SHA256}",
+                ],
+                check=True,
+                timeout=600,
+                stdout=subprocess.DEVNULL,
+            )
+            digest = _sha256(partial)
+            if digest != DLIB_ORIG_SHA256:
+                raise RuntimeError(f"{DLIB_ORIG} has sha256 {digest}, expected {DLIB_ORIG_SHA256}")
+
+        _publish(target, download)
 
 
 def _extract(archive: Path, members: dict[str, Path], mode: str) -> None:
@@ -258,9 +259,8 @@ def _extract(archive: Path, members: dict[str, Path], mode: str) -> None:
             src = tar.extractfile(tar.getmember(name))
             assert src is not None
             dest.parent.mkdir(parents=True, exist_ok=True)
-            partial = dest.with_name(dest.name + ".part")
-            partial.write_bytes(src.read())
-            os.replace(partial, dest)
+            content = src.read()
+            _publish(dest, lambda part, content=content: part.write_bytes(content))
 
 
 def _dlib_photos(cache: Path) -> dict[str, list[Path]]:
