@@ -2,14 +2,15 @@
 
 Three phases, against the stack `make run` started:
 
-1. Onboarding (not measured): N new members, each with its own upstream feeds
+1. Onboarding (its cost apart, not in the claim figures): N new members, each with its own upstream feeds
    (cards, contributions, population record) published to Kafka, a bank
    account at the simulator; each registers, logs in, passes a face match,
    completes the pengkinian data wizard, waits for its balance and
    eligibility and uploads documents. Last, in submission order, each logs in
    again and passes a second face match (purpose `claim`): tokens and face
    matches expire after 10 minutes. Then the bench waits until the stack is
-   quiet.
+   quiet, and prints what one member's onboarding cost the stack (CPU, DB
+   operations, Kafka messages, the largest senders of database commands).
 2. Claims (measured), open loop: claim i is submitted at t0 + i/rate whatever
    the earlier ones are doing. Completion is observed on the `claims.events`
    topic (ClaimStatusChanged), never by polling the claims API, which would add
@@ -60,7 +61,7 @@ TERMINAL = ("PAID", "REJECTED", "PAYOUT_FAILED", "NEEDS_REVIEW")
 ONBOARDING_PATIENCE = 5.0
 
 
-# ---------------------------------------------------------------- onboarding (not measured)
+# ---------------------------------------------------------------- onboarding
 
 
 def bench_members(count: int, today: date) -> list[DemoMember]:
@@ -405,9 +406,11 @@ async def run(opts: Options) -> int:
         "processes": sorted(set(stack.values())),
     }
     try:
-        print("== onboarding (not measured)", flush=True)
+        print("== onboarding (its cost measured apart from the claims)", flush=True)
         people = bench_members(opts.members, today)
         retried: list[str] = []
+        onboarding_commands_before = await stackstats.command_counts()
+        onboarding_before = await stackstats.snapshot(stack, mongo, kafka)
         ready, failures, seconds = await onboard(people, urls, opts.kafka, opts.concurrency, today, retried)
         armed_at = time.monotonic()
         ready, arm_failures = await arm(ready, opts.concurrency, retried)
@@ -436,6 +439,13 @@ async def run(opts: Options) -> int:
             "retried_examples": retried[:5],
         }
         waited = await stackstats.wait_quiet(kafka, opts.host, timeout=opts.quiet_timeout)
+        onboarding_stats = stackstats.diff(onboarding_before, await stackstats.snapshot(stack, mongo, kafka))
+        onboarding_commands = stackstats.command_breakdown(
+            onboarding_commands_before, await stackstats.command_counts(), len(ready), top=12
+        )
+        report["onboarding"]["stack"] = onboarding_stats.to_json(len(ready), "member")
+        report["onboarding"]["commands_per_member"] = [[*key, round(n, 3)] for key, n in onboarding_commands]
+        print_onboarding_cost(onboarding_stats, len(ready), onboarding_commands)
         idle = await stackstats.measure_idle(stack, mongo)
         report["idle"] = idle.to_json()
         print(
@@ -494,6 +504,24 @@ async def run(opts: Options) -> int:
         write_json(opts.json_path, report)
     onboarding_failed = report.get("onboarding", {}).get("failed", 1)
     return 0 if report.get("claims", {}).get("paid") and not onboarding_failed else 1
+
+
+def print_onboarding_cost(
+    stats: stackstats.StackDiff, members: int, commands: list[tuple[stackstats.CommandKey, float]]
+) -> None:
+    """What one member's onboarding costs the stack (until it is quiet again): the short form."""
+    if members <= 0:
+        return
+    busiest = ", ".join(f"{name} {ms / members:,.0f}" for name, ms in stackstats.top(stats.cpu_ms_by_process, 5))
+    ops = f"{stats.db_ops_total / members:,.1f}" if stats.db_ops_total is not None else "?"
+    kafka = f"{stats.kafka_messages / members:,.1f}" if stats.kafka_messages is not None else "?"
+    print(
+        f"  per member onboarded: {stats.cpu_ms / members:,.0f} CPU ms over the whole stack ({busiest}), "
+        f"{ops} DB operations, {kafka} Kafka messages",
+        flush=True,
+    )
+    for line in stackstats.command_lines(commands, "member"):
+        print(f"  {line}", flush=True)
 
 
 async def ceiling(opts: Options, claims_per_s: float, report: dict[str, Any]) -> None:

@@ -375,6 +375,11 @@ def _desc(values: dict[str, float]) -> list[tuple[str, float]]:
     return sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+def top(values: dict[str, float], n: int) -> list[tuple[str, float]]:
+    """The `n` largest entries, largest first (ties by name)."""
+    return _desc(values)[:n]
+
+
 def diff(before: Snapshot, after: Snapshot, own_commands: int | None = None) -> StackDiff:
     """What happened between two snapshots.
 
