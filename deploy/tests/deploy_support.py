@@ -6,6 +6,7 @@ import functools
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 
@@ -102,11 +103,24 @@ def crd_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator
     return cls(schema)
 
 
+@functools.cache
+def kubernetes_validate() -> Any:
+    """The `kubernetes_validate` module (from tools.sh's site directory), reading each schema file once.
+
+    Its `validate()` reads and parses the kind's schema and the whole `_definitions.json` (megabytes)
+    from disk at every call: over the manifests tests that was about 14 s of the suite's CPU. The
+    parsed files never change and `validate()` does not modify them, so they are parsed once.
+    """
+    import kubernetes_validate as module
+    import kubernetes_validate.utils as utils
+
+    utils.schema_contents = functools.cache(utils.schema_contents)
+    return module
+
+
 def validate(doc: dict, version: str) -> None:
     """A custom resource against its CRD schema, anything else against Kubernetes `version` (strict)."""
     if (doc["apiVersion"], doc["kind"]) in CRD_KINDS:
         crd_validator(doc["apiVersion"], doc["kind"]).validate(doc)
     else:
-        import kubernetes_validate  # from tools.sh's site directory
-
-        kubernetes_validate.validate(doc, version, strict=True)
+        kubernetes_validate().validate(doc, version, strict=True)

@@ -25,6 +25,7 @@ from deploy_support import (
     container,
     deployed_pods,
     env_of,
+    kubernetes_validate,
     of_kind,
     services_pods,
     validate,
@@ -74,15 +75,14 @@ def test_validation_is_live(tools, prod):
 
 
 def test_every_kind_has_a_schema(render):
-    import kubernetes_validate
-
+    validator = kubernetes_validate()
     for target in TARGETS:
         for doc in render(target):
             if (doc["apiVersion"], doc["kind"]) in CRD_KINDS:
                 continue
             try:
-                kubernetes_validate.validate(doc, KUBERNETES_VERSIONS[-1], strict=True)
-            except kubernetes_validate.SchemaNotFoundError:
+                validator.validate(doc, KUBERNETES_VERSIONS[-1], strict=True)
+            except validator.SchemaNotFoundError:
                 pytest.fail(f"{target}: no schema for {doc['apiVersion']} {doc['kind']}")
 
 

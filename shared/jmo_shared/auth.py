@@ -24,6 +24,7 @@ import httpx
 import jwt
 from jwt import PyJWK
 
+from . import httpclient
 from .errors import DomainError, ErrorKind
 from .logging import get_logger
 
@@ -101,7 +102,7 @@ class JwksVerifier:
             elif now < self._next_fetch:
                 return
             try:
-                async with httpx.AsyncClient(timeout=5) as client:
+                async with httpclient.async_client(timeout=5) as client:
                     resp = await client.get(self._url)
                     resp.raise_for_status()
                 self._load(resp.json())

@@ -10,7 +10,7 @@ import pytest
 from fastapi import APIRouter
 from opentelemetry.trace import SpanKind
 
-from jmo_shared import tracing
+from jmo_shared import httpclient, tracing
 from jmo_shared.consumer import IdempotentConsumer
 from jmo_shared.events import CloudEvent, ContributionPosted, MemberRegistered
 from jmo_shared.http import create_app
@@ -54,7 +54,7 @@ async def test_a_request_and_the_consumers_it_reaches_share_one_trace(
     spans, database: Database, other_database: Database, infra, scratch_topic: str
 ) -> None:
     niks = [f"3171{uuid.uuid4().int % 10**12:012d}" for _ in range(3)]
-    async with httpx.AsyncClient(
+    async with httpclient.async_client(
         transport=httpx.ASGITransport(app=_upstream_api(database, scratch_topic)), base_url="http://upstream"
     ) as client:
         for nik in niks:

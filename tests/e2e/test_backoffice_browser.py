@@ -33,6 +33,7 @@ from jmo_local.ports import free_ports
 from jmo_local.proc import ChildProcess
 from jmo_local.services import ROOT, backoffice_spec, process_env
 from jmo_local.staff import PASSWORDS_FILE
+from jmo_shared import httpclient
 from jmo_shared.testing import eventually
 
 from .test_claim_flow import resigned_member
@@ -101,17 +102,18 @@ def backoffice(system) -> Iterator[tuple[str, dict[str, str]]]:
     )
     try:
         deadline = time.monotonic() + 60
-        while True:
-            if child.poll() is not None:
-                raise RuntimeError(f"backoffice exited with {child.poll()}:\n{system.log_tail('backoffice')}")
-            try:
-                if httpx.get(f"{spec.url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"backoffice not ready:\n{system.log_tail('backoffice')}")
-            time.sleep(0.2)
+        with httpclient.client(timeout=2) as probe:
+            while True:
+                if child.poll() is not None:
+                    raise RuntimeError(f"backoffice exited with {child.poll()}:\n{system.log_tail('backoffice')}")
+                try:
+                    if probe.get(f"{spec.url}/readyz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"backoffice not ready:\n{system.log_tail('backoffice')}")
+                time.sleep(0.2)
         passwords = json.loads((system.data_dir / PASSWORDS_FILE).read_text())
         yield spec.url, passwords
     finally:

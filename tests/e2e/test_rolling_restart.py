@@ -29,6 +29,7 @@ import pytest
 
 from jmo_local.services import SERVICES
 from jmo_local.system import RunningSystem
+from jmo_shared import httpclient
 
 from .audit import MoneyAudit, audit_accounts, audit_events
 from .load import ClaimLoad, TrafficGate
@@ -120,7 +121,7 @@ async def test_balance_and_card_reads_stay_up_while_claims_and_payout_are_down(s
         for name in down:
             assert await system.stop(name, signal.SIGTERM) == 0, system.log_tail(name)
         with pytest.raises(httpx.ConnectError):
-            async with httpx.AsyncClient() as plain:  # no retrying transport: show it is really down
+            async with httpclient.async_client() as plain:  # no retrying transport: show it is really down
                 await plain.get(f"{system.url('claims-api')}/healthz")
 
         started = time.monotonic()

@@ -44,6 +44,7 @@ from typing import Any
 import httpx
 from aiokafka import TopicPartition
 
+from jmo_shared import httpclient
 from jmo_shared.events import ClaimStatusChanged
 from jmo_shared.topics import CLAIMS_EVENTS
 
@@ -181,7 +182,9 @@ async def onboard(
 ) -> tuple[list[Ready], list[BaseException], float]:
     """Feeds, bank accounts and the whole preparation of every member, `concurrency` at a time."""
     started = time.monotonic()
-    journeys = [Journey(urls, m, client=httpx.AsyncClient(timeout=60), patience=ONBOARDING_PATIENCE) for m in people]
+    journeys = [
+        Journey(urls, m, client=httpclient.async_client(timeout=60), patience=ONBOARDING_PATIENCE) for m in people
+    ]
     gate = asyncio.Semaphore(concurrency)
     feeds = [e for m in people for e in feed_events(m, today)]
     await publish_events(kafka, feeds, source="/bench/upstream", progress=False)

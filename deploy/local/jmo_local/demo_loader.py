@@ -7,10 +7,10 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import httpx
 from aiokafka import AIOKafkaProducer
 
 from jmo_identity.face.sample_photos import face_photos
+from jmo_shared import httpclient
 from jmo_shared.events import EventData
 
 from .demo import DemoMember, build_members, feed_events, member_to_json
@@ -58,7 +58,7 @@ async def publish_events(bootstrap: str, events: list[EventData], source: str, p
 
 
 async def open_bank_accounts(banksim_url: str, members: list[DemoMember]) -> None:
-    async with httpx.AsyncClient(base_url=banksim_url, timeout=10) as client:
+    async with httpclient.async_client(base_url=banksim_url, timeout=10) as client:
         for member in members:
             resp = await client.post(
                 "/sim/accounts",

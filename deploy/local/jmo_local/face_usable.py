@@ -29,6 +29,8 @@ from datetime import date
 import httpx
 import jwt
 
+from jmo_shared import httpclient
+
 from .demo import build_members, feed_events
 from .demo_loader import demo_photo_pairs, publish_events
 from .journey import Journey, Urls
@@ -92,7 +94,7 @@ async def run(urls: Urls, kafka: str, matches: int) -> None:
     await journey.login()
     kpj = member.cards[0].kpj
     signed, plain = [], []
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpclient.async_client(timeout=30) as client:
         for _ in range(matches):
             face = await journey.verify_face("claim")
             # The plain id first, straight after the answer (as clients sent it before assertions) ...

@@ -44,6 +44,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaProducer, TopicPartition
 
+from jmo_shared import httpclient
 from jmo_shared.events import BalanceChanged, MemberRegistered, PersonRecorded
 from jmo_shared.events.base import EventData
 from jmo_shared.topics import BALANCE_EVENTS, CORE_MEMBERSHIP
@@ -242,7 +243,7 @@ async def poll_sample(
 async def member_during_backlog(urls: Urls, kafka: str, today: date, timeout: float) -> dict[str, Any]:
     """One new member onboarded while the backlog drains: seconds from its feeds to each step being possible."""
     member = bench_members(1, today)[0]
-    journey = Journey(urls, member, client=httpx.AsyncClient(timeout=60))
+    journey = Journey(urls, member, client=httpclient.async_client(timeout=60))
     kpj = member.cards[0].kpj
     total = expected_contributions(member, today)
     out: dict[str, Any] = {"kpj": kpj}
@@ -290,7 +291,7 @@ async def follow(
 ) -> None:
     """Sample lags every `every` s: from the broker for each group, from /metrics for each worker."""
     workers = {n: u for n, u in stackstats.metrics_urls(host).items() if n.endswith("-worker")}
-    async with httpx.AsyncClient() as client:
+    async with httpclient.async_client() as client:
         while not stop.is_set():
             now = time.time()
             try:
@@ -344,7 +345,7 @@ async def prelude(sample: list[DemoMember], urls: Urls, kafka: str, today: date,
         events += [e for e in feed_events(m, today) if isinstance(e, (PersonRecorded, MemberRegistered))]
     await publish_events(kafka, events, source=SOURCE, progress=False)
     gate = asyncio.Semaphore(8)
-    journeys = [Journey(urls, m, client=httpx.AsyncClient(timeout=60)) for m in sample]
+    journeys = [Journey(urls, m, client=httpclient.async_client(timeout=60)) for m in sample]
 
     async def one(j: Journey) -> Journey | None:
         async with gate:

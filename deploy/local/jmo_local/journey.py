@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from jmo_shared import httpclient
+
 from .demo import DemoMember
 
 PNG_1PX = (
@@ -78,7 +80,7 @@ class Journey:
     phone: str = ""
     token: str = ""
     member_id: str = ""
-    client: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30))
+    client: httpx.AsyncClient = field(default_factory=lambda: httpclient.async_client(timeout=30))
     # Multiplies every wait for an event to arrive: fault tests stop workers and the broker for a while.
     patience: float = 1.0
 

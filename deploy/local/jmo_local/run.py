@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from jmo_shared import httpclient
+
 from .kafka import KafkaNode, ensure_kafka_jars
 from .mongo import SecantusNode
 from .services import DEMO_STAMP, ROOT, ProcessSpec, backoffice_spec, process_env, process_specs
@@ -55,7 +57,7 @@ def wait_ready(specs: list[ProcessSpec], supervisor: Supervisor, timeout: float 
     pending = {s.name: s for s in specs}
     started = time.monotonic()
     last_report = 0.0
-    with httpx.Client(timeout=2) as client:
+    with httpclient.client(timeout=2) as client:
         while pending:
             for name, spec in list(pending.items()):
                 try:

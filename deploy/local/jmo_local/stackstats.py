@@ -31,6 +31,8 @@ from typing import Any
 
 import httpx
 
+from jmo_shared import httpclient
+
 from .services import ROOT, process_specs
 
 DEFAULT_MONGODB_URI = "mongodb://127.0.0.1:27017/?retryWrites=false&directConnection=true"
@@ -568,7 +570,7 @@ async def command_counts(urls: dict[str, str] | None = None) -> dict[CommandKey,
     The processes count what they send (jmo_shared.mongo), so this says who asks the database
     for what; SecantusDB's opcounters only say how much in all.
     """
-    async with httpx.AsyncClient() as client:
+    async with httpclient.async_client() as client:
         metrics = await scrape(client, urls or metrics_urls())
     return {
         (process, labels.get("command", ""), labels.get("collection", "")): value
@@ -639,7 +641,7 @@ async def wait_quiet(
     urls = metrics_urls(host)
     last_ends: dict | None = None
     quiet_since: float | None = None
-    async with httpx.AsyncClient() as client:
+    async with httpclient.async_client() as client:
         while True:
             now = time.monotonic()
             reason, last_ends = await _busy_reason(kafka, client, urls, last_ends)

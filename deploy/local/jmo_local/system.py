@@ -26,6 +26,8 @@ from pathlib import Path
 
 import httpx
 
+from jmo_shared import httpclient
+
 from .journey import Urls
 from .ports import free_ports
 from .proc import ChildProcess, tail
@@ -173,7 +175,7 @@ class RunningSystem:
     async def wait_ready(self, names: Iterable[str] | None = None, timeout: float = 240.0) -> None:
         pending = {n: self.processes[n].spec for n in (names or self.processes)}
         deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(timeout=2) as client:
+        async with httpclient.async_client(timeout=2) as client:
             while pending and time.monotonic() < deadline:
                 for name, spec in list(pending.items()):
                     child = self.processes[name].child

@@ -17,8 +17,7 @@ import uuid
 from datetime import date
 from pathlib import Path
 
-import httpx
-
+from jmo_shared import httpclient
 from jmo_shared.events import ContributionPosted
 
 from .demo import feed_events, member_from_json
@@ -67,7 +66,7 @@ async def officer_approves(urls: Urls, data_dir: Path, claim_id: str) -> dict:
         "reason_code": "identity_confirmed",
         "note": "Identity and documents confirmed by video call.",
     }
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpclient.async_client(timeout=30) as client:
         resp = await client.post(f"{urls.claims}/v1/review/claims/{claim_id}/decision", headers=headers, json=body)
     if resp.status_code != 200:
         raise JourneyError(f"officer decision -> {resp.status_code}: {resp.text[:600]}")

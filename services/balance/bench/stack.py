@@ -28,6 +28,7 @@ from jwt.algorithms import ECAlgorithm
 
 from jmo_balance.bootstrap import CONSUMED_TOPICS
 from jmo_local.ports import free_ports
+from jmo_shared import httpclient
 from jmo_shared.events.upstream import ContributionPosted, MemberRegistered
 from jmo_shared.testing import start_groups_at_end
 
@@ -147,7 +148,7 @@ async def spawn(
     print(f"balance API and worker on database {db}; their logs in {logs}")
     stack = Stack(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{worker_port}", db, procs)
     deadline = time.monotonic() + 90
-    async with httpx.AsyncClient(timeout=2) as http:
+    async with httpclient.async_client(timeout=2) as http:
         while time.monotonic() < deadline:
             try:
                 if all([(await http.get(f"{u}/readyz")).status_code == 200 for u in (stack.api_url, stack.worker_url)]):
@@ -237,7 +238,7 @@ def metric_sums(text: str, name: str, **labels: str) -> float:
 
 
 async def scrape(url: str) -> str:
-    async with httpx.AsyncClient(timeout=5) as http:
+    async with httpclient.async_client(timeout=5) as http:
         return (await http.get(f"{url}/metrics")).text
 
 

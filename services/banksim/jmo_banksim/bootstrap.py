@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from pymongo import AsyncMongoClient
 
-from jmo_shared import tracing
+from jmo_shared import httpclient, tracing
 from jmo_shared.clock import Clock, SystemClock
 from jmo_shared.kafka import client_options
 from jmo_shared.logging import get_logger
@@ -74,7 +74,7 @@ def build(settings: BanksimSettings, clock: Clock | None = None, book: Behaviour
     )
     client = make_client(settings.mongodb_uri)
     db = Database(client, settings.db_name, source=f"/jmo/{settings.service_name}")
-    http = httpx.AsyncClient(
+    http = httpclient.async_client(
         timeout=settings.notify_timeout_seconds, event_hooks={"request": [tracing.httpx_request_hook]}
     )
     notifier = Notifier(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from jmo_shared import httpclient
 from jmo_shared.clock import Clock
 from jmo_shared.consumer import IdempotentConsumer
 from jmo_shared.events import BankPayoutStatus, ClaimApproved
@@ -101,7 +102,7 @@ def build(settings: PayoutSettings, clock: Clock | None = None) -> PayoutService
 
 
 def statement_client(settings: PayoutSettings) -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=settings.statement_timeout_seconds)
+    return httpclient.async_client(timeout=settings.statement_timeout_seconds)
 
 
 def _log_timed_out(failed: object) -> None:

@@ -40,6 +40,7 @@ from pymongo import AsyncMongoClient
 
 from jmo_local.mongo import SecantusNode
 from jmo_local.ports import free_port
+from jmo_shared import httpclient
 from jmo_shared.events.identity import FaceVerified
 from jmo_shared.testing import eventually
 
@@ -86,7 +87,7 @@ class Process:
 async def ready(url: str, timeout: float = 60) -> None:
     async def check() -> bool:
         try:
-            async with httpx.AsyncClient(timeout=3) as http:
+            async with httpclient.async_client(timeout=3) as http:
                 return (await http.get(f"{url}/readyz")).status_code == 200
         except httpx.HTTPError:
             return False
@@ -99,7 +100,7 @@ async def merge_until_answered(api_url: str, headers: dict, body: dict, deadline
     loop = asyncio.get_running_loop()
     while True:
         try:
-            async with httpx.AsyncClient(base_url=api_url, timeout=150) as http:
+            async with httpclient.async_client(base_url=api_url, timeout=150) as http:
                 resp = await http.post("/v1/balance/merges", headers=headers, json=body)
             if resp.status_code == 202:
                 return resp.json()
@@ -224,7 +225,7 @@ async def test_merges_killed_mid_transaction_complete_exactly_once_after_restart
         # Every merge: completed, once.
         for nik, answer in answers.items():
             assert answer["status"] == "completed"
-            async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+            async with httpclient.async_client(base_url=api_url, timeout=30) as http:
                 detail = (await http.get(f"/v1/balance/merges/{answer['merge_id']}", headers=headers[nik])).json()
             assert (detail["status"], detail["target_kpj"], detail["source_kpjs"]) == (
                 "completed",
@@ -250,7 +251,7 @@ async def test_merges_killed_mid_transaction_complete_exactly_once_after_restart
             expected = seeded[nik] + 60_000
 
             async def settled(nik: str = nik, kpjs: list[str] = kpjs, expected: int = expected) -> dict | None:
-                async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+                async with httpclient.async_client(base_url=api_url, timeout=30) as http:
                     body = (await http.get("/v1/balance", headers=headers[nik])).json()
                 return body if body["total_idr"] == expected else None
 

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from jmo_claims.entrypoints.api import create_api
 from jmo_claims.settings import ClaimsSettings
+from jmo_shared import httpclient
 from jmo_shared.testing import serve_http
 
 pytestmark = pytest.mark.integration
@@ -62,7 +63,7 @@ async def api(infra, token_issuer):
         max_json_body_bytes=MAX_JSON,
     )
     app = Answered(create_api(settings))
-    async with serve_http(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
+    async with serve_http(app) as url, httpclient.async_client(base_url=url, timeout=60) as client:
         yield Api(client, app.event)
 
 

@@ -26,6 +26,7 @@ from jmo_banksim.settings import BanksimSettings
 from jmo_payout.entrypoints.api import create_api
 from jmo_payout.entrypoints.worker import create_worker
 from jmo_payout.settings import PayoutSettings
+from jmo_shared import httpclient
 from jmo_shared.events import BankPayoutStatus, ClaimApproved
 from jmo_shared.testing import TokenIssuer, bind_free_socket, eventually, publish, serve_http
 from jmo_shared.topics import PARTNER_BANKS, PAYOUT_EVENTS, bank_status_topic, bank_topic
@@ -90,7 +91,7 @@ async def stack(infra, token_issuer: TokenIssuer):
     mongo = AsyncMongoClient(infra.mongo_uri, tz_aware=True)
     try:
         async with serve_http(create_api(payout), sock) as url, in_process(create_bank(bank)) as bank_client:
-            async with in_process(create_worker(payout)), httpx.AsyncClient(base_url=url, timeout=10) as api:
+            async with in_process(create_worker(payout)), httpclient.async_client(base_url=url, timeout=10) as api:
                 yield Stack(
                     api, bank_client, mongo[payout.db_name], tap, infra.kafka_bootstrap, token_issuer, public_url
                 )

@@ -36,6 +36,7 @@ from jmo_payout.service_layer.context import PayoutContext
 from jmo_payout.service_layer.reconciliation import ReconciliationPolicy, ReconciliationService
 from jmo_payout.service_layer.scheduler import ReconciliationScheduler
 from jmo_payout.settings import PayoutSettings
+from jmo_shared import httpclient
 from jmo_shared.clock import FixedClock
 from jmo_shared.mongo import Database, make_client
 from jmo_shared.testing import TokenIssuer, bind_free_socket, eventually, publish, serve_http
@@ -114,8 +115,8 @@ async def stack(infra, token_issuer: TokenIssuer, tmp_path_factory: pytest.TempP
         async with serve_http(create_api(payout), api_sock) as url, serve_http(create_bank(bank), bank_sock):
             async with (
                 in_process(create_worker(payout, clock=clock)),
-                httpx.AsyncClient(base_url=url, timeout=30) as api,
-                httpx.AsyncClient(base_url=bank_url, timeout=10) as bank_client,
+                httpclient.async_client(base_url=url, timeout=30) as api,
+                httpclient.async_client(base_url=bank_url, timeout=10) as bank_client,
             ):
                 yield Stack(
                     api,
@@ -370,7 +371,7 @@ async def test_the_daily_job_runs_once_per_bank_even_with_two_workers(stack: Sta
     # A second worker's scheduler on the same database, racing the module's worker.
     client = make_client(stack.settings.mongodb_uri)
     try:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with httpclient.async_client(timeout=30) as http:
             settings = stack.settings
             second = ReconciliationScheduler(
                 ReconciliationService(

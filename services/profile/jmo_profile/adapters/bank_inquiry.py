@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import httpx
 
+from jmo_shared import httpclient
 from jmo_shared.logging import get_logger
 
 from ..service_layer.ports import AccountHolder, BankInquiryUnavailable
@@ -24,7 +25,7 @@ class HttpBankInquiry:
 
     async def inquire(self, bank_code: str, account_number: str) -> AccountHolder | None:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout)
+            self._client = httpclient.async_client(timeout=self._timeout)
         try:
             resp = await self._client.post(self._url, json={"bank_code": bank_code, "account_number": account_number})
         except httpx.HTTPError as exc:
