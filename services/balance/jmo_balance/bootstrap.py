@@ -81,7 +81,7 @@ class BalanceService:
 
     def card_changes(self) -> CardChangeFeed:
         """What keeps the API's read cache in step with the database (the API runs it)."""
-        return CardChangeFeed(self.runtime.db, self.read_cache)
+        return CardChangeFeed(self.runtime.db, self.read_cache, pace_seconds=self.settings.card_feed_pace_seconds)
 
     def crediting(self) -> YearEndCrediting:
         return YearEndCrediting(self.runtime.db, self.repo, self.figures, self.settings.crediting_interval_seconds)

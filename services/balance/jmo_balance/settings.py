@@ -45,6 +45,11 @@ class BalanceSettings(ServiceSettings):
     # one may live if a change were never reported. 0 turns the cache off.
     read_cache_ttl_seconds: float = 30.0
     read_cache_max_members: int = 20_000
+    # How long the cache's change feed waits after an empty answer before asking the database again
+    # (adapters/card_changes.py): the most a change made elsewhere (a contribution, a claim's hold or
+    # debit, all announced later anyway) may wait to reach the cache. The API's own merges drop their
+    # members at once. Shorter costs the database a round trip per write of the whole stack under load.
+    card_feed_pace_seconds: float = 0.25
     # Verified access tokens remembered until they expire (0: verify every request).
     token_cache_size: int = 20_000
 

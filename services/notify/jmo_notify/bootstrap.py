@@ -89,6 +89,7 @@ def build(
         concurrency=settings.delivery_concurrency,
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         poll_seconds=settings.delivery_poll_seconds,
+        gather_seconds=settings.delivery_gather_seconds,
     )
     return NotifyService(
         settings=settings,

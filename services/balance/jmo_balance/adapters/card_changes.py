@@ -54,7 +54,7 @@ class CardChangeFeed:
         db: Database,
         cache: MemberReadCache,
         retry_seconds: float = 1.0,
-        pace_seconds: float = 0.05,
+        pace_seconds: float = 0.25,
         await_seconds: float = 1.0,
     ) -> None:
         self._db = db

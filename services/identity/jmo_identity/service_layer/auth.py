@@ -64,7 +64,8 @@ async def login(ctx: IdentityContext, email: str, password: str, client: str) ->
     canonical = normalise_email(email) or email.strip().lower()
     key = login_key(canonical)
     now = ctx.clock.now()
-    locked_for = ctx.lockout.retry_after(await ctx.login_failures.failures(key), now)
+    failed_before = await ctx.login_failures.failures(key)
+    locked_for = ctx.lockout.retry_after(failed_before, now)
     if locked_for is not None:
         LOGINS.labels("locked").inc()
         raise account_locked(locked_for)
@@ -83,7 +84,10 @@ async def login(ctx: IdentityContext, email: str, password: str, client: str) ->
         raise invalid_credentials()
 
     assert account is not None
-    await ctx.login_failures.clear(key)
+    if failed_before:
+        # Most logins follow no failure: nothing to clear, no delete sent. A failure recorded by a
+        # concurrent wrong guess after the read above stays counted.
+        await ctx.login_failures.clear(key)
     await _upgrade_hash(ctx, account, password)
     LOGINS.labels("success").inc()
     return await start_session(ctx, account)

@@ -31,6 +31,7 @@ class DeliveryLoop:
         concurrency: int = 4,
         lease: timedelta = timedelta(seconds=60),
         poll_seconds: float = 1.0,
+        gather_seconds: float = 0.25,
     ) -> None:
         self._store = store
         self._channels = dict(channels)
@@ -40,6 +41,7 @@ class DeliveryLoop:
         self._slots = asyncio.Semaphore(concurrency)
         self._lease = lease
         self._poll = poll_seconds
+        self._gather = gather_seconds
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -59,8 +61,9 @@ class DeliveryLoop:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
             if self._wake.is_set():
                 self._wake.clear()
-                # The planning transaction commits just after it asks: give it that moment.
-                await asyncio.sleep(0.05)
+                # The planning transaction commits just after it asks, and under load others follow:
+                # give them a moment to gather into one round.
+                await asyncio.sleep(self._gather)
 
     async def work_once(self) -> int:
         """One round: every due delivery (up to a batch) attempted once; returns how many were due.
