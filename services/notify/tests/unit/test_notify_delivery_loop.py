@@ -113,3 +113,39 @@ async def test_a_delivery_leased_by_another_worker_is_left_alone() -> None:
     store.docs["e1:email"]["lease_until"] = T0 + timedelta(seconds=30)
     loop = DeliveryLoop(store, {"email": email}, clock, RetryPolicy())
     assert await loop.work_once() == 0 and email.sent == []
+
+
+async def test_notices_planned_close_together_go_out_in_one_round() -> None:
+    """Once woken, the loop waits `gather_seconds` before its round: a burst of notices is one round."""
+    import asyncio
+
+    clock, email = FixedClock(T0), Channel()
+    store = MemoryStore()
+    rounds: list[int] = []
+    due = store.due
+
+    async def counted_due(now: datetime, limit: int) -> list[dict[str, Any]]:
+        found = await due(now, limit)
+        rounds.append(len(found))
+        return found
+
+    store.due = counted_due  # type: ignore[method-assign]
+    loop = DeliveryLoop(store, {"email": email}, clock, RetryPolicy(), poll_seconds=30, gather_seconds=0.5)
+    task = asyncio.create_task(loop.run())
+    try:
+        await asyncio.sleep(0.05)  # its first round finds nothing
+        for n in range(3):
+            store.docs[f"e{n}:email"] = {
+                "attempts": 0,
+                "status": PENDING,
+                "next_attempt_at": T0,
+                "lease_until": T0,
+                **delivery(f"e{n}:email"),
+            }
+            loop.wake()
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.9)
+    finally:
+        task.cancel()
+    assert sorted(m.delivery_id for m in email.sent) == ["e0:email", "e1:email", "e2:email"]
+    assert [n for n in rounds if n] == [3], rounds
