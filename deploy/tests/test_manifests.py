@@ -75,14 +75,14 @@ def test_validation_is_live(tools, prod):
 
 
 def test_every_kind_has_a_schema(render):
-    validator = kubernetes_validate()
+    module = kubernetes_validate()
     for target in TARGETS:
         for doc in render(target):
             if (doc["apiVersion"], doc["kind"]) in CRD_KINDS:
                 continue
             try:
-                validator.validate(doc, KUBERNETES_VERSIONS[-1], strict=True)
-            except validator.SchemaNotFoundError:
+                module.validate(doc, KUBERNETES_VERSIONS[-1], strict=True)
+            except module.SchemaNotFoundError:
                 pytest.fail(f"{target}: no schema for {doc['apiVersion']} {doc['kind']}")
 
 

@@ -448,7 +448,7 @@ class Idle:
 
     def busiest(self, n: int = 3) -> str:
         """The processes that keep the quiet stack busy, e.g. "secantusdb 0.80, kafka 0.05"."""
-        return ", ".join(f"{k} {v / 1000:.2f}" for k, v in _desc(self.cpu_ms_per_s_by_process)[:n])
+        return ", ".join(f"{k} {v / 1000:.2f}" for k, v in top(self.cpu_ms_per_s_by_process, n))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -505,7 +505,7 @@ def report_lines(d: StackDiff, units: int, unit: str, cpu_scale: int = 1, idle: 
             lines.append(f"    {topic:<26} {n * per:>10,.3f}")
     lines.append(
         f"RSS of the stack at the end: {d.rss_mb:,.0f} MB "
-        f"({', '.join(f'{k} {v:.0f}' for k, v in _desc(d.rss_mb_by_process)[:5])}, ...)"
+        f"({', '.join(f'{k} {v:.0f}' for k, v in top(d.rss_mb_by_process, 5))}, ...)"
     )
     if idle is not None:
         lines.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,9 +16,13 @@ T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 
 class MemoryStore:
     def __init__(self, *docs: dict[str, Any]) -> None:
-        self.docs = {
-            d["_id"]: {"attempts": 0, "status": PENDING, "next_attempt_at": T0, "lease_until": T0, **d} for d in docs
-        }
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.add(*docs)
+
+    def add(self, *docs: dict[str, Any]) -> None:
+        """Pending deliveries, due at T0 (what the event handlers plan)."""
+        for d in docs:
+            self.docs[d["_id"]] = {"attempts": 0, "status": PENDING, "next_attempt_at": T0, "lease_until": T0, **d}
 
     async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
         return [
@@ -117,8 +122,6 @@ async def test_a_delivery_leased_by_another_worker_is_left_alone() -> None:
 
 async def test_notices_planned_close_together_go_out_in_one_round() -> None:
     """Once woken, the loop waits `gather_seconds` before its round: a burst of notices is one round."""
-    import asyncio
-
     clock, email = FixedClock(T0), Channel()
     store = MemoryStore()
     rounds: list[int] = []
@@ -135,13 +138,7 @@ async def test_notices_planned_close_together_go_out_in_one_round() -> None:
     try:
         await asyncio.sleep(0.05)  # its first round finds nothing
         for n in range(3):
-            store.docs[f"e{n}:email"] = {
-                "attempts": 0,
-                "status": PENDING,
-                "next_attempt_at": T0,
-                "lease_until": T0,
-                **delivery(f"e{n}:email"),
-            }
+            store.add(delivery(f"e{n}:email"))
             loop.wake()
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.9)
