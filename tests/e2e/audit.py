@@ -70,9 +70,34 @@ class MoneyAudit:
         return "\n".join(shown) + more
 
 
-async def audit_events(load: ClaimLoad, bootstrap: str, audit: MoneyAudit) -> None:
+async def audit_events(load: ClaimLoad, bootstrap: str, audit: MoneyAudit, settle_timeout: float = 90) -> None:
+    """Read the topics back and check every claim's events.
+
+    A claim is final in the claims service as soon as it has consumed the bank's answer; balance consumes
+    the same answer on its own and publishes its debit or release through its outbox a little later (later
+    still when a worker was just restarted). So an event that is missing is looked for again until
+    `settle_timeout` has passed; an event too many is a fault at once, and waiting cannot hide it.
+    """
     topics = [CLAIMS_EVENTS, BALANCE_EVENTS, PAYOUT_EVENTS, *(bank_topic(c) for c in PARTNER_BANKS)]
-    events = await read_topics(bootstrap, topics)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while True:
+        events = await read_topics(bootstrap, topics)
+        found = MoneyAudit()
+        missing = _check_events(load, events, found)
+        waited = loop.time() - started
+        if not missing or waited > settle_timeout:
+            break
+        await asyncio.sleep(2)
+    audit.problems += found.problems
+    audit.redelivered.update(found.redelivered)
+    audit.notes += [f"{note} ({len(topics)} topics)" for note in found.notes]
+    if waited >= 1:
+        audit.notes.append(f"events still in flight when the claims were final: read again for {waited:.0f}s")
+
+
+def _check_events(load: ClaimLoad, events: list[dict], audit: MoneyAudit) -> bool:
+    """Adds every problem to `audit`; True when some claim still lacks an event it must have."""
     runs = {r.claim_id: r for r in load.claims()}
     ids = set(runs)
     tallies = {
@@ -87,6 +112,7 @@ async def audit_events(load: ClaimLoad, bootstrap: str, audit: MoneyAudit) -> No
             BalanceReleased,
         )
     }
+    missing = False
     for cls, counted in tallies.items():
         if counted.redelivered():
             audit.redelivered[cls.__name__] = counted.redelivered()
@@ -97,6 +123,7 @@ async def audit_events(load: ClaimLoad, bootstrap: str, audit: MoneyAudit) -> No
         for cls, want in expected.items():
             got = len(tallies[cls].ids(claim_id))
             if got != want:
+                missing = missing or got < want
                 audit.add(
                     f"claim {claim_id} ({run.status}, bank {run.member.bank_code}): "
                     f"{got} distinct {cls.__name__}, expected {want}"
@@ -122,9 +149,8 @@ async def audit_events(load: ClaimLoad, bootstrap: str, audit: MoneyAudit) -> No
     for claim_id, count in payout_ids.items():
         if count > 1:
             audit.add(f"claim {claim_id}: {count} payout instructions")
-    audit.notes.append(
-        f"{len(events)} events read back from {len(topics)} topics; {len(sent_here)} end-to-end ids sent"
-    )
+    audit.notes.append(f"{len(events)} events read back; {len(sent_here)} end-to-end ids sent")
+    return missing
 
 
 async def _bank_account(load: ClaimLoad, run: MemberRun) -> dict:
