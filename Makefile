@@ -6,12 +6,12 @@ DATA_DIR ?= ./.data
 TEST_WORKERS ?= 2
 export DATA_DIR
 
-.PHONY: run test lint install unit e2e demo bench bench-ingest schemas clean
+.PHONY: run test lint install deploy-tools unit e2e demo bench bench-ingest schemas clean
 
 run: install          ## install what is missing, start Kafka, SecantusDB, every service and demo data
 	$(PY) -m jmo_local.run
 
-test: lint            ## install what is missing, check the code, run unit, integration, contract and e2e tests
+test: lint deploy-tools ## install what is missing, check the code, run unit, integration, contract and e2e tests
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 lint: install         ## ruff (lint and format) and mypy (strict on the domain packages), as configured in pyproject.toml
@@ -21,6 +21,13 @@ lint: install         ## ruff (lint and format) and mypy (strict on the domain p
 
 install:
 	@scripts/install.sh
+
+# The deploy tests' offline tools (kustomize, deploycheck, the schema validators), built once before the
+# test workers start rather than by each worker at once. If they cannot be built, the tests that need
+# them skip and give the reason.
+deploy-tools: install
+	@echo "==> deploy test tools (deploy/tests/tools.sh)"
+	@deploy/tests/tools.sh >/dev/null || echo "deploy/tests/tools.sh failed: the deploy tests that need its tools will skip and say why"
 
 unit: install
 	$(PY) -m pytest -q -m "not integration and not e2e"

@@ -8,6 +8,7 @@ registry), the tests that need a tool skip and say which tool and why.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import subprocess
@@ -29,11 +30,17 @@ class Tools:
 
 @functools.cache
 def _install_tools() -> Tools | str:
-    """Run tools.sh once per session; a string is the reason it failed."""
+    """Run tools.sh once per session (`make test` has already run it, so this only checks); a string is
+    the reason it failed. Test workers take turns: two builds of the same tools at once would each
+    take twice as long."""
+    lock_path = ROOT / ".cache" / "deploy-tools.lock"
     try:
-        done = subprocess.run(
-            ["bash", str(TOOLS_SH)], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
-        )
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            done = subprocess.run(
+                ["bash", str(TOOLS_SH)], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
+            )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"deploy/tests/tools.sh could not run: {exc}"
     if done.returncode != 0:
