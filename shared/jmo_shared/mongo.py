@@ -24,6 +24,7 @@ from .events.base import EventData
 from .logging import current_correlation_id
 
 T = TypeVar("T")
+A = TypeVar("A")  # a transaction's deferred accumulator (Tx.deferred)
 
 OUTBOX = "outbox"
 DOMAIN_EVENTS = Counter(
@@ -119,6 +120,19 @@ class Tx:
     source: str
     pending: list[tuple[EventData, str | None, str | None, str, dict[str, str]]] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)  # the outbox rows written, once flushed
+    _deferred: dict[str, tuple[Any, Callable[[Any], Awaitable[None]]]] = field(default_factory=dict)
+
+    def deferred(self, key: str, factory: Callable[[], A], write: Callable[[A], Awaitable[None]]) -> A:
+        """This transaction's accumulator `key`, made by `factory` on first use; `write(accumulator)` runs
+        once, as the transaction's last write before its outbox rows. Many small changes of one kind (the
+        counters a batch of events moves) then cost one write instead of one each."""
+        if key not in self._deferred:
+            self._deferred[key] = (factory(), write)
+        return self._deferred[key][0]
+
+    async def _flush_deferred(self) -> None:
+        for accumulator, write in self._deferred.values():
+            await write(accumulator)
 
     def emit(self, data: EventData, subject: str | None = None, topic: str | None = None) -> None:
         """Queue an event; it is written to the outbox inside this transaction."""
@@ -183,6 +197,7 @@ class Database:
             tx = Tx(session=session, db=self.db, source=self.source)
             last[:] = [tx]
             result = await work(tx)
+            await tx._flush_deferred()
             await tx._flush_outbox()
             return result
 
