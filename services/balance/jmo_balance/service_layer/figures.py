@@ -49,10 +49,14 @@ class FigureKeeper:
         self.rates = rates
         self.clock = clock
 
-    async def pot(self, tx: Tx, kpj: str, now: datetime | None = None) -> dict[str, CardFigures]:
-        """Current figures of the pot holding `kpj` (read in the transaction, nothing written)."""
+    async def pot(
+        self, tx: Tx, kpj: str, now: datetime | None = None, doc: dict | None = None
+    ) -> dict[str, CardFigures]:
+        """Current figures of the pot holding `kpj` (read in the transaction, nothing written).
+
+        `doc`: the card `kpj` as already read in this transaction (not read again)."""
         now = now or self.clock.now()
-        docs = await self._pot_docs(tx, kpj)
+        docs = await self._pot_docs(tx, kpj, doc)
         cards = [card_from_doc(d) for d in docs]
         return {f.kpj: f for f in balance_sheet(cards, self.rates, self.clock.day_of(now))}
 

@@ -38,7 +38,7 @@ class ReservationHandlers:
         now = self.figures.clock.now()
         doc = await self.repo.card_doc(tx, data.kpj)
         card = card_from_doc(doc) if doc else None
-        pot = await self.figures.pot(tx, data.kpj, now) if doc else {}
+        pot = await self.figures.pot(tx, data.kpj, now, doc) if doc else {}
         decision = decide_reservation(
             card, pot.get(data.kpj), data.nik, await self.repo.open_claim_of(tx, data.nik), data.partial_percent
         )
@@ -79,7 +79,10 @@ class ReservationHandlers:
                 reserved_at=now,
             )
         )
-        await self.figures.refresh(tx, [data.kpj], now)
+        # The card as the hold left it (its $inc applied here), not read a third time.
+        assert doc is not None  # decide_reservation refuses a claim on no card
+        held = {**doc, "reserved_idr": int(doc.get("reserved_idr") or 0) + decision.amount_idr}
+        await self.figures.refresh(tx, [data.kpj], now, written=held)
 
     async def payout_settled(self, tx: Tx, data: PayoutSettled, event: CloudEvent) -> None:
         reservation = reservation_from_doc(await self.repo.reservation(tx, data.claim_id))

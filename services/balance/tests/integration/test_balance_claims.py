@@ -75,6 +75,9 @@ async def test_a_paid_claim_is_debited_exactly_once(balance, infra) -> None:
         "reserved_at": None,
     }
     await balance.wait_card(nik, kpj, reserved_idr=BALANCE, available_idr=0)
+    # The hold is announced too, to the services that project the balance (claims' eligibility).
+    held = await balance.tap.wait_for("BalanceChanged", kpj=kpj, reserved_idr=BALANCE)
+    assert (held.data["balance_idr"], held.data["available_idr"]) == (BALANCE, 0)
 
     second = claim(nik, kpj, member)
     await publish_raw(bootstrap, [second])
