@@ -348,8 +348,8 @@ class BalanceRepository:
     async def close_reservation(self, tx: Tx, claim_id: str, nik: str, fields: dict[str, Any]) -> None:
         """Close an open hold (the caller checked it is open, in this transaction)."""
         await tx[RESERVATIONS].update_one({"_id": claim_id}, {"$set": fields}, session=tx.session)
-        if await self.open_claim_of(tx, nik) == claim_id:
-            await tx[OPEN_CLAIMS].delete_one({"_id": nik}, session=tx.session)
+        # The member's open-claim slot, if it is still this claim's: one _id look-up, no read first.
+        await tx[OPEN_CLAIMS].delete_one({"_id": nik, "claim_id": claim_id}, session=tx.session)
 
     async def held_kpjs(self, tx: Tx, kpjs: list[str]) -> set[str]:
         docs = (
