@@ -43,6 +43,8 @@ Handler = Callable[[Tx, Any, CloudEvent], Awaitable[None]]
 BatchHandler = Callable[[Tx, list[tuple[Any, CloudEvent]]], Awaitable[None]]
 # Whether an event's data concerns the handler at all (see IdempotentConsumer.on).
 Wanted = Callable[[Any], bool]
+# Runs in a batch's transaction before its handlers, with every event to apply: (data, event) in log order.
+ReadAhead = Callable[[Tx, list[tuple[Any, CloudEvent]]], Awaitable[None]]
 
 PROCESSED = "processed_events"
 DEAD_LETTERS = "dead_letters"
@@ -106,6 +108,7 @@ class IdempotentConsumer:
         self._handlers: dict[str, Handler] = {}
         self._batch_handlers: dict[str, BatchHandler] = {}
         self._wanted: dict[str, Wanted] = {}
+        self._read_ahead: ReadAhead | None = None
         self._max_records = max_records
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
@@ -128,6 +131,12 @@ class IdempotentConsumer:
         of a few writes per event. A refused run is retried one event at a time, like any batch.
         """
         self._batch_handlers[event_cls.event_type] = handler
+        return self
+
+    def read_ahead(self, hook: ReadAhead) -> IdempotentConsumer:
+        """Before a batch's handlers run, let `hook` read in one query what they would each read alone
+        (Tx.read_ahead). It sees the batch's events to apply, in log order."""
+        self._read_ahead = hook
         return self
 
     async def ensure_indexes(self) -> None:
@@ -335,6 +344,8 @@ class IdempotentConsumer:
             if isinstance(exc, BulkWriteError) and not _only_duplicates(exc):
                 raise
             raise _AlreadyProcessed from exc
+        if self._read_ahead is not None and len(fresh) > 1:
+            await self._read_ahead(tx, [(item.data, item.event) for _, item in fresh])
         for run in _runs([item for _, item in fresh]):
             token = correlation_id.set(run[0].event.correlationid)
             try:

@@ -121,6 +121,35 @@ class Tx:
     pending: list[tuple[EventData, str | None, str | None, str, dict[str, str]]] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)  # the outbox rows written, once flushed
     _deferred: dict[str, tuple[Any, Callable[[Any], Awaitable[None]]]] = field(default_factory=dict)
+    # Documents read ahead in this transaction (collection -> _id -> document, None when there is none),
+    # each for one use: see `read_ahead` and `take_read_ahead`.
+    _read_ahead: dict[str, dict[Any, dict[str, Any] | None]] = field(default_factory=dict)
+
+    async def read_ahead(self, collection: str, ids: list[Any]) -> None:
+        """Read these documents in one query, for the handlers of a batch that each read one of them."""
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return
+        docs = await self.db[collection].find({"_id": {"$in": ids}}, session=self.session).to_list()
+        found: dict[Any, dict[str, Any] | None] = dict.fromkeys(ids)
+        found.update((d["_id"], d) for d in docs)
+        self._read_ahead.setdefault(collection, {}).update(found)
+
+    def take_read_ahead(self, collection: str, doc_id: Any) -> tuple[bool, dict[str, Any] | None]:
+        """(True, the document or None) if it was read ahead and not taken yet; else (False, None).
+
+        Taken once: whoever changes the document after reading it makes the read-ahead copy stale, so a
+        second read goes to the database (which answers with this transaction's own writes)."""
+        ahead = self._read_ahead.get(collection)
+        if ahead is None or doc_id not in ahead:
+            return False, None
+        return True, ahead.pop(doc_id)
+
+    def forget_read_ahead(self, collection: str, doc_id: Any) -> None:
+        """A document written in this transaction: its read-ahead copy, if still there, is stale."""
+        ahead = self._read_ahead.get(collection)
+        if ahead is not None:
+            ahead.pop(doc_id, None)
 
     def deferred(self, key: str, factory: Callable[[], A], write: Callable[[A], Awaitable[None]]) -> A:
         """This transaction's accumulator `key`, made by `factory` on first use; `write(accumulator)` runs

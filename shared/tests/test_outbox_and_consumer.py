@@ -240,3 +240,62 @@ async def test_events_a_handler_does_not_want_are_skipped_without_a_processed_id
     assert applied == [wanted.data["nik"]]
     assert await database[PROCESSED].find_one({"_id": f"{consumer.group_id}:{other.id}"}) is None
     assert await database[PROCESSED].find_one({"_id": f"{consumer.group_id}:{wanted.id}"}) is not None
+
+
+async def test_a_batch_reads_ahead_once_and_each_document_is_taken_once(database: Database, infra) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    from jmo_local.topics import create_topics
+    from jmo_shared.topics import TopicSpec
+
+    topic = f"test.read-ahead.{uuid.uuid4().hex[:8]}"  # a topic of its own: these four events, one batch
+    await create_topics(infra.kafka_bootstrap, [TopicSpec(topic, 1)])
+    nik = f"3171{uuid.uuid4().int % 10**12:012d}"
+    first, second, third = (f"{(uuid.uuid4().int + i) % 10**11:011d}" for i in range(3))
+    await database["projection"].insert_many([{"_id": first, "seen": 10}, {"_id": second, "seen": 20}])
+    order = [first, second, first, third]  # `first` twice: two events, the second must see the first's write
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for kpj in order:
+            await producer.send_and_wait(topic, _registered(nik, kpj).to_event("/test").to_bytes(), key=nik.encode())
+    finally:
+        await producer.stop()
+
+    batches: list[list[str]] = []
+    reads: list[tuple[str, bool, int | None]] = []
+
+    async def read_ahead(tx: Tx, batch: list) -> None:
+        batches.append([data.kpj for data, _ in batch])
+        await tx.read_ahead("projection", [data.kpj for data, _ in batch])
+
+    async def project(tx: Tx, data: MemberRegistered, event: CloudEvent) -> None:
+        ahead, doc = tx.take_read_ahead("projection", data.kpj)
+        if not ahead:
+            doc = await tx["projection"].find_one({"_id": data.kpj}, session=tx.session)
+        seen = doc["seen"] if doc else None
+        reads.append((data.kpj, ahead, seen))
+        tx.forget_read_ahead("projection", data.kpj)
+        await tx["projection"].replace_one(
+            {"_id": data.kpj}, {"seen": (seen or 0) + 1}, upsert=True, session=tx.session
+        )
+
+    consumer = IdempotentConsumer(database, infra.kafka_bootstrap, f"test-{uuid.uuid4().hex}", [topic])
+    consumer.on(MemberRegistered, project).read_ahead(read_ahead)
+    await consumer.ensure_indexes()
+    task = asyncio.create_task(consumer.run())
+
+    async def applied() -> bool:
+        return len(reads) == 4
+
+    try:
+        await eventually(applied, timeout=60, message="four events applied")
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, timeout=30)
+    assert batches == [order]
+    # Read ahead: the first reads of `first` and `second`, and `third` (known to be absent, no query);
+    # the second event of `first` reads the database and sees the first event's write.
+    assert reads == [(first, True, 10), (second, True, 20), (first, False, 11), (third, True, None)]
+    seen = {d["_id"]: d["seen"] for d in await database["projection"].find({"_id": {"$in": order}}).to_list()}
+    assert seen == {first: 12, second: 21, third: 1}

@@ -278,7 +278,14 @@ async def test_claim_submission_and_progress_reads_use_indexes(server, mongo) ->
         balance_idr=9_000_000,
         reserved_at=NOW,
     )
-    await db.transaction(lambda tx: progress.on_balance_reserved(tx, reserved, None))
+
+    async def batch(tx: Tx) -> None:  # as the consumer applies a batch: its claims read ahead in one query
+        await progress.read_ahead(tx, [(reserved, None)])
+        await progress.on_balance_reserved(tx, reserved, None)
+
+    await db.transaction(batch)
+    claim_reads = [q[3] for q in recorder.queries if q[0] == db.db.name and q[1] == CLAIMS and q[2] == "find"]
+    assert {"_id": {"$in": [claim_id]}} in claim_reads and {"_id": claim_id} not in claim_reads, claim_reads
     settled = PayoutSettled(
         payout_id="p-1",
         claim_id=claim_id,

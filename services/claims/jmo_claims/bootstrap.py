@@ -78,6 +78,7 @@ class ClaimsService:
         progress = self.runtime.consumer("progress", topics=CONSUMED_TOPICS["progress"])
         for event_cls, handler in self.progress.handlers():
             progress.on(event_cls, handler)
+        progress.read_ahead(self.progress.read_ahead)
         # Complaints the helpdesk received about a claim (shown on the claim).
         complaints = self.runtime.consumer("complaints", topics=CONSUMED_TOPICS["complaints"])
         for event_cls, handler in COMPLAINT_HANDLERS:

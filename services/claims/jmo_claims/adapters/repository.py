@@ -123,8 +123,14 @@ class ClaimRepository:
     """Claims inside a transaction; the open-claim slot and the claims-per-status counters move with the
     claim's status."""
 
+    async def read_ahead(self, tx: Tx, claim_ids: list[str]) -> None:
+        """Read these claims in one query for the `get`s of a consumer batch (each taken once)."""
+        await tx.read_ahead(CLAIMS, claim_ids)
+
     async def get(self, tx: Tx, claim_id: str) -> Claim | None:
-        doc = await tx[CLAIMS].find_one({"_id": claim_id}, session=tx.session)
+        ahead, doc = tx.take_read_ahead(CLAIMS, claim_id)
+        if not ahead:
+            doc = await tx[CLAIMS].find_one({"_id": claim_id}, session=tx.session)
         if doc is None:
             return None
         claim = claim_from_doc(doc)
@@ -156,6 +162,7 @@ class ClaimRepository:
         if before is None:
             stored = await tx[CLAIMS].find_one({"_id": claim.claim_id}, {"status": 1}, session=tx.session)
             before = stored.get("status") if stored else None
+        tx.forget_read_ahead(CLAIMS, claim.claim_id)
         result = await tx[CLAIMS].replace_one(query, doc, session=tx.session)
         if result.matched_count == 0:
             return False
