@@ -73,7 +73,8 @@ class BalanceService:
             .on(ClaimSubmitted, self.reservations.claim_submitted)
             .on(ClaimRejected, self.reservations.claim_rejected)
             .on(PayoutSettled, self.reservations.payout_settled)
-            .on(PayoutFailed, self.reservations.payout_failed),
+            .on(PayoutFailed, self.reservations.payout_failed)
+            .read_ahead(self.reservations.read_ahead),
             rt.consumer("verifications", topics=CONSUMED_TOPICS["verifications"]).on(
                 FaceVerified, self.merges.face_verified
             ),

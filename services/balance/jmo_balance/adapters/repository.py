@@ -331,14 +331,24 @@ class BalanceRepository:
 
     # --- reservations -------------------------------------------------------
 
+    async def read_ahead(self, tx: Tx, claim_ids: list[str], niks: list[str]) -> None:
+        """A consumer batch's holds and open-claim slots in a query each (each taken once, see Tx.read_ahead)."""
+        await tx.read_ahead(RESERVATIONS, claim_ids)
+        await tx.read_ahead(OPEN_CLAIMS, niks)
+
     async def reservation(self, tx: Tx, claim_id: str) -> dict[str, Any] | None:
-        return await tx[RESERVATIONS].find_one({"_id": claim_id}, session=tx.session)
+        ahead, doc = tx.take_read_ahead(RESERVATIONS, claim_id)
+        return doc if ahead else await tx[RESERVATIONS].find_one({"_id": claim_id}, session=tx.session)
 
     async def open_claim_of(self, tx: Tx, nik: str) -> str | None:
-        doc = await tx[OPEN_CLAIMS].find_one({"_id": nik}, session=tx.session)
+        ahead, doc = tx.take_read_ahead(OPEN_CLAIMS, nik)
+        if not ahead:
+            doc = await tx[OPEN_CLAIMS].find_one({"_id": nik}, session=tx.session)
         return doc["claim_id"] if doc else None
 
     async def record_reservation(self, tx: Tx, claim_id: str, row: dict[str, Any]) -> None:
+        tx.forget_read_ahead(RESERVATIONS, claim_id)
+        tx.forget_read_ahead(OPEN_CLAIMS, row["nik"])
         await tx[RESERVATIONS].insert_one({"_id": claim_id, **row}, session=tx.session)
         if row["status"] == OPEN:
             await tx[OPEN_CLAIMS].insert_one(
@@ -347,6 +357,8 @@ class BalanceRepository:
 
     async def close_reservation(self, tx: Tx, claim_id: str, nik: str, fields: dict[str, Any]) -> None:
         """Close an open hold (the caller checked it is open, in this transaction)."""
+        tx.forget_read_ahead(RESERVATIONS, claim_id)
+        tx.forget_read_ahead(OPEN_CLAIMS, nik)
         await tx[RESERVATIONS].update_one({"_id": claim_id}, {"$set": fields}, session=tx.session)
         # The member's open-claim slot, if it is still this claim's: one _id look-up, no read first.
         await tx[OPEN_CLAIMS].delete_one({"_id": nik, "claim_id": claim_id}, session=tx.session)

@@ -31,6 +31,12 @@ class ReservationHandlers:
         self.repo = repo
         self.figures = figures
 
+    async def read_ahead(self, tx: Tx, batch: list[tuple[object, CloudEvent]]) -> None:
+        """The holds and open-claim slots a consumer batch's handlers read, a query each."""
+        claim_ids = [claim_id for data, _ in batch if (claim_id := getattr(data, "claim_id", None))]
+        niks = [data.nik for data, _ in batch if isinstance(data, ClaimSubmitted)]
+        await self.repo.read_ahead(tx, claim_ids, niks)
+
     async def claim_submitted(self, tx: Tx, data: ClaimSubmitted, event: CloudEvent) -> None:
         if await self.repo.reservation(tx, data.claim_id) is not None:
             # Decided before (or the claim was closed before it reached us): same claim, no second hold.

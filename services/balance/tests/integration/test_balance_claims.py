@@ -111,6 +111,19 @@ async def test_a_paid_claim_is_debited_exactly_once(balance, infra) -> None:
     ] == "no_balance"
 
 
+async def test_two_claims_of_one_member_sent_together_hold_once(balance, infra) -> None:
+    # Keyed by member: one partition, usually one batch, whose holds and slots are read ahead together.
+    bootstrap = infra.kafka_bootstrap
+    nik, kpj, member = await funded_card(balance, bootstrap)
+    first, second = claim(nik, kpj, member), claim(nik, kpj, member, partial_percent=10)
+    await publish_raw(bootstrap, [first, second])
+    reserved = await balance.tap.wait_for("BalanceReserved", claim_id=first.claim_id)
+    assert reserved.data["amount_idr"] == BALANCE
+    refused = await balance.tap.wait_for("BalanceReservationRejected", claim_id=second.claim_id)
+    assert refused.data["reason_code"] == "open_claim_exists"
+    await balance.wait_card(nik, kpj, reserved_idr=BALANCE, available_idr=0)
+
+
 async def test_a_failed_payout_or_a_rejected_claim_releases_the_hold(balance, infra) -> None:
     bootstrap = infra.kafka_bootstrap
     nik, kpj, member = await funded_card(balance, bootstrap)
