@@ -44,6 +44,7 @@ class NotifyService:
         wanted = self.events.wanted()
         for event_cls, handler in self.events.handlers():
             consumer.on(event_cls, handler, when=wanted.get(event_cls))
+        consumer.read_ahead(self.events.read_ahead)
         return [consumer]
 
     def background_tasks(self) -> list[Callable[[], Awaitable[None]]]:

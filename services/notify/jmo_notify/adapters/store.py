@@ -26,13 +26,22 @@ class NotifyStore:
 
     # --- projections (inside the consumer's transaction) -------------------------
 
+    async def read_ahead(self, tx: Tx, member_ids: list[str], claim_ids: list[str]) -> None:
+        """What a consumer batch's handlers read, a query per collection (each taken once, see Tx.read_ahead)."""
+        await tx.read_ahead(CONTACTS, member_ids)
+        await tx.read_ahead(PREFERENCES, member_ids)
+        await tx.read_ahead(CLAIMS, claim_ids)
+
     async def contacts_in(self, tx: Tx, member_id: str) -> MemberContacts | None:
-        doc = await tx[CONTACTS].find_one({"_id": member_id}, session=tx.session)
+        ahead, doc = tx.take_read_ahead(CONTACTS, member_id)
+        if not ahead:
+            doc = await tx[CONTACTS].find_one({"_id": member_id}, session=tx.session)
         if doc is None:
             return None
         return MemberContacts(member_id, _point_from_doc(doc.get("email")), _point_from_doc(doc.get("phone")))
 
     async def save_contacts(self, tx: Tx, c: MemberContacts) -> None:
+        tx.forget_read_ahead(CONTACTS, c.member_id)
         await tx[CONTACTS].update_one(
             {"_id": c.member_id},
             {"$set": {"email": _point_to_doc(c.email), "phone": _point_to_doc(c.phone)}},
@@ -41,15 +50,22 @@ class NotifyStore:
         )
 
     async def preferences_in(self, tx: Tx, member_id: str) -> Preferences:
-        return preferences_from_doc(await tx[PREFERENCES].find_one({"_id": member_id}, session=tx.session))
+        ahead, doc = tx.take_read_ahead(PREFERENCES, member_id)
+        if not ahead:
+            doc = await tx[PREFERENCES].find_one({"_id": member_id}, session=tx.session)
+        return preferences_from_doc(doc)
 
     async def note_claim(self, tx: Tx, claim_id: str, member_id: str, fields: dict[str, Any]) -> None:
+        tx.forget_read_ahead(CLAIMS, claim_id)
         await tx[CLAIMS].update_one(
             {"_id": claim_id}, {"$set": {"member_id": member_id, **fields}}, upsert=True, session=tx.session
         )
 
     async def claim_in(self, tx: Tx, claim_id: str) -> dict[str, Any]:
-        return await tx[CLAIMS].find_one({"_id": claim_id}, session=tx.session) or {}
+        ahead, doc = tx.take_read_ahead(CLAIMS, claim_id)
+        if not ahead:
+            doc = await tx[CLAIMS].find_one({"_id": claim_id}, session=tx.session)
+        return doc or {}
 
     async def add_notification(self, tx: Tx, doc: dict[str, Any]) -> None:
         # $setOnInsert: an event whose processed id has expired and comes again changes nothing.

@@ -82,6 +82,13 @@ class EventHandlers:
             (ComplaintAnswered, self.on_complaint_answered),
         ]
 
+    async def read_ahead(self, tx: Tx, batch: list[tuple[Any, CloudEvent]]) -> None:
+        """The members' contacts and preferences and the claims a consumer batch's notices read, a query each."""
+        member_ids = [member_id for data, _ in batch if (member_id := getattr(data, "member_id", None))]
+        # on_payout_settled is the only handler that reads back a claim it noted.
+        claim_ids = [data.claim_id for data, _ in batch if isinstance(data, PayoutSettled)]
+        await self._store.read_ahead(tx, member_ids, claim_ids)
+
     def wanted(self) -> dict[type[EventData], Callable[[Any], bool]]:
         """The events a handler above would do nothing with, told apart before any transaction (most of
         a claim's status changes): the consumer skips them without recording them as processed."""

@@ -204,6 +204,27 @@ async def test_unconfirmed_contacts_get_nothing_but_security_notices_reach_old_a
     await eventually(lambda: _async(mails_to(mail, new_email, "claim_needs_review")), timeout=20)
 
 
+async def test_two_contact_changes_sent_together_each_tell_the_address_before_them(env) -> None:
+    api, db, pub, mail, issuer = env
+    m = Member()
+    await pub.send(m.registered(now() - timedelta(minutes=10)))
+    await eventually(lambda: db["contacts"].find_one({"_id": m.member_id}), timeout=20, message="the contacts")
+    second, third = f"second-{m.email}", f"third-{m.email}"
+
+    def change(email: str) -> ContactChanged:
+        return ContactChanged(
+            member_id=m.member_id, nik=m.nik, email=email, phone=m.phone, cause="recovery", changed_at=now()
+        )
+
+    # One member's events: one partition, usually one batch, whose contacts are read ahead once.
+    await pub.send_together(change(second), change(third))
+    await eventually(lambda: _async(mails_to(mail, third, "security_contact_changed")), timeout=20)
+    # The second change's notice goes to the address the first one set, not the one before the batch.
+    await eventually(lambda: _async(len(mails_to(mail, second, "security_contact_changed")) == 2), timeout=20)
+    assert len(mails_to(mail, m.email, "security_contact_changed")) == 1
+    assert (await db["contacts"].find_one({"_id": m.member_id}))["email"]["address"] == third
+
+
 async def test_the_inbox_is_the_members_own_newest_first_and_read_once(env) -> None:
     api, db, pub, mail, issuer = env
     m, other = await confirmed_member(pub, db), Member()
