@@ -283,9 +283,10 @@ async def test_claim_submission_and_progress_reads_use_indexes(server, mongo) ->
         await progress.read_ahead(tx, [(reserved, None)])
         await progress.on_balance_reserved(tx, reserved, None)
 
+    before_batch = len(recorder.queries)
     await db.transaction(batch)
-    claim_reads = [q[3] for q in recorder.queries if q[0] == db.db.name and q[1] == CLAIMS and q[2] == "find"]
-    assert {"_id": {"$in": [claim_id]}} in claim_reads and {"_id": claim_id} not in claim_reads, claim_reads
+    batch_reads = [(q[1], q[3]) for q in recorder.queries[before_batch:] if q[0] == db.db.name and q[2] == "find"]
+    assert batch_reads == [(CLAIMS, {"_id": {"$in": [claim_id]}}), (MEMBERS, {"_id": {"$in": [nik]}})], batch_reads
     settled = PayoutSettled(
         payout_id="p-1",
         claim_id=claim_id,

@@ -324,17 +324,22 @@ class BalanceRepository:
     # --- ledger -------------------------------------------------------------
 
     async def add_ledger_entry(self, tx: Tx, entry_id: str, entry: dict[str, Any]) -> bool:
-        if await tx[LEDGER].find_one({"_id": entry_id}, {"_id": 1}, session=tx.session):
+        ahead, there = tx.take_read_ahead(LEDGER, entry_id)
+        if not ahead:
+            there = await tx[LEDGER].find_one({"_id": entry_id}, {"_id": 1}, session=tx.session)
+        if there:
             return False
         await tx[LEDGER].insert_one({"_id": entry_id, **entry}, session=tx.session)
         return True
 
     # --- reservations -------------------------------------------------------
 
-    async def read_ahead(self, tx: Tx, claim_ids: list[str], niks: list[str]) -> None:
-        """A consumer batch's holds and open-claim slots in a query each (each taken once, see Tx.read_ahead)."""
+    async def read_ahead(self, tx: Tx, claim_ids: list[str], niks: list[str], ledger_ids: list[str]) -> None:
+        """A consumer batch's holds, open-claim slots and the ledger entries it may add, a query each (each
+        taken once, see Tx.read_ahead)."""
         await tx.read_ahead(RESERVATIONS, claim_ids)
         await tx.read_ahead(OPEN_CLAIMS, niks)
+        await tx.read_ahead(LEDGER, ledger_ids)
 
     async def reservation(self, tx: Tx, claim_id: str) -> dict[str, Any] | None:
         ahead, doc = tx.take_read_ahead(RESERVATIONS, claim_id)

@@ -26,6 +26,11 @@ from .figures import FigureKeeper
 log = get_logger(__name__)
 
 
+def debit_entry_id(claim_id: str) -> str:
+    """The ledger entry of a claim's debit: one per claim, however often the settlement comes."""
+    return f"debit:{claim_id}"
+
+
 class ReservationHandlers:
     def __init__(self, repo: BalanceRepository, figures: FigureKeeper) -> None:
         self.repo = repo
@@ -35,7 +40,8 @@ class ReservationHandlers:
         """The holds and open-claim slots a consumer batch's handlers read, a query each."""
         claim_ids = [claim_id for data, _ in batch if (claim_id := getattr(data, "claim_id", None))]
         niks = [data.nik for data, _ in batch if isinstance(data, ClaimSubmitted)]
-        await self.repo.read_ahead(tx, claim_ids, niks)
+        debits = [debit_entry_id(data.claim_id) for data, _ in batch if isinstance(data, PayoutSettled)]
+        await self.repo.read_ahead(tx, claim_ids, niks, debits)
 
     async def claim_submitted(self, tx: Tx, data: ClaimSubmitted, event: CloudEvent) -> None:
         if await self.repo.reservation(tx, data.claim_id) is not None:
@@ -108,7 +114,7 @@ class ReservationHandlers:
         period = f"{settled_on.year:04d}-{settled_on.month:02d}"
         await self.repo.add_ledger_entry(
             tx,
-            f"debit:{data.claim_id}",
+            debit_entry_id(data.claim_id),
             {
                 "kind": "debit",
                 "kpj": reservation.kpj,

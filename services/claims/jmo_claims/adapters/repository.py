@@ -123,9 +123,11 @@ class ClaimRepository:
     """Claims inside a transaction; the open-claim slot and the claims-per-status counters move with the
     claim's status."""
 
-    async def read_ahead(self, tx: Tx, claim_ids: list[str]) -> None:
-        """Read these claims in one query for the `get`s of a consumer batch (each taken once)."""
+    async def read_ahead(self, tx: Tx, claim_ids: list[str], niks: list[str] | None = None) -> None:
+        """Read these claims, and these members' projections, a query each, for a consumer batch's `get`s
+        and `current_bank_account`s (each taken once, see Tx.read_ahead)."""
         await tx.read_ahead(CLAIMS, claim_ids)
+        await tx.read_ahead(MEMBERS, niks or [])
 
     async def get(self, tx: Tx, claim_id: str) -> Claim | None:
         ahead, doc = tx.take_read_ahead(CLAIMS, claim_id)
@@ -173,5 +175,7 @@ class ClaimRepository:
         return True
 
     async def current_bank_account(self, tx: Tx, nik: str) -> BankAccount | None:
-        doc = await tx[MEMBERS].find_one({"_id": nik}, {"profile.bank_account": 1}, session=tx.session)
+        ahead, doc = tx.take_read_ahead(MEMBERS, nik)
+        if not ahead:
+            doc = await tx[MEMBERS].find_one({"_id": nik}, {"profile.bank_account": 1}, session=tx.session)
         return bank_account_from_doc(((doc or {}).get("profile") or {}).get("bank_account"))

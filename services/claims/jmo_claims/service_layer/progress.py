@@ -117,9 +117,12 @@ class ClaimProgress:
         await self._save(tx, claim)
 
     async def read_ahead(self, tx: Tx, batch: list[tuple[object, CloudEvent]]) -> None:
-        """Every claim a batch's events name, in one read (each handler reads its claim first)."""
+        """Every claim a batch's events name, in one read (each handler reads its claim first), and the
+        members whose held claims may be approved (their current bank account)."""
         await self._repo.read_ahead(
-            tx, [claim_id for data, _ in batch if (claim_id := getattr(data, "claim_id", None))]
+            tx,
+            [claim_id for data, _ in batch if (claim_id := getattr(data, "claim_id", None))],
+            [data.nik for data, _ in batch if isinstance(data, BalanceReserved)],
         )
 
     def handlers(self) -> tuple:
