@@ -145,6 +145,16 @@ class Tx:
             return False, None
         return True, ahead.pop(doc_id)
 
+    async def find_one_by_id(
+        self, collection: str, doc_id: Any, projection: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """The document `doc_id` in this transaction: its read-ahead copy if one is there and not taken yet
+        (the whole document, whatever `projection` asks), else read from the database."""
+        ahead, doc = self.take_read_ahead(collection, doc_id)
+        if ahead:
+            return doc
+        return await self.db[collection].find_one({"_id": doc_id}, projection, session=self.session)
+
     def forget_read_ahead(self, collection: str, doc_id: Any) -> None:
         """A document written in this transaction: its read-ahead copy, if still there, is stale."""
         ahead = self._read_ahead.get(collection)

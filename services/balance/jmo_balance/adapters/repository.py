@@ -324,10 +324,7 @@ class BalanceRepository:
     # --- ledger -------------------------------------------------------------
 
     async def add_ledger_entry(self, tx: Tx, entry_id: str, entry: dict[str, Any]) -> bool:
-        ahead, there = tx.take_read_ahead(LEDGER, entry_id)
-        if not ahead:
-            there = await tx[LEDGER].find_one({"_id": entry_id}, {"_id": 1}, session=tx.session)
-        if there:
+        if await tx.find_one_by_id(LEDGER, entry_id, {"_id": 1}):
             return False
         await tx[LEDGER].insert_one({"_id": entry_id, **entry}, session=tx.session)
         return True
@@ -342,13 +339,10 @@ class BalanceRepository:
         await tx.read_ahead(LEDGER, ledger_ids)
 
     async def reservation(self, tx: Tx, claim_id: str) -> dict[str, Any] | None:
-        ahead, doc = tx.take_read_ahead(RESERVATIONS, claim_id)
-        return doc if ahead else await tx[RESERVATIONS].find_one({"_id": claim_id}, session=tx.session)
+        return await tx.find_one_by_id(RESERVATIONS, claim_id)
 
     async def open_claim_of(self, tx: Tx, nik: str) -> str | None:
-        ahead, doc = tx.take_read_ahead(OPEN_CLAIMS, nik)
-        if not ahead:
-            doc = await tx[OPEN_CLAIMS].find_one({"_id": nik}, session=tx.session)
+        doc = await tx.find_one_by_id(OPEN_CLAIMS, nik)
         return doc["claim_id"] if doc else None
 
     async def record_reservation(self, tx: Tx, claim_id: str, row: dict[str, Any]) -> None:

@@ -37,7 +37,7 @@ class ReservationHandlers:
         self.figures = figures
 
     async def read_ahead(self, tx: Tx, batch: list[tuple[object, CloudEvent]]) -> None:
-        """The holds and open-claim slots a consumer batch's handlers read, a query each."""
+        """The holds, open-claim slots and debit ledger entries a consumer batch's handlers read, a query each."""
         claim_ids = [claim_id for data, _ in batch if (claim_id := getattr(data, "claim_id", None))]
         niks = [data.nik for data, _ in batch if isinstance(data, ClaimSubmitted)]
         debits = [debit_entry_id(data.claim_id) for data, _ in batch if isinstance(data, PayoutSettled)]

@@ -130,9 +130,7 @@ class ClaimRepository:
         await tx.read_ahead(MEMBERS, niks or [])
 
     async def get(self, tx: Tx, claim_id: str) -> Claim | None:
-        ahead, doc = tx.take_read_ahead(CLAIMS, claim_id)
-        if not ahead:
-            doc = await tx[CLAIMS].find_one({"_id": claim_id}, session=tx.session)
+        doc = await tx.find_one_by_id(CLAIMS, claim_id)
         if doc is None:
             return None
         claim = claim_from_doc(doc)
@@ -175,7 +173,5 @@ class ClaimRepository:
         return True
 
     async def current_bank_account(self, tx: Tx, nik: str) -> BankAccount | None:
-        ahead, doc = tx.take_read_ahead(MEMBERS, nik)
-        if not ahead:
-            doc = await tx[MEMBERS].find_one({"_id": nik}, {"profile.bank_account": 1}, session=tx.session)
+        doc = await tx.find_one_by_id(MEMBERS, nik, {"profile.bank_account": 1})
         return bank_account_from_doc(((doc or {}).get("profile") or {}).get("bank_account"))

@@ -33,9 +33,7 @@ class NotifyStore:
         await tx.read_ahead(CLAIMS, claim_ids)
 
     async def contacts_in(self, tx: Tx, member_id: str) -> MemberContacts | None:
-        ahead, doc = tx.take_read_ahead(CONTACTS, member_id)
-        if not ahead:
-            doc = await tx[CONTACTS].find_one({"_id": member_id}, session=tx.session)
+        doc = await tx.find_one_by_id(CONTACTS, member_id)
         if doc is None:
             return None
         return MemberContacts(member_id, _point_from_doc(doc.get("email")), _point_from_doc(doc.get("phone")))
@@ -50,10 +48,7 @@ class NotifyStore:
         )
 
     async def preferences_in(self, tx: Tx, member_id: str) -> Preferences:
-        ahead, doc = tx.take_read_ahead(PREFERENCES, member_id)
-        if not ahead:
-            doc = await tx[PREFERENCES].find_one({"_id": member_id}, session=tx.session)
-        return preferences_from_doc(doc)
+        return preferences_from_doc(await tx.find_one_by_id(PREFERENCES, member_id))
 
     async def note_claim(self, tx: Tx, claim_id: str, member_id: str, fields: dict[str, Any]) -> None:
         tx.forget_read_ahead(CLAIMS, claim_id)
@@ -62,10 +57,7 @@ class NotifyStore:
         )
 
     async def claim_in(self, tx: Tx, claim_id: str) -> dict[str, Any]:
-        ahead, doc = tx.take_read_ahead(CLAIMS, claim_id)
-        if not ahead:
-            doc = await tx[CLAIMS].find_one({"_id": claim_id}, session=tx.session)
-        return doc or {}
+        return await tx.find_one_by_id(CLAIMS, claim_id) or {}
 
     async def add_notification(self, tx: Tx, doc: dict[str, Any]) -> None:
         # $setOnInsert: an event whose processed id has expired and comes again changes nothing.
