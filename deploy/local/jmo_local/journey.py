@@ -261,18 +261,27 @@ class Journey:
             ids.append(data["document_id"])
         return ids
 
-    async def eligibility(self, kpj: str) -> dict[str, Any]:
-        return _check(
-            await self.client.get(f"{self.urls.claims}/v1/claims/eligibility", headers=self.auth, params={"kpj": kpj}),
-            200,
+    async def _eligibility_response(self, kpj: str) -> httpx.Response:
+        return await self.client.get(
+            f"{self.urls.claims}/v1/claims/eligibility", headers=self.auth, params={"kpj": kpj}
         )
+
+    async def eligibility(self, kpj: str) -> dict[str, Any]:
+        return _check(await self._eligibility_response(kpj), 200)
 
     async def wait_claim_ready(self, kpj: str, reason: str, timeout: float = 60) -> dict[str, Any]:
         """Eligibility as the claims service sees it, once the events it projects have arrived."""
         deadline = time.monotonic() + timeout * self.patience
         entry: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            data = await self.eligibility(kpj)
+            resp = await self._eligibility_response(kpj)
+            if resp.status_code == 404 and resp.json().get("code") == "card_not_found":
+                # The claims service has not projected the card yet (its own consumer, which may run
+                # behind balance's): not an answer about the card, so keep waiting until the deadline.
+                entry = {"card_not_found": resp.json().get("detail")}
+                await asyncio.sleep(0.3)
+                continue
+            data = _check(resp, 200)
             entry = next((r for r in data["reasons"] if r["reason"] == reason), {})
             if entry.get("eligible") and entry.get("estimated", {}).get("gross_idr", 0) > 0:
                 return entry
