@@ -41,7 +41,15 @@ COMMANDS = Counter(
     "Commands this process sent to MongoDB, by command name and collection",
     ["command", "collection"],
 )
-COMMAND_FAILURES = Counter("mongo_command_failures_total", "Commands MongoDB answered with an error", ["command"])
+COMMAND_FAILURES = Counter(
+    "mongo_command_failures_total",
+    "Commands MongoDB answered with an error, by command and error (codeName: WriteConflict, DuplicateKey, ...)",
+    ["command", "code"],
+)
+TRANSACTION_RETRIES = Counter(
+    "mongo_transaction_retries_total",
+    "Transactions run again whole after a transient error (a write conflict with a concurrent transaction)",
+)
 # Commands that name no collection in their first field: counted under the command alone.
 _NO_COLLECTION = frozenset(
     {
@@ -77,7 +85,8 @@ class _CommandCounter(monitoring.CommandListener):
         pass
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        COMMAND_FAILURES.labels(event.command_name).inc()
+        failure = event.failure if isinstance(event.failure, dict) else {}
+        COMMAND_FAILURES.labels(event.command_name, str(failure.get("codeName") or failure.get("code") or "")).inc()
 
 
 def make_client(uri: str, max_pool_size: int = 10, **kwargs: Any) -> AsyncMongoClient:
@@ -233,6 +242,8 @@ class Database:
         last: list[Tx] = []
 
         async def attempt(session: AsyncClientSession) -> T:
+            if last:
+                TRANSACTION_RETRIES.inc()
             tx = Tx(session=session, db=self.db, source=self.source)
             last[:] = [tx]
             result = await work(tx)

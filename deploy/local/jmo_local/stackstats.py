@@ -568,16 +568,25 @@ async def command_counts(urls: dict[str, str] | None = None) -> dict[CommandKey,
     """Every service process's `mongo_commands_total`, by (process, command, collection).
 
     The processes count what they send (jmo_shared.mongo), so this says who asks the database
-    for what; SecantusDB's opcounters only say how much in all.
+    for what; SecantusDB's opcounters only say how much in all. Commands answered with an error are
+    counted again as ("failed <command>", its codeName), and transactions run again whole after a
+    conflict as ("tx retried", ""): the work a conflict costs is in the commands above.
     """
     async with httpclient.async_client() as client:
         metrics = await scrape(client, urls or metrics_urls())
-    return {
-        (process, labels.get("command", ""), labels.get("collection", "")): value
-        for process, samples in metrics.items()
-        for name, labels, value in samples
-        if name == "mongo_commands_total"
-    }
+    counts: dict[CommandKey, float] = {}
+    for process, samples in metrics.items():
+        for name, labels, value in samples:
+            if name == "mongo_commands_total":
+                key = (process, labels.get("command", ""), labels.get("collection", ""))
+            elif name == "mongo_command_failures_total":
+                key = (process, f"failed {labels.get('command', '')}", labels.get("code", ""))
+            elif name == "mongo_transaction_retries_total":
+                key = (process, "tx retried", "")
+            else:
+                continue
+            counts[key] = counts.get(key, 0.0) + value
+    return counts
 
 
 def command_breakdown(
@@ -588,7 +597,12 @@ def command_breakdown(
         return []
     grown = {k: v - before.get(k, 0.0) for k, v in after.items()}
     ranked = sorted(((k, n / units) for k, n in grown.items() if n > 0), key=lambda kv: (-kv[1], kv[0]))
-    return ranked[:top]
+    # Conflicts and errors are listed whatever their rank: they say why the commands above are more.
+    return ranked[:top] + [kv for kv in ranked[top:] if _is_failure(kv[0])]
+
+
+def _is_failure(key: CommandKey) -> bool:
+    return key[1] == "tx retried" or key[1].startswith("failed ")
 
 
 def command_lines(ranked: list[tuple[CommandKey, float]], unit: str) -> list[str]:

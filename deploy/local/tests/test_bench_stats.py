@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date
 
@@ -295,3 +296,53 @@ def test_command_breakdown_ranks_what_each_process_sent_per_unit():
     lines = stackstats.command_lines(stackstats.command_breakdown(before, after, units=10), "claim")
     assert lines[0] == "database commands the services sent, per claim (the largest):"
     assert "commitTransaction" in lines[3] and " - " in lines[3] and lines[3].endswith("2.00")
+
+
+def test_conflicts_and_errors_are_listed_below_the_largest_whatever_their_rank():
+    after = {
+        ("claims-api", "insert", "claims"): 30.0,
+        ("claims-api", "update", "claims"): 20.0,
+        ("claims-api", "tx retried", ""): 3.0,
+        ("claims-api", "failed update", "WriteConflict"): 3.0,
+    }
+    ranked = stackstats.command_breakdown({}, after, units=10, top=1)
+    assert [key for key, _ in ranked] == [
+        ("claims-api", "insert", "claims"),
+        ("claims-api", "failed update", "WriteConflict"),
+        ("claims-api", "tx retried", ""),
+    ]
+
+
+def test_command_counts_reads_commands_failures_and_retries_from_each_process():
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    body = (
+        b'mongo_commands_total{command="update",collection="claims"} 7.0\n'
+        b'mongo_command_failures_total{command="update",code="WriteConflict"} 2.0\n'
+        b"mongo_transaction_retries_total 2.0\n"
+        b"process_cpu_seconds_total 1.5\n"
+    )
+
+    class Metrics(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
+        counts = asyncio.run(stackstats.command_counts({"claims-api": url}))
+    finally:
+        server.shutdown()
+    assert counts == {
+        ("claims-api", "update", "claims"): 7.0,
+        ("claims-api", "failed update", "WriteConflict"): 2.0,
+        ("claims-api", "tx retried", ""): 2.0,
+    }
