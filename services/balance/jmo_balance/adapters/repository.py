@@ -120,30 +120,64 @@ def posted_periods(doc: dict[str, Any] | None) -> set[str]:
 def with_credits(doc: dict[str, Any], months: dict[str, int] | None) -> dict[str, Any]:
     """The card as store_figures' credits will leave it (`months`: period -> rupiah added to
     `flows.{period}.c`), to compute its figures before writing them in the same update."""
-    if not months:
+    return with_increments(doc, credit_increments(months))
+
+
+def credit_increments(months: dict[str, int] | None) -> dict[str, int]:
+    """Contributions (period -> rupiah) as the card's increments (`flows.{period}.c`)."""
+    return {f"flows.{period}.c": amount for period, amount in (months or {}).items()}
+
+
+def hold_increments(delta_idr: int) -> dict[str, int]:
+    """A hold placed (positive) or released (negative) as the card's increments."""
+    return {"reserved_idr": delta_idr}
+
+
+def withdrawal_increments(period: str, amount_idr: int, hold_idr: int) -> dict[str, int]:
+    """A settled payout as the card's increments: the month's withdrawal, and its hold gone."""
+    return {f"flows.{period}.d": amount_idr, "reserved_idr": -hold_idr}
+
+
+def with_increments(doc: dict[str, Any], increments: dict[str, int] | None) -> dict[str, Any]:
+    """The card as a `$inc` of `increments` (dotted paths, e.g. `flows.2026-01.d`) will leave it, without
+    touching `doc`: its figures are computed from this and written in the same update as the `$inc`."""
+    if not increments:
         return doc
-    flows = {period: dict(f) for period, f in (doc.get("flows") or {}).items()}
-    for period, amount in months.items():
-        flows.setdefault(period, {})["c"] = flows.get(period, {}).get("c", 0) + amount
-    return {**doc, "flows": flows}
+    out = dict(doc)
+    for path, amount in increments.items():
+        *parents, leaf = path.split(".")
+        node = out
+        for key in parents:
+            child = dict(node.get(key) or {})  # copied on the way down: `doc` stays as read
+            node[key] = child
+            node = child
+        node[leaf] = int(node.get(leaf) or 0) + amount
+    return out
 
 
 def card_updates(
-    credits: dict[str, dict[str, int]], figures: dict[str, dict[str, Any]], now: datetime
+    credits: dict[str, dict[str, int]],
+    figures: dict[str, dict[str, Any]],
+    now: datetime,
+    increments: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """One update per card (kpj -> update): its credits (kpj -> period -> rupiah) and its new figures
-    together. A credited card not there yet is created unregistered (an upsert): its money waits
-    there and counts once MemberRegistered comes (register keeps the flows).
+    """One update per card (kpj -> update): its credits (kpj -> period -> rupiah), its other
+    `increments` (kpj -> path -> amount: a hold, a withdrawal) and its new figures together. A credited
+    card not there yet is created unregistered (an upsert): its money waits there and counts once
+    MemberRegistered comes (register keeps the flows). A card only incremented is not created.
     """
     updates: dict[str, dict[str, Any]] = {}
     for kpj, months in credits.items():
         fields = {"updated_at": now, **figures.get(kpj, {})}
         updates[kpj] = {
-            "$inc": {f"flows.{period}.c": amount for period, amount in months.items()},
+            "$inc": {**credit_increments(months), **(increments or {}).get(kpj, {})},
             "$set": fields,
             "$setOnInsert": {k: v for k, v in {"registered": False, **NEW_CARD}.items() if k not in fields},
         }
-    updates.update((kpj, {"$set": fields}) for kpj, fields in figures.items() if kpj not in credits)
+    for kpj, inc in (increments or {}).items():
+        if kpj not in updates and inc:
+            updates[kpj] = {"$inc": dict(inc), "$set": {"updated_at": now, **figures.get(kpj, {})}}
+    updates.update((kpj, {"$set": fields}) for kpj, fields in figures.items() if kpj not in updates)
     return updates
 
 
@@ -265,23 +299,17 @@ class BalanceRepository:
         )
         return await self.card_doc(tx, kpj)
 
-    async def add_hold(self, tx: Tx, kpj: str, delta_idr: int) -> None:
-        await tx[CARDS].update_one({"_id": kpj}, {"$inc": {"reserved_idr": delta_idr}}, session=tx.session)
-
-    async def add_withdrawal(self, tx: Tx, kpj: str, period: str, amount_idr: int, hold_idr: int) -> None:
-        await tx[CARDS].update_one(
-            {"_id": kpj}, {"$inc": {f"flows.{period}.d": amount_idr, "reserved_idr": -hold_idr}}, session=tx.session
-        )
-
     async def store_figures(
         self,
         tx: Tx,
         changes: list[tuple[dict[str, Any], CardFigures, bool]],
         now: datetime,
         credits: dict[str, dict[str, int]] | None = None,
+        increments: dict[str, dict[str, int]] | None = None,
     ) -> list[int]:
-        """Keep cards' last computed figures, and add `credits` (kpj -> period -> rupiah) to their months:
-        one update per card, one bulk write for all. Returns each changed card's version after.
+        """Keep cards' last computed figures, and add `credits` (kpj -> period -> rupiah) to their months
+        and `increments` (kpj -> path -> amount) to their other counters: one update per card, one bulk
+        write for all. Returns each changed card's version after.
 
         `changes`: (the card as read in this transaction, its figures, whether its version moves). A
         concurrent change to a card makes this transaction conflict and retry, so its version + 1 is
@@ -293,7 +321,7 @@ class BalanceRepository:
         }
         ops = [
             UpdateOne({"_id": kpj}, update, upsert="$setOnInsert" in update)
-            for kpj, update in card_updates(credits or {}, fields, now).items()
+            for kpj, update in card_updates(credits or {}, fields, now, increments).items()
         ]
         if ops:
             with _duplicate_key_raised():

@@ -8,7 +8,7 @@ from datetime import datetime
 from jmo_shared.events.balance import BalanceChanged
 from jmo_shared.mongo import Tx
 
-from ..adapters.repository import MERGE_SOURCES, BalanceRepository, card_from_doc, with_credits
+from ..adapters.repository import MERGE_SOURCES, BalanceRepository, card_from_doc, with_credits, with_increments
 from ..domain.model import CardFigures, balance_sheet
 from ..domain.returns import RateTable
 from .calendar import Calendar
@@ -69,11 +69,18 @@ class FigureKeeper:
         return await self.repo.pot_docs(tx, doc.get("merged_into") or kpj)
 
     async def refresh(
-        self, tx: Tx, kpjs: list[str], now: datetime | None = None, written: dict | None = None
+        self,
+        tx: Tx,
+        kpjs: list[str],
+        now: datetime | None = None,
+        written: dict | None = None,
+        increments: dict[str, dict[str, int]] | None = None,
     ) -> dict[str, CardFigures]:
         """Recompute the pots of these cards; store and announce every card whose figures changed.
 
-        `written`: the first card as the caller just wrote and read it in this transaction.
+        `written`: the first card as already read (or written and read) in this transaction.
+        `increments`: kpj -> path -> amount to `$inc` on those cards (a hold, a withdrawal), written in the
+        same update as their figures, which are computed as if the `$inc` were already applied.
         """
         now = now or self.clock.now()
         result: dict[str, CardFigures] = {}
@@ -84,8 +91,10 @@ class FigureKeeper:
                 continue
             docs = await self._pot_docs(tx, kpj, written if i == 0 else None)
             seen.update(d["_id"] for d in docs)
+            if increments:
+                docs = [with_increments(d, increments.get(d["_id"])) for d in docs]
             changes += self._recompute(docs, now, result)
-        await self._store(tx, changes, now)
+        await self._store(tx, changes, now, increments=increments)
         return result
 
     async def credit(
@@ -127,13 +136,20 @@ class FigureKeeper:
         return [change for f in sheet if (change := _change(by_kpj[f.kpj], f)) is not None]
 
     async def _store(
-        self, tx: Tx, changes: list[_Change], now: datetime, credits: dict[str, dict[str, int]] | None = None
+        self,
+        tx: Tx,
+        changes: list[_Change],
+        now: datetime,
+        credits: dict[str, dict[str, int]] | None = None,
+        increments: dict[str, dict[str, int]] | None = None,
     ) -> None:
-        """Store the new figures, after the credits if any (one write for all), and announce each card
-        whose key figures moved."""
-        if not changes and not credits:
+        """Store the new figures with the credits and increments if any (one write for all), and announce
+        each card whose key figures moved."""
+        if not changes and not credits and not increments:
             return
-        versions = await self.repo.store_figures(tx, [(c.doc, c.figures, c.bump) for c in changes], now, credits)
+        versions = await self.repo.store_figures(
+            tx, [(c.doc, c.figures, c.bump) for c in changes], now, credits, increments
+        )
         for change, version in zip(changes, versions):
             if change.bump:
                 tx.emit(_changed_event(change.doc["nik"], change.figures, version, now))

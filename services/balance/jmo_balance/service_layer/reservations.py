@@ -9,7 +9,13 @@ from jmo_shared.events.payout import PayoutFailed, PayoutSettled
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Tx
 
-from ..adapters.repository import BalanceRepository, card_from_doc, reservation_from_doc
+from ..adapters.repository import (
+    BalanceRepository,
+    card_from_doc,
+    hold_increments,
+    reservation_from_doc,
+    withdrawal_increments,
+)
 from ..domain.reservations import (
     CANCELLED,
     DEBITED,
@@ -79,7 +85,6 @@ class ReservationHandlers:
         await self.repo.record_reservation(
             tx, data.claim_id, {**base, "status": OPEN, "amount_idr": decision.amount_idr}
         )
-        await self.repo.add_hold(tx, data.kpj, decision.amount_idr)
         tx.emit(
             BalanceReserved(
                 claim_id=data.claim_id,
@@ -91,10 +96,11 @@ class ReservationHandlers:
                 reserved_at=now,
             )
         )
-        # The card as the hold left it (its $inc applied here), not read a third time.
-        assert doc is not None  # decide_reservation refuses a claim on no card
-        held = {**doc, "reserved_idr": int(doc.get("reserved_idr") or 0) + decision.amount_idr}
-        await self.figures.refresh(tx, [data.kpj], now, written=held)
+        # The hold is $inc'ed in the update that stores the card's new figures: one write, and the card
+        # read once (above).
+        await self.figures.refresh(
+            tx, [data.kpj], now, written=doc, increments={data.kpj: hold_increments(decision.amount_idr)}
+        )
 
     async def payout_settled(self, tx: Tx, data: PayoutSettled, event: CloudEvent) -> None:
         reservation = reservation_from_doc(await self.repo.reservation(tx, data.claim_id))
@@ -128,14 +134,14 @@ class ReservationHandlers:
                 "anomaly": debit.anomaly,
             },
         )
-        await self.repo.add_withdrawal(tx, reservation.kpj, period, debit.amount_idr, reservation.amount_idr)
         await self.repo.close_reservation(
             tx,
             data.claim_id,
             reservation.nik,
             {"status": DEBITED, "payout_id": data.payout_id, "debited_idr": debit.amount_idr, "closed_at": now},
         )
-        figures = await self.figures.refresh(tx, [reservation.kpj], now)
+        withdrawal = withdrawal_increments(period, debit.amount_idr, reservation.amount_idr)
+        figures = await self.figures.refresh(tx, [reservation.kpj], now, increments={reservation.kpj: withdrawal})
         tx.emit(
             BalanceDebited(
                 claim_id=data.claim_id,
@@ -185,7 +191,6 @@ class ReservationHandlers:
         now = self.figures.clock.now()
         closing = {"status": RELEASED, "release_reason": reason_code, "closed_at": now, **extra}
         await self.repo.close_reservation(tx, claim_id, reservation.nik, closing)
-        await self.repo.add_hold(tx, reservation.kpj, -reservation.amount_idr)
         tx.emit(
             BalanceReleased(
                 claim_id=claim_id,
@@ -196,4 +201,6 @@ class ReservationHandlers:
                 released_at=now,
             )
         )
-        await self.figures.refresh(tx, [reservation.kpj], now)
+        await self.figures.refresh(
+            tx, [reservation.kpj], now, increments={reservation.kpj: hold_increments(-reservation.amount_idr)}
+        )

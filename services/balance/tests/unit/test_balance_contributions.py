@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from jmo_balance.adapters.repository import card_from_doc, card_updates, posted_periods, with_credits
+from jmo_balance.adapters.repository import (
+    card_from_doc,
+    card_updates,
+    hold_increments,
+    posted_periods,
+    with_credits,
+    with_increments,
+    withdrawal_increments,
+)
 from jmo_balance.domain.contributions import Posting, card_credits, new_postings
 from jmo_balance.domain.model import balance_sheet
 from jmo_balance.domain.returns import MonthFlow, RateTable
@@ -117,3 +125,29 @@ def test_a_card_gets_one_update_with_its_credits_and_its_figures() -> None:
     # A card not there yet starts unregistered, at version 0, nobody merged into it.
     assert ops[B]["$setOnInsert"] == {"registered": False, "reserved_idr": 0, "version": 0, "merge_sources": []}
     assert ops[C] == {"$set": {"version": 8, "status": "active"}}  # a pot's other card: figures only
+
+
+def test_a_hold_and_a_withdrawal_go_in_the_same_update_as_the_figures_they_change() -> None:
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    doc = {"_id": A, "reserved_idr": 300_000, "flows": {"2026-11": {"c": 114_000}}, "version": 2}
+    withdrawal = withdrawal_increments("2026-12", 250_000, 300_000)
+    after = with_increments(doc, withdrawal)
+    assert after["reserved_idr"] == 0
+    assert after["flows"] == {"2026-11": {"c": 114_000}, "2026-12": {"d": 250_000}}
+    # The document as read is left alone: it says what decides the next version.
+    assert doc == {"_id": A, "reserved_idr": 300_000, "flows": {"2026-11": {"c": 114_000}}, "version": 2}
+    held = with_increments({"_id": B}, hold_increments(75_000))  # a card that never had a hold
+    assert held["reserved_idr"] == 75_000
+    assert with_increments(doc, {}) is doc
+
+    figures = {A: {"version": 3, "figures": {"reserved_idr": 0}}}
+    ops = card_updates({}, figures, now, {A: withdrawal, B: hold_increments(75_000)})
+    assert ops[A] == {
+        "$inc": {"flows.2026-12.d": 250_000, "reserved_idr": -300_000},
+        "$set": {"updated_at": now, "version": 3, "figures": {"reserved_idr": 0}},
+    }
+    # Incremented only (its figures did not move): the $inc still goes, and no card is created.
+    assert ops[B] == {"$inc": {"reserved_idr": 75_000}, "$set": {"updated_at": now}}
+    # A credited card's increments join its credits in the one $inc.
+    both = card_updates({A: {"2026-12": 5}}, {}, now, {A: hold_increments(-10)})
+    assert both[A]["$inc"] == {"flows.2026-12.c": 5, "reserved_idr": -10}
