@@ -137,10 +137,6 @@ class ClaimRepository:
         _remember_stored_status(claim, doc["status"])
         return claim
 
-    async def open_claim_of(self, tx: Tx, nik: str) -> str | None:
-        doc = await tx[OPEN_CLAIMS].find_one({"_id": nik}, session=tx.session)
-        return doc["claim_id"] if doc else None
-
     async def add(self, tx: Tx, claim: Claim) -> None:
         # Unique per NIK: a concurrent second submission fails here even if both passed the checks.
         await tx[OPEN_CLAIMS].insert_one(

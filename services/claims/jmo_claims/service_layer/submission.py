@@ -133,9 +133,8 @@ class ClaimSubmission:
         answer = {"claim_id": claim.claim_id, "status": claim.status.value, **_summary(claim)}
 
         async def work(tx: Tx) -> None:
-            # Checked again inside the transaction: another request may have just opened one.
-            if await self._repo.open_claim_of(tx, cmd.nik):
-                raise _open_claim_error()
+            # Another request may have opened a claim since the check above: the open-claim slot's unique
+            # insert (in `add`) then fails with a duplicate key, answered below as open_claim_exists.
             await self._repo.add(tx, claim)
             if not await attach(tx, claim.member_id, claim.claim_id, claim.document_ids):
                 raise refusal_error(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -211,6 +212,18 @@ async def test_each_member_level_precondition_is_refused_with_its_code(env: Env,
         "verification_id": m.verification_id,
     }
     await _refused(env, m, body, code)
+
+
+async def test_submissions_at_the_same_moment_open_one_claim_and_refuse_the_others(env: Env) -> None:
+    """Requests that all pass the checks before the transaction: the open-claim slot's unique insert decides."""
+    m, body = await claimable(env)
+    answers = await asyncio.gather(*(env.submit(m, body) for _ in range(4)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [202, 409, 409, 409], [a.text for a in answers]
+    assert {a.json()["code"] for a in answers if a.status_code == 409} == {"open_claim_exists"}
+    listed = (await env.api.get("/v1/claims", headers=m.headers(env.issuer))).json()["claims"]
+    accepted = next(a.json() for a in answers if a.status_code == 202)
+    assert [c["claim_id"] for c in listed] == [accepted["claim_id"]]
 
 
 # --- the whole path ------------------------------------------------------------
