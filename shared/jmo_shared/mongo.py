@@ -17,6 +17,7 @@ from prometheus_client import Counter
 from pymongo import AsyncMongoClient, WriteConcern, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import CollectionInvalid
 from pymongo.read_concern import ReadConcern
 
 from . import tracing
@@ -263,6 +264,18 @@ class Database:
             if self.on_commit is not None:
                 self.on_commit(committed.rows)
         return result
+
+    async def ensure_collections(self, *names: str) -> None:
+        """Create these collections if they are not there. A collection first written inside concurrent
+        transactions is created by each of them, and all but one fail with a write conflict and are run
+        again: collections written only in transactions are created at start-up instead."""
+        existing = set(await self.db.list_collection_names())
+        for name in names:
+            if name not in existing:
+                try:
+                    await self.db.create_collection(name)
+                except CollectionInvalid:
+                    pass  # created meanwhile by another process starting beside this one
 
     async def ping(self) -> bool:
         await self.client.admin.command("ping")

@@ -20,6 +20,7 @@ CLAIM_STATUS_COUNTS = "claim_status_counts"
 
 
 async def ensure_indexes(db: Database) -> None:
+    await db.ensure_collections(OPEN_CLAIMS)  # the submissions' transactions are its only writers
     await db[CARDS].create_index("nik")
     await db[MEMBERS].create_index("member_id")
     await db[FACE_VERIFICATIONS].create_index("member_id")

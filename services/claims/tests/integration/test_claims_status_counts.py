@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
+from prometheus_client import REGISTRY
 from pymongo import AsyncMongoClient, monitoring
 
 from jmo_claims.adapters import status_counts
@@ -53,6 +54,10 @@ async def db(infra):
         await client.close()
 
 
+def _retries() -> float:
+    return REGISTRY.get_sample_value("mongo_transaction_retries_total") or 0.0
+
+
 async def actual(db: Database) -> dict[str, int]:
     return {s.value: await db[CLAIMS].count_documents({"status": s.value}) for s in Status}
 
@@ -74,7 +79,10 @@ async def test_counters_follow_claims_through_concurrent_transactions(db: Databa
     async def submit(claim: Claim) -> None:
         await db.transaction(lambda tx: repo.add(tx, claim))
 
+    retried = _retries()
     await asyncio.gather(*(submit(c) for c in claims))
+    # 24 transactions of one process at once, each on a slot of its own: none met another on a counter.
+    assert _retries() == retried
     await asyncio.gather(*(move(db, repo, c.claim_id, Status.VERIFYING) for c in claims[:16]))
     await asyncio.gather(
         *(move(db, repo, c.claim_id, Status.REJECTED) for c in claims[:5]),
