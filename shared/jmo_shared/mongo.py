@@ -44,8 +44,8 @@ COMMANDS = Counter(
 )
 COMMAND_FAILURES = Counter(
     "mongo_command_failures_total",
-    "Commands MongoDB answered with an error, by command and error (codeName: WriteConflict, DuplicateKey, ...)",
-    ["command", "code"],
+    "Commands MongoDB answered with an error, by command, collection and error (codeName: WriteConflict, ...)",
+    ["command", "collection", "code"],
 )
 TRANSACTION_RETRIES = Counter(
     "mongo_transaction_retries_total",
@@ -69,7 +69,12 @@ _NO_COLLECTION = frozenset(
 
 
 class _CommandCounter(monitoring.CommandListener):
-    """Counts commands as they are sent; runs on the event loop, so it must stay cheap."""
+    """Counts commands as they are sent, and those answered with an error; runs on the event loop, so it
+    must stay cheap."""
+
+    def __init__(self) -> None:
+        # request id -> collection of the commands awaiting their answer: a failure names no collection.
+        self._collections: dict[int, str] = {}
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         name = event.command_name
@@ -81,13 +86,16 @@ class _CommandCounter(monitoring.CommandListener):
             value = event.command.get(name)
             collection = value if isinstance(value, str) else ""
         COMMANDS.labels(name, collection).inc()
+        self._collections[event.request_id] = collection
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
+        self._collections.pop(event.request_id, None)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        collection = self._collections.pop(event.request_id, "")
         failure = event.failure if isinstance(event.failure, dict) else {}
-        COMMAND_FAILURES.labels(event.command_name, str(failure.get("codeName") or failure.get("code") or "")).inc()
+        code = str(failure.get("codeName") or failure.get("code") or "")
+        COMMAND_FAILURES.labels(event.command_name, collection, code).inc()
 
 
 def make_client(uri: str, max_pool_size: int = 10, **kwargs: Any) -> AsyncMongoClient:

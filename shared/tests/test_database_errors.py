@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from prometheus_client import REGISTRY
 from pymongo.errors import AutoReconnect, DuplicateKeyError, OperationFailure, ServerSelectionTimeoutError
 
 from jmo_shared.http import create_app, database_unavailable
+from jmo_shared.mongo import Tx
 
 
 def _app(error: Exception):
@@ -57,3 +60,39 @@ def test_transient_labels_count_as_unavailable() -> None:
     labelled = OperationFailure("conflict", code=251, details={"errorLabels": ["TransientTransactionError"]})
     assert database_unavailable(labelled)
     assert not database_unavailable(OperationFailure("bad query", code=2))
+
+
+async def test_a_write_conflict_is_counted_with_its_collection_and_the_transaction_run_again(database) -> None:
+    """Two transactions write one document: the one that loses is counted and run again whole."""
+    coll = f"conflicts_{database.db.name[-6:]}"
+    await database.ensure_collections(coll)
+    await database.db[coll].insert_one({"_id": "hot", "n": 0})
+    labels = {"command": "update", "collection": coll, "code": "WriteConflict"}
+    failed_before = REGISTRY.get_sample_value("mongo_command_failures_total", labels) or 0.0
+    retried_before = REGISTRY.get_sample_value("mongo_transaction_retries_total") or 0.0
+    first_wrote, second_wrote, first_committed = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    attempts = 0
+
+    async def first(tx: Tx) -> None:
+        await tx[coll].update_one({"_id": "hot"}, {"$inc": {"n": 1}}, session=tx.session)
+        first_wrote.set()
+        await asyncio.wait_for(second_wrote.wait(), 10)  # held open while the other one writes
+
+    async def second(tx: Tx) -> None:
+        nonlocal attempts
+        attempts += 1
+        await (first_wrote if attempts == 1 else first_committed).wait()
+        try:
+            await tx[coll].update_one({"_id": "hot"}, {"$inc": {"n": 10}}, session=tx.session)
+        finally:
+            second_wrote.set()
+
+    async def run_first() -> None:
+        await database.transaction(first)
+        first_committed.set()
+
+    await asyncio.gather(run_first(), database.transaction(second))
+    assert attempts == 2
+    assert (await database.db[coll].find_one({"_id": "hot"}))["n"] == 11
+    assert (REGISTRY.get_sample_value("mongo_command_failures_total", labels) or 0.0) == failed_before + 1
+    assert (REGISTRY.get_sample_value("mongo_transaction_retries_total") or 0.0) == retried_before + 1

@@ -569,7 +569,7 @@ async def command_counts(urls: dict[str, str] | None = None) -> dict[CommandKey,
 
     The processes count what they send (jmo_shared.mongo), so this says who asks the database
     for what; SecantusDB's opcounters only say how much in all. Commands answered with an error are
-    counted again as ("failed <command>", its codeName), and transactions run again whole after a
+    counted again as ("failed <command>", "<collection> <codeName>"), and transactions run again whole after a
     conflict as ("tx retried", ""): the work a conflict costs is in the commands above.
     """
     async with httpclient.async_client() as client:
@@ -580,7 +580,8 @@ async def command_counts(urls: dict[str, str] | None = None) -> dict[CommandKey,
             if name == "mongo_commands_total":
                 key = (process, labels.get("command", ""), labels.get("collection", ""))
             elif name == "mongo_command_failures_total":
-                key = (process, f"failed {labels.get('command', '')}", labels.get("code", ""))
+                collection, code = labels.get("collection", ""), labels.get("code", "")
+                key = (process, f"failed {labels.get('command', '')}", f"{collection} {code}".strip())
             elif name == "mongo_transaction_retries_total":
                 key = (process, "tx retried", "")
             else:

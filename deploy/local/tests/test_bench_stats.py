@@ -319,7 +319,7 @@ def test_command_counts_reads_commands_failures_and_retries_from_each_process():
 
     body = (
         b'mongo_commands_total{command="update",collection="claims"} 7.0\n'
-        b'mongo_command_failures_total{command="update",code="WriteConflict"} 2.0\n'
+        b'mongo_command_failures_total{command="update",collection="claims",code="WriteConflict"} 2.0\n'
         b"mongo_transaction_retries_total 2.0\n"
         b"process_cpu_seconds_total 1.5\n"
     )
@@ -343,6 +343,6 @@ def test_command_counts_reads_commands_failures_and_retries_from_each_process():
         server.shutdown()
     assert counts == {
         ("claims-api", "update", "claims"): 7.0,
-        ("claims-api", "failed update", "WriteConflict"): 2.0,
+        ("claims-api", "failed update", "claims WriteConflict"): 2.0,
         ("claims-api", "tx retried", ""): 2.0,
     }
