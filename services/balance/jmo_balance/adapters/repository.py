@@ -169,8 +169,11 @@ def card_updates(
     updates: dict[str, dict[str, Any]] = {}
     for kpj, months in credits.items():
         fields = {"updated_at": now, **figures.get(kpj, {})}
+        inc = credit_increments(months)
+        for path, amount in (increments or {}).get(kpj, {}).items():
+            inc[path] = inc.get(path, 0) + amount
         updates[kpj] = {
-            "$inc": {**credit_increments(months), **(increments or {}).get(kpj, {})},
+            "$inc": inc,
             "$set": fields,
             "$setOnInsert": {k: v for k, v in {"registered": False, **NEW_CARD}.items() if k not in fields},
         }

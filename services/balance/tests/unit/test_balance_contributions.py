@@ -149,5 +149,5 @@ def test_a_hold_and_a_withdrawal_go_in_the_same_update_as_the_figures_they_chang
     # Incremented only (its figures did not move): the $inc still goes, and no card is created.
     assert ops[B] == {"$inc": {"reserved_idr": 75_000}, "$set": {"updated_at": now}}
     # A credited card's increments join its credits in the one $inc.
-    both = card_updates({A: {"2026-12": 5}}, {}, now, {A: hold_increments(-10)})
-    assert both[A]["$inc"] == {"flows.2026-12.c": 5, "reserved_idr": -10}
+    both = card_updates({A: {"2026-12": 5}}, {}, now, {A: {**hold_increments(-10), "flows.2026-12.c": 2}})
+    assert both[A]["$inc"] == {"flows.2026-12.c": 7, "reserved_idr": -10}
