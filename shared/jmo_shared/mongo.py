@@ -175,9 +175,7 @@ class Tx:
 
     def forget_read_ahead(self, collection: str, doc_id: Any) -> None:
         """A document written in this transaction: its read-ahead copy, if still there, is stale."""
-        ahead = self._read_ahead.get(collection)
-        if ahead is not None:
-            ahead.pop(doc_id, None)
+        self.take_read_ahead(collection, doc_id)
 
     def deferred(self, key: str, factory: Callable[[], A], write: Callable[[A], Awaitable[None]]) -> A:
         """This transaction's accumulator `key`, made by `factory` on first use; `write(accumulator)` runs
