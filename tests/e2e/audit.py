@@ -84,19 +84,19 @@ async def audit_events(load: ClaimLoad, bootstrap: str, audit: MoneyAudit, settl
     while True:
         events = await read_topics(bootstrap, topics)
         found = MoneyAudit()
-        missing = _check_events(load, events, found)
+        missing = _check_events(load, events, len(topics), found)
         waited = loop.time() - started
         if not missing or waited > settle_timeout:
             break
         await asyncio.sleep(2)
     audit.problems += found.problems
     audit.redelivered.update(found.redelivered)
-    audit.notes += [f"{note} ({len(topics)} topics)" for note in found.notes]
+    audit.notes += found.notes
     if waited >= 1:
         audit.notes.append(f"events still in flight when the claims were final: read again for {waited:.0f}s")
 
 
-def _check_events(load: ClaimLoad, events: list[dict], audit: MoneyAudit) -> bool:
+def _check_events(load: ClaimLoad, events: list[dict], topic_count: int, audit: MoneyAudit) -> bool:
     """Adds every problem to `audit`; True when some claim still lacks an event it must have."""
     runs = {r.claim_id: r for r in load.claims()}
     ids = set(runs)
@@ -149,7 +149,9 @@ def _check_events(load: ClaimLoad, events: list[dict], audit: MoneyAudit) -> boo
     for claim_id, count in payout_ids.items():
         if count > 1:
             audit.add(f"claim {claim_id}: {count} payout instructions")
-    audit.notes.append(f"{len(events)} events read back; {len(sent_here)} end-to-end ids sent")
+    audit.notes.append(
+        f"{len(events)} events read back from {topic_count} topics; {len(sent_here)} end-to-end ids sent"
+    )
     return missing
 
 
