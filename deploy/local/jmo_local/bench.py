@@ -493,9 +493,12 @@ async def run(opts: Options) -> int:
         print(f"whole stack over the phase ({stats.seconds:.1f}s, per PAID claim):")
         for line in stackstats.report_lines(stats, figures["paid"], "claim", idle=idle):
             print(f"  {line}")
-        commands = stackstats.command_breakdown(commands_before, commands_after, figures["paid"])
+        # Every sender goes to the JSON; the largest are printed.
+        commands = stackstats.command_breakdown(commands_before, commands_after, figures["paid"], top=10_000)
         report["commands_per_claim"] = [[*key, round(n, 3)] for key, n in commands]
-        for line in stackstats.command_lines(commands, "claim"):
+        for line in stackstats.command_lines(
+            stackstats.command_breakdown(commands_before, commands_after, figures["paid"]), "claim"
+        ):
             print(f"  {line}")
 
         if opts.ceiling:
