@@ -287,6 +287,10 @@ class IdempotentConsumer:
             started = time.perf_counter()
             try:
                 outcomes = await self._db.transaction(lambda tx: self._apply_chunk(tx, chunk))
+            except DuplicateKeyError as exc:
+                # From a write the handlers staged (Tx.stage), sent as the transaction ends: a refusal,
+                # as it is when a handler's own write fails so (see _apply_chunk).
+                raise DomainError(code="unique_violation", detail=str(exc)) from exc
             except PyMongoError as exc:
                 if self._stopping.is_set():
                     # Shutting down: leave the batch uncommitted; it is redelivered on restart.

@@ -17,7 +17,7 @@ from prometheus_client import Counter
 from pymongo import AsyncMongoClient, WriteConcern, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import CollectionInvalid
+from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError
 from pymongo.read_concern import ReadConcern
 
 from . import tracing
@@ -142,12 +142,39 @@ class Tx:
     # Documents read ahead in this transaction (collection -> _id -> document, None when there is none),
     # each for one use: see `read_ahead` and `take_read_ahead`.
     _read_ahead: dict[str, dict[Any, dict[str, Any] | None]] = field(default_factory=dict)
+    # Writes staged for one bulk write per collection (see `stage`), in the order they were staged.
+    _staged: dict[str, list[Any]] = field(default_factory=dict)
+
+    def stage(self, collection: str, *ops: Any) -> None:
+        """Writes whose answer nobody waits for (pymongo's InsertOne, UpdateOne, ReplaceOne, DeleteOne...),
+        sent with every other write staged on `collection` in one ordered bulk write: at the end of the
+        transaction, or before this Tx next reads the collection (`read_ahead`, `find_one_by_id`). A
+        consumer batch whose handlers each add a row then costs one command per collection, not one per
+        event. Read a staged collection only through those two, never through `tx[collection]` directly."""
+        self._staged.setdefault(collection, []).extend(ops)
+
+    async def flush_staged(self, collection: str | None = None) -> None:
+        """Send the writes staged on `collection` (on every collection when None) now."""
+        names = [collection] if collection is not None else list(self._staged)
+        for name in names:
+            ops = self._staged.pop(name, None)
+            if not ops:
+                continue
+            try:
+                await self.db[name].bulk_write(ops, ordered=True, session=self.session)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors") or []
+                if errors and all(e.get("code") == 11000 for e in errors):
+                    # As a write of its own would have failed: callers handle a duplicate key the same way.
+                    raise DuplicateKeyError(errors[0].get("errmsg", "duplicate key"), 11000, errors[0]) from exc
+                raise
 
     async def read_ahead(self, collection: str, ids: list[Any]) -> None:
         """Read these documents in one query, for the handlers of a batch that each read one of them."""
         ids = list(dict.fromkeys(ids))
         if not ids:
             return
+        await self.flush_staged(collection)
         docs = await self.db[collection].find({"_id": {"$in": ids}}, session=self.session).to_list()
         found: dict[Any, dict[str, Any] | None] = dict.fromkeys(ids)
         found.update((d["_id"], d) for d in docs)
@@ -171,6 +198,7 @@ class Tx:
         ahead, doc = self.take_read_ahead(collection, doc_id)
         if ahead:
             return doc
+        await self.flush_staged(collection)
         return await self.db[collection].find_one({"_id": doc_id}, projection, session=self.session)
 
     def forget_read_ahead(self, collection: str, doc_id: Any) -> None:
@@ -255,6 +283,7 @@ class Database:
             last[:] = [tx]
             result = await work(tx)
             await tx._flush_deferred()
+            await tx.flush_staged()
             await tx._flush_outbox()
             return result
 

@@ -299,3 +299,112 @@ async def test_a_batch_reads_ahead_once_and_each_document_is_taken_once(database
     assert reads == [(first, True, 10), (second, True, 20), (first, False, 11), (third, True, None)]
     seen = {d["_id"]: d["seen"] for d in await database["projection"].find({"_id": {"$in": order}}).to_list()}
     assert seen == {first: 12, second: 21, third: 1}
+
+
+async def _one_batch_topic(infra, nik: str, kpjs: list[str]) -> str:
+    """A topic of its own holding these events, in this order: the consumer reads them in one batch."""
+    from aiokafka import AIOKafkaProducer
+
+    from jmo_local.topics import create_topics
+    from jmo_shared.topics import TopicSpec
+
+    topic = f"test.staged.{uuid.uuid4().hex[:8]}"
+    await create_topics(infra.kafka_bootstrap, [TopicSpec(topic, 1)])
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for kpj in kpjs:
+            await producer.send_and_wait(topic, _registered(nik, kpj).to_event("/test").to_bytes(), key=nik.encode())
+    finally:
+        await producer.stop()
+    return topic
+
+
+def _commands(command: str, collection: str) -> float:
+    from prometheus_client import REGISTRY as METRICS
+
+    return METRICS.get_sample_value("mongo_commands_total", {"command": command, "collection": collection}) or 0.0
+
+
+async def test_staged_writes_go_in_one_bulk_write_per_collection_and_reads_through_the_tx_see_them(
+    database: Database, infra
+) -> None:
+    from pymongo import InsertOne, UpdateOne
+
+    nik = f"3171{uuid.uuid4().int % 10**12:012d}"
+    a, b, c = (f"{(uuid.uuid4().int + i) % 10**11:011d}" for i in range(3))
+    order = [a, b, a, c]  # `a` twice: its second event reads what the first one staged
+    topic = await _one_batch_topic(infra, nik, order)
+    counters, log = f"staged_counters_{uuid.uuid4().hex[:6]}", f"staged_log_{uuid.uuid4().hex[:6]}"
+    await database.ensure_collections(counters, log)
+    reads: list[tuple[str, int | None]] = []
+
+    async def read_ahead(tx: Tx, batch: list) -> None:
+        await tx.read_ahead(counters, [data.kpj for data, _ in batch])
+
+    async def project(tx: Tx, data: MemberRegistered, event: CloudEvent) -> None:
+        doc = await tx.find_one_by_id(counters, data.kpj)
+        reads.append((data.kpj, doc["n"] if doc else None))
+        tx.forget_read_ahead(counters, data.kpj)
+        tx.stage(counters, UpdateOne({"_id": data.kpj}, {"$inc": {"n": 1}}, upsert=True))
+        tx.stage(log, InsertOne({"_id": event.id, "kpj": data.kpj}))
+
+    updates_before, inserts_before = _commands("update", counters), _commands("insert", log)
+    consumer = IdempotentConsumer(database, infra.kafka_bootstrap, f"test-{uuid.uuid4().hex}", [topic])
+    consumer.on(MemberRegistered, project).read_ahead(read_ahead)
+    await consumer.ensure_indexes()
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: _count(database, log, 4), timeout=60, message="four events applied")
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, timeout=30)
+    # Read ahead: the first reads of `a`, `b` and `c`. The second read of `a` goes to the database and
+    # first sends the two updates staged before it (one command); the other two go at the end (one more).
+    assert reads == [(a, None), (b, None), (a, 1), (c, None)]
+    assert _commands("update", counters) - updates_before == 2
+    # Nothing read the log: its four rows went in one command.
+    assert _commands("insert", log) - inserts_before == 1
+    seen = {d["_id"]: d["n"] for d in await database[counters].find({}).to_list()}
+    assert seen == {a: 2, b: 1, c: 1}
+
+
+async def test_a_staged_write_refused_as_a_duplicate_parks_its_event_and_the_others_apply_once(
+    database: Database, infra
+) -> None:
+    from pymongo import InsertOne
+
+    nik = f"3171{uuid.uuid4().int % 10**12:012d}"
+    kpjs = [f"{(uuid.uuid4().int + i) % 10**11:011d}" for i in range(3)]
+    taken = kpjs[1]
+    rows = f"staged_rows_{uuid.uuid4().hex[:6]}"
+    await database.ensure_collections(rows)
+    await database[rows].insert_one({"_id": taken, "by": "someone else"})
+    topic = await _one_batch_topic(infra, nik, kpjs)
+
+    async def project(tx: Tx, data: MemberRegistered, event: CloudEvent) -> None:
+        tx.stage(rows, InsertOne({"_id": data.kpj, "by": event.id}))
+
+    group = f"test-{uuid.uuid4().hex}"
+    consumer = IdempotentConsumer(database, infra.kafka_bootstrap, group, [topic])
+    consumer.on(MemberRegistered, project)
+    await consumer.ensure_indexes()
+    task = asyncio.create_task(consumer.run())
+
+    async def settled() -> bool:
+        parked = await database[DEAD_LETTERS].count_documents({"group": group})
+        return parked == 1 and await _count(database, rows, 3)
+
+    try:
+        await eventually(settled, timeout=60, message="two applied, one parked")
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, timeout=30)
+    parked = await database[DEAD_LETTERS].find_one({"group": group})
+    assert "unique_violation" in parked["error"] or parked["code"] == "rejected"
+    assert (await database[rows].find_one({"_id": taken}))["by"] == "someone else"
+    assert await database[PROCESSED].count_documents({"_id": {"$regex": f"^{group}:"}}) == 2
+
+
+async def _count(database: Database, collection: str, expected: int) -> bool:
+    return await database[collection].count_documents({}) == expected
