@@ -18,16 +18,11 @@ class DeliveryStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, tx: Tx, docs: list[dict[str, Any]]) -> None:
-        if not docs:
-            return
+    def add(self, tx: Tx, docs: list[dict[str, Any]]) -> None:
         # One per event, channel and recipient, whatever happens to the event's processed id:
         # upserts that change nothing when a redelivered event plans the same deliveries again.
-        await tx[DELIVERIES].bulk_write(
-            [UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True) for doc in docs],
-            ordered=True,
-            session=tx.session,
-        )
+        # Staged: a consumer batch's deliveries go in one bulk write (Tx.stage).
+        tx.stage(DELIVERIES, *(UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True) for doc in docs))
 
     async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
         """Pending, due and not leased (another worker's sends in hand are not ours to look at again)."""

@@ -6,6 +6,12 @@ They stand in for an SMS gateway and a push provider in a local run and in tests
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
+
 from jmo_shared.clock import Clock
 from jmo_shared.logging import get_logger
 from jmo_shared.mongo import Database
@@ -22,20 +28,39 @@ class RecordingChannel:
         self._clock = clock
 
     async def send(self, message: Outgoing) -> None:
-        # Keyed by the delivery: a retry after a lost answer records it once.
-        await self._db[self._collection].update_one(
-            {"_id": message.delivery_id},
-            {
-                "$setOnInsert": {
-                    "member_id": message.member_id,
-                    "kind": message.kind,
-                    "to": message.destination,
-                    "title": message.subject,
-                    "text": message.text,
-                    "lang": message.lang,
-                    "recorded_at": self._clock.now(),
-                }
-            },
-            upsert=True,
-        )
-        log.info("message_recorded", channel=message.channel, kind=message.kind, delivery_id=message.delivery_id)
+        (outcome,) = await self.send_many([message])
+        if outcome is not None:
+            raise outcome
+
+    async def send_many(self, messages: list[Outgoing]) -> list[Exception | None]:
+        """A round's messages in one command. Keyed by the delivery: a retry after a lost answer
+        records each once."""
+        if not messages:
+            return []
+        now = self._clock.now()
+        outcomes: list[Exception | None] = [None] * len(messages)
+        try:
+            await self._db[self._collection].bulk_write(
+                [UpdateOne({"_id": m.delivery_id}, {"$setOnInsert": _recorded(m, now)}, upsert=True) for m in messages],
+                ordered=False,
+            )
+        except BulkWriteError as exc:
+            # Unordered: the others were recorded; only the ones named here failed.
+            for error in exc.details.get("writeErrors") or []:
+                outcomes[error["index"]] = RuntimeError(error.get("errmsg", "not recorded"))
+        for m, outcome in zip(messages, outcomes):
+            if outcome is None:
+                log.info("message_recorded", channel=m.channel, kind=m.kind, delivery_id=m.delivery_id)
+        return outcomes
+
+
+def _recorded(message: Outgoing, now: datetime) -> dict[str, Any]:
+    return {
+        "member_id": message.member_id,
+        "kind": message.kind,
+        "to": message.destination,
+        "title": message.subject,
+        "text": message.text,
+        "lang": message.lang,
+        "recorded_at": now,
+    }

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pymongo import UpdateOne
+
 from jmo_shared.mongo import Database, Tx
 
 from ..domain.contacts import ContactPoint, MemberContacts
@@ -25,6 +27,8 @@ class NotifyStore:
         self._db = db
 
     # --- projections (inside the consumer's transaction) -------------------------
+    # The writes are staged (Tx.stage): a consumer batch writes each collection once. Every read of
+    # these collections in the transaction goes through the Tx (find_one_by_id), which sends them first.
 
     async def read_ahead(self, tx: Tx, member_ids: list[str], claim_ids: list[str]) -> None:
         """What a consumer batch's handlers read, a query per collection (each taken once, see Tx.read_ahead)."""
@@ -38,30 +42,30 @@ class NotifyStore:
             return None
         return MemberContacts(member_id, _point_from_doc(doc.get("email")), _point_from_doc(doc.get("phone")))
 
-    async def save_contacts(self, tx: Tx, c: MemberContacts) -> None:
+    def save_contacts(self, tx: Tx, c: MemberContacts) -> None:
         tx.forget_read_ahead(CONTACTS, c.member_id)
-        await tx[CONTACTS].update_one(
-            {"_id": c.member_id},
-            {"$set": {"email": _point_to_doc(c.email), "phone": _point_to_doc(c.phone)}},
-            upsert=True,
-            session=tx.session,
+        tx.stage(
+            CONTACTS,
+            UpdateOne(
+                {"_id": c.member_id},
+                {"$set": {"email": _point_to_doc(c.email), "phone": _point_to_doc(c.phone)}},
+                upsert=True,
+            ),
         )
 
     async def preferences_in(self, tx: Tx, member_id: str) -> Preferences:
         return preferences_from_doc(await tx.find_one_by_id(PREFERENCES, member_id))
 
-    async def note_claim(self, tx: Tx, claim_id: str, member_id: str, fields: dict[str, Any]) -> None:
+    def note_claim(self, tx: Tx, claim_id: str, member_id: str, fields: dict[str, Any]) -> None:
         tx.forget_read_ahead(CLAIMS, claim_id)
-        await tx[CLAIMS].update_one(
-            {"_id": claim_id}, {"$set": {"member_id": member_id, **fields}}, upsert=True, session=tx.session
-        )
+        tx.stage(CLAIMS, UpdateOne({"_id": claim_id}, {"$set": {"member_id": member_id, **fields}}, upsert=True))
 
     async def claim_in(self, tx: Tx, claim_id: str) -> dict[str, Any]:
         return await tx.find_one_by_id(CLAIMS, claim_id) or {}
 
-    async def add_notification(self, tx: Tx, doc: dict[str, Any]) -> None:
+    def add_notification(self, tx: Tx, doc: dict[str, Any]) -> None:
         # $setOnInsert: an event whose processed id has expired and comes again changes nothing.
-        await tx[NOTIFICATIONS].update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True, session=tx.session)
+        tx.stage(NOTIFICATIONS, UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True))
 
     # --- the member's API ------------------------------------------------------
 

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from jmo_shared.clock import Clock
 from jmo_shared.logging import get_logger
@@ -15,7 +15,7 @@ from jmo_shared.logging import get_logger
 from ..adapters.deliveries import DeliveryStore
 from ..domain.delivery import DEAD, RetryPolicy
 from .metrics import DELIVERIES
-from .ports import Channel, Outgoing
+from .ports import BatchChannel, Channel, Outgoing
 
 log = get_logger(__name__)
 
@@ -69,51 +69,79 @@ class DeliveryLoop:
         """One round: every due delivery (up to a batch) attempted once; returns how many were due.
 
         The round is leased in one go and what was sent is marked in one go (failures one by one,
-        each with its own next attempt): four database commands for a round of successes.
+        each with its own next attempt): four database commands for a round of successes. A channel
+        that takes a round at once (`send_many`) gets its share of the round in one call.
         """
         now = self._clock.now()
         due = await self._store.due(now, self._batch)
         leased = await self._store.take([doc["_id"] for doc in due], now, self._lease)
-        outcomes = await asyncio.gather(*(self._attempt(doc) for doc in due if doc["_id"] in leased))
-        await self._store.sent([doc_id for doc_id in outcomes if doc_id is not None], self._clock.now())
+        by_channel: dict[str, list[dict[str, Any]]] = {}
+        for doc in due:
+            if doc["_id"] in leased:
+                by_channel.setdefault(doc["channel"], []).append(doc)
+        attempts = []
+        for channel, docs in by_channel.items():
+            if hasattr(self._channels[channel], "send_many"):
+                attempts.append(self._attempt_together(docs))
+            else:
+                attempts.extend(self._attempt_one(doc) for doc in docs)
+        rounds = await asyncio.gather(*attempts)
+        sent = [doc_id for outcome in rounds for doc_id in (outcome if isinstance(outcome, list) else [outcome])]
+        await self._store.sent([doc_id for doc_id in sent if doc_id is not None], self._clock.now())
         return len(due)
 
-    async def _attempt(self, doc: dict[str, Any]) -> str | None:
+    async def _attempt_one(self, doc: dict[str, Any]) -> str | None:
         """Send one leased delivery; its id when it went out (marked sent with the round), else None."""
         async with self._slots:
-            attempts = int(doc.get("attempts", 0)) + 1
-            channel, kind = doc["channel"], doc["kind"]
             try:
-                await self._channels[channel].send(_outgoing(doc))
+                await self._channels[doc["channel"]].send(_outgoing(doc))
             except Exception as exc:  # noqa: BLE001 - whatever the channel says, the delivery waits and retries
-                done = self._clock.now()
-                status, next_at = self._policy.after_failure(attempts, done)
-                await self._store.failed(doc["_id"], attempts, status, next_at, repr(exc), done)
-                DELIVERIES.labels(channel, kind, "failed").inc()
-                if status == DEAD:
-                    DELIVERIES.labels(channel, kind, "dead").inc()
-                    log.error(
-                        "delivery_dead",
-                        delivery_id=doc["_id"],
-                        channel=channel,
-                        kind=kind,
-                        attempts=attempts,
-                        error=repr(exc),
-                    )
-                else:
-                    log.warning(
-                        "delivery_failed",
-                        delivery_id=doc["_id"],
-                        channel=channel,
-                        kind=kind,
-                        attempts=attempts,
-                        next_attempt_at=next_at.isoformat() if next_at else None,
-                        error=repr(exc),
-                    )
-                return None
+                return await self._settle(doc, exc)
+            return await self._settle(doc, None)
+
+    async def _attempt_together(self, docs: list[dict[str, Any]]) -> list[str | None]:
+        """Send leased deliveries of one channel in one call; the ids of those that went out."""
+        channel = cast(BatchChannel, self._channels[docs[0]["channel"]])
+        async with self._slots:
+            try:
+                outcomes = await channel.send_many([_outgoing(doc) for doc in docs])
+            except Exception as exc:  # noqa: BLE001 - the whole round failed: each waits and retries
+                outcomes = [exc] * len(docs)
+            return [await self._settle(doc, outcome) for doc, outcome in zip(docs, outcomes)]
+
+    async def _settle(self, doc: dict[str, Any], failure: Exception | None) -> str | None:
+        """Count and log one attempt; a failed one gets its next attempt (or is parked as dead) now."""
+        attempts = int(doc.get("attempts", 0)) + 1
+        channel, kind = doc["channel"], doc["kind"]
+        if failure is None:
             DELIVERIES.labels(channel, kind, "sent").inc()
             log.info("delivery_sent", delivery_id=doc["_id"], channel=channel, kind=kind, attempts=attempts)
             return str(doc["_id"])
+        done = self._clock.now()
+        status, next_at = self._policy.after_failure(attempts, done)
+        await self._store.failed(doc["_id"], attempts, status, next_at, repr(failure), done)
+        DELIVERIES.labels(channel, kind, "failed").inc()
+        if status == DEAD:
+            DELIVERIES.labels(channel, kind, "dead").inc()
+            log.error(
+                "delivery_dead",
+                delivery_id=doc["_id"],
+                channel=channel,
+                kind=kind,
+                attempts=attempts,
+                error=repr(failure),
+            )
+        else:
+            log.warning(
+                "delivery_failed",
+                delivery_id=doc["_id"],
+                channel=channel,
+                kind=kind,
+                attempts=attempts,
+                next_attempt_at=next_at.isoformat() if next_at else None,
+                error=repr(failure),
+            )
+        return None
 
 
 def _outgoing(doc: dict[str, Any]) -> Outgoing:

@@ -113,7 +113,7 @@ class EventHandlers:
         self, tx: Tx, member_id: str, email: str | None, phone: str | None, confirmed: bool, at: datetime
     ) -> None:
         contacts = await self._store.contacts_in(tx, member_id) or MemberContacts(member_id)
-        await self._store.save_contacts(tx, apply_news(contacts, email, phone, confirmed, at))
+        self._store.save_contacts(tx, apply_news(contacts, email, phone, confirmed, at))
 
     async def on_contact_changed(self, tx: Tx, data: ContactChanged, event: CloudEvent) -> None:
         """A security notice to the old and the new contact (always), then the new one is the member's."""
@@ -130,7 +130,7 @@ class EventHandlers:
                 updated = MemberContacts(
                     updated.member_id, updated.email, merged(None, change.new, True, data.changed_at)
                 )
-        await self._store.save_contacts(tx, updated)
+        self._store.save_contacts(tx, updated)
         if not changes:
             return
         facts = {
@@ -146,13 +146,13 @@ class EventHandlers:
     # --- claims ------------------------------------------------------------------
 
     async def on_claim_submitted(self, tx: Tx, data: ClaimSubmitted, event: CloudEvent) -> None:
-        await self._store.note_claim(tx, data.claim_id, data.member_id, {"kpj": data.kpj, "reason": data.reason})
+        self._store.note_claim(tx, data.claim_id, data.member_id, {"kpj": data.kpj, "reason": data.reason})
         facts = {"claim_id": data.claim_id, "kpj": data.kpj, "reason": data.reason, "sla_due_at": data.sla_due_at}
         await self._notify(tx, event, data.member_id, k.CLAIM_SUBMITTED, facts, {"claim_id": data.claim_id})
 
     async def on_claim_approved(self, tx: Tx, data: ClaimApproved, event: CloudEvent) -> None:
         # Not a message of its own (the money follows within minutes): what the "paid" one names.
-        await self._store.note_claim(
+        self._store.note_claim(
             tx,
             data.claim_id,
             data.member_id,
@@ -237,7 +237,7 @@ class EventHandlers:
             for p in planned:
                 SKIPPED.labels(p.channel, kind, "stale").inc()
             planned = []
-        await self._store.add_notification(
+        self._store.add_notification(
             tx,
             {
                 "_id": event.id,
@@ -253,7 +253,7 @@ class EventHandlers:
                 "read_at": None,
             },
         )
-        await self._deliveries.add(
+        self._deliveries.add(
             tx, [_delivery_doc(event.id, member_id, kind, prefs.language, message, p, now) for p in planned]
         )
         NOTIFICATIONS.labels(kind).inc()

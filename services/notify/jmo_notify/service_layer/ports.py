@@ -1,4 +1,5 @@
-"""The channels a message leaves by: each adapter sends one message or raises."""
+"""The channels a message leaves by: each adapter sends one message or raises; one that can hand over
+a round of messages at once also offers `send_many` (BatchChannel)."""
 
 from __future__ import annotations
 
@@ -21,4 +22,11 @@ class Outgoing:
 class Channel(Protocol):
     async def send(self, message: Outgoing) -> None:
         """Hand the message over; raise when it could not be (the delivery is retried later)."""
+        ...
+
+
+class BatchChannel(Channel, Protocol):
+    async def send_many(self, messages: list[Outgoing]) -> list[Exception | None]:
+        """Hand these messages over together; for each, None when it went, else why it did not (it is
+        retried later). Raising fails them all."""
         ...

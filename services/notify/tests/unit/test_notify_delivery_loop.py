@@ -146,3 +146,62 @@ async def test_notices_planned_close_together_go_out_in_one_round() -> None:
         task.cancel()
     assert sorted(m.delivery_id for m in email.sent) == ["e0:email", "e1:email", "e2:email"]
     assert [n for n in rounds if n] == [3], rounds
+
+
+class BatchChannel(Channel):
+    """A channel that takes a round at once and refuses the destinations in `refuse`."""
+
+    def __init__(self, refuse: set[str]) -> None:
+        super().__init__()
+        self.refuse = refuse
+        self.calls: list[list[str]] = []
+
+    async def send_many(self, messages: list[Outgoing]) -> list[Exception | None]:
+        self.calls.append([m.delivery_id for m in messages])
+        outcomes: list[Exception | None] = []
+        for m in messages:
+            if m.destination in self.refuse:
+                outcomes.append(ValueError(f"unknown device {m.destination}"))
+            else:
+                self.sent.append(m)
+                outcomes.append(None)
+        return outcomes
+
+
+async def test_a_channel_that_takes_a_round_at_once_gets_one_call_and_each_failure_retries_alone() -> None:
+    clock = FixedClock(T0)
+    push, email = BatchChannel(refuse={"device-2"}), Channel()
+    store = MemoryStore(
+        *({**delivery(f"e{n}:push", "push"), "destination": f"device-{n}"} for n in range(4)), delivery("e0:email")
+    )
+    loop = DeliveryLoop(store, {"push": push, "email": email}, clock, RetryPolicy(base_seconds=10, max_attempts=3))
+    assert await loop.work_once() == 5
+    assert push.calls == [["e0:push", "e1:push", "e2:push", "e3:push"]]
+    assert [m.delivery_id for m in email.sent] == ["e0:email"]  # a channel without send_many: one by one
+    assert {d for d, doc in store.docs.items() if doc["status"] == SENT} == {
+        "e0:push",
+        "e1:push",
+        "e3:push",
+        "e0:email",
+    }
+    refused = store.docs["e2:push"]
+    assert refused["status"] == PENDING and refused["attempts"] == 1 and "unknown device" in refused["last_error"]
+    assert refused["next_attempt_at"] == T0 + timedelta(seconds=10)
+    push.refuse.clear()
+    clock.advance(timedelta(seconds=10))
+    assert await loop.work_once() == 1
+    assert push.calls[-1] == ["e2:push"] and store.docs["e2:push"]["status"] == SENT
+
+
+async def test_a_round_at_once_that_raises_fails_each_of_its_deliveries() -> None:
+    clock = FixedClock(T0)
+
+    class Away(BatchChannel):
+        async def send_many(self, messages: list[Outgoing]) -> list[Exception | None]:
+            raise ConnectionError("push provider away")
+
+    store = MemoryStore(delivery("e0:push", "push"), delivery("e1:push", "push"))
+    loop = DeliveryLoop(store, {"push": Away(set())}, clock, RetryPolicy(base_seconds=5))
+    await loop.work_once()
+    for doc in store.docs.values():
+        assert doc["status"] == PENDING and doc["attempts"] == 1 and "push provider away" in doc["last_error"]
