@@ -28,7 +28,6 @@ async def ensure_indexes(db: Database) -> None:
     await db[FACE_VERIFICATIONS].create_index("expires_at", expireAfterSeconds=24 * 3600)
     await db[CLAIMS].create_index([("member_id", 1), ("submitted_at", -1)])
     await db[CLAIMS].create_index([("nik", 1), ("reason", 1)])
-    await db[CLAIMS].create_index("verification_id")
     await db[DOCUMENT_FILES].create_index("metadata.member_id")
     # A member's pending documents (the upload quota), and the pending ones past retention (the sweep).
     await db[DOCUMENT_FILES].create_index([("metadata.member_id", 1), ("metadata.pending", 1)], name="member_pending")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
@@ -17,6 +18,17 @@ from . import status_counts
 from .codec import bank_account_from_doc, card_from_doc, claim_from_doc, claim_to_doc, day, profile_from_doc
 from .collections import CARDS, CLAIMS, DOCUMENT_FILES, FACE_VERIFICATIONS, MEMBERS, OPEN_CLAIMS
 
+_HISTORY_FIELDS = {"reason": 1, "status": 1, "open": 1, "verification_id": 1}
+
+
+@dataclass(frozen=True)
+class ClaimHistory:
+    """What a member's claims so far say about a new one."""
+
+    open_claim: bool  # one is in progress (its open-claim slot is taken in the same transaction)
+    verifications_used: frozenset[str]  # the face matches claims were made with: each is used once
+
+
 # A partial claim counts as taken unless it ended without money leaving the fund.
 _PARTIAL_NOT_TAKEN = [Status.REJECTED.value, Status.PAYOUT_FAILED.value]
 
@@ -29,19 +41,18 @@ class ReadModel:
         self._faces = faces
 
     async def member(self, nik: str) -> tuple[Member, Profile | None]:
+        member, profile, _ = await self.member_and_claims(nik)
+        return member, profile
+
+    async def member_and_claims(self, nik: str) -> tuple[Member, Profile | None, ClaimHistory]:
+        """The member, their profile, and what their claims so far say: three queries in all."""
         doc = await self._db[MEMBERS].find_one({"_id": nik}) or {}
         cards = [card_from_doc(c) async for c in self._db[CARDS].find({"nik": nik}).sort("_id", 1)]
-        # Only the (nik, reason) index's fields in the filter, the status checked here: with `status: {$nin}`
-        # in it too, SecantusDB bounds the index by the NIK alone (and explain reports a COLLSCAN).
+        # Every claim of the NIK (a handful at most), by the (nik, reason) index's prefix: the partial
+        # withdrawals taken, the open claim and the face matches used, in one query.
+        claims = await self._db[CLAIMS].find({"nik": nik}, _HISTORY_FIELDS).to_list()
         partials = [
-            p
-            for p in await self._db[CLAIMS]
-            .find(
-                {"nik": nik, "reason": {"$in": sorted(PARTIAL_REASONS)}},
-                {"status": 1},
-            )
-            .to_list()
-            if p.get("status") not in _PARTIAL_NOT_TAKEN
+            p for p in claims if p.get("reason") in PARTIAL_REASONS and p.get("status") not in _PARTIAL_NOT_TAKEN
         ]
         # The registry's KTP is the reference; the employer's registration is the fallback.
         birth = day((doc.get("person") or {}).get("birth_date"))
@@ -55,7 +66,11 @@ class ReadModel:
             partial_taken=bool(partials),
             partial_paid=any(p["status"] == Status.PAID.value for p in partials),
         )
-        return member, profile_from_doc(doc.get("profile"))
+        history = ClaimHistory(
+            open_claim=any(c.get("open") for c in claims),
+            verifications_used=frozenset(c["verification_id"] for c in claims if c.get("verification_id")),
+        )
+        return member, profile_from_doc(doc.get("profile")), history
 
     async def face(self, verification_id: str) -> FaceMatch | None:
         """The match a client's verification_id names: its signed assertion (usable before FaceVerified
@@ -71,9 +86,6 @@ class ReadModel:
             return None
         return FaceMatch(doc["_id"], doc["member_id"], doc["purpose"], doc["expires_at"])
 
-    async def face_used(self, verification_id: str) -> bool:
-        return await self._db[CLAIMS].find_one({"verification_id": verification_id}, {"_id": 1}) is not None
-
     async def documents(self, document_ids: list[str]) -> dict[str, Document]:
         oids = []
         for document_id in document_ids:
@@ -86,9 +98,6 @@ class ReadModel:
             meta = doc.get("metadata") or {}
             found[str(doc["_id"])] = Document(str(doc["_id"]), meta.get("kind", ""), meta.get("member_id", ""))
         return found
-
-    async def has_open_claim(self, nik: str) -> bool:
-        return await self._db[OPEN_CLAIMS].find_one({"_id": nik}, {"_id": 1}) is not None
 
     async def claims_of(self, member_id: str, skip: int = 0, limit: int = 20) -> tuple[list[Claim], int]:
         """One page of the member's claims, newest first, and how many they have (the (member_id,

@@ -24,7 +24,7 @@ class ClaimQueries:
 
     async def eligibility(self, member: Principal, kpj: str | None) -> dict[str, Any]:
         nik = member.nik or ""
-        facts, profile = await self._read.member(nik)
+        facts, profile, history = await self._read.member_and_claims(nik)
         if kpj is not None and facts.card(kpj) is None:
             raise DomainError(
                 code="card_not_found", detail=f"card {kpj} is not one of your KPJ cards", kind=ErrorKind.NOT_FOUND
@@ -35,7 +35,7 @@ class ClaimQueries:
         results = assess_member(facts, today, has_npwp, self._policy, kpj=kpj)
         # What stops any claim right now, whatever the reason: fix these in a data update.
         blockers = [Unmet(r.code, r.message) for r in profile_refusals(profile, now, self._policy)]
-        if await self._read.has_open_claim(nik):
+        if history.open_claim:
             blockers.append(Unmet("open_claim_exists", "You have a claim in progress; one claim at a time."))
         return {
             "as_of": today.isoformat(),

@@ -81,14 +81,15 @@ class ClaimSubmission:
         )
 
     async def _facts(self, cmd: SubmitClaim, face: FaceMatch | None) -> SubmissionFacts:
-        member, profile = await self._read.member(cmd.nik)
+        member, profile, history = await self._read.member_and_claims(cmd.nik)
         return SubmissionFacts(
             member=member,
             profile=profile,
             face=face,
-            face_already_used=await self._read.face_used(cmd.verification_id),
+            # Among this member's claims: a match of anyone else's is refused as not theirs anyway.
+            face_already_used=cmd.verification_id in history.verifications_used,
             documents=await self._read.documents(list(cmd.document_ids)),
-            has_open_claim=await self._read.has_open_claim(cmd.nik),
+            has_open_claim=history.open_claim,
         )
 
     async def _submit(self, member: Principal, request: dict[str, Any], key: str) -> tuple[int, dict]:
