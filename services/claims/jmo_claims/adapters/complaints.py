@@ -19,7 +19,7 @@ CLAIM_COMPLAINTS = "claim_complaints"  # _id = claim id: member_id, complaints [
 
 async def claim_owner(tx: Tx, claim_id: str) -> str | None:
     """The member whose claim this is, or None when there is no such claim."""
-    claim = await tx[CLAIMS].find_one({"_id": claim_id}, {"member_id": 1}, session=tx.session)
+    claim = await tx.find_one_by_id(CLAIMS, claim_id, {"member_id": 1})
     return None if claim is None else str(claim["member_id"])
 
 

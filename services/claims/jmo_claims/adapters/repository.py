@@ -7,6 +7,7 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from pymongo import DeleteOne, ReplaceOne
 
 from jmo_shared.face_assertion import FaceAssertionReader
 from jmo_shared.mongo import Database, Tx
@@ -164,17 +165,24 @@ class ClaimRepository:
         # The stored status, for the claims-per-status counters: as `get` read it in this transaction (a
         # concurrent change of the claim makes the replace below conflict), else read now.
         before = getattr(claim, _STORED_STATUS, None)
-        if before is None:
-            stored = await tx[CLAIMS].find_one({"_id": claim.claim_id}, {"status": 1}, session=tx.session)
-            before = stored.get("status") if stored else None
         tx.forget_read_ahead(CLAIMS, claim.claim_id)
-        result = await tx[CLAIMS].replace_one(query, doc, session=tx.session)
-        if result.matched_count == 0:
-            return False
+        if before is not None and expect_status is None:
+            # Read (or written) in this transaction, so it is there and the replace matches: staged, a
+            # consumer batch's claims go in one write (Tx.stage; `get` reads through the Tx, which sends
+            # them first).
+            tx.stage(CLAIMS, ReplaceOne(query, doc))
+        else:
+            if before is None:
+                stored = await tx.find_one_by_id(CLAIMS, claim.claim_id, {"status": 1})
+                before = stored.get("status") if stored else None
+            await tx.flush_staged(CLAIMS)
+            result = await tx[CLAIMS].replace_one(query, doc, session=tx.session)
+            if result.matched_count == 0:
+                return False
         await status_counts.moved(tx, before, doc["status"])
         _remember_stored_status(claim, doc["status"])
         if not claim.open:
-            await tx[OPEN_CLAIMS].delete_one({"_id": claim.nik, "claim_id": claim.claim_id}, session=tx.session)
+            tx.stage(OPEN_CLAIMS, DeleteOne({"_id": claim.nik, "claim_id": claim.claim_id}))
         return True
 
     async def current_bank_account(self, tx: Tx, nik: str) -> BankAccount | None:
