@@ -169,16 +169,18 @@ class Tx:
                     raise DuplicateKeyError(errors[0].get("errmsg", "duplicate key"), 11000, errors[0]) from exc
                 raise
 
-    async def read_ahead(self, collection: str, ids: list[Any]) -> None:
-        """Read these documents in one query, for the handlers of a batch that each read one of them."""
+    async def read_ahead(self, collection: str, ids: list[Any]) -> dict[Any, dict[str, Any] | None]:
+        """Read these documents in one query, for the handlers of a batch that each read one of them.
+        Returns what was found (id -> document or None), to read ahead what those documents name."""
         ids = list(dict.fromkeys(ids))
         if not ids:
-            return
+            return {}
         await self.flush_staged(collection)
         docs = await self.db[collection].find({"_id": {"$in": ids}}, session=self.session).to_list()
         found: dict[Any, dict[str, Any] | None] = dict.fromkeys(ids)
         found.update((d["_id"], d) for d in docs)
         self._read_ahead.setdefault(collection, {}).update(found)
+        return found
 
     def take_read_ahead(self, collection: str, doc_id: Any) -> tuple[bool, dict[str, Any] | None]:
         """(True, the document or None) if it was read ahead and not taken yet; else (False, None).

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING, DeleteOne, InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from jmo_shared.mongo import Database, Tx
@@ -237,16 +237,21 @@ class BalanceRepository:
 
     # --- cards --------------------------------------------------------------
 
+    # Card writes of the figures are staged (Tx.stage: a consumer batch's cards in one write): every read
+    # of the cards here goes through the Tx or sends them first, and every other card write does too.
+
     async def card_doc(self, tx: Tx, kpj: str) -> dict[str, Any] | None:
-        return await tx[CARDS].find_one({"_id": kpj}, session=tx.session)
+        return await tx.find_one_by_id(CARDS, kpj)
 
     async def pot_docs(self, tx: Tx, root: str) -> list[dict[str, Any]]:
         """The root card and every card merged into it."""
+        await tx.flush_staged(CARDS)
         root_doc = await tx[CARDS].find_one({"_id": root}, session=tx.session)
         merged = await tx[CARDS].find({"merged_into": root}, session=tx.session).to_list()
         return ([root_doc] if root_doc else []) + merged
 
     async def cards_by_kpj(self, tx: Tx, kpjs: list[str]) -> dict[str, dict[str, Any]]:
+        await tx.flush_staged(CARDS)
         docs = await tx[CARDS].find({"_id": {"$in": kpjs}}, session=tx.session).to_list()
         return {d["_id"]: d for d in docs}
 
@@ -256,6 +261,7 @@ class BalanceRepository:
         missing = [r for r in roots if r not in known]
         found = await self.cards_by_kpj(tx, missing) if missing else {}
         pots = {r: [doc] if (doc := known.get(r) or found.get(r)) else [] for r in roots}
+        await tx.flush_staged(CARDS)
         members = await tx[CARDS].find({"merged_into": {"$in": roots}}, session=tx.session).to_list()
         for doc in members:
             pots[doc["merged_into"]].append(doc)
@@ -268,6 +274,7 @@ class BalanceRepository:
 
     async def register(self, tx: Tx, kpj: str, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
         """Record the card's holder and employer; returns the card as it is now."""
+        await self._before_card_write(tx, kpj)
         await tx[CARDS].update_one(
             {"_id": kpj},
             {"$set": {**fields, "registered": True, "updated_at": now}, "$setOnInsert": {"flows": {}, **NEW_CARD}},
@@ -291,6 +298,7 @@ class BalanceRepository:
                 )
 
     async def mark_ended(self, tx: Tx, kpj: str, ended_on: date, cause: str, now: datetime) -> dict[str, Any]:
+        await self._before_card_write(tx, kpj)
         await tx[CARDS].update_one(
             {"_id": kpj},
             {
@@ -322,14 +330,15 @@ class BalanceRepository:
         fields = {
             doc["_id"]: _figures_fields(figures, version, now) for (doc, figures, _), version in zip(changes, versions)
         }
-        ops = [
-            UpdateOne({"_id": kpj}, update, upsert="$setOnInsert" in update)
-            for kpj, update in card_updates(credits or {}, fields, now, increments).items()
-        ]
-        if ops:
-            with _duplicate_key_raised():
-                await tx[CARDS].bulk_write(ops, ordered=True, session=tx.session)
+        for kpj, update in card_updates(credits or {}, fields, now, increments).items():
+            tx.forget_read_ahead(CARDS, kpj)
+            tx.stage(CARDS, UpdateOne({"_id": kpj}, update, upsert="$setOnInsert" in update))
         return versions
+
+    async def _before_card_write(self, tx: Tx, kpj: str) -> None:
+        """A card written directly: the staged card writes go first, and its read-ahead copy is stale."""
+        tx.forget_read_ahead(CARDS, kpj)
+        await tx.flush_staged(CARDS)
 
     async def merge_cards(
         self, tx: Tx, target: str, sources: list[str], merge_id: str, now: datetime, day: date
@@ -343,6 +352,8 @@ class BalanceRepository:
             "updated_at": now,
         }
         # Cards merged earlier into a source follow it, so a pot is always one level deep.
+        for kpj in [target, *sources]:
+            await self._before_card_write(tx, kpj)
         earlier = await tx[CARDS].find({"merged_into": {"$in": sources}}, {"_id": 1}, session=tx.session).to_list()
         await tx[CARDS].update_many({"merged_into": {"$in": sources}}, {"$set": marks}, session=tx.session)
         await tx[CARDS].update_many({"_id": {"$in": sources}}, {"$set": marks}, session=tx.session)
@@ -357,17 +368,20 @@ class BalanceRepository:
     async def add_ledger_entry(self, tx: Tx, entry_id: str, entry: dict[str, Any]) -> bool:
         if await tx.find_one_by_id(LEDGER, entry_id, {"_id": 1}):
             return False
-        await tx[LEDGER].insert_one({"_id": entry_id, **entry}, session=tx.session)
+        tx.stage(LEDGER, InsertOne({"_id": entry_id, **entry}))
         return True
 
     # --- reservations -------------------------------------------------------
 
-    async def read_ahead(self, tx: Tx, claim_ids: list[str], niks: list[str], ledger_ids: list[str]) -> None:
-        """A consumer batch's holds, open-claim slots and the ledger entries it may add, a query each (each
-        taken once, see Tx.read_ahead)."""
-        await tx.read_ahead(RESERVATIONS, claim_ids)
+    async def read_ahead(
+        self, tx: Tx, claim_ids: list[str], niks: list[str], ledger_ids: list[str], kpjs: list[str]
+    ) -> None:
+        """A consumer batch's holds, open-claim slots, the ledger entries it may add and the cards it holds
+        or debits (its own, and those of the holds read), a query each (each taken once, see Tx.read_ahead)."""
+        holds = await tx.read_ahead(RESERVATIONS, claim_ids)
         await tx.read_ahead(OPEN_CLAIMS, niks)
         await tx.read_ahead(LEDGER, ledger_ids)
+        await tx.read_ahead(CARDS, [*kpjs, *(hold["kpj"] for hold in holds.values() if hold)])
 
     async def reservation(self, tx: Tx, claim_id: str) -> dict[str, Any] | None:
         return await tx.find_one_by_id(RESERVATIONS, claim_id)
@@ -379,21 +393,21 @@ class BalanceRepository:
     async def record_reservation(self, tx: Tx, claim_id: str, row: dict[str, Any]) -> None:
         tx.forget_read_ahead(RESERVATIONS, claim_id)
         tx.forget_read_ahead(OPEN_CLAIMS, row["nik"])
-        await tx[RESERVATIONS].insert_one({"_id": claim_id, **row}, session=tx.session)
+        # Staged, as the other writes of holds below: their reads go through the Tx.
+        tx.stage(RESERVATIONS, InsertOne({"_id": claim_id, **row}))
         if row["status"] == OPEN:
-            await tx[OPEN_CLAIMS].insert_one(
-                {"_id": row["nik"], "claim_id": claim_id, "at": row["at"]}, session=tx.session
-            )
+            tx.stage(OPEN_CLAIMS, InsertOne({"_id": row["nik"], "claim_id": claim_id, "at": row["at"]}))
 
     async def close_reservation(self, tx: Tx, claim_id: str, nik: str, fields: dict[str, Any]) -> None:
         """Close an open hold (the caller checked it is open, in this transaction)."""
         tx.forget_read_ahead(RESERVATIONS, claim_id)
         tx.forget_read_ahead(OPEN_CLAIMS, nik)
-        await tx[RESERVATIONS].update_one({"_id": claim_id}, {"$set": fields}, session=tx.session)
+        tx.stage(RESERVATIONS, UpdateOne({"_id": claim_id}, {"$set": fields}))
         # The member's open-claim slot, if it is still this claim's: one _id look-up, no read first.
-        await tx[OPEN_CLAIMS].delete_one({"_id": nik, "claim_id": claim_id}, session=tx.session)
+        tx.stage(OPEN_CLAIMS, DeleteOne({"_id": nik, "claim_id": claim_id}))
 
     async def held_kpjs(self, tx: Tx, kpjs: list[str]) -> set[str]:
+        await tx.flush_staged(RESERVATIONS)
         docs = (
             await tx[RESERVATIONS].find({"kpj": {"$in": kpjs}}, {"kpj": 1, "status": 1}, session=tx.session).to_list()
         )

@@ -43,11 +43,14 @@ class ReservationHandlers:
         self.figures = figures
 
     async def read_ahead(self, tx: Tx, batch: list[tuple[object, CloudEvent]]) -> None:
-        """The holds, open-claim slots and debit ledger entries a consumer batch's handlers read, a query each."""
+        """The holds, open-claim slots, debit ledger entries and cards a consumer batch's handlers read, a
+        query each."""
         claim_ids = [claim_id for data, _ in batch if (claim_id := getattr(data, "claim_id", None))]
-        niks = [data.nik for data, _ in batch if isinstance(data, ClaimSubmitted)]
+        submitted = [data for data, _ in batch if isinstance(data, ClaimSubmitted)]
         debits = [debit_entry_id(data.claim_id) for data, _ in batch if isinstance(data, PayoutSettled)]
-        await self.repo.read_ahead(tx, claim_ids, niks, debits)
+        await self.repo.read_ahead(
+            tx, claim_ids, [data.nik for data in submitted], debits, [data.kpj for data in submitted]
+        )
 
     async def claim_submitted(self, tx: Tx, data: ClaimSubmitted, event: CloudEvent) -> None:
         if await self.repo.reservation(tx, data.claim_id) is not None:
