@@ -3,9 +3,9 @@
 Only this module publishes what transactions wrote to the outbox. Two paths:
 
 - **The publisher** (every process that writes): `Database.transaction` hands it the rows
-  of each committed transaction; one task sends them in commit order, waits for the
-  broker's acknowledgement (acks=all) and deletes all rows acknowledged since its last
-  round with one command. The outbox holds only what is not yet published: the events
+  of each committed transaction; one task sends them in commit order and waits for the
+  broker's acknowledgement (acks=all); another deletes the rows acknowledged, with one
+  command for everything acknowledged in the last `forget_after` (half a second). The outbox holds only what is not yet published: the events
   themselves stay in Kafka for their topic's retention (replays start from there).
   No polling and no change stream: nothing is asked of the database when nothing
   happens, and an event leaves a few milliseconds after its transaction committed. A failed send is retried, in order, before anything later.
@@ -29,6 +29,7 @@ the truth while Kafka is unreachable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 from collections.abc import Iterable
@@ -105,13 +106,19 @@ class OutboxPublisher:
         producer: AIOKafkaProducer | RenewableProducer,
         max_queued: int = 20_000,
         max_round: int = 1_000,
+        forget_after: float = 0.5,
     ) -> None:
         self._db = db
         self._producer = producer
         self._max_queued = max_queued
         self._max_round = max_round
+        # Published rows are deleted together, at most this long after their acknowledgement: under load
+        # many transactions' rows cost one delete (far below the sweeper's 10 s, so it never sends them again).
+        self._forget_after = forget_after
         self._queue: list[dict[str, Any]] = []
         self._ready = asyncio.Event()
+        self._acked: list[dict[str, Any]] = []
+        self._acked_ready = asyncio.Event()
         self._stopping = False
 
     def committed(self, rows: list[dict[str, Any]]) -> None:
@@ -129,6 +136,16 @@ class OutboxPublisher:
 
     async def run(self) -> None:
         """Until stopped, and then until the rows in hand are out (bounded by the caller's grace period)."""
+        forgetting = asyncio.create_task(self._forget_loop(), name="outbox-forget")
+        try:
+            await self._publish_loop()
+        finally:
+            forgetting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await forgetting
+            await self._forget_acked()
+
+    async def _publish_loop(self) -> None:
         delay = 0.2
         while True:
             if not self._queue:
@@ -154,10 +171,24 @@ class OutboxPublisher:
             QUEUED.set(len(self._queue))
             for row in rows:
                 PUBLISHED.labels(row["topic"], "publisher").inc()
-            try:
-                await forget_published(self._db, rows)
-            except PyMongoError as exc:  # published but still there: the sweeper sends them once more
-                log.warning("outbox_forget_failed", rows=len(rows), error=str(exc))
+            self._acked.extend(rows)
+            self._acked_ready.set()
+
+    async def _forget_loop(self) -> None:
+        while True:
+            await self._acked_ready.wait()
+            await asyncio.sleep(self._forget_after)
+            self._acked_ready.clear()
+            await self._forget_acked()
+
+    async def _forget_acked(self) -> None:
+        rows, self._acked = self._acked, []
+        if not rows:
+            return
+        try:
+            await forget_published(self._db, rows)
+        except PyMongoError as exc:  # published but still there: the sweeper sends them once more
+            log.warning("outbox_forget_failed", rows=len(rows), error=str(exc))
 
     def stop(self) -> None:
         self._stopping = True

@@ -408,3 +408,50 @@ async def test_a_staged_write_refused_as_a_duplicate_parks_its_event_and_the_oth
 
 async def _count(database: Database, collection: str, expected: int) -> bool:
     return await database[collection].count_documents({}) == expected
+
+
+async def test_the_publisher_sends_each_commit_at_once_and_deletes_what_was_sent_together(
+    database: Database, infra, scratch_topic: str
+) -> None:
+    from aiokafka import AIOKafkaConsumer
+
+    from jmo_shared.outbox import OutboxPublisher
+
+    producer = make_producer(infra.kafka_bootstrap, "test-publisher")
+    await producer.start()
+    publisher = OutboxPublisher(database, producer, forget_after=1.0)
+    publisher.attach()
+    publishing = asyncio.create_task(publisher.run())
+    consumer = AIOKafkaConsumer(scratch_topic, bootstrap_servers=infra.kafka_bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    nik = f"3171{uuid.uuid4().int % 10**12:012d}"
+    kpjs = [f"{(uuid.uuid4().int + i) % 10**11:011d}" for i in range(12)]
+    deletes_before = _commands("delete", OUTBOX)
+    try:
+        for kpj in kpjs:
+
+            async def work(tx: Tx, kpj: str = kpj) -> None:
+                tx.emit(_registered(nik, kpj), topic=scratch_topic)
+
+            await database.transaction(work)
+            await asyncio.sleep(0.05)  # commits apart: each is sent on its own, at once
+        received: list[str] = []
+        while len(received) < len(kpjs):
+            batch = await consumer.getmany(timeout_ms=10_000)
+            assert batch, f"only {len(received)} of {len(kpjs)} events reached the topic"
+            received += [CloudEvent.from_bytes(m.value).data["kpj"] for msgs in batch.values() for m in msgs]
+        assert received == kpjs  # in commit order
+
+        async def forgotten() -> bool:
+            return await database[OUTBOX].count_documents({}) == 0
+
+        await eventually(forgotten, timeout=10, message="published rows deleted")
+    finally:
+        await consumer.stop()
+        publisher.stop()
+        await asyncio.wait_for(publishing, timeout=10)
+        await producer.stop()
+    # Twelve commits over about a second, their rows deleted in a few commands: each deletes what was sent
+    # in the last second (one per send, twelve, before).
+    deletes = _commands("delete", OUTBOX) - deletes_before
+    assert 1 <= deletes <= 4, deletes
