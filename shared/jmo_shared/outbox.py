@@ -49,8 +49,9 @@ from .mongo import OUTBOX, Database
 log = get_logger(__name__)
 
 PUBLISHED = Counter("outbox_published_total", "Events published from the outbox", ["topic", "path"])
-BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published")
-OLDEST_AGE = Gauge("outbox_oldest_unpublished_seconds", "Age of the oldest unpublished outbox row")
+BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published (or not yet deleted) 2 s after their commit")
+OLDEST_AGE = Gauge("outbox_oldest_unpublished_seconds", "Age of the oldest such outbox row")
+BACKLOG_SETTLE = timedelta(seconds=2)
 QUEUED = Gauge("outbox_publisher_queued", "Committed outbox rows this process has yet to publish")
 LEASE = "outbox_lease"
 
@@ -261,15 +262,20 @@ class OutboxRelay:
         return len(rows)
 
     async def measure_backlog(self) -> None:
-        """Set the backlog gauges from the database (no Kafka involved)."""
+        """Set the backlog gauges from the database (no Kafka involved).
+
+        Rows committed in the last BACKLOG_SETTLE are left out: their publisher has them in hand (it
+        sends a row at once and deletes it within half a second of the broker's acknowledgement), so a
+        busy but healthy service reads 0, and what is counted is what did not get out."""
         outbox = self._db[OUTBOX]
-        oldest = await outbox.find_one({}, {"created_at": 1}, sort=[("_id", 1)])
+        settled = {"_id": {"$lt": ObjectId.from_datetime(datetime.now(UTC) - BACKLOG_SETTLE)}}
+        oldest = await outbox.find_one(settled, {"created_at": 1}, sort=[("_id", 1)])
         if oldest is None:
             BACKLOG.set(0)
             OLDEST_AGE.set(0)
             return
         OLDEST_AGE.set(max((datetime.now(UTC) - oldest["created_at"]).total_seconds(), 0.0))
-        BACKLOG.set(await outbox.count_documents({}))
+        BACKLOG.set(await outbox.count_documents(settled))
 
     async def report_backlog(self, every_seconds: float = 15.0) -> None:
         """A timer independent of the relay loop: a relay blocked on the broker cannot freeze the gauges."""

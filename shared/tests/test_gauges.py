@@ -73,3 +73,31 @@ async def test_kafka_connected_says_whether_this_process_reaches_the_broker(infr
 
 async def _is(check) -> bool:
     return bool(check())
+
+
+async def test_rows_just_committed_are_not_backlog_until_they_should_have_left(database: Database) -> None:
+    """A busy, healthy service reads 0: its publishers send a row at once and delete it half a second later."""
+    from bson import ObjectId
+
+    async def work(tx: Tx) -> None:
+        tx.emit(
+            MemberRegistered(
+                nik="3171011506900009",
+                kpj="12345678909",
+                full_name="BUDI SANTOSO",
+                birth_date="1990-06-15",
+                employer_id="E1",
+                employer_name="PT Maju",
+                registered_on="2020-01-01",
+            )
+        )
+
+    await database.transaction(work)
+    relay = OutboxRelay(database, make_producer(UNREACHABLE, "test-blind-relay"))
+    await relay.measure_backlog()
+    assert _gauge("outbox_backlog") == 0 and _gauge("outbox_oldest_unpublished_seconds") == 0
+    stuck = datetime.now(UTC) - timedelta(seconds=5)
+    await database[OUTBOX].insert_one({"_id": ObjectId.from_datetime(stuck), "created_at": stuck})
+    await relay.measure_backlog()
+    assert _gauge("outbox_backlog") == 1
+    assert _gauge("outbox_oldest_unpublished_seconds") >= 5
