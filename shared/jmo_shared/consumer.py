@@ -34,7 +34,7 @@ from .events.base import REGISTRY, EventData
 from .events.envelope import CloudEvent
 from .kafka import QUIET_CONSUMER_OPTIONS, with_paced_metadata
 from .logging import correlation_id, get_logger
-from .mongo import Database, Tx
+from .mongo import Database, Tx, only_duplicate_keys
 
 log = get_logger(__name__)
 
@@ -345,7 +345,7 @@ class IdempotentConsumer:
                 [{"_id": pid, "type": item.event.type, "at": now} for pid, item in fresh], session=tx.session
             )
         except (DuplicateKeyError, BulkWriteError) as exc:
-            if isinstance(exc, BulkWriteError) and not _only_duplicates(exc):
+            if isinstance(exc, BulkWriteError) and not only_duplicate_keys(exc):
                 raise
             raise _AlreadyProcessed from exc
         if self._read_ahead is not None and len(fresh) > 1:
@@ -444,8 +444,3 @@ def _runs(items: list[_Item]) -> list[list[_Item]]:
         else:
             runs.append([item])
     return runs
-
-
-def _only_duplicates(exc: BulkWriteError) -> bool:
-    errors = exc.details.get("writeErrors") or []
-    return bool(errors) and all(e.get("code") == 11000 for e in errors)

@@ -7,7 +7,8 @@ attributed to the service and the query that spends them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -98,6 +99,25 @@ class _CommandCounter(monitoring.CommandListener):
         COMMAND_FAILURES.labels(event.command_name, collection, code).inc()
 
 
+def only_duplicate_keys(exc: BulkWriteError) -> bool:
+    """Every write the bulk write refused was refused for a duplicate key."""
+    errors = exc.details.get("writeErrors") or []
+    return bool(errors) and all(e.get("code") == 11000 for e in errors)
+
+
+@contextmanager
+def duplicate_key_raised() -> Iterator[None]:
+    """A bulk write's duplicate key raised as DuplicateKeyError, as insert_one and update_one raise it, so
+    callers handle both the same way (the consumer: the batch is applied again one event at a time)."""
+    try:
+        yield
+    except BulkWriteError as exc:
+        if only_duplicate_keys(exc):
+            first = exc.details["writeErrors"][0]
+            raise DuplicateKeyError(first.get("errmsg", "duplicate key"), 11000, first) from exc
+        raise
+
+
 def make_client(uri: str, max_pool_size: int = 10, **kwargs: Any) -> AsyncMongoClient:
     """One client per process. The pool is small on purpose: the database serves each connection with
     a thread of its own, and a dozen processes with pymongo's default of 100 each exhaust it."""
@@ -160,14 +180,8 @@ class Tx:
             ops = self._staged.pop(name, None)
             if not ops:
                 continue
-            try:
+            with duplicate_key_raised():  # as a write of its own would have failed
                 await self.db[name].bulk_write(ops, ordered=True, session=self.session)
-            except BulkWriteError as exc:
-                errors = exc.details.get("writeErrors") or []
-                if errors and all(e.get("code") == 11000 for e in errors):
-                    # As a write of its own would have failed: callers handle a duplicate key the same way.
-                    raise DuplicateKeyError(errors[0].get("errmsg", "duplicate key"), 11000, errors[0]) from exc
-                raise
 
     async def read_ahead(self, collection: str, ids: list[Any]) -> dict[Any, dict[str, Any] | None]:
         """Read these documents in one query, for the handlers of a batch that each read one of them.

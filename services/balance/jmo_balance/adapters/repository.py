@@ -10,15 +10,12 @@ a filter with any field outside the index, and for every $or.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, DeleteOne, InsertOne, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from jmo_shared.mongo import Database, Tx
+from jmo_shared.mongo import Database, Tx, duplicate_key_raised
 
 from ..domain.merges import Verification
 from ..domain.model import MERGED, Card, CardFigures
@@ -96,19 +93,6 @@ def _figures_fields(figures: CardFigures, version: int, now: datetime) -> dict[s
         "figures_at": now,
         "version": version,
     }
-
-
-@contextmanager
-def _duplicate_key_raised() -> Iterator[None]:
-    """A bulk write's duplicate key raised as DuplicateKeyError, as insert_one and update_one raise it,
-    so the consumer treats it the same way (the run is retried one event at a time)."""
-    try:
-        yield
-    except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors") or []
-        if errors and errors[0].get("code") == 11000:
-            raise DuplicateKeyError(errors[0].get("errmsg", "duplicate key"), 11000, errors[0]) from exc
-        raise
 
 
 def posted_periods(doc: dict[str, Any] | None) -> set[str]:
@@ -290,7 +274,7 @@ class BalanceRepository:
         (An insert is also far cheaper here than an upsert on that index: ~0.4 ms against ~1 ms each.)
         """
         if rows:
-            with _duplicate_key_raised():
+            with duplicate_key_raised():
                 await tx[CONTRIBUTIONS].insert_many(
                     [{"kpj": kpj, "period": period, **row, "recorded_at": now} for kpj, period, row in rows],
                     ordered=True,
