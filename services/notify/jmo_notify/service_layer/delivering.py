@@ -85,21 +85,22 @@ class DeliveryLoop:
                 attempts.append(self._attempt_together(docs))
             else:
                 attempts.extend(self._attempt_one(doc) for doc in docs)
-        rounds = await asyncio.gather(*attempts)
-        sent = [doc_id for outcome in rounds for doc_id in (outcome if isinstance(outcome, list) else [outcome])]
-        await self._store.sent([doc_id for doc_id in sent if doc_id is not None], self._clock.now())
+        outcomes = await asyncio.gather(*attempts)  # each: the ids of the deliveries that went out
+        await self._store.sent([doc_id for sent in outcomes for doc_id in sent], self._clock.now())
         return len(due)
 
-    async def _attempt_one(self, doc: dict[str, Any]) -> str | None:
-        """Send one leased delivery; its id when it went out (marked sent with the round), else None."""
+    async def _attempt_one(self, doc: dict[str, Any]) -> list[str]:
+        """Send one leased delivery; its id when it went out (marked sent with the round)."""
         async with self._slots:
             try:
                 await self._channels[doc["channel"]].send(_outgoing(doc))
             except Exception as exc:  # noqa: BLE001 - whatever the channel says, the delivery waits and retries
-                return await self._settle(doc, exc)
-            return await self._settle(doc, None)
+                failure: Exception | None = exc
+            else:
+                failure = None
+            return await self._settle([(doc, failure)])
 
-    async def _attempt_together(self, docs: list[dict[str, Any]]) -> list[str | None]:
+    async def _attempt_together(self, docs: list[dict[str, Any]]) -> list[str]:
         """Send leased deliveries of one channel in one call; the ids of those that went out."""
         channel = cast(BatchChannel, self._channels[docs[0]["channel"]])
         async with self._slots:
@@ -107,41 +108,32 @@ class DeliveryLoop:
                 outcomes = await channel.send_many([_outgoing(doc) for doc in docs])
             except Exception as exc:  # noqa: BLE001 - the whole round failed: each waits and retries
                 outcomes = [exc] * len(docs)
-            return [await self._settle(doc, outcome) for doc, outcome in zip(docs, outcomes)]
+            return await self._settle(list(zip(docs, outcomes)))
 
-    async def _settle(self, doc: dict[str, Any], failure: Exception | None) -> str | None:
-        """Count and log one attempt; a failed one gets its next attempt (or is parked as dead) now."""
-        attempts = int(doc.get("attempts", 0)) + 1
-        channel, kind = doc["channel"], doc["kind"]
-        if failure is None:
-            DELIVERIES.labels(channel, kind, "sent").inc()
-            log.info("delivery_sent", delivery_id=doc["_id"], channel=channel, kind=kind, attempts=attempts)
-            return str(doc["_id"])
-        done = self._clock.now()
-        status, next_at = self._policy.after_failure(attempts, done)
-        await self._store.failed(doc["_id"], attempts, status, next_at, repr(failure), done)
-        DELIVERIES.labels(channel, kind, "failed").inc()
-        if status == DEAD:
-            DELIVERIES.labels(channel, kind, "dead").inc()
-            log.error(
-                "delivery_dead",
-                delivery_id=doc["_id"],
-                channel=channel,
-                kind=kind,
-                attempts=attempts,
-                error=repr(failure),
-            )
-        else:
-            log.warning(
-                "delivery_failed",
-                delivery_id=doc["_id"],
-                channel=channel,
-                kind=kind,
-                attempts=attempts,
-                next_attempt_at=next_at.isoformat() if next_at else None,
-                error=repr(failure),
-            )
-        return None
+    async def _settle(self, attempted: list[tuple[dict[str, Any], Exception | None]]) -> list[str]:
+        """Count and log attempts (a delivery and None when it went, or why it did not); a failed one gets
+        its next attempt (or is parked as dead) now. Returns the ids of those that went."""
+        sent: list[str] = []
+        for doc, failure in attempted:
+            attempts = int(doc.get("attempts", 0)) + 1
+            channel, kind = doc["channel"], doc["kind"]
+            fields = {"delivery_id": doc["_id"], "channel": channel, "kind": kind, "attempts": attempts}
+            if failure is None:
+                DELIVERIES.labels(channel, kind, "sent").inc()
+                log.info("delivery_sent", **fields)
+                sent.append(str(doc["_id"]))
+                continue
+            done = self._clock.now()
+            status, next_at = self._policy.after_failure(attempts, done)
+            await self._store.failed(doc["_id"], attempts, status, next_at, repr(failure), done)
+            DELIVERIES.labels(channel, kind, "failed").inc()
+            if status == DEAD:
+                DELIVERIES.labels(channel, kind, "dead").inc()
+                log.error("delivery_dead", **fields, error=repr(failure))
+            else:
+                next_attempt_at = next_at.isoformat() if next_at else None
+                log.warning("delivery_failed", **fields, next_attempt_at=next_attempt_at, error=repr(failure))
+        return sent
 
 
 def _outgoing(doc: dict[str, Any]) -> Outgoing:
