@@ -23,20 +23,22 @@ def _gauge(name: str) -> float | None:
     return REGISTRY.get_sample_value(name)
 
 
+def _registered(i: int) -> MemberRegistered:
+    return MemberRegistered(
+        nik=f"317101150690000{i}",
+        kpj=f"1234567890{i}",
+        full_name="BUDI SANTOSO",
+        birth_date="1990-06-15",
+        employer_id="E1",
+        employer_name="PT Maju",
+        registered_on="2020-01-01",
+    )
+
+
 async def test_the_outbox_gauges_grow_from_the_database_while_the_broker_is_unreachable(database: Database) -> None:
     async def work(tx: Tx) -> None:
         for i in range(3):
-            tx.emit(
-                MemberRegistered(
-                    nik=f"317101150690000{i}",
-                    kpj=f"1234567890{i}",
-                    full_name="BUDI SANTOSO",
-                    birth_date="1990-06-15",
-                    employer_id="E1",
-                    employer_name="PT Maju",
-                    registered_on="2020-01-01",
-                )
-            )
+            tx.emit(_registered(i))
 
     await database.transaction(work)
     # The oldest row is a minute old: the gauge reports its age, not the time of the last publish.
@@ -80,17 +82,7 @@ async def test_rows_just_committed_are_not_backlog_until_they_should_have_left(d
     from bson import ObjectId
 
     async def work(tx: Tx) -> None:
-        tx.emit(
-            MemberRegistered(
-                nik="3171011506900009",
-                kpj="12345678909",
-                full_name="BUDI SANTOSO",
-                birth_date="1990-06-15",
-                employer_id="E1",
-                employer_name="PT Maju",
-                registered_on="2020-01-01",
-            )
-        )
+        tx.emit(_registered(9))
 
     await database.transaction(work)
     relay = OutboxRelay(database, make_producer(UNREACHABLE, "test-blind-relay"))

@@ -243,24 +243,11 @@ async def test_events_a_handler_does_not_want_are_skipped_without_a_processed_id
 
 
 async def test_a_batch_reads_ahead_once_and_each_document_is_taken_once(database: Database, infra) -> None:
-    from aiokafka import AIOKafkaProducer
-
-    from jmo_local.topics import create_topics
-    from jmo_shared.topics import TopicSpec
-
-    topic = f"test.read-ahead.{uuid.uuid4().hex[:8]}"  # a topic of its own: these four events, one batch
-    await create_topics(infra.kafka_bootstrap, [TopicSpec(topic, 1)])
     nik = f"3171{uuid.uuid4().int % 10**12:012d}"
     first, second, third = (f"{(uuid.uuid4().int + i) % 10**11:011d}" for i in range(3))
     await database["projection"].insert_many([{"_id": first, "seen": 10}, {"_id": second, "seen": 20}])
     order = [first, second, first, third]  # `first` twice: two events, the second must see the first's write
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        for kpj in order:
-            await producer.send_and_wait(topic, _registered(nik, kpj).to_event("/test").to_bytes(), key=nik.encode())
-    finally:
-        await producer.stop()
+    topic = await _one_batch_topic(infra, nik, order)  # a topic of its own: these four events, one batch
 
     batches: list[list[str]] = []
     reads: list[tuple[str, bool, int | None]] = []
@@ -308,7 +295,7 @@ async def _one_batch_topic(infra, nik: str, kpjs: list[str]) -> str:
     from jmo_local.topics import create_topics
     from jmo_shared.topics import TopicSpec
 
-    topic = f"test.staged.{uuid.uuid4().hex[:8]}"
+    topic = f"test.one-batch.{uuid.uuid4().hex[:8]}"
     await create_topics(infra.kafka_bootstrap, [TopicSpec(topic, 1)])
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
     await producer.start()
