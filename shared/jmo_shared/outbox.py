@@ -5,8 +5,9 @@ Only this module publishes what transactions wrote to the outbox. Two paths:
 - **The publisher** (every process that writes): `Database.transaction` hands it the rows
   of each committed transaction; one task sends them in commit order and waits for the
   broker's acknowledgement (acks=all); another deletes the rows acknowledged, with one
-  command for everything acknowledged in the last `forget_after` (half a second). The outbox holds only what is not yet published: the events
-  themselves stay in Kafka for their topic's retention (replays start from there).
+  command for everything acknowledged in the last `forget_after` (half a second). The
+  outbox holds only what is not yet published (or just sent): the events themselves
+  stay in Kafka for their topic's retention (replays start from there).
   No polling and no change stream: nothing is asked of the database when nothing
   happens, and an event leaves a few milliseconds after its transaction committed. A failed send is retried, in order, before anything later.
 - **The sweeper** (the worker process; one per service, under a lease): every few

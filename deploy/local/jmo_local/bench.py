@@ -494,7 +494,7 @@ async def run(opts: Options) -> int:
         for line in stackstats.report_lines(stats, figures["paid"], "claim", idle=idle):
             print(f"  {line}")
         # Every sender goes to the JSON; the largest are printed.
-        commands = stackstats.command_breakdown(commands_before, commands_after, figures["paid"], top=10_000)
+        commands = stackstats.command_breakdown(commands_before, commands_after, figures["paid"], top=None)
         report["commands_per_claim"] = [[*key, round(n, 3)] for key, n in commands]
         for line in stackstats.command_lines(
             stackstats.command_breakdown(commands_before, commands_after, figures["paid"]), "claim"

@@ -591,14 +591,17 @@ async def command_counts(urls: dict[str, str] | None = None) -> dict[CommandKey,
 
 
 def command_breakdown(
-    before: dict[CommandKey, float], after: dict[CommandKey, float], units: int, top: int = 25
+    before: dict[CommandKey, float], after: dict[CommandKey, float], units: int, top: int | None = 25
 ) -> list[tuple[CommandKey, float]]:
-    """The `top` largest (process, command, collection) counts per unit between two command_counts()."""
+    """The `top` largest (process, command, collection) counts per unit between two command_counts()
+    (all of them when `top` is None)."""
     if units <= 0:
         return []
     grown = {k: v - before.get(k, 0.0) for k, v in after.items()}
     ranked = sorted(((k, n / units) for k, n in grown.items() if n > 0), key=lambda kv: (-kv[1], kv[0]))
     # Conflicts and errors are listed whatever their rank: they say why the commands above are more.
+    if top is None:
+        return ranked
     return ranked[:top] + [kv for kv in ranked[top:] if _is_failure(kv[0])]
 
 
