@@ -6,7 +6,7 @@ DATA_DIR ?= ./.data
 TEST_WORKERS ?= 2
 export DATA_DIR
 
-.PHONY: run test lint install deploy-tools unit e2e demo bench bench-ingest schemas clean
+.PHONY: run test lint install deploy-tools unit e2e demo bench bench-ingest bench-volume schemas clean
 
 run: install          ## install what is missing, start Kafka, SecantusDB, every service and demo data
 	$(PY) -m jmo_local.run
@@ -43,6 +43,9 @@ bench: install        ## claims at a fixed rate against the running system: late
 
 bench-ingest: install ## a bulk contribution posting: events/s until every balance is visible, cost per event (make run first)
 	$(PY) -m jmo_local.ingest_bench $(BENCH_ARGS)
+
+bench-volume: install ## fresh claims, then contributions and paid claims in bulk, then the same claims again (make run first)
+	$(PY) -m jmo_local.volume_bench $(BENCH_ARGS)
 
 schemas: install      ## regenerate shared/schemas and shared/asyncapi.yaml after an additive change
 	$(PY) -m jmo_shared.contracts write
