@@ -25,7 +25,16 @@ from jmo_shared import httpclient
 
 from .kafka import KafkaNode, ensure_kafka_jars
 from .mongo import SecantusNode
-from .services import DEMO_STAMP, ROOT, ProcessSpec, backoffice_spec, process_env, process_specs
+from .services import (
+    DEMO_STAMP,
+    ROOT,
+    ProcessSpec,
+    backoffice_spec,
+    local_process_env,
+    local_processes,
+    process_specs,
+    together_layout,
+)
 from .supervisor import Program, Supervisor
 from .topics import create_topics
 
@@ -52,8 +61,8 @@ def _tail(path: Path, lines: int = 30) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def wait_ready(specs: list[ProcessSpec], supervisor: Supervisor, timeout: float = 240) -> None:
-    """Poll each process's /readyz until every one answers 200."""
+def wait_ready(specs: list[ProcessSpec], logs: dict[str, Path], timeout: float = 240) -> None:
+    """Poll each endpoint's /readyz until every one answers 200 (`logs`: endpoint -> its process's log)."""
     pending = {s.name: s for s in specs}
     started = time.monotonic()
     last_report = 0.0
@@ -69,8 +78,8 @@ def wait_ready(specs: list[ProcessSpec], supervisor: Supervisor, timeout: float 
             elapsed = time.monotonic() - started
             if pending and elapsed > timeout:
                 for name in pending:
-                    print(f"--- {name} log tail ---\n{_tail(supervisor.log_path(name))}", file=sys.stderr)
-                raise SystemExit(f"not ready after {timeout:.0f}s: {', '.join(pending)} (logs in {supervisor.logs})")
+                    print(f"--- {name} log tail ---\n{_tail(logs[name])}", file=sys.stderr)
+                raise SystemExit(f"not ready after {timeout:.0f}s: {', '.join(pending)} (logs in {logs[name].parent})")
             if pending and elapsed - last_report > 15:
                 last_report = elapsed
                 say(f"waiting for {', '.join(sorted(pending))} ...")
@@ -82,8 +91,10 @@ def main() -> None:
     cache_dir = Path(os.environ.get("CACHE_DIR", ROOT / ".cache")).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     specs = process_specs()
+    together = together_layout()
     # The officers' web application (no worker, no Kafka); seeds officer-1 and ops-1 once.
-    specs.append(backoffice_spec(specs, data_dir))
+    specs.append(backoffice_spec(specs, data_dir, together=together))
+    processes = local_processes(specs, together)
     busy = [p for p in (KAFKA_PORT, MONGO_PORT, SMTP_PORT, *(s.port for s in specs)) if _port_busy(p)]
     if busy:
         raise SystemExit(f"ports already in use: {busy}. Is another `make run` still running?")
@@ -109,11 +120,11 @@ def main() -> None:
         ),
         *(
             Program(
-                s.name,
-                s.command(),
-                process_env(s, specs, bootstrap, mongo_uri, data_dir, {"NOTIFY_SMTP_PORT": str(SMTP_PORT)}),
+                p.name,
+                p.command(),
+                local_process_env(p, specs, bootstrap, mongo_uri, data_dir, {"NOTIFY_SMTP_PORT": str(SMTP_PORT)}),
             )
-            for s in specs
+            for p in processes
         ),
     ]
     supervisor.write_config(programs)
@@ -140,9 +151,9 @@ def main() -> None:
         kafka.wait_ready(timeout=120)
         asyncio.run(create_topics(bootstrap))
         say("topics created")
-        say("starting services")
-        supervisor.start(*(s.name for s in specs))
-        wait_ready(specs, supervisor)
+        say(f"starting services ({'API and worker of a service in one process' if together else 'one process each'})")
+        supervisor.start(*(p.name for p in processes))
+        wait_ready(specs, {s.name: supervisor.log_path(p.name) for p in processes for s in p.specs})
         stamp = data_dir / DEMO_STAMP
         if stamp.exists():
             say(f"demo data already loaded ({json.loads(stamp.read_text())['members']} members)")

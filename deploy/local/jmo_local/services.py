@@ -1,7 +1,13 @@
 """The processes of the system, as the local run and the end-to-end tests start them.
 
-One list, so `make run`, the e2e tests and the benchmark start exactly the same
-thing. Every process is a uvicorn app serving /healthz and /readyz.
+One list of endpoints (`process_specs`), so `make run`, the e2e tests and the
+benchmark start exactly the same apps on the same ports. Every endpoint is a
+uvicorn app serving /healthz and /readyz. How they are laid out in processes
+(`local_processes`): the e2e tests run each endpoint in a process of its own, as
+the cluster runs each in a Deployment of its own (`apart`); `make run` runs a
+service's API and worker in one process (`together`, jmo_shared.together), which
+saves about 80 MB and the idle timers of a process per service. LOCAL_LAYOUT=apart
+makes `make run` start them apart too.
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ class ProcessSpec:
         return [sys.executable, "-m", self.module]
 
 
+# LOCAL_LAYOUT: `together` (the default) or `apart`; see the module's docstring.
+LAYOUT_ENV = "LOCAL_LAYOUT"
+TOGETHER_MODULE = "jmo_shared.together"
+
 SERVICES = ("identity", "profile", "balance", "claims", "payout", "helpdesk", "notify", "risk")
 API_PORTS = {
     "identity": 8001,
@@ -69,6 +79,41 @@ def process_specs(ports: dict[str, int] | None = None, banksim_port: int = BANKS
         specs.append(ProcessSpec(f"{svc}-worker", f"jmo_{svc}.entrypoints.worker", worker_port, prefix, "WORKER_PORT"))
     specs.append(ProcessSpec("banksim", "jmo_banksim.entrypoints.api", banksim_port, "BANKSIM_"))
     return specs
+
+
+@dataclass(frozen=True)
+class LocalProcess:
+    """One OS process of the local run: one endpoint, or a service's API and worker together."""
+
+    name: str  # "claims" (together), "claims-api", "banksim", ...
+    specs: tuple[ProcessSpec, ...]
+
+    def command(self) -> list[str]:
+        if len(self.specs) == 1:
+            return self.specs[0].command()
+        return [sys.executable, "-m", TOGETHER_MODULE, self.name]
+
+    def metrics_url(self, host: str = "127.0.0.1") -> str:
+        """Where this process's metrics are read: one endpoint, as every endpoint of it shows them all."""
+        return f"http://{host}:{self.specs[-1].port}/metrics"
+
+
+def together_layout() -> bool:
+    """Whether the local run puts each service's API and worker in one process (LOCAL_LAYOUT)."""
+    layout = os.environ.get(LAYOUT_ENV, "together").strip().lower()
+    if layout not in ("together", "apart"):
+        raise SystemExit(f"{LAYOUT_ENV} must be `together` or `apart`, not {layout!r}")
+    return layout == "together"
+
+
+def local_processes(specs: list[ProcessSpec], together: bool) -> list[LocalProcess]:
+    """The processes that serve `specs`: with `together`, a service's API and worker share one."""
+    groups: dict[str, list[ProcessSpec]] = {}
+    for spec in specs:
+        service, _, kind = spec.name.rpartition("-")
+        key = service if together and service in SERVICES and kind in ("api", "worker") else spec.name
+        groups.setdefault(key, []).append(spec)
+    return [LocalProcess(name, tuple(group)) for name, group in groups.items()]
 
 
 def process_env(
@@ -119,18 +164,37 @@ def process_env(
     return env
 
 
+def local_process_env(
+    process: LocalProcess,
+    specs: list[ProcessSpec],
+    kafka: str,
+    mongo_uri: str,
+    data_dir: Path,
+    extra: dict | None = None,
+) -> dict[str, str]:
+    """`process_env` of each endpoint a process serves, merged: together, a service's process gets both
+    its ports (CLAIMS_PORT and CLAIMS_WORKER_PORT)."""
+    env: dict[str, str] = {}
+    for spec in process.specs:
+        env.update(process_env(spec, specs, kafka, mongo_uri, data_dir, extra))
+    return env
+
+
 BACKOFFICE_PORT = 8080
 # Written in the data dir once the demo data is loaded (jmo_local.demo_loader): `make run` loads it
 # only when this is missing.
 DEMO_STAMP = "demo-loaded.json"
 
 
-def backoffice_spec(specs: list[ProcessSpec], data_dir: Path, port: int = BACKOFFICE_PORT) -> ProcessSpec:
+def backoffice_spec(
+    specs: list[ProcessSpec], data_dir: Path, port: int = BACKOFFICE_PORT, together: bool = False
+) -> ProcessSpec:
     """The officers' web application (jmo_backoffice): one process, no worker and no Kafka.
 
     It reaches the services over HTTP with the signed-in officer's staff token; locally it is the
     staff issuer itself (the staff key of jmo_local.staff) and signs in the seeded accounts
-    officer-1 and ops-1 (passwords in $DATA_DIR/staff/passwords.json).
+    officer-1 and ops-1 (passwords in $DATA_DIR/staff/passwords.json). With `together`, payout's
+    API and worker are one process and show the same metrics on both ports: one is read.
     """
     from .staff import key_path, load_or_create_key, seed_staff_accounts
 
@@ -144,7 +208,7 @@ def backoffice_spec(specs: list[ProcessSpec], data_dir: Path, port: int = BACKOF
         # The dashboard's figures: claims_by_status from the claims worker, payouts by rail from payout's processes.
         "BACKOFFICE_CLAIMS_METRICS_URLS": json.dumps([f"{by_name['claims-worker'].url}/metrics"]),
         "BACKOFFICE_PAYOUT_METRICS_URLS": json.dumps(
-            [f"{by_name['payout-worker'].url}/metrics", f"{by_name['payout-api'].url}/metrics"]
+            [f"{by_name['payout-worker'].url}/metrics"] + ([] if together else [f"{by_name['payout-api'].url}/metrics"])
         ),
         # Clearing a risk flag: the risk service's officer API, when the stack runs it.
         "BACKOFFICE_RISK_URL": by_name["risk-api"].url if "risk-api" in by_name else "",

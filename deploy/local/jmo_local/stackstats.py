@@ -33,7 +33,7 @@ import httpx
 
 from jmo_shared import httpclient
 
-from .services import ROOT, process_specs
+from .services import ROOT, TOGETHER_MODULE, local_processes, process_specs, together_layout
 
 DEFAULT_MONGODB_URI = "mongodb://127.0.0.1:27017/?retryWrites=false&directConnection=true"
 OPCOUNTERS = ("insert", "query", "update", "delete", "getmore", "command")
@@ -90,11 +90,17 @@ _SERVICE_MODULE = re.compile(r"^jmo_(\w+)\.entrypoints\.(api|worker)$")
 
 
 def classify(argv: list[str]) -> str | None:
-    """The stack process an argv belongs to ("claims-worker", "secantusdb", "kafka", ...), or None."""
+    """The stack process an argv belongs to ("claims", "claims-worker", "secantusdb", "kafka", ...), or None.
+
+    A service's API and worker in one process (jmo_shared.together) is the service's name.
+    """
     if not argv:
         return None
     exe = os.path.basename(argv[0])
     module = argv[argv.index("-m") + 1] if "-m" in argv[:-1] else ""
+    if module == TOGETHER_MODULE:
+        rest = argv[argv.index("-m") + 2 :]
+        return rest[0] if rest else None
     match = _SERVICE_MODULE.match(module)
     if match:
         svc, kind = match.groups()
@@ -543,8 +549,10 @@ def parse_metrics(text: str) -> list[tuple[str, dict[str, str], float]]:
 
 
 def metrics_urls(host: str = "127.0.0.1") -> dict[str, str]:
-    """name -> /metrics URL of every service process (APIs, workers, the bank simulator)."""
-    return {s.name: f"http://{host}:{s.port}/metrics" for s in process_specs()}
+    """name -> /metrics URL of every service process (APIs, workers, the bank simulator), one per process
+    as `make run` lays them out (LOCAL_LAYOUT): a process shows the same metrics on each of its ports."""
+    processes = local_processes(process_specs(), together_layout())
+    return {p.name: p.metrics_url(host) for p in processes}
 
 
 async def scrape(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, list[tuple[str, dict[str, str], float]]]:

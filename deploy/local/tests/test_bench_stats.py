@@ -66,6 +66,7 @@ def test_vmrss() -> None:
         (["/w/.venv/bin/python", "-m", "jmo_claims.entrypoints.worker"], "claims-worker"),
         (["/w/.venv/bin/python", "-m", "jmo_identity.entrypoints.api"], "identity-api"),
         (["/w/.venv/bin/python", "-m", "jmo_banksim.entrypoints.api"], "banksim"),
+        (["/w/.venv/bin/python", "-m", "jmo_shared.together", "claims"], "claims"),
         (["/w/.venv/bin/python", "/w/.venv/bin/secantusd-py", "--config", "x.toml", "--port", "27017"], "secantusdb"),
         (["python3", "-c", "import secantus; secantus.serve()"], "secantusdb"),
         (["/usr/bin/java", "-Xmx512m", "-cp", "/k/libs/*", "kafka.Kafka", "server.properties"], "kafka"),
