@@ -41,6 +41,8 @@ from .topics import create_topics
 KAFKA_PORT = int(os.environ.get("KAFKA_PORT", "9092"))
 KAFKA_CONTROLLER_PORT = int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093"))
 MONGO_PORT = int(os.environ.get("MONGO_PORT", "27017"))
+# WiredTiger's cache in SecantusDB (the largest part of the stack's memory once it has data).
+MONGO_CACHE_SIZE = os.environ.get("MONGO_CACHE_SIZE", "256M")
 # The local SMTP server (jmo_local.smtp): notify's e-mails end up as .eml files in DATA_DIR/mail.
 SMTP_PORT = int(os.environ.get("SMTP_PORT", "1025"))
 DEMO_MEMBERS = int(os.environ.get("DEMO_MEMBERS", "240"))
@@ -104,13 +106,13 @@ def main() -> None:
     kafka = KafkaNode(
         data_dir=data_dir / "kafka", port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, libs_dir=libs
     )
-    mongo = SecantusNode(data_dir=data_dir / "mongodb", port=MONGO_PORT)
+    mongo = SecantusNode(data_dir=data_dir / "mongodb", port=MONGO_PORT, cache_size=MONGO_CACHE_SIZE)
     bootstrap, mongo_uri = f"127.0.0.1:{KAFKA_PORT}", mongo.uri()
 
     supervisor = Supervisor(data_dir, ROOT)
     programs = [
         Program("kafka", kafka.command(), {}, stop_wait_seconds=60, start_seconds=5, priority=10),
-        Program("mongodb", mongo.command(), {}, stop_wait_seconds=30, start_seconds=1, priority=10),
+        Program("mongodb", mongo.command(), mongo.env(), stop_wait_seconds=30, start_seconds=1, priority=10),
         Program(
             "smtp",
             [sys.executable, "-m", "jmo_local.smtp", "--port", str(SMTP_PORT), "--dir", str(data_dir / "mail")],
