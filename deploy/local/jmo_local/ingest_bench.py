@@ -290,7 +290,7 @@ async def follow(
     kafka: stackstats.KafkaProbe, host: str, progress: Progress, stop: asyncio.Event, every: float = 2.0
 ) -> None:
     """Sample lags every `every` s: from the broker for each group, from /metrics for each worker."""
-    workers = {n: u for n, u in stackstats.metrics_urls(host).items() if n.endswith("-worker")}
+    workers = stackstats.worker_metrics_urls(host)
     async with httpclient.async_client() as client:
         while not stop.is_set():
             now = time.time()

@@ -555,6 +555,12 @@ def metrics_urls(host: str = "127.0.0.1") -> dict[str, str]:
     return {p.name: p.metrics_url(host) for p in processes}
 
 
+def worker_metrics_urls(host: str = "127.0.0.1") -> dict[str, str]:
+    """metrics_urls of the processes that run a service's worker (alone, or together with its API)."""
+    processes = local_processes(process_specs(), together_layout())
+    return {p.name: p.metrics_url(host) for p in processes if any(s.name.endswith("-worker") for s in p.specs)}
+
+
 async def scrape(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, list[tuple[str, dict[str, str], float]]]:
     """Every process's metrics; a process that does not answer is left out."""
 

@@ -55,7 +55,10 @@ def test_metrics_are_read_once_per_process(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("LOCAL_LAYOUT", "together")
     urls = stackstats.metrics_urls()
     assert urls["payout"] == "http://127.0.0.1:8105/metrics" and "payout-api" not in urls
+    workers = stackstats.worker_metrics_urls()
+    assert set(workers) == set(SERVICES) and workers["balance"] == "http://127.0.0.1:8103/metrics"
     monkeypatch.setenv("LOCAL_LAYOUT", "apart")
+    assert set(stackstats.worker_metrics_urls()) == {f"{svc}-worker" for svc in SERVICES}
     urls = stackstats.metrics_urls("10.0.0.5")
     assert urls["payout-api"] == "http://10.0.0.5:8005/metrics" and urls["payout-worker"].endswith(":8105/metrics")
 
