@@ -28,6 +28,9 @@ async def ensure_indexes(db: Database) -> None:
     await db[FACE_VERIFICATIONS].create_index("expires_at", expireAfterSeconds=24 * 3600)
     await db[CLAIMS].create_index([("member_id", 1), ("submitted_at", -1)])
     await db[CLAIMS].create_index([("nik", 1), ("reason", 1)])
+    # GridFS's own indexes (documents.save writes in its layout without the bucket's upload, which made them).
+    await db[DOCUMENT_CHUNKS].create_index([("files_id", 1), ("n", 1)], unique=True)
+    await db[DOCUMENT_FILES].create_index([("filename", 1), ("uploadDate", 1)])
     await db[DOCUMENT_FILES].create_index("metadata.member_id")
     # A member's pending documents (the upload quota), and the pending ones past retention (the sweep).
     await db[DOCUMENT_FILES].create_index([("metadata.member_id", 1), ("metadata.pending", 1)], name="member_pending")
