@@ -33,7 +33,15 @@ import httpx
 
 from jmo_shared import httpclient
 
-from .services import ROOT, TOGETHER_MODULE, local_processes, process_specs, together_layout
+from .services import (
+    ROOT,
+    SERVICES,
+    TOGETHER_MODULE,
+    LocalProcess,
+    local_processes,
+    process_specs,
+    together_layout,
+)
 
 DEFAULT_MONGODB_URI = "mongodb://127.0.0.1:27017/?retryWrites=false&directConnection=true"
 OPCOUNTERS = ("insert", "query", "update", "delete", "getmore", "command")
@@ -548,17 +556,32 @@ def parse_metrics(text: str) -> list[tuple[str, dict[str, str], float]]:
     return out
 
 
+def running_together(names: Iterable[str]) -> bool | None:
+    """Whether the running stack (its process names, `find_stack`) serves a service's API and worker from
+    one process; None when it shows neither layout (no stack running)."""
+    seen = set(names)
+    if seen & set(SERVICES):
+        return True
+    if any(f"{svc}-api" in seen or f"{svc}-worker" in seen for svc in SERVICES):
+        return False
+    return None
+
+
+def _processes() -> list[LocalProcess]:
+    # The layout of the stack that runs, whatever this shell's LOCAL_LAYOUT says; LOCAL_LAYOUT without one.
+    together = running_together(find_stack().values())
+    return local_processes(process_specs(), together_layout() if together is None else together)
+
+
 def metrics_urls(host: str = "127.0.0.1") -> dict[str, str]:
     """name -> /metrics URL of every service process (APIs, workers, the bank simulator), one per process
-    as `make run` lays them out (LOCAL_LAYOUT): a process shows the same metrics on each of its ports."""
-    processes = local_processes(process_specs(), together_layout())
-    return {p.name: p.metrics_url(host) for p in processes}
+    as the running stack lays them out: a process shows the same metrics on each of its ports."""
+    return {p.name: p.metrics_url(host) for p in _processes()}
 
 
 def worker_metrics_urls(host: str = "127.0.0.1") -> dict[str, str]:
     """metrics_urls of the processes that run a service's worker (alone, or together with its API)."""
-    processes = local_processes(process_specs(), together_layout())
-    return {p.name: p.metrics_url(host) for p in processes if any(s.name.endswith("-worker") for s in p.specs)}
+    return {p.name: p.metrics_url(host) for p in _processes() if any(s.name.endswith("-worker") for s in p.specs)}
 
 
 async def scrape(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, list[tuple[str, dict[str, str], float]]]:

@@ -52,6 +52,9 @@ def test_the_layout_comes_from_local_layout(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_metrics_are_read_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
     # Together, both ports of a process show the same registry: reading both would count it twice.
+    # With no stack running, LOCAL_LAYOUT says which layout to read (the e2e tests' processes, which run
+    # apart, may be running beside this test: they are not looked at here).
+    monkeypatch.setattr(stackstats, "find_stack", lambda *a, **k: {})
     monkeypatch.setenv("LOCAL_LAYOUT", "together")
     urls = stackstats.metrics_urls()
     assert urls["payout"] == "http://127.0.0.1:8105/metrics" and "payout-api" not in urls
@@ -80,3 +83,14 @@ def test_a_together_process_gets_both_ports_of_its_service(tmp_path: Path) -> No
     env = local_process_env(claims, specs, "127.0.0.1:9092", "mongodb://127.0.0.1:27017/", tmp_path)
     assert env["CLAIMS_PORT"] == "8004" and env["CLAIMS_WORKER_PORT"] == "8104"
     assert env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:9092"
+
+
+def test_the_running_stack_decides_the_layout_over_local_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert stackstats.running_together(["kafka", "secantusdb", "claims", "balance"]) is True
+    assert stackstats.running_together(["kafka", "claims-api", "claims-worker"]) is False
+    assert stackstats.running_together(["kafka", "secantusdb"]) is None
+    # A stack started with LOCAL_LAYOUT=apart, measured from a shell without it: its processes say apart.
+    monkeypatch.delenv("LOCAL_LAYOUT", raising=False)
+    monkeypatch.setattr(stackstats, "find_stack", lambda *a, **k: {101: "payout-api", 102: "payout-worker"})
+    urls = stackstats.metrics_urls()
+    assert urls["payout-api"].endswith(":8005/metrics") and urls["payout-worker"].endswith(":8105/metrics")
