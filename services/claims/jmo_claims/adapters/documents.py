@@ -14,15 +14,15 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from gridfs import AsyncGridFSBucket
+from gridfs import DEFAULT_CHUNK_SIZE, AsyncGridFSBucket
 from gridfs.errors import NoFile
 
 from jmo_shared.mongo import Database
 
 from .collections import DOCUMENT_CHUNKS, DOCUMENT_FILES, DOCUMENTS_BUCKET
 
-# GridFS's default chunk size (255 KiB): a chunk and its document stay well under BSON's 16 MB.
-CHUNK_SIZE = 255 * 1024
+# The chunk size the bucket's own upload uses (255 KiB).
+CHUNK_SIZE = DEFAULT_CHUNK_SIZE
 
 
 @dataclass(frozen=True)
