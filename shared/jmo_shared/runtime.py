@@ -20,8 +20,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
@@ -333,21 +334,84 @@ def server_config(app: FastAPI, settings: ServiceSettings, port: int) -> uvicorn
     )
 
 
-def serve(app: FastAPI, settings: ServiceSettings, port: int | None = None) -> None:
-    """Run an app until SIGTERM/SIGINT; `port` defaults to the API port (workers pass worker_port)."""
+@contextlib.contextmanager
+def _observed(settings: ServiceSettings, role: str) -> Iterator[None]:
+    """The process's logging and span export for `role`; what spans are buffered leave at the end."""
     configure_logging(settings.service_name, settings.log_level)
-    port = port or settings.port
-    role = "worker" if port == settings.worker_port and port != settings.port else "api"
     tracing.configure_tracing(
         settings.service_name,
         role,
         otlp_endpoint=settings.otel_exporter_otlp_endpoint,
         trace_file_dir=settings.trace_file_dir,
     )
-    server = _Server(server_config(app, settings, port))
     try:
-        server.run()
+        yield
     finally:
         tracing.shutdown_tracing()
+
+
+def serve(app: FastAPI, settings: ServiceSettings, port: int | None = None) -> None:
+    """Run an app until SIGTERM/SIGINT; `port` defaults to the API port (workers pass worker_port)."""
+    port = port or settings.port
+    role = "worker" if port == settings.worker_port and port != settings.port else "api"
+    with _observed(settings, role):
+        server = _Server(server_config(app, settings, port))
+        server.run()
     if not server.started:
         sys.exit(3)  # as uvicorn.run: the lifespan failed to start
+
+
+# --- a service's API and worker in one process (jmo_shared.together, the local run) ---------------
+
+
+class _SharedSignalServer(_Server):
+    """A server that leaves the process's signals to `serve_together`, which tells every server."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[override]
+        yield
+
+
+async def _serve_all(servers: list[_Server]) -> bool:
+    """Run every server until a signal stops them all (True) or one stops on its own (False)."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: int, frame: FrameType | None) -> None:
+        for server in servers:
+            server.handle_exit(sig, frame)
+
+    original = {sig: signal.signal(sig, on_signal) for sig in HANDLED_SIGNALS}
+    try:
+        tasks = [loop.create_task(server.serve(), name=f"server-{server.config.port}") for server in servers]
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        requested = _stop_requested.is_set()
+        if pending:
+            # One stopped on its own (a failed start-up, a crash): the other goes too.
+            if not requested:
+                log.error("server_stopped_alone", ports=[s.config.port for s, t in zip(servers, tasks) if t in done])
+            for server in servers:
+                server.handle_exit(signal.SIGTERM, None)
+            await asyncio.wait(pending)
+        for task in tasks:
+            task.result()  # a server that raised raises here
+        return requested
+    finally:
+        for sig, handler in original.items():
+            signal.signal(sig, handler)
+
+
+def serve_together(api: FastAPI, worker: FastAPI, settings: ServiceSettings) -> int:
+    """Serve `api` on settings.port and `worker` on settings.worker_port until SIGTERM/SIGINT; the exit code.
+
+    One event loop, each app with its own lifespan; the process's logging and spans are role `api-worker`.
+    """
+    with _observed(settings, "api-worker"):
+        servers: list[_Server] = [
+            _SharedSignalServer(server_config(api, settings, settings.port)),
+            _SharedSignalServer(server_config(worker, settings, settings.worker_port)),
+        ]
+        requested = asyncio.run(_serve_all(servers))
+    if not all(server.started for server in servers):
+        return 3  # as uvicorn.run: a lifespan failed to start
+    # Both drained after a signal: a clean stop. One that stopped alone: the supervisor restarts the pair.
+    return 0 if requested else 1

@@ -1,4 +1,4 @@
-"""Two tiny apps served by `jmo_shared.together.serve_together`, for test_together.py.
+"""Two tiny apps served by `jmo_shared.runtime.serve_together`, for test_together.py.
 
 Run as a script with TOGETHERTEST_* settings. Each app's lifespan writes "<app> started" and
 "<app> stopped" to TOGETHERTEST_MARKS_FILE; TOGETHERTEST_FAIL_START=worker makes the worker's start-up
@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from pydantic_settings import SettingsConfigDict
 
 from jmo_shared.http import create_app
+from jmo_shared.runtime import serve_together
 from jmo_shared.settings import ServiceSettings
-from jmo_shared.together import serve_together
 
 
 class TogetherTestSettings(ServiceSettings):
