@@ -20,6 +20,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from .events import MemberRegistered
+
 
 def bind_free_socket() -> socket.socket:
     """A listening socket on a free loopback port (bound before the server starts, so its URL is known)."""
@@ -143,6 +145,19 @@ class TokenIssuer:
             expires_at=now + expires_in,
         )
         return jwt.encode(claims_of(assertion, self.issuer), self._key, algorithm="ES256", headers={"kid": self.kid})
+
+
+def member_registered(nik: str, kpj: str) -> MemberRegistered:
+    """A MemberRegistered of one card, as the core system announces a member (the shared tests' event)."""
+    return MemberRegistered(
+        nik=nik,
+        kpj=kpj,
+        full_name="BUDI SANTOSO",
+        birth_date="1990-06-15",
+        employer_id="E1",
+        employer_name="PT Maju",
+        registered_on="2020-01-01",
+    )
 
 
 async def publish(bootstrap: str, events: list, source: str = "/upstream/test", topic: str | None = None) -> list[str]:

@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client import REGISTRY
 
-from jmo_shared.events import MemberRegistered
 from jmo_shared.kafka import KafkaProbe, make_producer
 from jmo_shared.mongo import OUTBOX, Database, Tx
 from jmo_shared.outbox import OutboxRelay
-from jmo_shared.testing import eventually
+from jmo_shared.testing import eventually, member_registered
 
 pytestmark = pytest.mark.integration
 
@@ -23,22 +22,10 @@ def _gauge(name: str) -> float | None:
     return REGISTRY.get_sample_value(name)
 
 
-def _registered(i: int) -> MemberRegistered:
-    return MemberRegistered(
-        nik=f"317101150690000{i}",
-        kpj=f"1234567890{i}",
-        full_name="BUDI SANTOSO",
-        birth_date="1990-06-15",
-        employer_id="E1",
-        employer_name="PT Maju",
-        registered_on="2020-01-01",
-    )
-
-
 async def test_the_outbox_gauges_grow_from_the_database_while_the_broker_is_unreachable(database: Database) -> None:
     async def work(tx: Tx) -> None:
         for i in range(3):
-            tx.emit(_registered(i))
+            tx.emit(member_registered(f"317101150690000{i}", f"1234567890{i}"))
 
     await database.transaction(work)
     # The oldest row is a minute old: the gauge reports its age, not the time of the last publish.
@@ -82,7 +69,7 @@ async def test_rows_just_committed_are_not_backlog_until_they_should_have_left(d
     from bson import ObjectId
 
     async def work(tx: Tx) -> None:
-        tx.emit(_registered(9))
+        tx.emit(member_registered("3171011506900009", "12345678909"))
 
     await database.transaction(work)
     relay = OutboxRelay(database, make_producer(UNREACHABLE, "test-blind-relay"))

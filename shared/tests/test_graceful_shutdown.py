@@ -18,10 +18,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from jmo_shared.consumer import PROCESSED
-from jmo_shared.events import MemberRegistered
 from jmo_shared.mongo import Database
 from jmo_shared.outbox import LEASE
-from jmo_shared.testing import eventually, publish
+from jmo_shared.testing import eventually, member_registered, publish
 
 pytestmark = pytest.mark.integration
 
@@ -35,18 +34,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _registered(nik: str, i: int) -> MemberRegistered:
-    return MemberRegistered(
-        nik=nik,
-        kpj=f"{int(nik[-10:]) + i:011d}",
-        full_name="BUDI SANTOSO",
-        birth_date="1990-06-15",
-        employer_id="E1",
-        employer_name="PT Maju",
-        registered_on="2020-01-01",
-    )
 
 
 class Worker:
@@ -115,7 +102,11 @@ async def test_sigterm_mid_batch_finishes_the_batch_commits_leaves_and_exits_0(
     nik = f"3171{uuid.uuid4().int % 10**12:012d}"
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     group = f"{prefix}.shutdowntest.slow"
-    first = await publish(infra.kafka_bootstrap, [_registered(nik, i) for i in range(5)], topic=scratch_topic)
+    first = await publish(
+        infra.kafka_bootstrap,
+        [member_registered(nik, f"{int(nik[-10:]) + i:011d}") for i in range(5)],
+        topic=scratch_topic,
+    )
     worker = Worker(infra, database, scratch_topic, prefix, tmp_path)
     worker.start()
     try:
@@ -142,7 +133,11 @@ async def test_sigterm_mid_batch_finishes_the_batch_commits_leaves_and_exits_0(
         assert '"event": "worker_stopped"' in log
 
         # Restart: what was committed is not processed again, and what came meanwhile is applied.
-        second = await publish(infra.kafka_bootstrap, [_registered(nik, i) for i in range(5, 8)], topic=scratch_topic)
+        second = await publish(
+            infra.kafka_bootstrap,
+            [member_registered(nik, f"{int(nik[-10:]) + i:011d}") for i in range(5, 8)],
+            topic=scratch_topic,
+        )
         worker.start()
         await eventually(lambda: _count(database, 8), timeout=60, message="the three new events applied")
         await asyncio.sleep(1.0)  # a redelivery of the first batch would show up by now

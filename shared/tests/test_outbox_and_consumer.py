@@ -15,28 +15,16 @@ from jmo_shared.events import CloudEvent, ContributionPosted, MemberRegistered
 from jmo_shared.kafka import make_producer
 from jmo_shared.mongo import OUTBOX, Database, Tx
 from jmo_shared.outbox import OutboxRelay
-from jmo_shared.testing import eventually
+from jmo_shared.testing import eventually, member_registered
 from jmo_shared.topics import CORE_MEMBERSHIP
 
 pytestmark = pytest.mark.integration
 
 
-def _registered(nik: str, kpj: str) -> MemberRegistered:
-    return MemberRegistered(
-        nik=nik,
-        kpj=kpj,
-        full_name="BUDI SANTOSO",
-        birth_date="1990-06-15",
-        employer_id="E1",
-        employer_name="PT Maju",
-        registered_on="2020-01-01",
-    )
-
-
 async def test_a_failed_transaction_leaves_neither_the_change_nor_its_event(database: Database) -> None:
     async def work(tx: Tx) -> None:
         await tx["things"].insert_one({"_id": "a"}, session=tx.session)
-        tx.emit(_registered("3171011506900001", "12345678901"))
+        tx.emit(member_registered("3171011506900001", "12345678901"))
         raise DomainError(code="nope", detail="refused after writing")
 
     with pytest.raises(DomainError):
@@ -51,7 +39,7 @@ async def test_outbox_rows_reach_kafka_and_the_consumer_applies_each_event_once(
 
     async def work(tx: Tx) -> None:
         await tx["things"].insert_one({"_id": nik}, session=tx.session)
-        tx.emit(_registered(nik, kpj))
+        tx.emit(member_registered(nik, kpj))
 
     await database.transaction(work)
     row = await database[OUTBOX].find_one({"key": nik})
@@ -112,7 +100,7 @@ async def test_garbage_and_invalid_events_are_parked_not_lost(database: Database
 
 async def test_the_relay_keeps_rows_when_the_broker_is_unreachable(database: Database) -> None:
     async def work(tx: Tx) -> None:
-        tx.emit(_registered("3171011506900002", "12345678902"))
+        tx.emit(member_registered("3171011506900002", "12345678902"))
 
     await database.transaction(work)
     producer = make_producer("127.0.0.1:1", "test-unreachable")
@@ -134,7 +122,7 @@ async def test_a_refused_event_in_a_batch_is_parked_and_the_others_are_applied_o
     kpjs = [f"{(uuid.uuid4().int + i) % 10**11:011d}" for i in range(5)]
     refused = kpjs[2]
     # Same key (NIK): one partition, one batch, in this order; the second event comes twice.
-    events = [_registered(nik, k).to_event("/test") for k in kpjs]
+    events = [member_registered(nik, k).to_event("/test") for k in kpjs]
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
     await producer.start()
     try:
@@ -228,9 +216,9 @@ async def test_events_a_handler_does_not_want_are_skipped_without_a_processed_id
     consumer = IdempotentConsumer(database, infra.kafka_bootstrap, f"test-{uuid.uuid4().hex}", [CORE_MEMBERSHIP])
     consumer.on(MemberRegistered, project, when=lambda data: data.employer_id == "E1")
     await consumer.ensure_indexes()
-    wanted = _registered(f"3171{uuid.uuid4().int % 10**12:012d}", "12345678901").to_event("/test")
+    wanted = member_registered(f"3171{uuid.uuid4().int % 10**12:012d}", "12345678901").to_event("/test")
     other = (
-        _registered(f"3171{uuid.uuid4().int % 10**12:012d}", "12345678902")
+        member_registered(f"3171{uuid.uuid4().int % 10**12:012d}", "12345678902")
         .model_copy(update={"employer_id": "E2"})
         .to_event("/test")
     )
@@ -301,7 +289,9 @@ async def _one_batch_topic(infra, nik: str, kpjs: list[str]) -> str:
     await producer.start()
     try:
         for kpj in kpjs:
-            await producer.send_and_wait(topic, _registered(nik, kpj).to_event("/test").to_bytes(), key=nik.encode())
+            await producer.send_and_wait(
+                topic, member_registered(nik, kpj).to_event("/test").to_bytes(), key=nik.encode()
+            )
     finally:
         await producer.stop()
     return topic
@@ -418,7 +408,7 @@ async def test_the_publisher_sends_each_commit_at_once_and_deletes_what_was_sent
         for kpj in kpjs:
 
             async def work(tx: Tx, kpj: str = kpj) -> None:
-                tx.emit(_registered(nik, kpj), topic=scratch_topic)
+                tx.emit(member_registered(nik, kpj), topic=scratch_topic)
 
             await database.transaction(work)
             await asyncio.sleep(0.05)  # commits apart: each is sent on its own, at once

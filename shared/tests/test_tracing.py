@@ -16,21 +16,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
 
 from jmo_shared import traces, tracing
-from jmo_shared.events import MemberRegistered
 from jmo_shared.http import create_app
 from jmo_shared.logging import configure_logging
-
-
-def _registered() -> MemberRegistered:
-    return MemberRegistered(
-        nik="3171011506900001",
-        kpj="12345678901",
-        full_name="BUDI SANTOSO",
-        birth_date="1990-06-15",
-        employer_id="E1",
-        employer_name="PT Maju",
-        registered_on="2020-01-01",
-    )
+from jmo_shared.testing import member_registered
 
 
 def test_kafka_headers_round_trip_the_producer_context(spans) -> None:
@@ -76,7 +64,7 @@ def test_the_outbox_row_carrier_restores_the_emitting_span(spans) -> None:
 
 
 def test_direct_publishes_carry_the_current_context(spans) -> None:
-    event = _registered().to_event("/upstream/test")
+    event = member_registered("3171011506900001", "12345678901").to_event("/upstream/test")
     assert [k for k, _ in event.kafka_headers()] == ["content-type", "ce_type", "correlationid"]
     with tracing.tracer().start_as_current_span("feed") as span:
         headers = dict(event.kafka_headers())

@@ -17,21 +17,9 @@ from jmo_shared.http import create_app
 from jmo_shared.kafka import make_producer
 from jmo_shared.mongo import OUTBOX, Database, Tx
 from jmo_shared.outbox import OutboxRelay
-from jmo_shared.testing import eventually
+from jmo_shared.testing import eventually, member_registered
 
 pytestmark = pytest.mark.integration
-
-
-def _registered(nik: str) -> MemberRegistered:
-    return MemberRegistered(
-        nik=nik,
-        kpj=nik[-11:],
-        full_name="BUDI SANTOSO",
-        birth_date="1990-06-15",
-        employer_id="E1",
-        employer_name="PT Maju",
-        registered_on="2020-01-01",
-    )
 
 
 def _upstream_api(db: Database, topic: str):
@@ -42,7 +30,7 @@ def _upstream_api(db: Database, topic: str):
     async def register(nik: str) -> dict:
         async def work(tx: Tx) -> None:
             await tx["members"].insert_one({"_id": nik}, session=tx.session)
-            tx.emit(_registered(nik), subject=nik, topic=topic)
+            tx.emit(member_registered(nik, nik[-11:]), subject=nik, topic=topic)
 
         await db.transaction(work)
         return {"nik": nik}
