@@ -410,7 +410,9 @@ def serve_together(api: FastAPI, worker: FastAPI, settings: ServiceSettings) -> 
             _SharedSignalServer(server_config(api, settings, settings.port)),
             _SharedSignalServer(server_config(worker, settings, settings.worker_port)),
         ]
-        requested = asyncio.run(_serve_all(servers))
+        # The event loop uvicorn itself would choose (uvloop when installed), as `serve` gets it.
+        with asyncio.Runner(loop_factory=servers[0].config.get_loop_factory()) as runner:
+            requested = runner.run(_serve_all(servers))
     if not all(server.started for server in servers):
         return 3  # as uvicorn.run: a lifespan failed to start
     # Both drained after a signal: a clean stop. One that stopped alone: the supervisor restarts the pair.

@@ -71,6 +71,9 @@ def test_both_apps_serve_on_their_ports_and_one_signal_stops_both_cleanly(tmp_pa
             httpx.get(f"http://127.0.0.1:{p}/openapi.json", timeout=2).json()["info"]["title"] for p in (api, worker)
         }
         assert titles == {"together test api", "together test worker"}
+        # The loop `serve` would run them on: uvicorn's choice, uvloop (installed with the project).
+        loops = {httpx.get(f"http://127.0.0.1:{p}/loop", timeout=2).json()["loop"] for p in (api, worker)}
+        assert loops == {"uvloop.Loop"}
         proc.send_signal(sig)
         assert proc.wait(timeout=20) == 0, (tmp_path / "out.log").read_text()[-2000:]
     finally:

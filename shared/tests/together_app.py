@@ -7,6 +7,7 @@ fail, as a service whose database is refused would.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -51,8 +52,16 @@ def marking(settings: TogetherTestSettings, name: str) -> Callable[[FastAPI], Ab
     return lifespan
 
 
+async def running_loop() -> dict[str, str]:
+    """Which event loop serves the request (uvicorn would choose uvloop when it is installed)."""
+    loop = asyncio.get_running_loop()
+    return {"loop": f"{type(loop).__module__}.{type(loop).__name__}"}
+
+
 if __name__ == "__main__":
     settings = TogetherTestSettings()
     api = create_app("together test api", "", lifespan=marking(settings, "api"), routers=[])
     worker = create_app("together test worker", "", lifespan=marking(settings, "worker"), routers=[])
+    for app in (api, worker):
+        app.add_api_route("/loop", running_loop)
     sys.exit(serve_together(api, worker, settings))
