@@ -462,9 +462,11 @@ async def run(opts: Options) -> int:
         print(f"== claims: {len(ready)} at {opts.rate:g}/s, open loop (measured)", flush=True)
         watcher = ClaimWatcher(opts.kafka)
         await watcher.start([TopicPartition(t, p) for t, p in await kafka.end_offsets() if t == CLAIMS_EVENTS])
+        sampler = stackstats.CpuSampler(stack)
         try:
             commands_before = await stackstats.command_counts()
             before = await stackstats.snapshot(stack, mongo, kafka)
+            sampler.start()
             subs = await submit_open_loop(ready, opts.rate)
             accepted = {s.claim_id for s in subs if s.claim_id}
             print(
@@ -481,6 +483,7 @@ async def run(opts: Options) -> int:
             after = await stackstats.snapshot(stack, mongo, kafka)
             commands_after = await stackstats.command_counts()
         finally:
+            await sampler.stop()
             await watcher.stop()
             for r in ready:
                 await r.journey.close()
@@ -489,10 +492,14 @@ async def run(opts: Options) -> int:
         stats = stackstats.diff(before, after)
         report["claims"] = figures
         report["stack"] = stats.to_json(figures["paid"], "claim")
+        peak = stackstats.busiest_window(sampler.samples)
+        report["busiest_window"] = peak
         print_claims(figures, opts.rate)
         print(f"whole stack over the phase ({stats.seconds:.1f}s, per PAID claim):")
         for line in stackstats.report_lines(stats, figures["paid"], "claim", idle=idle):
             print(f"  {line}")
+        if peak is not None:
+            print(f"  {busiest_line(peak)}")
         # Every sender goes to the JSON; the largest are printed.
         commands = stackstats.command_breakdown(commands_before, commands_after, figures["paid"], top=None)
         report["commands_per_claim"] = [[*key, round(n, 3)] for key, n in commands]
@@ -510,6 +517,16 @@ async def run(opts: Options) -> int:
         write_json(opts.json_path, report)
     onboarding_failed = report.get("onboarding", {}).get("failed", 1)
     return 0 if report.get("claims", {}).get("paid") and not onboarding_failed else 1
+
+
+def busiest_line(peak: dict[str, Any]) -> str:
+    """The phase's busiest few seconds in one line: is the machine, or one process, at its limit?"""
+    processes = ", ".join(f"{k} {v:.2f}" for k, v in list(peak["cores_busy_by_process"].items())[:4])
+    return (
+        f"busiest {peak['seconds']:.0f}s (from {peak['starts_after_s']:.0f}s into the phase): the machine "
+        f"{peak['machine_cores_busy']:.2f} of {os.cpu_count()} cores ({peak['machine_cores_stolen']:.2f} stolen), "
+        f"the stack {peak['stack_cores_busy']:.2f} ({processes})"
+    )
 
 
 def print_onboarding_cost(

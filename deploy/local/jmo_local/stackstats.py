@@ -8,7 +8,10 @@ their per-claim and per-event figures are computed the same way:
   (the services, SecantusDB, the Kafka JVM, supervisord and the launcher);
 - database operations: SecantusDB's `serverStatus` opcounters;
 - Kafka messages: the sum of the end offsets of every non-internal topic;
-- memory: VmRSS of the same processes (at the time of the snapshot).
+- memory: VmRSS of the same processes (at the time of the snapshot);
+- the machine: every core's busy and stolen time from /proc/stat, so a figure can say
+  whether the stack had the cores to itself (the benchmark's own client, the kernel's
+  network work and any other tenant are what the machine spent outside the stack).
 
 It also knows when the stack is quiet (every consumer group at the end of its
 partitions, every outbox empty, nothing new written to Kafka), which is how
@@ -21,6 +24,7 @@ added work to what it measures would not tell the truth.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import time
@@ -84,6 +88,31 @@ def parse_proc_stat(text: str) -> ProcStat:
         cpu_ticks=int(rest[11]) + int(rest[12]),
         starttime=int(rest[19]),
     )
+
+
+@dataclass(frozen=True)
+class MachineCpu:
+    """The machine's CPU time since boot, in clock ticks, summed over its cores (/proc/stat's `cpu` line)."""
+
+    busy: int  # user + nice + system + irq + softirq (guest time is already in user and nice)
+    steal: int  # time the hypervisor gave this machine's cores to someone else
+    idle: int  # idle + iowait
+
+
+def parse_machine_cpu(stat_text: str) -> MachineCpu:
+    """The aggregate `cpu` line of /proc/stat."""
+    for line in stat_text.splitlines():
+        fields = line.split()
+        if fields and fields[0] == "cpu":
+            ticks = [int(v) for v in fields[1:]] + [0] * 8
+            user, nice, system, idle, iowait, irq, softirq, steal = ticks[:8]
+            return MachineCpu(user + nice + system + irq + softirq, steal, idle + iowait)
+    raise ValueError("no aggregate cpu line in /proc/stat")
+
+
+def read_machine_cpu() -> MachineCpu | None:
+    text = _read("/proc/stat")
+    return parse_machine_cpu(text) if text else None
 
 
 def parse_vmrss_kb(status_text: str) -> int:
@@ -324,15 +353,16 @@ class Snapshot:
     opcounters: dict[str, int] | None = None
     end_offsets: dict[tuple[str, int], int] | None = None
     own_commands: int | None = None  # commands the probe had sent, this snapshot's included
+    machine: MachineCpu | None = None
 
 
 async def snapshot(stack: dict[int, str], mongo: MongoProbe | None = None, kafka: KafkaProbe | None = None) -> Snapshot:
     """CPU and RSS of the stack's processes, the DB opcounters and the topics' end offsets, now."""
     # The cheap /proc read first, then one call each to the database and the broker.
-    procs = sample_processes(stack)
+    procs, machine = sample_processes(stack), read_machine_cpu()
     ops = await mongo.opcounters() if mongo else None
     ends = await kafka.end_offsets() if kafka else None
-    return Snapshot(time.monotonic(), time.time(), procs, ops, ends, mongo.commands if mongo else None)
+    return Snapshot(time.monotonic(), time.time(), procs, ops, ends, mongo.commands if mongo else None, machine)
 
 
 @dataclass
@@ -344,10 +374,23 @@ class StackDiff:
     rss_mb_by_process: dict[str, float]
     appeared: list[str] = field(default_factory=list)  # started during the window (a restart?)
     vanished: list[str] = field(default_factory=list)  # gone before its end (its CPU is lost)
+    machine_busy_ms: float | None = None  # every process and the kernel, over all cores
+    machine_steal_ms: float | None = None
 
     @property
     def cpu_ms(self) -> float:
         return sum(self.cpu_ms_by_process.values())
+
+    def machine_cores(self) -> dict[str, float] | None:
+        """Cores the machine kept busy over the window: in all, outside the stack, and stolen."""
+        if self.machine_busy_ms is None or self.seconds <= 0:
+            return None
+        per_s = 1 / 1000 / self.seconds
+        return {
+            "busy": round(self.machine_busy_ms * per_s, 3),
+            "outside_stack": round(max(self.machine_busy_ms - self.cpu_ms, 0.0) * per_s, 3),
+            "steal": round((self.machine_steal_ms or 0.0) * per_s, 3),
+        }
 
     @property
     def db_ops_total(self) -> int | None:
@@ -384,6 +427,7 @@ class StackDiff:
             "rss_mb_end_by_process": {k: round(v, 1) for k, v in _desc(self.rss_mb_by_process)},
             "processes_appeared": self.appeared,
             "processes_vanished": self.vanished,
+            "machine_cores": self.machine_cores(),
         }
 
 
@@ -438,7 +482,93 @@ def diff(before: Snapshot, after: Snapshot, own_commands: int | None = None) -> 
             delta = offset - before.end_offsets.get((topic, partition), 0)
             if delta:
                 topics[topic] = topics.get(topic, 0) + delta
-    return StackDiff(after.monotonic - before.monotonic, cpu, ops, topics, rss, appeared, vanished)
+    busy = steal = None
+    if before.machine is not None and after.machine is not None:
+        busy = (after.machine.busy - before.machine.busy) * 1000 / CLK_TCK
+        steal = (after.machine.steal - before.machine.steal) * 1000 / CLK_TCK
+    return StackDiff(after.monotonic - before.monotonic, cpu, ops, topics, rss, appeared, vanished, busy, steal)
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    monotonic: float
+    machine: MachineCpu
+    ticks_by_process: dict[str, int]
+
+
+class CpuSampler:
+    """Samples the machine's and the stack's CPU every `interval` seconds while a phase runs.
+
+    A phase's average hides its burst: claims arrive for a few seconds and then drain. The
+    busiest window says whether, at the peak, the machine's cores (or one single-threaded
+    process: SecantusDB, a service) were all in use.
+    """
+
+    def __init__(self, stack: dict[int, str], interval: float = 1.0) -> None:
+        self._stack = stack
+        self._interval = interval
+        self.samples: list[CpuSample] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def sample(self) -> None:
+        machine = read_machine_cpu()
+        if machine is None:
+            return
+        ticks: dict[str, int] = {}
+        for s in sample_processes(self._stack).values():
+            ticks[s.name] = ticks.get(s.name, 0) + s.cpu_ticks
+        self.samples.append(CpuSample(time.monotonic(), machine, ticks))
+
+    async def _run(self) -> None:
+        while True:
+            self.sample()
+            await asyncio.sleep(self._interval)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self.sample()
+
+
+def busiest_window(samples: list[CpuSample], seconds: float = 5.0) -> dict[str, Any] | None:
+    """The window of about `seconds` in which the machine was busiest: its cores, the stack's, by process.
+
+    A process that appeared or vanished within the window counts only while both ends saw it.
+    """
+    best: dict[str, Any] | None = None
+    end = 0
+    for start, first in enumerate(samples):
+        end = max(end, start + 1)
+        while end < len(samples) and samples[end].monotonic - first.monotonic < seconds:
+            end += 1
+        if end >= len(samples):
+            break
+        last = samples[end]
+        span = last.monotonic - first.monotonic
+        to_cores = 1 / CLK_TCK / span
+        busy = (last.machine.busy - first.machine.busy) * to_cores
+        if best is not None and busy <= best["machine_cores_busy"]:
+            continue
+        by_process = {
+            name: round((ticks - first.ticks_by_process[name]) * to_cores, 3)
+            for name, ticks in last.ticks_by_process.items()
+            if name in first.ticks_by_process
+        }
+        best = {
+            "seconds": round(span, 2),
+            "starts_after_s": round(first.monotonic - samples[0].monotonic, 2),
+            "machine_cores_busy": round(busy, 3),
+            "machine_cores_stolen": round((last.machine.steal - first.machine.steal) * to_cores, 3),
+            "stack_cores_busy": round(sum(by_process.values()), 3),
+            "cores_busy_by_process": dict(_desc(by_process)),
+        }
+    return best
 
 
 @dataclass(frozen=True)
@@ -504,6 +634,12 @@ def report_lines(d: StackDiff, units: int, unit: str, cpu_scale: int = 1, idle: 
         f"CPU: {d.cpu_ms * cpu_per:,.1f} ms per {cpu_label} over the whole stack "
         f"({d.cpu_ms / 1000:,.1f} CPU s in {d.seconds:.1f}s = {cores:.2f} cores busy)"
     ]
+    machine = d.machine_cores()
+    if machine is not None:
+        lines.append(
+            f"the machine: {machine['busy']:.2f} of {os.cpu_count()} cores busy, {machine['outside_stack']:.2f} of "
+            f"them outside the stack (this benchmark, the kernel, anything else running), {machine['steal']:.2f} stolen"
+        )
     for name, ms in _desc(d.cpu_ms_by_process):
         share = ms / d.cpu_ms * 100 if d.cpu_ms else 0.0
         # Cores busy per process: a single-threaded (or GIL-bound) process tops out near 1.00.

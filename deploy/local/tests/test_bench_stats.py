@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 from datetime import date
 
 import pytest
@@ -19,7 +21,7 @@ from jmo_local.ingest_bench import (
     periods_back,
     spread,
 )
-from jmo_local.stackstats import ProcSample, Snapshot
+from jmo_local.stackstats import CpuSample, MachineCpu, ProcSample, Snapshot
 
 STAT = (
     "2940 (python) S 2742 2940 2707 0 -1 4194560 52710 0 12 0 1234 567 0 0 20 0 5 0 2950 "
@@ -169,6 +171,50 @@ def test_report_lines_per_unit() -> None:
     assert stackstats.report_lines(d, 10, "claim", cpu_scale=1000)[0].startswith("CPU: 100,000.0 ms per 1,000 claims")
     assert stackstats.report_lines(d, 0, "claim")[0].startswith("no claims")
     assert d.to_json(10, "claim")["db_ops_per_unit"] == 10.0
+
+
+PROC_STAT = """cpu  1000 20 300 5000 40 6 7 80 11 0
+cpu0 500 10 150 2500 20 3 4 40 11 0
+cpu1 500 10 150 2500 20 3 3 40 0 0
+intr 123
+"""
+
+
+def test_machine_cpu_from_the_aggregate_line() -> None:
+    # busy: user + nice + system + irq + softirq (guest is inside user already); idle: idle + iowait
+    assert stackstats.parse_machine_cpu(PROC_STAT) == MachineCpu(busy=1333, steal=80, idle=5040)
+    with pytest.raises(ValueError):
+        stackstats.parse_machine_cpu("intr 1\n")
+
+
+def test_diff_says_what_the_machine_spent_outside_the_stack() -> None:
+    tick = stackstats.CLK_TCK
+    before = _snap(0, {(1, 1): ("secantusdb", 0, 0)})
+    after = _snap(2, {(1, 1): ("secantusdb", tick, 0)})  # one CPU-second in two seconds: 0.5 cores
+    before.machine, after.machine = MachineCpu(0, 0, 0), MachineCpu(3 * tick, tick // 2, tick)
+    d = stackstats.diff(before, after)
+    assert d.machine_cores() == {"busy": 1.5, "outside_stack": 1.0, "steal": 0.25}
+    assert d.to_json(1, "claim")["machine_cores"] == {"busy": 1.5, "outside_stack": 1.0, "steal": 0.25}
+    assert any(line.startswith("the machine: 1.50 of ") for line in stackstats.report_lines(d, 1, "claim"))
+    assert stackstats.diff(_snap(0, {}), _snap(2, {})).machine_cores() is None  # no /proc/stat read
+
+
+def test_busiest_window_is_the_peak_of_the_machine_not_the_average() -> None:
+    tick = stackstats.CLK_TCK
+    # One sample a second: the machine busy 0.5 cores, then 2 cores from 3 s to 8 s, then 0.5 again.
+    rates = [0.5, 0.5, 0.5, 2, 2, 2, 2, 2, 0.5, 0.5, 0.5]
+    samples, machine, db = [], 0.0, 0.0
+    for second, rate in enumerate([0.0, *rates]):
+        machine += rate * tick
+        db += min(rate, 1) * tick  # the database at most one core
+        samples.append(CpuSample(float(second), MachineCpu(int(machine), 0, 0), {"secantusdb": int(db)}))
+    peak = stackstats.busiest_window(samples, seconds=5)
+    assert peak is not None
+    assert peak["starts_after_s"] == 3 and peak["seconds"] == 5
+    assert peak["machine_cores_busy"] == pytest.approx(2.0, abs=0.01)
+    assert peak["cores_busy_by_process"] == {"secantusdb": pytest.approx(1.0, abs=0.01)}
+    assert peak["stack_cores_busy"] == pytest.approx(1.0, abs=0.01)
+    assert stackstats.busiest_window(samples[:3], seconds=5) is None  # shorter than one window
 
 
 def test_prometheus_text() -> None:
@@ -347,3 +393,20 @@ def test_command_counts_reads_commands_failures_and_retries_from_each_process():
         ("claims-api", "failed update", "claims WriteConflict"): 2.0,
         ("claims-api", "tx retried", ""): 2.0,
     }
+
+
+def test_cpu_sampler_reads_this_process_and_the_machine() -> None:
+    async def burn() -> list[CpuSample]:
+        sampler = stackstats.CpuSampler({os.getpid(): "this-test"}, interval=0.05)
+        sampler.start()
+        until = time.monotonic() + 0.3
+        while time.monotonic() < until:
+            sum(range(10_000))
+            await asyncio.sleep(0)
+        await sampler.stop()
+        return sampler.samples
+
+    samples = asyncio.run(burn())
+    assert len(samples) >= 4
+    assert samples[-1].ticks_by_process["this-test"] > samples[0].ticks_by_process["this-test"]
+    assert samples[-1].machine.busy > samples[0].machine.busy
