@@ -391,6 +391,8 @@ async def run(opts: Options) -> int:
     )
     today = date.today()
     stack = stackstats.find_stack()
+    if not stack:
+        raise SystemExit(stackstats.NO_STACK)
     print(
         f"bench: {opts.members} members, onboarding concurrency {opts.concurrency}, claims at {opts.rate:g}/s, "
         f"{os.cpu_count()} cores; stack: {len(stack)} processes ({', '.join(sorted(set(stack.values())))})",
@@ -608,7 +610,11 @@ def main() -> None:
         args.timeout,
         args.quiet_timeout,
     )
-    sys.exit(asyncio.run(run(opts)))
+    try:
+        sys.exit(asyncio.run(run(opts)))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; what was measured so far is in {opts.json_path}", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ RSS_TARGET_MB = 2500.0
 async def measure(seconds: float, mongo_uri: str, data_dir: Path | None) -> dict:
     stack = stackstats.find_stack(data_dir)
     if not stack:
-        raise SystemExit("no running stack found (start it with `make run`)")
+        raise SystemExit(stackstats.NO_STACK)
     mongo = stackstats.MongoProbe(mongo_uri)
     await mongo.start()
     try:

@@ -379,6 +379,8 @@ async def run(opts: Options) -> int:
     messages = serialize(registrations + contributions)  # the cards first, then the periods
 
     stack = stackstats.find_stack()
+    if not stack:
+        raise SystemExit(stackstats.NO_STACK)
     print(
         f"ingest bench: {opts.cards} new cards, {len(contributions)} ContributionPosted "
         f"({max(counts)} periods per card at most), {len(messages)} messages in all; "

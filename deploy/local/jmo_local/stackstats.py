@@ -201,6 +201,9 @@ def _supervisord_pid(data_dir: Path) -> int | None:
     return int(text.strip()) if text and text.strip().isdigit() else None
 
 
+NO_STACK = "no running stack found: start it with `make run`"
+
+
 def find_stack(data_dir: Path | None = None, exclude: Iterable[int] = ()) -> dict[int, str]:
     """pid -> name of every process of the running stack (see `classify` and `stack_members`)."""
     skip = {os.getpid(), *exclude}

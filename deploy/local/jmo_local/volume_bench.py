@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -189,12 +190,18 @@ def run_module(module: str, args: list[str], json_path: Path, log: Path) -> dict
         out.flush()
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert proc.stdout is not None
-        for line in proc.stdout:
-            out.write(line)
-            out.flush()
-            if line.startswith(("submitted", "sustained", "submit-to-PAID", "end to end", "  per member")):
-                print(f"    {line.rstrip()}", flush=True)
-        code = proc.wait()
+        try:
+            for line in proc.stdout:
+                out.write(line)
+                out.flush()
+                if line.startswith(("submitted", "sustained", "submit-to-PAID", "end to end", "  per member")):
+                    print(f"    {line.rstrip()}", flush=True)
+            code = proc.wait()
+        except KeyboardInterrupt:
+            # Ctrl-C in a terminal reached the benchmark too; `kill -INT` of this process alone did not.
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+            raise
     print(f"  exit {code} after {time.monotonic() - started:.0f}s", flush=True)
     if not json_path.exists():
         raise SystemExit(f"{module} wrote no report ({json_path}); its output is in {log}")
@@ -348,7 +355,11 @@ def main() -> None:
         args.mongodb_uri,
         args.bench_args,
     )
-    sys.exit(main_run(opts))
+    try:
+        sys.exit(main_run(opts))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; the reports so far are in {opts.out}", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

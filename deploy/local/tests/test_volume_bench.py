@@ -1,6 +1,13 @@
-"""The at-volume benchmark's planning and verdict (pure; the runs themselves need a stack)."""
+"""The at-volume benchmark's planning and verdict (pure; the runs themselves need a stack), and its Ctrl-C."""
 
 from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from jmo_local import volume_bench as vb
 
@@ -63,3 +70,33 @@ def test_size_lines_rank_collections_by_documents_after() -> None:
     assert lines[0].startswith("documents in the stack's databases: 15 before, 205,165 after")
     assert "balance.ledger" in lines[1] and "200,010" in lines[1]
     assert "balance.cards" in lines[2] and len(lines) == 3
+
+
+def test_an_interrupted_run_stops_the_benchmark_it_runs(tmp_path: Path) -> None:
+    """`kill -INT` of volume_bench alone (no terminal to signal the group) still ends the child benchmark."""
+    (tmp_path / "sleeper.py").write_text(
+        f"import os, sys, time\nopen({str(tmp_path / 'child.pid')!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)\n"
+    )
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom jmo_local.volume_bench import run_module\n"
+        "try:\n"
+        f"    run_module('sleeper', [], Path({str(tmp_path / 'r.json')!r}), Path({str(tmp_path / 'out.log')!r}))\n"
+        "except KeyboardInterrupt:\n"
+        "    sys.exit(130)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    parent = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.DEVNULL)
+    pid_file, child = tmp_path / "child.pid", 0
+    try:
+        deadline = time.monotonic() + 30
+        while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        parent.send_signal(signal.SIGINT)
+        assert parent.wait(timeout=30) == 130
+        assert not Path(f"/proc/{child}").exists()  # stopped and reaped, not left running
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        if child and Path(f"/proc/{child}").exists():
+            os.kill(child, signal.SIGKILL)
