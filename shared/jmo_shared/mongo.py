@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bson import ObjectId
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 from pymongo import AsyncMongoClient, WriteConcern, monitoring
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -48,6 +48,12 @@ COMMAND_FAILURES = Counter(
     "Commands MongoDB answered with an error, by command, collection and error (codeName: WriteConflict, ...)",
     ["command", "collection", "code"],
 )
+COMMAND_SECONDS = Histogram(
+    "mongo_command_seconds",
+    "Time from sending a command to MongoDB to reading its answer, as this process saw it, by command name",
+    ["command"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
 TRANSACTION_RETRIES = Counter(
     "mongo_transaction_retries_total",
     "Transactions run again whole after a transient error (a write conflict with a concurrent transaction)",
@@ -70,8 +76,8 @@ _NO_COLLECTION = frozenset(
 
 
 class _CommandCounter(monitoring.CommandListener):
-    """Counts commands as they are sent, and those answered with an error; runs on the event loop, so it
-    must stay cheap."""
+    """Counts commands as they are sent, those answered with an error, and how long each answer took; runs on
+    the event loop, so it must stay cheap."""
 
     def __init__(self) -> None:
         # request id -> collection of the commands awaiting their answer: a failure names no collection.
@@ -91,9 +97,11 @@ class _CommandCounter(monitoring.CommandListener):
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         self._collections.pop(event.request_id, None)
+        COMMAND_SECONDS.labels(event.command_name).observe(event.duration_micros / 1e6)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         collection = self._collections.pop(event.request_id, "")
+        COMMAND_SECONDS.labels(event.command_name).observe(event.duration_micros / 1e6)
         failure = event.failure if isinstance(event.failure, dict) else {}
         code = str(failure.get("codeName") or failure.get("code") or "")
         COMMAND_FAILURES.labels(event.command_name, collection, code).inc()

@@ -96,3 +96,25 @@ async def test_a_write_conflict_is_counted_with_its_collection_and_the_transacti
     assert (await database.db[coll].find_one({"_id": "hot"}))["n"] == 11
     assert (REGISTRY.get_sample_value("mongo_command_failures_total", labels) or 0.0) == failed_before + 1
     assert (REGISTRY.get_sample_value("mongo_transaction_retries_total") or 0.0) == retried_before + 1
+
+
+async def test_every_answer_is_timed_by_command_failures_included(database) -> None:
+    """mongo_command_seconds: the time from sending each command to its answer, refused ones too."""
+    coll = f"timed_{database.db.name[-6:]}"
+    await database.db[coll].insert_one({"_id": "one"})
+
+    def timed(command: str) -> tuple[float, float]:
+        count = REGISTRY.get_sample_value("mongo_command_seconds_count", {"command": command}) or 0.0
+        total = REGISTRY.get_sample_value("mongo_command_seconds_sum", {"command": command}) or 0.0
+        return count, total
+
+    finds_before, find_seconds_before = timed("find")
+    for _ in range(3):
+        assert await database.db[coll].find_one({"_id": "one"}) is not None
+    finds_after, find_seconds_after = timed("find")
+    assert finds_after == finds_before + 3
+    assert find_seconds_after > find_seconds_before  # a round trip over a socket takes some time
+    inserts_before, _ = timed("insert")
+    with pytest.raises(DuplicateKeyError):
+        await database.db[coll].insert_one({"_id": "one"})
+    assert timed("insert")[0] == inserts_before + 1

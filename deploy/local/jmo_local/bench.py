@@ -466,7 +466,7 @@ async def run(opts: Options) -> int:
         await watcher.start([TopicPartition(t, p) for t, p in await kafka.end_offsets() if t == CLAIMS_EVENTS])
         sampler = stackstats.CpuSampler(stack)
         try:
-            commands_before = await stackstats.command_counts()
+            metrics_before = await stackstats.service_metrics()
             before = await stackstats.snapshot(stack, mongo, kafka)
             sampler.start()
             subs = await submit_open_loop(ready, opts.rate)
@@ -483,7 +483,7 @@ async def run(opts: Options) -> int:
             # What a claim sets off after PAID (debit, projections, helpdesk) is part of its cost.
             await stackstats.wait_quiet(kafka, opts.host, timeout=opts.quiet_timeout)
             after = await stackstats.snapshot(stack, mongo, kafka)
-            commands_after = await stackstats.command_counts()
+            metrics_after = await stackstats.service_metrics()
         finally:
             await sampler.stop()
             await watcher.stop()
@@ -502,7 +502,15 @@ async def run(opts: Options) -> int:
             print(f"  {line}")
         if peak is not None:
             print(f"  {busiest_line(peak)}")
+        latency = stackstats.command_latency(
+            stackstats.command_latency_of(metrics_before), stackstats.command_latency_of(metrics_after), top=12
+        )
+        report["database_answers"] = latency
+        for line in stackstats.latency_lines(latency[:6]):
+            print(f"  {line}")
         # Every sender goes to the JSON; the largest are printed.
+        commands_before = stackstats.command_counts_of(metrics_before)
+        commands_after = stackstats.command_counts_of(metrics_after)
         commands = stackstats.command_breakdown(commands_before, commands_after, figures["paid"], top=None)
         report["commands_per_claim"] = [[*key, round(n, 3)] for key, n in commands]
         for line in stackstats.command_lines(

@@ -740,7 +740,21 @@ async def scrape(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, l
 CommandKey = tuple[str, str, str]  # (process, command, collection)
 
 
+Metrics = dict[str, list[tuple[str, dict[str, str], float]]]  # process -> its samples
+
+
+async def service_metrics(urls: dict[str, str] | None = None) -> Metrics:
+    """Every service process's metrics, read once (a together process once, not once per port)."""
+    async with httpclient.async_client() as client:
+        return await scrape(client, urls or metrics_urls())
+
+
 async def command_counts(urls: dict[str, str] | None = None) -> dict[CommandKey, float]:
+    """command_counts_of() the service processes' metrics read now."""
+    return command_counts_of(await service_metrics(urls))
+
+
+def command_counts_of(metrics: Metrics) -> dict[CommandKey, float]:
     """Every service process's `mongo_commands_total`, by (process, command, collection).
 
     The processes count what they send (jmo_shared.mongo), so this says who asks the database
@@ -748,8 +762,6 @@ async def command_counts(urls: dict[str, str] | None = None) -> dict[CommandKey,
     counted again as ("failed <command>", "<collection> <codeName>"), and transactions run again whole after a
     conflict as ("tx retried", ""): the work a conflict costs is in the commands above.
     """
-    async with httpclient.async_client() as client:
-        metrics = await scrape(client, urls or metrics_urls())
     counts: dict[CommandKey, float] = {}
     for process, samples in metrics.items():
         for name, labels, value in samples:
@@ -764,6 +776,63 @@ async def command_counts(urls: dict[str, str] | None = None) -> dict[CommandKey,
                 continue
             counts[key] = counts.get(key, 0.0) + value
     return counts
+
+
+def command_latency_of(metrics: Metrics) -> dict[str, dict[float, float]]:
+    """`mongo_command_seconds` summed over the processes: command -> bucket upper bound -> answers within it."""
+    buckets: dict[str, dict[float, float]] = {}
+    for samples in metrics.values():
+        for name, labels, value in samples:
+            if name == "mongo_command_seconds_bucket":
+                per = buckets.setdefault(labels.get("command", ""), {})
+                le = float(labels.get("le", "inf"))
+                per[le] = per.get(le, 0.0) + value
+    return buckets
+
+
+def command_latency(
+    before: dict[str, dict[float, float]], after: dict[str, dict[float, float]], top: int = 6
+) -> list[dict[str, Any]]:
+    """The commands answered most between two command_latency_of(), with the bucket bounds their p50 and p99
+    fall within (a figure "at most": the histogram knows no finer)."""
+    out = []
+    for command, cumulative in after.items():
+        grown = {le: n - before.get(command, {}).get(le, 0.0) for le, n in sorted(cumulative.items())}
+        total = grown.get(float("inf"), 0.0)
+        if total <= 0:
+            continue
+        out.append(
+            {
+                "command": command,
+                "answers": int(total),
+                "p50_s_at_most": _bucket_within(grown, 0.5 * total),
+                "p99_s_at_most": _bucket_within(grown, 0.99 * total),
+            }
+        )
+    out.sort(key=lambda row: (-row["answers"], row["command"]))
+    return out[:top]
+
+
+def _bucket_within(cumulative: dict[float, float], count: float) -> float:
+    """The least bucket bound (in ascending order of `cumulative`) under which at least `count` answers fell."""
+    return next(le for le, n in cumulative.items() if n >= count)
+
+
+def latency_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """command_latency() as report lines."""
+    if not rows:
+        return []
+
+    def ms(seconds: float) -> str:
+        return "over 5 s" if seconds == float("inf") else f"{seconds * 1000:,.1f} ms"
+
+    lines = ["database answers as the services waited for them (send to answer), the most frequent:"]
+    for row in rows:
+        lines.append(
+            f"    {row['command']:<18} {row['answers']:>7,}  p50 at most {ms(row['p50_s_at_most']):>9}, "
+            f"p99 at most {ms(row['p99_s_at_most'])}"
+        )
+    return lines
 
 
 def command_breakdown(

@@ -410,3 +410,37 @@ def test_cpu_sampler_reads_this_process_and_the_machine() -> None:
     assert len(samples) >= 4
     assert samples[-1].ticks_by_process["this-test"] > samples[0].ticks_by_process["this-test"]
     assert samples[-1].machine.busy > samples[0].machine.busy
+
+
+def _histogram(command: str, counts: dict[str, float]) -> list[tuple[str, dict[str, str], float]]:
+    return [("mongo_command_seconds_bucket", {"command": command, "le": le}, n) for le, n in counts.items()]
+
+
+def test_database_answer_times_are_summed_over_the_processes_and_read_between_two_scrapes() -> None:
+    text = 'mongo_command_seconds_bucket{command="find",le="0.005"} 3.0\nmongo_command_seconds_bucket{command="find",le="+Inf"} 4.0\n'
+    assert stackstats.parse_metrics(text)[1] == ("mongo_command_seconds_bucket", {"command": "find", "le": "+Inf"}, 4.0)
+    before = stackstats.command_latency_of(
+        {
+            "claims": _histogram("find", {"0.001": 10, "0.01": 10, "0.1": 10, "+Inf": 10}),
+            "payout": _histogram("find", {"0.001": 0, "0.01": 0, "0.1": 0, "+Inf": 0}),
+        }
+    )
+    after = stackstats.command_latency_of(
+        {
+            # 100 more finds between the scrapes: 60 within 1 ms, 38 more within 10 ms, 2 within 100 ms
+            "claims": _histogram("find", {"0.001": 50, "0.01": 70, "0.1": 71, "+Inf": 71})
+            + _histogram("commitTransaction", {"0.001": 0, "0.01": 0, "0.1": 1, "+Inf": 2}),
+            "payout": _histogram("find", {"0.001": 20, "0.01": 38, "0.1": 39, "+Inf": 39}),
+        }
+    )
+    rows = stackstats.command_latency(before, after)
+    assert rows[0] == {"command": "find", "answers": 100, "p50_s_at_most": 0.001, "p99_s_at_most": 0.1}
+    assert rows[1] == {
+        "command": "commitTransaction",
+        "answers": 2,
+        "p50_s_at_most": 0.1,
+        "p99_s_at_most": float("inf"),
+    }
+    lines = stackstats.latency_lines(rows)
+    assert "p50 at most    1.0 ms" in lines[1] and "p99 at most over 5 s" in lines[2]
+    assert stackstats.command_latency(after, after) == []  # nothing answered in between
