@@ -59,6 +59,8 @@ from .topic_tail import TopicTail
 
 SOURCE = "/bench/ingest"
 LEDGER_GROUP = "jmo.balance.ledger"
+# New cards one run can make: the NIKs' sequence numbers are four digits.
+MAX_CARDS = 9000
 
 
 # ---------------------------------------------------------------- the cards and their events (pure)
@@ -609,8 +611,8 @@ def main() -> None:
         help="seconds to wait for the stack to be quiet (before and after the measured phase)",
     )
     args = parser.parse_args()
-    if not 1 <= args.cards <= 9000:
-        parser.error("--cards must be between 1 and 9000 (NIK sequence numbers are four digits)")
+    if not 1 <= args.cards <= MAX_CARDS:
+        parser.error(f"--cards must be between 1 and {MAX_CARDS} (NIK sequence numbers are four digits)")
     if args.events < args.cards:
         parser.error("--events must be at least --cards (every card gets one period or more)")
     opts = Options(

@@ -37,11 +37,10 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from . import stackstats
+from .ingest_bench import MAX_CARDS
 
 # Databases of the stack that are not ours: left out of the sizes.
 SYSTEM_DATABASES = frozenset({"admin", "config", "local"})
-# ingest_bench's limit: NIK sequence numbers are four digits.
-MAX_CARDS_PER_RUN = 9000
 # The figures compared fresh against at volume, and which way is better.
 COMPARED = (
     ("claims/s sustained", ("claims", "sustained_claims_per_s"), "higher"),
@@ -68,7 +67,7 @@ def contribution_runs(events: int, cards_per_run: int, events_per_card: int) -> 
     """
     if events <= 0:
         return []
-    cards_per_run = max(1, min(cards_per_run, MAX_CARDS_PER_RUN))
+    cards_per_run = max(1, min(cards_per_run, MAX_CARDS))
     per_run = cards_per_run * max(1, events_per_card)
     runs = []
     left = events
@@ -321,7 +320,9 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=150, help="claims of the fresh and the at-volume phase")
     parser.add_argument("--rate", type=float, default=20.0, help="their offered rate, claims/s")
     parser.add_argument("--contributions", type=int, default=200_000, help="ContributionPosted to fill with")
-    parser.add_argument("--cards-per-run", type=int, default=5000, help="new cards per ingest run (at most 9,000)")
+    parser.add_argument(
+        "--cards-per-run", type=int, default=5000, help=f"new cards per ingest run (at most {MAX_CARDS:,})"
+    )
     parser.add_argument("--events-per-card", type=int, default=40, help="contributions per card at most")
     parser.add_argument("--paid-claims", type=int, default=20_000, help="paid claims before the at-volume phase")
     parser.add_argument("--round-members", type=int, default=400, help="members (claims) per fill round")

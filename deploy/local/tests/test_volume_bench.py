@@ -16,7 +16,7 @@ def test_contribution_runs_cover_the_events_within_the_card_limit() -> None:
     runs = vb.contribution_runs(200_000, 5000, 40)
     assert runs == [(5000, 200_000)]
     runs = vb.contribution_runs(200_000, 20_000, 10)  # more cards than ingest_bench takes
-    assert all(cards <= vb.MAX_CARDS_PER_RUN and events <= cards * 10 for cards, events in runs)
+    assert all(cards <= vb.MAX_CARDS and events <= cards * 10 for cards, events in runs)
     assert sum(events for _, events in runs) == 200_000
     # A last short run still gives every card at least one period.
     assert vb.contribution_runs(1_050, 100, 10) == [(100, 1000), (50, 50)]
