@@ -297,6 +297,58 @@ async def _one_batch_topic(infra, nik: str, kpjs: list[str]) -> str:
     return topic
 
 
+async def test_a_batch_of_several_partitions_is_applied_in_one_transaction_each_partition_in_order(
+    database: Database, infra
+) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    from jmo_local.topics import create_topics
+    from jmo_shared.topics import TopicSpec
+
+    nik = f"3171{uuid.uuid4().int % 10**12:012d}"
+    topic = f"test.partitions.{uuid.uuid4().hex[:8]}"
+    await create_topics(infra.kafka_bootstrap, [TopicSpec(topic, 3)])
+    # Two events in each of three partitions, all there before the consumer starts: one fetch.
+    placed = [(p, f"{(uuid.uuid4().int + i) % 10**11:011d}") for i, p in enumerate([0, 1, 2, 0, 1, 2])]
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for partition, kpj in placed:
+            event = member_registered(nik, kpj).to_event("/test")
+            await producer.send_and_wait(topic, event.to_bytes(), key=nik.encode(), partition=partition)
+    finally:
+        await producer.stop()
+
+    batches: list[list[str]] = []
+
+    async def read_ahead(tx: Tx, batch: list) -> None:
+        batches.append([data.kpj for data, _ in batch])
+
+    async def project(tx: Tx, data: MemberRegistered, event: CloudEvent) -> None:
+        await tx["projection"].insert_one({"_id": data.kpj}, session=tx.session)
+
+    consumer = IdempotentConsumer(database, infra.kafka_bootstrap, f"test-{uuid.uuid4().hex}", [topic])
+    consumer.on(MemberRegistered, project).read_ahead(read_ahead)
+    await consumer.ensure_indexes()
+    commits_before = _commands("commitTransaction", "")
+    task = asyncio.create_task(consumer.run())
+
+    async def applied() -> bool:
+        return await database["projection"].count_documents({"_id": {"$in": [k for _, k in placed]}}) == 6
+
+    try:
+        await eventually(applied, timeout=60, message="six events applied")
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, timeout=30)
+    # One transaction for the three partitions (a transaction per partition made three).
+    assert len(batches) == 1 and sorted(batches[0]) == sorted(k for _, k in placed)
+    assert _commands("commitTransaction", "") - commits_before == 1
+    for partition in range(3):
+        in_log_order = [k for p, k in placed if p == partition]
+        assert [k for k in batches[0] if k in in_log_order] == in_log_order
+
+
 def _commands(command: str, collection: str) -> float:
     from prometheus_client import REGISTRY as METRICS
 

@@ -39,7 +39,8 @@ class LedgerHandlers:
         await self.figures.refresh(tx, [data.kpj], now, written=card)
 
     async def contributions_posted(self, tx: Tx, items: list[tuple[ContributionPosted, CloudEvent]]) -> None:
-        """A run of ContributionPosted (consecutive in one partition, one transaction) in three commands
+        """A run of ContributionPosted (consecutive in one fetched batch, one transaction; a card's events
+        keep their order, as they are all in its member's partition) in three commands
         whatever its length (two more when it touches merged cards): its cards read, the rows of their
         new months inserted, the credits and the pots' figures written. One new version and one
         BalanceChanged per changed card, not per event. A run of one is the single-event path (the
