@@ -74,11 +74,15 @@ def test_size_lines_rank_collections_by_documents_after() -> None:
 
 def test_an_interrupted_run_stops_the_benchmark_it_runs(tmp_path: Path) -> None:
     """`kill -INT` of volume_bench alone (no terminal to signal the group) still ends the child benchmark."""
+    # Ctrl-C's default, whatever the suite was started with: a shell's background job (`make test &`)
+    # ignores SIGINT, and its children inherit that.
+    interruptible = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
     (tmp_path / "sleeper.py").write_text(
-        f"import os, sys, time\nopen({str(tmp_path / 'child.pid')!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)\n"
+        f"{interruptible}import os, sys, time\n"
+        f"open({str(tmp_path / 'child.pid')!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)\n"
     )
     script = (
-        "import sys\nfrom pathlib import Path\nfrom jmo_local.volume_bench import run_module\n"
+        f"{interruptible}import sys\nfrom pathlib import Path\nfrom jmo_local.volume_bench import run_module\n"
         "try:\n"
         f"    run_module('sleeper', [], Path({str(tmp_path / 'r.json')!r}), Path({str(tmp_path / 'out.log')!r}))\n"
         "except KeyboardInterrupt:\n"
