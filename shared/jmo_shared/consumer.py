@@ -108,30 +108,49 @@ class IdempotentConsumer:
         self._handlers: dict[str, Handler] = {}
         self._batch_handlers: dict[str, BatchHandler] = {}
         self._wanted: dict[str, Wanted] = {}
+        # Types whose handler makes a repeat change nothing by itself: no processed id (on_batch).
+        self._idempotent: set[str] = set()
         self._read_ahead: ReadAhead | None = None
         self._max_records = max_records
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
 
-    def on(self, event_cls: type[EventData], handler: Handler, when: Wanted | None = None) -> IdempotentConsumer:
+    def on(
+        self, event_cls: type[EventData], handler: Handler, when: Wanted | None = None, idempotent: bool = False
+    ) -> IdempotentConsumer:
         """Apply events of this type with `handler`; with `when`, only those whose data it accepts.
 
         An event `when` refuses is one the handler would do nothing with: it is skipped before any
         transaction, and no processed id is written for it (applying it again could change nothing).
+        `idempotent`: see `on_batch`.
         """
         self._handlers[event_cls.event_type] = handler
         if when is not None:
             self._wanted[event_cls.event_type] = when
+        self._mark_idempotent(event_cls, idempotent)
         return self
 
-    def on_batch(self, event_cls: type[EventData], handler: BatchHandler) -> IdempotentConsumer:
+    def on_batch(
+        self, event_cls: type[EventData], handler: BatchHandler, idempotent: bool = False
+    ) -> IdempotentConsumer:
         """Apply consecutive events of this type with one call (still in one transaction, in log order).
 
         For high-volume feeds whose handler can write a whole run with a few bulk writes instead
         of a few writes per event. A refused run is retried one event at a time, like any batch.
+
+        `idempotent=True` says the handler itself makes a repeat change nothing, by a business key or a
+        version it checks in the same transaction (a card's month posted once, the newest balance kept):
+        no processed id is written for these events, a document less per event for the database.
         """
         self._batch_handlers[event_cls.event_type] = handler
+        self._mark_idempotent(event_cls, idempotent)
         return self
+
+    def _mark_idempotent(self, event_cls: type[EventData], idempotent: bool) -> None:
+        if idempotent:
+            self._idempotent.add(event_cls.event_type)
+        else:
+            self._idempotent.discard(event_cls.event_type)
 
     def read_ahead(self, hook: ReadAhead) -> IdempotentConsumer:
         """Before a batch's handlers run, let `hook` read in one query what they would each read alone
@@ -340,12 +359,16 @@ class IdempotentConsumer:
         if not fresh:
             return outcomes
         now = datetime.now(UTC)
+        recorded = [
+            {"_id": pid, "type": item.event.type, "at": now}
+            for pid, item in fresh
+            if item.event.type not in self._idempotent
+        ]
         try:
             # No look-up first: an id already there fails the insert (and the transaction), and the
             # batch is then applied one event at a time, where that event counts as a duplicate.
-            await tx[PROCESSED].insert_many(
-                [{"_id": pid, "type": item.event.type, "at": now} for pid, item in fresh], session=tx.session
-            )
+            if recorded:
+                await tx[PROCESSED].insert_many(recorded, session=tx.session)
         except (DuplicateKeyError, BulkWriteError) as exc:
             if isinstance(exc, BulkWriteError) and not only_duplicate_keys(exc):
                 raise

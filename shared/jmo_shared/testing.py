@@ -203,6 +203,44 @@ async def start_groups_at_end(bootstrap: str, groups: dict[str, list[str]]) -> N
             await consumer.stop()
 
 
+async def wait_groups_caught_up(
+    bootstrap: str, groups: dict[str, list[str]], timeout: float = 40.0, message: str = "consumer groups caught up"
+) -> None:
+    """Wait until each consumer group (full group id -> its topics) has committed past the end its topics had
+    when called: everything published before was applied, or dropped as a duplicate.
+
+    A worker commits a batch's offsets after its transaction, so what it wrote is there by then. Processed
+    ids cannot tell this for every event: a handler that deduplicates by itself writes none.
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from .topics import TOPICS
+
+    partitions = {spec.name: spec.partitions for spec in TOPICS}
+    probes: dict[str, AIOKafkaConsumer] = {}
+    targets: dict[str, dict] = {}
+    try:
+        for group_id, topics in groups.items():
+            probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+            probes[group_id] = probe
+            await probe.start()
+            tps = [TopicPartition(t, p) for t in topics for p in range(partitions[t])]
+            probe.assign(tps)  # read the group's offsets without joining it
+            targets[group_id] = await probe.end_offsets(tps)
+
+        async def caught_up() -> bool:
+            for group_id, ends in targets.items():
+                for tp, end in ends.items():
+                    if (await probes[group_id].committed(tp) or 0) < end:
+                        return False
+            return True
+
+        await eventually(caught_up, timeout, message=message)
+    finally:
+        for probe in probes.values():
+            await probe.stop()
+
+
 async def eventually(check, timeout: float = 30.0, interval: float = 0.2, message: str = "condition"):
     """Poll an async check until it returns a truthy value; fail with the last value after `timeout`."""
     import asyncio

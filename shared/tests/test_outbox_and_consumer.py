@@ -230,6 +230,42 @@ async def test_events_a_handler_does_not_want_are_skipped_without_a_processed_id
     assert await database[PROCESSED].find_one({"_id": f"{consumer.group_id}:{wanted.id}"}) is not None
 
 
+async def test_events_of_an_idempotent_handler_write_no_processed_id_and_a_repeat_goes_to_the_handler(
+    database: Database, infra
+) -> None:
+    months: dict[tuple[str, str], int] = {}
+    registered: list[str] = []
+
+    async def post(tx: Tx, items: list) -> None:
+        for data, _ in items:
+            months.setdefault((data.kpj, data.period), data.employer_idr)  # a card's month counts once
+
+    async def register(tx: Tx, data: MemberRegistered, event: CloudEvent) -> None:
+        registered.append(data.kpj)
+
+    consumer = IdempotentConsumer(database, infra.kafka_bootstrap, f"test-{uuid.uuid4().hex}", [CORE_MEMBERSHIP])
+    consumer.on_batch(ContributionPosted, post, idempotent=True).on(MemberRegistered, register)
+    await consumer.ensure_indexes()
+    kpj = f"{uuid.uuid4().int % 10**11:011d}"
+    posted = ContributionPosted(
+        kpj=kpj,
+        period="2026-01",
+        wage_idr=5_000_000,
+        employer_idr=185_000,
+        worker_idr=100_000,
+        posted_at=datetime.now(UTC),
+    ).to_event("/test")
+    joined = member_registered(f"3171{uuid.uuid4().int % 10**12:012d}", kpj).to_event("/test")
+    group = consumer.group_id
+    assert await consumer.apply(posted.to_bytes()) == "applied"
+    assert await consumer.apply(posted.to_bytes()) == "applied"  # the handler's own key makes it a no-op
+    assert await consumer.apply(joined.to_bytes()) == "applied"
+    assert await consumer.apply(joined.to_bytes()) == "duplicate"
+    assert months == {(kpj, "2026-01"): 185_000} and registered == [kpj]
+    assert await database[PROCESSED].find_one({"_id": f"{group}:{posted.id}"}) is None
+    assert await database[PROCESSED].find_one({"_id": f"{group}:{joined.id}"}) is not None
+
+
 async def test_a_batch_reads_ahead_once_and_each_document_is_taken_once(database: Database, infra) -> None:
     nik = f"3171{uuid.uuid4().int % 10**12:012d}"
     first, second, third = (f"{(uuid.uuid4().int + i) % 10**11:011d}" for i in range(3))

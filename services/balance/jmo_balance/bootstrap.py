@@ -67,7 +67,8 @@ class BalanceService:
         return [
             rt.consumer("ledger", topics=CONSUMED_TOPICS["ledger"])
             .on(MemberRegistered, self.ledger.member_registered)
-            .on_batch(ContributionPosted, self.ledger.contributions_posted)
+            # A card's month counts once whatever the event id (the ledger's own key): no processed ids.
+            .on_batch(ContributionPosted, self.ledger.contributions_posted, idempotent=True)
             .on(EmploymentEnded, self.ledger.employment_ended),
             rt.consumer("reservations", topics=CONSUMED_TOPICS["reservations"])
             .on(ClaimSubmitted, self.reservations.claim_submitted)

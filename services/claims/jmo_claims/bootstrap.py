@@ -74,7 +74,8 @@ class ClaimsService:
         for event_cls, handler in PROJECTION_HANDLERS:
             projections.on(event_cls, handler)
         for event_cls, batch_handler in PROJECTION_BATCH_HANDLERS:
-            projections.on_batch(event_cls, batch_handler)
+            # Each keeps the newest version only, so a repeat changes nothing: no processed ids.
+            projections.on_batch(event_cls, batch_handler, idempotent=True)
         progress = self.runtime.consumer("progress", topics=CONSUMED_TOPICS["progress"])
         for event_cls, handler in self.progress.handlers():
             progress.on(event_cls, handler)

@@ -20,7 +20,7 @@ from jmo_balance.settings import BalanceSettings
 from jmo_shared.events.base import REGISTRY, EventData
 from jmo_shared.events.envelope import CloudEvent
 from jmo_shared.events.upstream import ContributionPosted, MemberRegistered
-from jmo_shared.testing import eventually, start_groups_at_end
+from jmo_shared.testing import eventually, start_groups_at_end, wait_groups_caught_up
 from jmo_shared.topics import BALANCE_EVENTS, TOPICS
 
 
@@ -170,6 +170,7 @@ class Balance:
     issuer: object
     # The API's BalanceService (its read cache, settings), for tests that look inside.
     service: object = None
+    bootstrap: str = ""
 
     def headers(self, nik: str, member_id: str | None = None) -> dict[str, str]:
         return self.issuer.headers(member_id or f"m-{nik}", nik)  # type: ignore[attr-defined]
@@ -193,17 +194,10 @@ class Balance:
         return await eventually(check, timeout, message=f"card {kpj} with {expected}")
 
     async def processed(self, event_ids: list[str], timeout: float = 40) -> None:
-        """Wait until the worker has applied (or dropped as duplicates) these events."""
-        coll = self.mongo[self.db_name]["processed_events"]
-
-        async def check() -> bool:
-            n = await coll.count_documents({"_id": {"$in": [f"{g}:{i}" for i in event_ids for g in self._groups()]}})
-            return n >= len(event_ids)
-
-        await eventually(check, timeout, message=f"events {event_ids} processed")
-
-    def _groups(self) -> list[str]:
-        return [f"test-{self.db_name}.balance.{name}" for name in CONSUMED_TOPICS]
+        """Wait until the worker has applied (or dropped as duplicates) these events, published before the
+        call: each of its consumer groups has committed past them (a contribution leaves no processed id)."""
+        groups = {f"test-{self.db_name}.balance.{name}": topics for name, topics in CONSUMED_TOPICS.items()}
+        await wait_groups_caught_up(self.bootstrap, groups, timeout, message=f"events {event_ids} processed")
 
 
 async def skip_history(bootstrap: str, group_prefix: str) -> None:
@@ -225,7 +219,9 @@ async def running_balance(infra, issuer, db_name: str, **overrides: object) -> A
         async with worker.router.lifespan_context(worker), api.router.lifespan_context(api):
             transport = httpx.ASGITransport(app=api)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-                yield Balance(client, db_name, mongo, tap, issuer, service=api.state.balance)
+                yield Balance(
+                    client, db_name, mongo, tap, issuer, service=api.state.balance, bootstrap=infra.kafka_bootstrap
+                )
     finally:
         await tap.stop()
         await mongo.close()

@@ -54,4 +54,6 @@ HANDLERS = (
     (FaceVerified, on_face_verified),
     (ProfileUpdated, on_profile_updated),
 )
+# Each batch handler here makes a repeat change nothing by itself (a card's newest version is kept), so
+# the consumer writes no processed ids for their events (bootstrap: on_batch(..., idempotent=True)).
 BATCH_HANDLERS = ((BalanceChanged, on_balances_changed),)
