@@ -13,8 +13,9 @@ import random
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -179,28 +180,36 @@ async def publish(bootstrap: str, events: list, source: str = "/upstream/test", 
     return ids
 
 
+@asynccontextmanager
+async def _group_probe(bootstrap: str, group_id: str, topics: list[str]) -> AsyncIterator[tuple[Any, dict]]:
+    """A consumer of `group_id` assigned every partition of `topics` (it reads and commits the group's
+    offsets without joining the group), and those partitions' end offsets now."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from .topics import TOPICS
+
+    partitions = {spec.name: spec.partitions for spec in TOPICS}
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    await probe.start()
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in range(partitions[t])]
+        probe.assign(tps)
+        yield probe, await probe.end_offsets(tps)
+    finally:
+        await probe.stop()
+
+
 async def start_groups_at_end(bootstrap: str, groups: dict[str, list[str]]) -> None:
     """Commit each consumer group (full group id -> its topics) at the current end of its topics.
 
     A new group on a broker that other tests (or a long-lived dev broker) filled would otherwise
     replay all of it before the events the caller publishes next.
     """
-    from aiokafka import AIOKafkaConsumer, TopicPartition
     from aiokafka.structs import OffsetAndMetadata
 
-    from .topics import TOPICS
-
-    partitions = {spec.name: spec.partitions for spec in TOPICS}
     for group_id, topics in groups.items():
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            tps = [TopicPartition(t, p) for t in topics for p in range(partitions[t])]
-            consumer.assign(tps)
-            ends = await consumer.end_offsets(tps)
-            await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
-        finally:
-            await consumer.stop()
+        async with _group_probe(bootstrap, group_id, topics) as (probe, ends):
+            await probe.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
 
 
 async def wait_groups_caught_up(
@@ -212,33 +221,20 @@ async def wait_groups_caught_up(
     A worker commits a batch's offsets after its transaction, so what it wrote is there by then. Processed
     ids cannot tell this for every event: a handler that deduplicates by itself writes none.
     """
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    from .topics import TOPICS
-
-    partitions = {spec.name: spec.partitions for spec in TOPICS}
-    probes: dict[str, AIOKafkaConsumer] = {}
-    targets: dict[str, dict] = {}
-    try:
-        for group_id, topics in groups.items():
-            probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
-            probes[group_id] = probe
-            await probe.start()
-            tps = [TopicPartition(t, p) for t in topics for p in range(partitions[t])]
-            probe.assign(tps)  # read the group's offsets without joining it
-            targets[group_id] = await probe.end_offsets(tps)
+    async with AsyncExitStack() as stack:
+        probes = [
+            await stack.enter_async_context(_group_probe(bootstrap, group_id, topics))
+            for group_id, topics in groups.items()
+        ]
 
         async def caught_up() -> bool:
-            for group_id, ends in targets.items():
+            for probe, ends in probes:
                 for tp, end in ends.items():
-                    if (await probes[group_id].committed(tp) or 0) < end:
+                    if (await probe.committed(tp) or 0) < end:
                         return False
             return True
 
         await eventually(caught_up, timeout, message=message)
-    finally:
-        for probe in probes.values():
-            await probe.stop()
 
 
 async def eventually(check, timeout: float = 30.0, interval: float = 0.2, message: str = "condition"):

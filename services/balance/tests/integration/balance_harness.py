@@ -171,6 +171,7 @@ class Balance:
     # The API's BalanceService (its read cache, settings), for tests that look inside.
     service: object = None
     bootstrap: str = ""
+    group_prefix: str = ""  # the worker's consumer groups: balance_groups(group_prefix)
 
     def headers(self, nik: str, member_id: str | None = None) -> dict[str, str]:
         return self.issuer.headers(member_id or f"m-{nik}", nik)  # type: ignore[attr-defined]
@@ -196,15 +197,18 @@ class Balance:
     async def processed(self, event_ids: list[str], timeout: float = 40) -> None:
         """Wait until the worker has applied (or dropped as duplicates) these events, published before the
         call: each of its consumer groups has committed past them (a contribution leaves no processed id)."""
-        groups = {f"test-{self.db_name}.balance.{name}": topics for name, topics in CONSUMED_TOPICS.items()}
+        groups = balance_groups(self.group_prefix)
         await wait_groups_caught_up(self.bootstrap, groups, timeout, message=f"events {event_ids} processed")
+
+
+def balance_groups(group_prefix: str) -> dict[str, list[str]]:
+    """The balance worker's consumer groups under this prefix (full group id -> its topics)."""
+    return {f"{group_prefix}.balance.{name}": topics for name, topics in CONSUMED_TOPICS.items()}
 
 
 async def skip_history(bootstrap: str, group_prefix: str) -> None:
     """Start the test's consumer groups at the end of the shared topics (see start_groups_at_end)."""
-    await start_groups_at_end(
-        bootstrap, {f"{group_prefix}.balance.{name}": topics for name, topics in CONSUMED_TOPICS.items()}
-    )
+    await start_groups_at_end(bootstrap, balance_groups(group_prefix))
 
 
 @asynccontextmanager
@@ -220,7 +224,14 @@ async def running_balance(infra, issuer, db_name: str, **overrides: object) -> A
             transport = httpx.ASGITransport(app=api)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
                 yield Balance(
-                    client, db_name, mongo, tap, issuer, service=api.state.balance, bootstrap=infra.kafka_bootstrap
+                    client,
+                    db_name,
+                    mongo,
+                    tap,
+                    issuer,
+                    service=api.state.balance,
+                    bootstrap=infra.kafka_bootstrap,
+                    group_prefix=settings.consumer_group_prefix,
                 )
     finally:
         await tap.stop()
